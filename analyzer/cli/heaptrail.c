@@ -1,0 +1,714 @@
+/* heaptrail.c - the command-line face: record, import, summary, top.
+ *
+ * Every command that reads a recording takes REC: a log (imported on first use into
+ * LOG.db, with a progress bar on a terminal) or a database.  Errors are one line,
+ * "heaptrail: FILE: what is wrong", and the exit codes below (see heaptrail(1)).
+ */
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ht-db.h"
+#include "ht-error.h"
+#include "ht-import.h"
+#include "ht-query.h"
+#include "ht-reader.h"
+
+enum
+{
+  EXIT_OK = 0,
+  EXIT_FAILURE_ = 1, /* anything else */
+  EXIT_USAGE = 2,    /* bad command line */
+  EXIT_BAD_INPUT = 3, /* not a log or database, corrupt, or from a newer heaptrail */
+  EXIT_IO = 4,       /* cannot read or write a file */
+  EXIT_INTERRUPTED = 130,
+};
+
+static const char *prog_name = "heaptrail";
+
+static int
+fail (int code, const char *file, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static int
+fail (int code, const char *file, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (file)
+    fprintf (stderr, "%s: %s: %s\n", prog_name, file, msg);
+  else
+    fprintf (stderr, "%s: %s\n", prog_name, msg);
+  return code;
+}
+
+static int
+exit_code_for (const GError *error)
+{
+  if (error->domain == HT_LOG_ERROR)
+    return error->code == HT_LOG_ERROR_IO ? EXIT_IO : EXIT_BAD_INPUT;
+  if (error->domain == HT_DB_ERROR)
+    {
+      if (error->code == HT_DB_ERROR_NOT_OURS || error->code == HT_DB_ERROR_VERSION)
+        return EXIT_BAD_INPUT;
+      if (error->code == HT_DB_ERROR_CANCELLED)
+        return EXIT_INTERRUPTED;
+      if (error->code == HT_DB_ERROR_NOT_FOUND)
+        return EXIT_USAGE;
+    }
+  return EXIT_FAILURE_;
+}
+
+static void
+print_warnings (const char *file, const char *warnings)
+{
+  if (!warnings)
+    return;
+  g_auto (GStrv) lines = g_strsplit (warnings, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    if (*lines[i])
+      fprintf (stderr, _("%s: %s: warning: %s\n"), prog_name, file, lines[i]);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Opening a recording
+ */
+static void
+on_sigint_during_import (int sig)
+{
+  const char *tmp = ht_import_current_tmp_path ();
+  if (tmp)
+    unlink (tmp);
+  signal (sig, SIG_DFL);
+  raise (sig);
+}
+
+static void
+show_progress (double fraction, gpointer data)
+{
+  const char *file = data;
+  int width = 30, done = (int) (fraction * width);
+  fprintf (stderr, "\r%s %s [", _("importing"), file);
+  for (int i = 0; i < width; i++)
+    fputc (i < done ? '#' : '.', stderr);
+  fprintf (stderr, "] %3d%%", (int) (fraction * 100));
+  if (fraction >= 1.0)
+    fputc ('\n', stderr);
+  fflush (stderr);
+}
+
+static int
+do_import (const char *log, const char *db_path)
+{
+  HtImportOptions options = { 0 };
+  if (isatty (2))
+    {
+      options.progress = show_progress;
+      options.progress_data = (gpointer) log;
+    }
+  signal (SIGINT, on_sigint_during_import);
+  signal (SIGTERM, on_sigint_during_import);
+  g_autoptr (GError) error = NULL;
+  gboolean ok = ht_import (log, db_path, &options, &error);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  print_warnings (log, options.warnings);
+  g_free (options.warnings);
+  if (!ok)
+    return fail (exit_code_for (error), log, "%s", error->message);
+  return EXIT_OK;
+}
+
+static gboolean
+is_sqlite (const char *path)
+{
+  char magic[16] = { 0 };
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return FALSE;
+  gboolean ok = fread (magic, 1, sizeof magic, f) == sizeof magic
+                && memcmp (magic, "SQLite format 3", 16) == 0;
+  fclose (f);
+  return ok;
+}
+
+/* Opens REC: a database, or a log whose database is (re)built when missing or older. */
+static HtDb *
+open_recording (const char *rec, int *code)
+{
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+  if (stat (rec, &st) != 0)
+    {
+      *code = fail (EXIT_IO, rec, "%s", g_strerror (errno));
+      return NULL;
+    }
+  if (S_ISDIR (st.st_mode))
+    {
+      *code = fail (EXIT_BAD_INPUT, rec, _("is a directory, not a recording"));
+      return NULL;
+    }
+  if (access (rec, R_OK) != 0)
+    {
+      *code = fail (EXIT_IO, rec, "%s", g_strerror (errno));
+      return NULL;
+    }
+  const char *db_path = rec;
+  g_autofree char *derived = NULL;
+  if (!is_sqlite (rec))
+    {
+      if (!ht_log_looks_like_log (rec))
+        {
+          *code = fail (EXIT_BAD_INPUT, rec,
+                        st.st_size == 0 ? _("empty file, not a heaptrail log or database")
+                                        : _("not a heaptrail log or database"));
+          return NULL;
+        }
+      derived = ht_import_default_db_path (rec);
+      struct stat dst;
+      if (stat (derived, &dst) != 0 || dst.st_mtime < st.st_mtime)
+        {
+          *code = do_import (rec, derived);
+          if (*code != EXIT_OK)
+            return NULL;
+        }
+      db_path = derived;
+    }
+  HtDb *db = ht_db_open (db_path, &error);
+  if (!db)
+    *code = fail (exit_code_for (error), db_path, "%s", error->message);
+  return db;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * JSON output
+ */
+static void
+print_json (JsonBuilder *b)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, root);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+static void
+json_location (JsonBuilder *b, const HtLocation *l)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "function");
+  json_builder_add_string_value (b, l->function);
+  json_builder_set_member_name (b, "file");
+  if (l->file)
+    json_builder_add_string_value (b, l->file);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "line");
+  json_builder_add_int_value (b, l->line);
+  json_builder_end_object (b);
+}
+
+#define JSON_INT(b, k, v)                                                                    \
+  G_STMT_START                                                                               \
+  {                                                                                          \
+    json_builder_set_member_name (b, k);                                                     \
+    json_builder_add_int_value (b, (gint64) (v));                                            \
+  }                                                                                          \
+  G_STMT_END
+#define JSON_DBL(b, k, v)                                                                    \
+  G_STMT_START                                                                               \
+  {                                                                                          \
+    json_builder_set_member_name (b, k);                                                     \
+    json_builder_add_double_value (b, v);                                                    \
+  }                                                                                          \
+  G_STMT_END
+#define JSON_STR(b, k, v)                                                                    \
+  G_STMT_START                                                                               \
+  {                                                                                          \
+    json_builder_set_member_name (b, k);                                                     \
+    json_builder_add_string_value (b, v);                                                    \
+  }                                                                                          \
+  G_STMT_END
+
+/* ---------------------------------------------------------------------------------------
+ * Commands
+ */
+static gboolean
+parse_options (GOptionEntry *entries, const char *params, const char *summary, int *argc,
+               char ***argv, int min_args, int max_args, int *code)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (params);
+  g_option_context_set_summary (ctx, summary);
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      *code = fail (EXIT_USAGE, NULL, "%s", error->message);
+      return FALSE;
+    }
+  int n = *argc - 1;
+  if (n < min_args || n > max_args)
+    {
+      g_autofree char *help = g_option_context_get_help (ctx, TRUE, NULL);
+      fprintf (stderr, "%s", help);
+      *code = EXIT_USAGE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+cmd_import (int argc, char **argv)
+{
+  const char *output = NULL;
+  GOptionEntry entries[] = {
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Database to write (default LOG.db)"),
+      N_("DB") },
+    { NULL }
+  };
+  int code = 0;
+  if (!parse_options (entries, "LOG", _("Import a log into a database (SQLite)."), &argc, &argv,
+                      1, 1, &code))
+    return code;
+  const char *log = argv[1];
+  struct stat st;
+  if (stat (log, &st) != 0)
+    return fail (EXIT_IO, log, "%s", g_strerror (errno));
+  g_autofree char *db = output ? g_strdup (output) : ht_import_default_db_path (log);
+  code = do_import (log, db);
+  if (code == EXIT_OK)
+    fprintf (stderr, _("%s: imported %s into %s\n"), prog_name, log, db);
+  return code;
+}
+
+static int
+cmd_summary (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  int code = 0;
+  if (!parse_options (entries, "REC", _("Key figures of a recording."), &argc, &argv, 1, 1,
+                      &code))
+    return code;
+  g_autoptr (HtDb) db = open_recording (argv[1], &code);
+  if (!db)
+    return code;
+  HtSummary s;
+  g_autoptr (GError) error = NULL;
+  if (!ht_query_summary (db, &s, &error))
+    return fail (exit_code_for (error), argv[1], "%s", error->message);
+
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      JSON_STR (b, "exe", s.exe);
+      JSON_STR (b, "command_line", s.command_line);
+      JSON_INT (b, "pid", s.pid);
+      JSON_DBL (b, "duration_s", s.duration_s);
+      JSON_INT (b, "allocations", s.allocations);
+      JSON_INT (b, "frees", s.frees);
+      JSON_INT (b, "allocated_bytes", s.allocated_bytes);
+      JSON_INT (b, "temporary", s.temporary);
+      JSON_INT (b, "peak_heap_bytes", s.peak_heap_bytes);
+      JSON_INT (b, "peak_heap_blocks", s.peak_heap_blocks);
+      JSON_DBL (b, "peak_time_s", s.peak_time_s);
+      JSON_INT (b, "peak_rss_bytes", s.peak_rss_bytes);
+      JSON_INT (b, "leaked_bytes", s.leaked_bytes);
+      JSON_INT (b, "leaked_blocks", s.leaked_blocks);
+      JSON_INT (b, "recorder_peak_bytes", s.recorder_peak_bytes);
+      JSON_INT (b, "threads", s.threads);
+      JSON_INT (b, "unmatched_frees", s.unmatched_frees);
+      JSON_INT (b, "lost_events", s.lost_events);
+      json_builder_set_member_name (b, "complete");
+      json_builder_add_boolean_value (b, s.complete);
+      json_builder_end_object (b);
+      print_json (b);
+      ht_summary_clear (&s);
+      return EXIT_OK;
+    }
+
+  g_autofree char *total = ht_format_size ((double) s.allocated_bytes, FALSE);
+  g_autofree char *rss = ht_format_size ((double) s.peak_rss_bytes, FALSE);
+  g_autofree char *leak = ht_format_size ((double) s.leaked_bytes, FALSE);
+  printf (_("recording of %s (pid %" G_GINT64_FORMAT "), %.2f s%s\n"), s.command_line, s.pid,
+          s.duration_s, s.complete ? "" : _(", incomplete"));
+  printf (_("allocations: %" G_GINT64_FORMAT " calls, %s in total; frees: %" G_GINT64_FORMAT
+            "\n"),
+          s.allocations, total, s.frees);
+  printf (_("temporary allocations: %" G_GINT64_FORMAT " (%.1f%% of all)\n"), s.temporary,
+          s.allocations ? 100.0 * (double) s.temporary / (double) s.allocations : 0.0);
+  printf (_("not freed at exit: %s in %" G_GINT64_FORMAT " blocks\n"), leak, s.leaked_blocks);
+  printf (_("peak RSS: %s\n"), rss);
+  printf (_("threads: %" G_GINT64_FORMAT "\n"), s.threads);
+  printf ("trace alloc module use memory: %.1f KiB\n", (double) s.recorder_peak_bytes / 1024);
+  printf ("current size: %.1f KiB\n", (double) s.leaked_bytes / 1024);
+  printf ("peak size: %.1f KiB", (double) s.peak_heap_bytes / 1024);
+  printf (_(" (at %.3f s, %" G_GINT64_FORMAT " blocks)\n"), s.peak_time_s, s.peak_heap_blocks);
+  if (s.warning && *s.warning)
+    print_warnings (argv[1], s.warning);
+  ht_summary_clear (&s);
+  return EXIT_OK;
+}
+
+static gboolean
+parse_group (const char *by, HtGroupBy *out)
+{
+  static const char *const names[] = { "line", "function", "file", "traceback" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_strcmp0 (by, names[i]) == 0 || (i == 0 && g_strcmp0 (by, "lineno") == 0)
+        || (i == 2 && g_strcmp0 (by, "filename") == 0))
+      {
+        *out = (HtGroupBy) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* Prints a source line the way Python's traceback does, when the file is readable. */
+static void
+print_source_line (const char *file, guint line)
+{
+  if (!file || line == 0)
+    return;
+  FILE *f = fopen (file, "r");
+  if (!f)
+    return;
+  char buf[4096];
+  guint n = 0;
+  while (fgets (buf, sizeof buf, f))
+    if (++n == line)
+      {
+        g_strstrip (buf);
+        if (*buf)
+          printf ("    %s\n", buf);
+        break;
+      }
+  fclose (f);
+}
+
+static int
+cmd_top (int argc, char **argv)
+{
+  const char *by = "line", *at = NULL;
+  int limit = 10;
+  gboolean allocations = FALSE, cumulative = FALSE, json = FALSE;
+  GOptionEntry entries[] = {
+    { "by", 0, 0, G_OPTION_ARG_STRING, &by, N_("Group by line, function, file or traceback"),
+      N_("KEY") },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
+      "N" },
+    { "at", 0, 0, G_OPTION_ARG_STRING, &at, N_("Live memory at peak (default) or end"),
+      N_("WHEN") },
+    { "allocations", 0, 0, G_OPTION_ARG_NONE, &allocations,
+      N_("Every allocation of the run instead of the live blocks"), NULL },
+    { "cumulative", 0, 0, G_OPTION_ARG_NONE, &cumulative,
+      N_("Count every frame of a stack, not only the innermost"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  int code = 0;
+  if (!parse_options (entries, "REC", _("Where memory was allocated, like tracemalloc's "
+                                        "Snapshot.statistics()."),
+                      &argc, &argv, 1, 1, &code))
+    return code;
+  HtTopOptions opt = { .at = at, .allocations = allocations, .cumulative = cumulative };
+  if (!parse_group (by, &opt.by))
+    return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
+                 by);
+  if (cumulative && opt.by == HT_GROUP_TRACEBACK)
+    return fail (EXIT_USAGE, NULL, _("--cumulative does not apply to --by traceback"));
+  if (limit < 0)
+    return fail (EXIT_USAGE, NULL, _("-n takes a number of groups, 0 for all"));
+  if (allocations && at)
+    return fail (EXIT_USAGE, NULL, _("--allocations and --at exclude each other"));
+
+  g_autoptr (HtDb) db = open_recording (argv[1], &code);
+  if (!db)
+    return code;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) stats = ht_query_top (db, &opt, &error);
+  if (!stats)
+    return fail (exit_code_for (error), argv[1], "%s", error->message);
+  guint n = limit == 0 ? stats->len : MIN ((guint) limit, stats->len);
+
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      JSON_STR (b, "by", by);
+      JSON_STR (b, "at", allocations ? "allocations" : at ? at : "peak");
+      json_builder_set_member_name (b, "cumulative");
+      json_builder_add_boolean_value (b, cumulative);
+      guint64 tsize = 0, tcount = 0;
+      for (guint i = 0; i < stats->len; i++)
+        {
+          tsize += ((HtStat *) stats->pdata[i])->size;
+          tcount += ((HtStat *) stats->pdata[i])->count;
+        }
+      JSON_INT (b, "total_size", tsize);
+      JSON_INT (b, "total_count", tcount);
+      json_builder_set_member_name (b, "stats");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < n; i++)
+        {
+          HtStat *s = stats->pdata[i];
+          json_builder_begin_object (b);
+          JSON_STR (b, "key", s->key);
+          JSON_INT (b, "size", s->size);
+          JSON_INT (b, "count", s->count);
+          JSON_INT (b, "average", s->count ? s->size / s->count : 0);
+          json_builder_set_member_name (b, "traceback");
+          json_builder_begin_array (b);
+          for (guint j = 0; s->traceback && j < s->traceback->len; j++)
+            json_location (b, s->traceback->pdata[j]);
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_OK;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      HtStat *s = stats->pdata[i];
+      g_autofree char *size = ht_format_size ((double) s->size, FALSE);
+      if (opt.by == HT_GROUP_TRACEBACK)
+        {
+          /* the article's traceback report: the block count, the size, then the stack,
+           * oldest call first, like a Python traceback */
+          printf ("blocks count: %" G_GUINT64_FORMAT "\n", s->count);
+          printf ("size: %.1f KiB\n", (double) s->size / 1024);
+          for (guint j = s->traceback->len; j-- > 0;)
+            {
+              HtLocation *l = s->traceback->pdata[j];
+              g_autofree char *path = ht_display_path (l->file);
+              if (l->file)
+                printf ("  File \"%s\", line %u, in %s\n", path, l->line, l->function);
+              else
+                printf ("  in %s\n", l->function);
+              print_source_line (l->file, l->line);
+            }
+          if (i + 1 < n)
+            printf ("\n");
+          continue;
+        }
+      printf ("%s: size=%s, count=%" G_GUINT64_FORMAT, s->key, size, s->count);
+      if (s->count)
+        {
+          g_autofree char *avg = ht_format_size ((double) s->size / (double) s->count, FALSE);
+          printf (", average=%s", avg);
+        }
+      printf ("\n");
+    }
+  return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * record
+ */
+
+/* The recorder library: $HEAPTRAIL_RECORDER, else next to this executable in the install
+ * layout, else in the build tree. */
+static char *
+find_recorder (void)
+{
+  const char *env = g_getenv ("HEAPTRAIL_RECORDER");
+  if (env && *env)
+    return g_strdup (env);
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  if (!self)
+    return NULL;
+  g_autofree char *dir = g_path_get_dirname (self);
+  const char *candidates[] = { HT_RECORDER_FROM_BINDIR, HT_RECORDER_FROM_BUILD };
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, candidates[i], NULL);
+      g_autofree char *c = g_canonicalize_filename (p, NULL);
+      if (g_file_test (c, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&c);
+    }
+  return NULL;
+}
+
+static char *
+default_log_name (const char *prog, pid_t pid)
+{
+  g_autofree char *base = g_path_get_basename (prog);
+  return g_strdup_printf ("heaptrail.%s.%d.htr", base, (int) pid);
+}
+
+static int
+record_usage (void)
+{
+  fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] -- PROGRAM [ARGS...]\n"
+                     "\n"
+                     "Run PROGRAM under the recorder and write its allocations to FILE\n"
+                     "(default heaptrail.PROGRAM.PID.htr).  Exits with PROGRAM's status.\n"
+                     "\n"
+                     "  -o, --output FILE   where to write the log\n"
+                     "  --frames N          stack depth to record (1-255, default 64)\n"),
+           prog_name);
+  return EXIT_USAGE;
+}
+
+static int
+cmd_record (int argc, char **argv)
+{
+  const char *output = NULL;
+  long frames = 64;
+  int i = 1;
+  for (; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if (strcmp (a, "--") == 0)
+        {
+          i++;
+          break;
+        }
+      if (a[0] != '-')
+        break;
+      if ((strcmp (a, "-o") == 0 || strcmp (a, "--output") == 0) && i + 1 < argc)
+        output = argv[++i];
+      else if (g_str_has_prefix (a, "--output="))
+        output = a + 9;
+      else if ((strcmp (a, "--frames") == 0 && i + 1 < argc) || g_str_has_prefix (a, "--frames="))
+        {
+          const char *v = a[8] == '=' ? a + 9 : argv[++i];
+          char *end = NULL;
+          frames = strtol (v, &end, 10);
+          if (!end || *end || frames < 1 || frames > 255)
+            return fail (EXIT_USAGE, NULL, _("--frames takes a number from 1 to 255, not '%s'"),
+                         v);
+        }
+      else if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
+        {
+          record_usage ();
+          return EXIT_OK;
+        }
+      else
+        {
+          fail (EXIT_USAGE, NULL, _("record: unknown option '%s'"), a);
+          return record_usage ();
+        }
+    }
+  if (i >= argc)
+    return record_usage ();
+  char **child_argv = argv + i;
+
+  g_autofree char *recorder = find_recorder ();
+  if (!recorder)
+    return fail (EXIT_FAILURE_, NULL,
+                 _("cannot find %s (set HEAPTRAIL_RECORDER to its path)"), HT_RECORDER_NAME);
+  g_autofree char *preload = NULL;
+  const char *old = g_getenv ("LD_PRELOAD");
+  preload = old && *old ? g_strconcat (recorder, ":", old, NULL) : g_strdup (recorder);
+  g_autofree char *frames_s = g_strdup_printf ("%ld", frames);
+
+  fflush (NULL);
+  pid_t pid = fork ();
+  if (pid < 0)
+    return fail (EXIT_FAILURE_, NULL, "fork: %s", g_strerror (errno));
+  if (pid == 0)
+    {
+      g_autofree char *path = output ? g_strdup (output) : default_log_name (child_argv[0], getpid ());
+      setenv ("LD_PRELOAD", preload, 1);
+      setenv ("HEAPTRAIL_OUTPUT", path, 1);
+      setenv ("HEAPTRAIL_FRAMES", frames_s, 1);
+      execvp (child_argv[0], child_argv);
+      int err = errno;
+      fprintf (stderr, "%s: %s: %s\n", prog_name, child_argv[0], g_strerror (err));
+      _exit (err == ENOENT ? 127 : 126);
+    }
+  g_autofree char *path = output ? g_strdup (output) : default_log_name (child_argv[0], pid);
+  /* like time(1): the terminal's signals are for the program; we wait for it */
+  signal (SIGINT, SIG_IGN);
+  signal (SIGQUIT, SIG_IGN);
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  signal (SIGINT, SIG_DFL);
+  signal (SIGQUIT, SIG_DFL);
+  int code = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  if (WIFEXITED (status) && (code == 126 || code == 127) && !g_file_test (path, G_FILE_TEST_EXISTS))
+    return code; /* the program did not start; the child said why */
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    fprintf (stderr, _("%s: recorded %s into %s\n"), prog_name, child_argv[0], path);
+  else
+    fprintf (stderr, _("%s: %s: no log was written\n"), prog_name, path);
+  return code;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * main
+ */
+static int
+usage (FILE *to)
+{
+  fprintf (to, _("Usage: %s COMMAND [OPTIONS] ...\n"
+                 "\n"
+                 "Commands:\n"
+                 "  record [-o FILE] [--frames N] -- PROGRAM [ARGS...]   record a program\n"
+                 "  import LOG [-o DB]          import a log into a database\n"
+                 "  summary REC [--json]        key figures: allocations, peak, leaks\n"
+                 "  top REC [--by KEY] [-n N] [--at peak|end] [--allocations] [--cumulative]\n"
+                 "                              where memory was allocated\n"
+                 "\n"
+                 "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
+           prog_name, prog_name);
+  return to == stderr ? EXIT_USAGE : EXIT_OK;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, HT_LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2)
+    return usage (stderr);
+  const char *cmd = argv[1];
+  if (strcmp (cmd, "-h") == 0 || strcmp (cmd, "--help") == 0 || strcmp (cmd, "help") == 0)
+    return usage (stdout);
+  if (strcmp (cmd, "--version") == 0)
+    {
+      printf ("heaptrail %s\n", HT_VERSION);
+      return EXIT_OK;
+    }
+  static const struct
+  {
+    const char *name;
+    int (*run) (int, char **);
+  } commands[] = {
+    { "record", cmd_record },
+    { "import", cmd_import },
+    { "summary", cmd_summary },
+    { "top", cmd_top },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (cmd, commands[i].name) == 0)
+      {
+        g_set_prgname (g_strdup_printf ("heaptrail %s", cmd));
+        return commands[i].run (argc - 1, argv + 1);
+      }
+  fail (EXIT_USAGE, NULL, _("unknown command '%s'"), cmd);
+  return usage (stderr);
+}

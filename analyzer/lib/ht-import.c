@@ -1,0 +1,883 @@
+/* ht-import.c - one streaming pass from log to database.
+ *
+ *   reader (events in stamp order) ──▶ live blocks (HtBlockMap) ──▶ per-trace counters
+ *                                                                   │ at the end
+ *                       symbolizer (libdw) ◀── visible frames ◀─────┘ ──▶ SQLite (tmp, rename)
+ *
+ * Memory is bounded by the live blocks and the distinct call stacks, never by the number
+ * of events.  The exact peak is found from the events, not from samples: each trace keeps
+ * its live count and bytes, and a lazily saved copy of them as of the latest peak.  When
+ * the heap reaches a new maximum only an epoch counter moves; a trace saves its counters
+ * the first time it changes after that.  So the peak snapshot costs O(1) per event.
+ *
+ * Temporary allocation (heaptrack's definition, per thread): a block freed by the thread
+ * that allocated it before that thread allocated anything else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ht-blockmap.h"
+#include "ht-db.h"
+#include "ht-error.h"
+#include "ht-import.h"
+#include "ht-reader.h"
+#include "ht-symbols.h"
+
+#define MAX_NODE_ID (1u << 26)
+
+typedef struct
+{
+  guint32 parent;
+  gint32 module; /* symbolizer index, -1 unknown */
+  guint64 ip;
+  guint64 alloc_count, alloc_bytes, temporary;
+  gint64 live_count, live_bytes;
+  gint64 peak_count, peak_bytes;
+  guint32 peak_epoch;
+  gboolean defined;
+} HtNode;
+
+typedef struct
+{
+  guint64 start, end;
+  guint module;
+} HtMapRange;
+
+typedef struct
+{
+  guint64 last_alloc; /* for temporaries */
+  HtBlock last_freed; /* for UNFREE */
+  guint64 tid;
+} HtStreamState;
+
+typedef struct
+{
+  guint64 stamp, mono_ns, rss, recorder, heap;
+} HtSample;
+
+typedef struct
+{
+  HtReader *reader;
+  HtSymbolizer *symbols;
+  HtBlockMap blocks;
+  GArray *nodes;            /* HtNode, by id */
+  GPtrArray *modules;       /* HtModuleInfo*, by symbolizer index */
+  GHashTable *module_index; /* "path\nbias\nbuild-id" -> index+1 */
+  GPtrArray *maps;          /* GArray of HtMapRange, one per module map, oldest first */
+  gboolean map_sorted;
+  GHashTable *streams; /* stream id -> HtStreamState */
+  GArray *samples;     /* HtSample */
+  GString *warnings;
+
+  guint64 heap_bytes, heap_blocks;
+  guint64 peak_bytes, peak_blocks, peak_stamp;
+  guint32 peak_epoch;
+  guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes;
+  guint64 lost, threads, last_stamp, end_stamp;
+  gboolean ended;
+} HtImport;
+
+static const char *tmp_path_current;
+
+const char *
+ht_import_current_tmp_path (void)
+{
+  return tmp_path_current;
+}
+
+char *
+ht_import_default_db_path (const char *log_path)
+{
+  return g_strconcat (log_path, ".db", NULL);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Traces
+ */
+static HtNode *
+node_get (HtImport *im, guint32 id, GError **error)
+{
+  if (id >= MAX_NODE_ID)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                   "corrupt log: trace node id %u is out of range", id);
+      return NULL;
+    }
+  if (id >= im->nodes->len)
+    {
+      guint old = im->nodes->len;
+      g_array_set_size (im->nodes, MAX (id + 1, old * 2));
+      for (guint i = old; i < im->nodes->len; i++)
+        g_array_index (im->nodes, HtNode, i).module = -1;
+    }
+  return &g_array_index (im->nodes, HtNode, id);
+}
+
+/* Before a trace's counters change, saves them if they still describe the latest peak. */
+static inline void
+node_touch (HtImport *im, HtNode *n)
+{
+  if (n->peak_epoch != im->peak_epoch)
+    {
+      n->peak_count = n->live_count;
+      n->peak_bytes = n->live_bytes;
+      n->peak_epoch = im->peak_epoch;
+    }
+}
+
+static int
+range_cmp (gconstpointer a, gconstpointer b)
+{
+  const HtMapRange *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static gint32
+map_find (GArray *map, guint64 ip)
+{
+  guint lo = 0, hi = map->len;
+  while (lo < hi)
+    {
+      guint mid = (lo + hi) / 2;
+      const HtMapRange *r = &g_array_index (map, HtMapRange, mid);
+      if (ip < r->start)
+        hi = mid;
+      else if (ip >= r->end)
+        lo = mid + 1;
+      else
+        return (gint32) r->module;
+    }
+  return -1;
+}
+
+/* The module holding `ip`: in the current map, else the latest older map that has it. */
+static gint32
+module_of (HtImport *im, guint64 ip)
+{
+  if (!im->map_sorted && im->maps->len > 0)
+    {
+      g_array_sort (im->maps->pdata[im->maps->len - 1], range_cmp);
+      im->map_sorted = TRUE;
+    }
+  for (guint i = im->maps->len; i-- > 0;)
+    {
+      gint32 m = map_find (im->maps->pdata[i], ip);
+      if (m >= 0)
+        return m;
+    }
+  return -1;
+}
+
+static void
+add_module (HtImport *im, gboolean new_map, HtModuleInfo *info)
+{
+  if (new_map || im->maps->len == 0)
+    {
+      g_ptr_array_add (im->maps, g_array_new (FALSE, FALSE, sizeof (HtMapRange)));
+      if (im->maps->len > 1)
+        g_array_sort (im->maps->pdata[im->maps->len - 2], range_cmp);
+    }
+  im->map_sorted = FALSE;
+  g_autofree char *key = g_strdup_printf ("%s\n%" G_GUINT64_FORMAT "\n%s", info->path,
+                                          info->bias, info->build_id);
+  guint index = GPOINTER_TO_UINT (g_hash_table_lookup (im->module_index, key));
+  if (index == 0)
+    {
+      index = ht_symbolizer_add_module (im->symbols, info) + 1;
+      g_ptr_array_add (im->modules, info);
+      g_hash_table_insert (im->module_index, g_steal_pointer (&key), GUINT_TO_POINTER (index));
+      const char *w = ht_symbolizer_module_warning (im->symbols, index - 1);
+      if (w)
+        g_string_append_printf (im->warnings, "%s\n", w);
+    }
+  GArray *map = im->maps->pdata[im->maps->len - 1];
+  for (guint i = 0; i < info->nsegments; i++)
+    {
+      guint64 start = info->bias + info->segments[2 * i];
+      HtMapRange r = { start, start + info->segments[2 * i + 1], index - 1 };
+      g_array_append_val (map, r);
+    }
+  if (im->modules->pdata[index - 1] != info)
+    ht_module_info_free (info); /* the same object again, in a later map */
+}
+
+static HtStreamState *
+stream_state (HtImport *im, guint32 stream)
+{
+  HtStreamState *s = g_hash_table_lookup (im->streams, GUINT_TO_POINTER (stream));
+  if (!s)
+    {
+      s = g_new0 (HtStreamState, 1);
+      g_hash_table_insert (im->streams, GUINT_TO_POINTER (stream), s);
+    }
+  return s;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Events
+ */
+static gboolean
+on_alloc (HtImport *im, const HtEvent *e, GError **error)
+{
+  HtNode *n = node_get (im, e->alloc.node, error);
+  if (!n || e->alloc.ptr == 0)
+    {
+      if (n)
+        g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                     "corrupt log: allocation at address 0");
+      return FALSE;
+    }
+  if (e->alloc.size > (G_GUINT64_CONSTANT (1) << 48))
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                   "corrupt log: absurd allocation size %" G_GUINT64_FORMAT, e->alloc.size);
+      return FALSE;
+    }
+  HtBlock b = { e->alloc.ptr, e->alloc.size, e->alloc.node, e->stream }, old;
+  if (ht_block_map_insert (&im->blocks, &b, &old))
+    {
+      /* an address handed out twice without a free in between: the free was lost */
+      HtNode *on = node_get (im, old.node, NULL);
+      node_touch (im, on);
+      on->live_count--;
+      on->live_bytes -= (gint64) old.size;
+      im->heap_bytes -= old.size;
+      im->heap_blocks--;
+      im->unmatched_frees++;
+    }
+  n = &g_array_index (im->nodes, HtNode, e->alloc.node);
+  node_touch (im, n);
+  n->alloc_count++;
+  n->alloc_bytes += e->alloc.size;
+  n->live_count++;
+  n->live_bytes += (gint64) e->alloc.size;
+  im->alloc_calls++;
+  im->total_bytes += e->alloc.size;
+  im->heap_bytes += e->alloc.size;
+  im->heap_blocks++;
+  if (im->heap_bytes > im->peak_bytes)
+    {
+      im->peak_bytes = im->heap_bytes;
+      im->peak_blocks = im->heap_blocks;
+      im->peak_stamp = e->stamp;
+      im->peak_epoch++;
+    }
+  stream_state (im, e->stream)->last_alloc = e->alloc.ptr;
+  return TRUE;
+}
+
+static void
+on_free (HtImport *im, const HtEvent *e)
+{
+  HtBlock b;
+  HtStreamState *s = stream_state (im, e->stream);
+  im->free_calls++;
+  if (!ht_block_map_remove (&im->blocks, e->free.ptr, &b))
+    {
+      im->unmatched_frees++; /* allocated before recording started, or while paused */
+      s->last_freed.ptr = 0;
+      return;
+    }
+  HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
+  node_touch (im, n);
+  n->live_count--;
+  n->live_bytes -= (gint64) b.size;
+  im->heap_bytes -= b.size;
+  im->heap_blocks--;
+  if (s->last_alloc == b.ptr && b.stream == e->stream)
+    {
+      n->temporary++;
+      im->temporary++;
+    }
+  s->last_alloc = 0;
+  s->last_freed = b;
+}
+
+/* A realloc failed after its FREE was recorded: the block lives on. */
+static void
+on_unfree (HtImport *im, const HtEvent *e)
+{
+  HtStreamState *s = stream_state (im, e->stream);
+  HtBlock b = s->last_freed;
+  im->free_calls--;
+  if (b.ptr != e->free.ptr)
+    return;
+  HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
+  node_touch (im, n);
+  n->live_count++;
+  n->live_bytes += (gint64) b.size;
+  im->heap_bytes += b.size;
+  im->heap_blocks++;
+  ht_block_map_insert (&im->blocks, &b, NULL);
+  s->last_freed.ptr = 0;
+}
+
+static gboolean
+on_event (HtImport *im, HtEvent *e, GError **error)
+{
+  im->last_stamp = MAX (im->last_stamp, e->stamp);
+  switch (e->tag)
+    {
+    case HT_REC_ALLOC:
+      return on_alloc (im, e, error);
+    case HT_REC_FREE:
+      on_free (im, e);
+      return TRUE;
+    case HT_REC_UNFREE:
+      on_unfree (im, e);
+      return TRUE;
+    case HT_REC_TRACE_NODE:
+      {
+        if (e->node.parent >= MAX_NODE_ID)
+          {
+            g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                         "corrupt log: trace node %u has an out-of-range parent", e->node.id);
+            return FALSE;
+          }
+        HtNode *n = node_get (im, e->node.id, error);
+        if (!n)
+          return FALSE;
+        n->parent = e->node.parent;
+        n->ip = e->node.ip;
+        n->module = module_of (im, e->node.ip);
+        n->defined = TRUE;
+        return TRUE;
+      }
+    case HT_REC_THREAD:
+      stream_state (im, e->stream)->tid = e->thread.tid;
+      stream_state (im, e->stream)->last_alloc = 0;
+      im->threads++;
+      return TRUE;
+    case HT_REC_THREAD_END:
+      return TRUE;
+    case HT_REC_SAMPLE:
+      {
+        HtSample s = { e->stamp, e->sample.mono_ns, e->sample.rss, e->sample.recorder,
+                       im->heap_bytes };
+        g_array_append_val (im->samples, s);
+        return TRUE;
+      }
+    case HT_REC_MODULE:
+      add_module (im, e->module.new_map, g_steal_pointer (&e->module.info));
+      return TRUE;
+    case HT_REC_END:
+      im->ended = TRUE;
+      im->end_stamp = e->stamp;
+      return TRUE;
+    case HT_REC_LOST:
+      im->lost += e->lost.count;
+      return TRUE;
+    case HT_REC_SYNC:
+      return TRUE;
+    }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Time: stamps to seconds since start, through the SAMPLE records' (stamp, ns) pairs
+ */
+static double
+stamp_seconds (HtImport *im, guint64 stamp)
+{
+  const HtLogInfo *info = ht_reader_info (im->reader);
+  if (info->clock == HT_CLOCK_MONOTONIC || im->samples->len < 2)
+    {
+      if (info->clock != HT_CLOCK_MONOTONIC)
+        return 0; /* a TSC log too short to calibrate */
+      const HtSample *s0 = im->samples->len ? &g_array_index (im->samples, HtSample, 0) : NULL;
+      guint64 origin = s0 ? s0->stamp - s0->mono_ns : info->start_stamp;
+      return stamp > origin ? (double) (stamp - origin) / 1e9 : 0;
+    }
+  GArray *a = im->samples;
+  guint lo = 0, hi = a->len - 1;
+  while (hi - lo > 1)
+    {
+      guint mid = (lo + hi) / 2;
+      if (g_array_index (a, HtSample, mid).stamp <= stamp)
+        lo = mid;
+      else
+        hi = mid;
+    }
+  const HtSample *x = &g_array_index (a, HtSample, lo), *y = &g_array_index (a, HtSample, hi);
+  if (y->stamp == x->stamp)
+    return (double) x->mono_ns / 1e9;
+  double slope = (double) (y->mono_ns - x->mono_ns) / (double) (y->stamp - x->stamp);
+  double ns = (double) x->mono_ns + slope * ((double) stamp - (double) x->stamp);
+  return ns > 0 ? ns / 1e9 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Writing the database
+ */
+typedef struct
+{
+  sqlite3 *db;
+  sqlite3_stmt *location, *site, *frame, *snap_site;
+  GHashTable *locations; /* key string -> id */
+  gint64 next_location;
+} HtWriter;
+
+static const char *const allocator_functions[] = {
+  "malloc", "free", "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
+  "memalign", "valloc", "pvalloc", "__libc_malloc", "__libc_calloc", "__libc_realloc",
+  "__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__posix_memalign",
+  "_mid_memalign", "_int_malloc", NULL,
+};
+
+/* Allocator frames are hidden from stacks: the recorder's, the malloc family's, and C++'s
+ * operator new.  Only the innermost run of them is dropped. */
+static gboolean
+frame_is_allocator (HtImport *im, gint32 module, const HtFrame *f)
+{
+  if (module >= 0)
+    {
+      const HtModuleInfo *m = im->modules->pdata[module];
+      const char *base = strrchr (m->path, '/');
+      if (g_str_has_prefix (base ? base + 1 : m->path, "libheaptrail"))
+        return TRUE;
+    }
+  if (!f->function)
+    return FALSE;
+  if (g_str_has_prefix (f->function, "operator new"))
+    return TRUE;
+  for (guint i = 0; allocator_functions[i]; i++)
+    if (strcmp (f->function, allocator_functions[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gint64
+location_id (HtImport *im, HtWriter *w, gint32 module, const HtFrame *f, guint64 ip,
+             GError **error)
+{
+  g_autofree char *fallback = NULL;
+  const char *function = f->function;
+  if (!function && module >= 0)
+    {
+      const HtModuleInfo *m = im->modules->pdata[module];
+      const char *base = strrchr (m->path, '/');
+      fallback = g_strdup_printf ("%s+0x%" G_GINT64_MODIFIER "x", base ? base + 1 : m->path,
+                                  ip - m->bias);
+    }
+  else if (!function)
+    fallback = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", ip);
+  if (fallback)
+    function = fallback;
+
+  g_autofree char *key = g_strdup_printf ("%d\x1f%s\x1f%s\x1f%u", module, function,
+                                          f->file ? f->file : "", f->line);
+  gpointer id = g_hash_table_lookup (w->locations, key);
+  if (id)
+    return GPOINTER_TO_SIZE (id);
+  gint64 new_id = ++w->next_location;
+  sqlite3_reset (w->location);
+  sqlite3_bind_int64 (w->location, 1, new_id);
+  sqlite3_bind_text (w->location, 2, function, -1, SQLITE_TRANSIENT);
+  if (f->file)
+    sqlite3_bind_text (w->location, 3, f->file, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (w->location, 3);
+  sqlite3_bind_int (w->location, 4, (int) f->line);
+  if (module >= 0)
+    sqlite3_bind_int (w->location, 5, module + 1);
+  else
+    sqlite3_bind_null (w->location, 5);
+  if (sqlite3_step (w->location) != SQLITE_DONE)
+    return ht_db_set_error (w->db, error, "writing locations") ? 0 : -1;
+  g_hash_table_insert (w->locations, g_steal_pointer (&key), GSIZE_TO_POINTER (new_id));
+  return new_id;
+}
+
+/* Writes a site's visible frames, innermost first, allocator frames dropped. */
+static gboolean
+write_site_frames (HtImport *im, HtWriter *w, guint32 trace, GError **error)
+{
+  gboolean leading = TRUE;
+  guint depth = 0, hops = 0;
+  for (guint32 id = trace; id != 0 && hops < 4096; hops++)
+    {
+      if (id >= im->nodes->len)
+        break;
+      HtNode *n = &g_array_index (im->nodes, HtNode, id);
+      if (!n->defined)
+        break;
+      const HtFrame *frames = NULL;
+      guint nf = 0;
+      HtFrame unknown = { NULL, NULL, 0 };
+      if (n->module >= 0)
+        nf = ht_symbolizer_lookup (im->symbols, (guint) n->module, n->ip, &frames);
+      if (nf == 0)
+        {
+          frames = &unknown;
+          nf = 1;
+        }
+      for (guint i = 0; i < nf; i++)
+        {
+          if (leading && frame_is_allocator (im, n->module, &frames[i]))
+            continue;
+          leading = FALSE;
+          gint64 loc = location_id (im, w, n->module, &frames[i], n->ip, error);
+          if (loc < 0)
+            return FALSE;
+          sqlite3_reset (w->frame);
+          sqlite3_bind_int64 (w->frame, 1, trace);
+          sqlite3_bind_int (w->frame, 2, (int) depth++);
+          sqlite3_bind_int64 (w->frame, 3, loc);
+          if (sqlite3_step (w->frame) != SQLITE_DONE)
+            return ht_db_set_error (w->db, error, "writing frames");
+        }
+      id = n->parent;
+    }
+  return TRUE;
+}
+
+static gboolean
+put_meta (sqlite3 *db, const char *key, GVariant *value, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", &st, error))
+    return FALSE;
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  g_variant_ref_sink (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    sqlite3_bind_text (st, 2, g_variant_get_string (value, NULL), -1, SQLITE_TRANSIENT);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+    sqlite3_bind_double (st, 2, g_variant_get_double (value));
+  else
+    sqlite3_bind_int64 (st, 2, g_variant_get_int64 (value));
+  g_variant_unref (value);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_finalize (st);
+  return ok ? TRUE : ht_db_set_error (db, error, "writing meta");
+}
+
+#define META_INT(k, v) put_meta (db, k, g_variant_new_int64 ((gint64) (v)), error)
+#define META_STR(k, v) put_meta (db, k, g_variant_new_string (v), error)
+#define META_DBL(k, v) put_meta (db, k, g_variant_new_double (v), error)
+
+static gboolean
+write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
+{
+  const HtLogInfo *info = ht_reader_info (im->reader);
+  guint64 peak_rss = 0, recorder_peak = 0;
+  for (guint i = 0; i < im->samples->len; i++)
+    {
+      peak_rss = MAX (peak_rss, g_array_index (im->samples, HtSample, i).rss);
+      recorder_peak = MAX (recorder_peak, g_array_index (im->samples, HtSample, i).recorder);
+    }
+  g_autoptr (GString) argv = g_string_new (NULL);
+  for (guint i = 0; info->argv[i]; i++)
+    {
+      g_autofree char *q = g_shell_quote (info->argv[i]);
+      g_string_append_printf (argv, "%s%s", i ? " " : "", q);
+    }
+  g_autofree char *abs = g_canonicalize_filename (log_path, NULL);
+  double duration = stamp_seconds (im, im->ended ? im->end_stamp : im->last_stamp);
+  const char *w = ht_reader_warning (im->reader);
+  return META_INT ("schema_version", HT_DB_SCHEMA_VERSION) && META_STR ("log_path", abs)
+         && META_INT ("pid", info->pid) && META_INT ("ppid", info->ppid)
+         && META_STR ("exe", info->exe) && META_STR ("command_line", argv->str)
+         && META_INT ("start_unix_ns", info->start_unix_ns)
+         && META_INT ("max_frames", info->max_frames)
+         && META_STR ("clock", info->clock == HT_CLOCK_TSC ? "tsc" : "monotonic")
+         && META_DBL ("duration_s", duration) && META_INT ("allocations", im->alloc_calls)
+         && META_INT ("frees", im->free_calls) && META_INT ("allocated_bytes", im->total_bytes)
+         && META_INT ("unmatched_frees", im->unmatched_frees)
+         && META_INT ("temporary", im->temporary) && META_INT ("peak_heap_bytes", im->peak_bytes)
+         && META_INT ("peak_heap_blocks", im->peak_blocks)
+         && META_DBL ("peak_time_s", stamp_seconds (im, im->peak_stamp))
+         && META_INT ("peak_rss_bytes", peak_rss) && META_INT ("leaked_bytes", im->heap_bytes)
+         && META_INT ("leaked_blocks", im->heap_blocks)
+         && META_INT ("recorder_peak_bytes", recorder_peak) && META_INT ("threads", im->threads)
+         && META_INT ("lost_events", im->lost) && META_INT ("complete", im->ended)
+         && META_STR ("warning", w ? w : "")
+         && META_INT ("log_bytes", ht_reader_size (im->reader));
+}
+
+static gboolean
+write_snapshot (HtImport *im, HtWriter *w, gint64 id, const char *label, double time_s,
+                guint64 bytes, guint64 blocks, gboolean peak, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (w->db,
+                      "INSERT INTO snapshots (id, label, kind, time_s, heap_bytes, heap_blocks)"
+                      " VALUES (?, ?, ?, ?, ?, ?)",
+                      &st, error))
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, id);
+  sqlite3_bind_text (st, 2, label, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, label, -1, SQLITE_STATIC);
+  sqlite3_bind_double (st, 4, time_s);
+  sqlite3_bind_int64 (st, 5, (gint64) bytes);
+  sqlite3_bind_int64 (st, 6, (gint64) blocks);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_finalize (st);
+  if (!ok)
+    return ht_db_set_error (w->db, error, "writing snapshots");
+  for (guint i = 0; i < im->nodes->len; i++)
+    {
+      HtNode *n = &g_array_index (im->nodes, HtNode, i);
+      gint64 count = n->live_count, b = n->live_bytes;
+      if (peak) /* a trace changed since the latest peak holds its saved copy */
+        {
+          count = n->peak_epoch == im->peak_epoch ? n->peak_count : n->live_count;
+          b = n->peak_epoch == im->peak_epoch ? n->peak_bytes : n->live_bytes;
+        }
+      if (count <= 0)
+        continue;
+      sqlite3_reset (w->snap_site);
+      sqlite3_bind_int64 (w->snap_site, 1, id);
+      sqlite3_bind_int64 (w->snap_site, 2, i);
+      sqlite3_bind_int64 (w->snap_site, 3, count);
+      sqlite3_bind_int64 (w->snap_site, 4, b);
+      if (sqlite3_step (w->snap_site) != SQLITE_DONE)
+        return ht_db_set_error (w->db, error, "writing snapshot sites");
+    }
+  return TRUE;
+}
+
+static gboolean
+write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
+{
+  HtWriter w = { .db = db };
+  gboolean ok = FALSE;
+  w.locations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  if (!ht_db_exec (db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN", error)
+      || !ht_db_create_schema (db, error) || !write_meta (im, db, log_path, error))
+    goto out;
+  if (!ht_db_prepare (db, "INSERT INTO locations VALUES (?, ?, ?, ?, ?)", &w.location, error)
+      || !ht_db_prepare (db, "INSERT INTO sites VALUES (?, ?, ?, ?)", &w.site, error)
+      || !ht_db_prepare (db, "INSERT INTO site_frames VALUES (?, ?, ?)", &w.frame, error)
+      || !ht_db_prepare (db, "INSERT INTO snapshot_sites VALUES (?, ?, ?, ?)", &w.snap_site,
+                         error))
+    goto out;
+
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (db, "INSERT INTO modules VALUES (?, ?, ?, ?)", &st, error))
+    goto out;
+  for (guint i = 0; i < im->modules->len; i++)
+    {
+      const HtModuleInfo *m = im->modules->pdata[i];
+      sqlite3_reset (st);
+      sqlite3_bind_int (st, 1, (int) i + 1);
+      sqlite3_bind_text (st, 2, m->path, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 3, m->build_id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 4, (gint64) m->bias);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        {
+          sqlite3_finalize (st);
+          ht_db_set_error (db, error, "writing modules");
+          goto out;
+        }
+    }
+  sqlite3_finalize (st);
+
+  for (guint i = 0; i < im->nodes->len; i++)
+    {
+      HtNode *n = &g_array_index (im->nodes, HtNode, i);
+      if (n->alloc_count == 0)
+        continue;
+      sqlite3_reset (w.site);
+      sqlite3_bind_int64 (w.site, 1, i);
+      sqlite3_bind_int64 (w.site, 2, (gint64) n->alloc_count);
+      sqlite3_bind_int64 (w.site, 3, (gint64) n->alloc_bytes);
+      sqlite3_bind_int64 (w.site, 4, (gint64) n->temporary);
+      if (sqlite3_step (w.site) != SQLITE_DONE)
+        {
+          ht_db_set_error (db, error, "writing sites");
+          goto out;
+        }
+      if (!write_site_frames (im, &w, i, error))
+        goto out;
+    }
+
+  double end_s = stamp_seconds (im, im->ended ? im->end_stamp : im->last_stamp);
+  if (!write_snapshot (im, &w, 1, "peak", stamp_seconds (im, im->peak_stamp), im->peak_bytes,
+                       im->peak_blocks, TRUE, error)
+      || !write_snapshot (im, &w, 2, "end", end_s, im->heap_bytes, im->heap_blocks, FALSE, error))
+    goto out;
+
+  if (!ht_db_prepare (db, "INSERT INTO timeline VALUES (?, ?, ?, ?)", &st, error))
+    goto out;
+  for (guint i = 0; i < im->samples->len; i++)
+    {
+      const HtSample *s = &g_array_index (im->samples, HtSample, i);
+      sqlite3_reset (st);
+      sqlite3_bind_double (st, 1, (double) s->mono_ns / 1e9);
+      sqlite3_bind_int64 (st, 2, (gint64) s->heap);
+      sqlite3_bind_int64 (st, 3, (gint64) s->rss);
+      sqlite3_bind_int64 (st, 4, (gint64) s->recorder);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        {
+          sqlite3_finalize (st);
+          ht_db_set_error (db, error, "writing the timeline");
+          goto out;
+        }
+    }
+  sqlite3_finalize (st);
+
+  if (!ht_db_prepare (db, "INSERT INTO threads VALUES (?, ?)", &st, error))
+    goto out;
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, im->streams);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      HtStreamState *s = value;
+      if (!s->tid)
+        continue;
+      sqlite3_reset (st);
+      sqlite3_bind_int64 (st, 1, GPOINTER_TO_UINT (key));
+      sqlite3_bind_int64 (st, 2, (gint64) s->tid);
+      sqlite3_step (st);
+    }
+  sqlite3_finalize (st);
+
+  ok = ht_db_exec (db,
+                   "CREATE INDEX snapshot_sites_trace ON snapshot_sites (trace_id);"
+                   "CREATE INDEX locations_file ON locations (file, line);"
+                   "COMMIT",
+                   error);
+out:
+  sqlite3_finalize (w.location);
+  sqlite3_finalize (w.site);
+  sqlite3_finalize (w.frame);
+  sqlite3_finalize (w.snap_site);
+  g_hash_table_unref (w.locations);
+  return ok;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Driver
+ */
+static void
+import_clear (HtImport *im)
+{
+  ht_reader_free (im->reader);
+  ht_symbolizer_free (im->symbols);
+  ht_block_map_clear (&im->blocks);
+  g_array_unref (im->nodes);
+  g_ptr_array_unref (im->modules);
+  g_hash_table_unref (im->module_index);
+  g_ptr_array_unref (im->maps);
+  g_hash_table_unref (im->streams);
+  g_array_unref (im->samples);
+  g_string_free (im->warnings, TRUE);
+}
+
+static gboolean
+read_all (HtImport *im, HtImportOptions *options, GError **error)
+{
+  HtEvent e;
+  guint64 n = 0;
+  GError *local = NULL;
+  while (ht_reader_next (im->reader, &e, &local))
+    {
+      gboolean ok = on_event (im, &e, error);
+      if (e.tag == HT_REC_MODULE)
+        ht_module_info_free (e.module.info);
+      if (!ok)
+        return FALSE;
+      if ((++n & 0xffff) == 0)
+        {
+          if (g_cancellable_set_error_if_cancelled (options->cancellable, error))
+            return FALSE;
+          if (options->progress)
+            options->progress ((double) ht_reader_offset (im->reader)
+                                 / (double) MAX (1, ht_reader_size (im->reader)),
+                               options->progress_data);
+        }
+    }
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+ht_import (const char *log_path, const char *db_path, HtImportOptions *options, GError **error)
+{
+  g_return_val_if_fail (log_path && db_path, FALSE);
+  HtImportOptions none = { 0 };
+  if (!options)
+    options = &none;
+
+  HtImport im = { 0 };
+  im.reader = ht_reader_open (log_path, error);
+  if (!im.reader)
+    return FALSE;
+  im.symbols = ht_symbolizer_new ();
+  ht_block_map_init (&im.blocks);
+  im.nodes = g_array_sized_new (FALSE, TRUE, sizeof (HtNode), 1024);
+  g_array_set_size (im.nodes, 1);
+  g_array_index (im.nodes, HtNode, 0).module = -1;
+  im.modules = g_ptr_array_new_with_free_func ((GDestroyNotify) ht_module_info_free);
+  im.module_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  im.maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  im.streams = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  im.samples = g_array_new (FALSE, FALSE, sizeof (HtSample));
+  im.warnings = g_string_new (NULL);
+
+  gboolean ok = read_all (&im, options, error);
+  if (ok && ht_reader_warning (im.reader))
+    g_string_append_printf (im.warnings, "%s\n", ht_reader_warning (im.reader));
+  if (ok && !im.ended && !ht_reader_warning (im.reader))
+    g_string_append (im.warnings, "the recording has no end mark (the program was killed or "
+                                  "called _exit?); the results cover what was written\n");
+
+  g_autofree char *dir = g_path_get_dirname (db_path);
+  g_autofree char *base = g_path_get_basename (db_path);
+  g_autofree char *tmp = NULL;
+  if (ok)
+    {
+      g_autofree char *tmpl = g_strdup_printf ("%s/.%s.tmp-XXXXXX", dir, base);
+      int fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0600);
+      if (fd < 0)
+        {
+          int err = errno;
+          g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_SQLITE, "cannot create %s: %s", db_path,
+                       g_strerror (err));
+          ok = FALSE;
+        }
+      else
+        {
+          close (fd);
+          tmp = g_steal_pointer (&tmpl);
+          tmp_path_current = tmp;
+        }
+    }
+  if (ok)
+    {
+      sqlite3 *db = NULL;
+      if (sqlite3_open_v2 (tmp, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        ok = ht_db_set_error (db, error, "cannot create the database");
+      else
+        ok = write_database (&im, db, log_path, error);
+      if (sqlite3_close (db) != SQLITE_OK && ok)
+        ok = ht_db_set_error (db, error, "closing the database");
+    }
+  if (ok && g_cancellable_set_error_if_cancelled (options->cancellable, error))
+    ok = FALSE;
+  if (ok && g_rename (tmp, db_path) != 0)
+    {
+      int err = errno;
+      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_SQLITE, "cannot create %s: %s", db_path,
+                   g_strerror (err));
+      ok = FALSE;
+    }
+  if (!ok && tmp)
+    g_unlink (tmp);
+  tmp_path_current = NULL;
+  if (options->progress && ok)
+    options->progress (1.0, options->progress_data);
+  options->warnings = im.warnings->len ? g_strdup (im.warnings->str) : NULL;
+  import_clear (&im);
+  return ok;
+}

@@ -1,0 +1,33 @@
+/* ht-import.h - turns a log into a database in one streaming pass. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Called now and then with the fraction of the log read (0..1). */
+typedef void (*HtImportProgress) (double fraction, gpointer user_data);
+
+typedef struct
+{
+  HtImportProgress progress;
+  gpointer progress_data;
+  GCancellable *cancellable;
+  /* Filled in on return: warnings worth showing (truncated log, missing symbols), one per
+   * line, or NULL.  Free with g_free. */
+  char *warnings;
+} HtImportOptions;
+
+/* Imports `log_path` into `db_path`.  The database is written under a temporary name in
+ * the same directory (mode 0600) and renamed over `db_path` only when complete; on failure
+ * or cancellation nothing is left behind. */
+gboolean ht_import (const char *log_path, const char *db_path, HtImportOptions *options,
+                    GError **error);
+
+/* Where a log's database goes by default: LOG.db */
+char *ht_import_default_db_path (const char *log_path);
+
+/* The temporary file of an import under way (for a signal handler to remove), or NULL. */
+const char *ht_import_current_tmp_path (void);
+
+G_END_DECLS

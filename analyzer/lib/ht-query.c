@@ -1,0 +1,369 @@
+/* ht-query.c - top-N statistics and the summary, as tracemalloc computes them.
+ *
+ * A group's key comes from the stack's "key frame": the innermost visible frame in the
+ * program's own code (not in a system library under /lib or /usr/lib) that has a source
+ * file; else the innermost frame with a source file; else the innermost visible frame (a
+ * program built without -g).  That skips libc helpers such as strdup or fopen, so
+ * `--by line` points at the user's line and not into libc.  `--cumulative` adds a trace to the key of every one of its frames,
+ * once per key, like tracemalloc's cumulative mode.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ht-error.h"
+#include "ht-query.h"
+
+static void
+location_free (gpointer data)
+{
+  HtLocation *l = data;
+  g_free (l->function);
+  g_free (l->file);
+  g_free (l->module);
+  g_free (l);
+}
+
+static void
+stat_free (gpointer data)
+{
+  HtStat *s = data;
+  g_free (s->key);
+  if (s->traceback)
+    g_ptr_array_unref (s->traceback);
+  g_free (s);
+}
+
+char *
+ht_format_size (double size, gboolean sign)
+{
+  static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    {
+      if (fabs (size) < 100 && i > 0)
+        return g_strdup_printf (sign ? "%+.1f %s" : "%.1f %s", size, units[i]);
+      if (fabs (size) < 10 * 1024 || i == G_N_ELEMENTS (units) - 1)
+        return g_strdup_printf (sign ? "%+.0f %s" : "%.0f %s", size, units[i]);
+      size /= 1024;
+    }
+  g_assert_not_reached ();
+}
+
+char *
+ht_display_path (const char *file)
+{
+  if (!file)
+    return NULL;
+  g_autofree char *cwd = g_get_current_dir ();
+  gsize n = strlen (cwd);
+  if (strncmp (file, cwd, n) == 0 && file[n] == '/')
+    return g_strdup (file + n + 1);
+  return g_strdup (file);
+}
+
+char *
+ht_location_format (const HtLocation *loc)
+{
+  if (loc->file)
+    {
+      g_autofree char *path = ht_display_path (loc->file);
+      return g_strdup_printf ("%s:%u", path, loc->line);
+    }
+  return g_strdup (loc->function);
+}
+
+/* All locations, by id. */
+static GHashTable *
+load_locations (HtDb *db, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db), "SELECT l.id, l.function, l.file, l.line, m.path FROM locations l"
+                      " LEFT JOIN modules m ON m.id = l.module_id", &st,
+                      error))
+    return NULL;
+  GHashTable *h = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, location_free);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      HtLocation *l = g_new0 (HtLocation, 1);
+      gint64 id = sqlite3_column_int64 (st, 0);
+      l->function = g_strdup ((const char *) sqlite3_column_text (st, 1));
+      if (!l->function)
+        l->function = g_strdup ("??");
+      l->file = g_strdup ((const char *) sqlite3_column_text (st, 2));
+      l->line = (guint) sqlite3_column_int (st, 3);
+      l->module = g_strdup ((const char *) sqlite3_column_text (st, 4));
+      g_hash_table_insert (h, g_memdup2 (&id, sizeof id), l);
+    }
+  sqlite3_finalize (st);
+  return h;
+}
+
+/* trace id -> GArray of location ids, innermost first */
+static GHashTable *
+load_frames (HtDb *db, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT trace_id, location_id FROM site_frames ORDER BY trace_id, depth",
+                      &st, error))
+    return NULL;
+  GHashTable *h = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                         (GDestroyNotify) g_array_unref);
+  gint64 current = -1;
+  GArray *a = NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      gint64 trace = sqlite3_column_int64 (st, 0);
+      gint64 loc = sqlite3_column_int64 (st, 1);
+      if (trace != current || !a)
+        {
+          a = g_array_new (FALSE, FALSE, sizeof (gint64));
+          g_hash_table_insert (h, g_memdup2 (&trace, sizeof trace), a);
+          current = trace;
+        }
+      g_array_append_val (a, loc);
+    }
+  sqlite3_finalize (st);
+  return h;
+}
+
+static HtLocation *
+location_copy (const HtLocation *l)
+{
+  HtLocation *c = g_new0 (HtLocation, 1);
+  c->function = g_strdup (l->function);
+  c->file = g_strdup (l->file);
+  c->line = l->line;
+  c->module = g_strdup (l->module);
+  return c;
+}
+
+static gboolean
+is_system_library (const char *path)
+{
+  static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/",
+                                      "/usr/local/lib/" };
+  for (guint i = 0; path && i < G_N_ELEMENTS (dirs); i++)
+    if (g_str_has_prefix (path, dirs[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* See the top of this file. */
+static const HtLocation *
+key_frame (GArray *frames, GHashTable *locations)
+{
+  const HtLocation *with_file = NULL;
+  for (guint i = 0; i < frames->len; i++)
+    {
+      const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (frames, gint64, i));
+      if (!l || !l->file)
+        continue;
+      if (!is_system_library (l->module))
+        return l;
+      if (!with_file)
+        with_file = l;
+    }
+  return with_file ? with_file : g_hash_table_lookup (locations, &g_array_index (frames, gint64, 0));
+}
+
+static char *
+group_key (HtGroupBy by, const HtLocation *l)
+{
+  switch (by)
+    {
+    case HT_GROUP_FUNCTION:
+      return g_strdup (l->function);
+    case HT_GROUP_FILE:
+      return l->file ? ht_display_path (l->file) : g_strdup (l->function);
+    case HT_GROUP_LINE:
+    case HT_GROUP_TRACEBACK:
+    default:
+      return ht_location_format (l);
+    }
+}
+
+static void
+add_to_group (GHashTable *groups, char *key, gint64 count, gint64 bytes, GArray *frames,
+              GHashTable *locations)
+{
+  HtStat *s = g_hash_table_lookup (groups, key);
+  if (!s)
+    {
+      s = g_new0 (HtStat, 1);
+      s->key = key;
+      s->traceback = g_ptr_array_new_with_free_func (location_free);
+      for (guint i = 0; frames && i < frames->len; i++)
+        {
+          const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (frames, gint64, i));
+          if (l)
+            g_ptr_array_add (s->traceback, location_copy (l));
+        }
+      g_hash_table_insert (groups, key, s);
+    }
+  else
+    g_free (key);
+  s->count += (guint64) count;
+  s->size += (guint64) bytes;
+}
+
+static gint
+stat_compare (gconstpointer a, gconstpointer b)
+{
+  const HtStat *x = *(HtStat **) a, *y = *(HtStat **) b;
+  if (x->size != y->size)
+    return x->size > y->size ? -1 : 1;
+  if (x->count != y->count)
+    return x->count > y->count ? -1 : 1;
+  return strcmp (x->key, y->key);
+}
+
+GPtrArray *
+ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
+{
+  g_return_val_if_fail (db != NULL && options != NULL, NULL);
+  sqlite3 *h = ht_db_handle (db);
+  const char *at = options->at ? options->at : "peak";
+  sqlite3_stmt *st;
+
+  if (!options->allocations)
+    {
+      if (!ht_db_prepare (h, "SELECT id FROM snapshots WHERE label = ?", &st, error))
+        return NULL;
+      sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
+      gboolean found = sqlite3_step (st) == SQLITE_ROW;
+      sqlite3_finalize (st);
+      if (!found)
+        {
+          g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+                       "no snapshot named '%s' (try 'peak' or 'end')", at);
+          return NULL;
+        }
+    }
+
+  g_autoptr (GHashTable) locations = load_locations (db, error);
+  if (!locations)
+    return NULL;
+  g_autoptr (GHashTable) frames = load_frames (db, error);
+  if (!frames)
+    return NULL;
+
+  const char *sql = options->allocations
+                      ? "SELECT trace_id, alloc_count, alloc_bytes FROM sites"
+                      : "SELECT s.trace_id, s.count, s.bytes FROM snapshot_sites s"
+                        " JOIN snapshots n ON n.id = s.snapshot_id WHERE n.label = ?";
+  if (!ht_db_prepare (h, sql, &st, error))
+    return NULL;
+  if (!options->allocations)
+    sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
+
+  GHashTable *groups = g_hash_table_new (g_str_hash, g_str_equal);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      gint64 trace = sqlite3_column_int64 (st, 0);
+      gint64 count = sqlite3_column_int64 (st, 1);
+      gint64 bytes = sqlite3_column_int64 (st, 2);
+      GArray *fr = g_hash_table_lookup (frames, &trace);
+      static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
+
+      if (options->by == HT_GROUP_TRACEBACK)
+        {
+          GString *k = g_string_new (NULL);
+          for (guint i = 0; fr && i < fr->len; i++)
+            g_string_append_printf (k, "%" G_GINT64_FORMAT ",", g_array_index (fr, gint64, i));
+          /* the display key is replaced below by the innermost frame */
+          add_to_group (groups, g_string_free (k, FALSE), count, bytes, fr, locations);
+          continue;
+        }
+
+      if (!fr || fr->len == 0)
+        {
+          add_to_group (groups, group_key (options->by, &unknown), count, bytes, NULL, locations);
+          continue;
+        }
+      if (options->cumulative)
+        {
+          g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                               NULL);
+          for (guint i = 0; i < fr->len; i++)
+            {
+              const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
+              if (!l)
+                continue;
+              char *key = group_key (options->by, l);
+              if (g_hash_table_contains (seen, key))
+                {
+                  g_free (key);
+                  continue;
+                }
+              g_hash_table_add (seen, g_strdup (key));
+              add_to_group (groups, key, count, bytes, NULL, locations);
+            }
+          continue;
+        }
+      const HtLocation *key_loc = key_frame (fr, locations);
+      add_to_group (groups, group_key (options->by, key_loc ? key_loc : &unknown), count, bytes,
+                    fr, locations);
+    }
+  sqlite3_finalize (st);
+
+  GPtrArray *out = g_ptr_array_new_with_free_func (stat_free);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, groups);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      HtStat *s = value;
+      if (options->by == HT_GROUP_TRACEBACK)
+        {
+          g_free (s->key);
+          s->key = s->traceback->len ? ht_location_format (s->traceback->pdata[0])
+                                     : g_strdup ("<unknown>");
+        }
+      g_ptr_array_add (out, s);
+    }
+  g_hash_table_unref (groups);
+  g_ptr_array_sort (out, stat_compare);
+  return out;
+}
+
+gboolean
+ht_query_summary (HtDb *db, HtSummary *s, GError **error)
+{
+  (void) error;
+  memset (s, 0, sizeof *s);
+  s->exe = ht_db_meta_string (db, "exe");
+  s->command_line = ht_db_meta_string (db, "command_line");
+  s->pid = ht_db_meta_int (db, "pid");
+  s->duration_s = ht_db_meta_double (db, "duration_s");
+  s->allocations = ht_db_meta_int (db, "allocations");
+  s->frees = ht_db_meta_int (db, "frees");
+  s->allocated_bytes = ht_db_meta_int (db, "allocated_bytes");
+  s->temporary = ht_db_meta_int (db, "temporary");
+  s->unmatched_frees = ht_db_meta_int (db, "unmatched_frees");
+  s->peak_heap_bytes = ht_db_meta_int (db, "peak_heap_bytes");
+  s->peak_heap_blocks = ht_db_meta_int (db, "peak_heap_blocks");
+  s->peak_time_s = ht_db_meta_double (db, "peak_time_s");
+  s->peak_rss_bytes = ht_db_meta_int (db, "peak_rss_bytes");
+  s->leaked_bytes = ht_db_meta_int (db, "leaked_bytes");
+  s->leaked_blocks = ht_db_meta_int (db, "leaked_blocks");
+  s->recorder_peak_bytes = ht_db_meta_int (db, "recorder_peak_bytes");
+  s->threads = ht_db_meta_int (db, "threads");
+  s->lost_events = ht_db_meta_int (db, "lost_events");
+  s->complete = ht_db_meta_int (db, "complete") != 0;
+  s->warning = ht_db_meta_string (db, "warning");
+  if (!s->exe)
+    {
+      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_OURS, "the database has no summary");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+ht_summary_clear (HtSummary *s)
+{
+  g_free (s->exe);
+  g_free (s->command_line);
+  g_free (s->warning);
+  memset (s, 0, sizeof *s);
+}

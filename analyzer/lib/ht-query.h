@@ -1,0 +1,76 @@
+/* ht-query.h - the questions both faces (CLI and GUI) ask of a recording. */
+#pragma once
+
+#include <glib.h>
+
+#include "ht-db.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  HT_GROUP_LINE,
+  HT_GROUP_FUNCTION,
+  HT_GROUP_FILE,
+  HT_GROUP_TRACEBACK,
+} HtGroupBy;
+
+typedef struct
+{
+  HtGroupBy by;
+  gboolean cumulative;  /* count every frame of a stack, not only the innermost */
+  gboolean allocations; /* every allocation of the run instead of the live blocks at `at` */
+  const char *at;       /* snapshot label: "peak" (default) or "end" */
+} HtTopOptions;
+
+typedef struct
+{
+  char *function; /* never NULL: "module+0xoffset" when unknown */
+  char *file;     /* NULL without debug info */
+  guint line;
+  char *module;   /* path of the object the code is in; NULL when unknown */
+} HtLocation;
+
+typedef struct
+{
+  char *key;            /* what the group is: "file.c:12", "function", "file.c" */
+  guint64 size;
+  guint64 count;
+  GPtrArray *traceback; /* HtLocation*, innermost first: the group's (first) stack */
+} HtStat;
+
+/* Groups like tracemalloc's Snapshot.statistics(): sorted by size, then count, largest
+ * first.  Returns HtStat* (free with g_ptr_array_unref). */
+GPtrArray *ht_query_top (HtDb *db, const HtTopOptions *options, GError **error);
+
+typedef struct
+{
+  char *exe;
+  char *command_line;
+  gint64 pid;
+  double duration_s;
+  gint64 allocations, frees, allocated_bytes, temporary, unmatched_frees;
+  gint64 peak_heap_bytes, peak_heap_blocks;
+  double peak_time_s;
+  gint64 peak_rss_bytes;
+  gint64 leaked_bytes, leaked_blocks;
+  gint64 recorder_peak_bytes;
+  gint64 threads, lost_events;
+  gboolean complete;
+  char *warning;
+} HtSummary;
+
+gboolean ht_query_summary (HtDb *db, HtSummary *out, GError **error);
+void ht_summary_clear (HtSummary *s);
+
+/* Formats like tracemalloc's _format_size: "126 KiB", "19.2 KiB", "+64 B". */
+char *ht_format_size (double size, gboolean sign);
+
+/* A source path as users want to read it: relative to the current directory when inside
+ * it, else as recorded. */
+char *ht_display_path (const char *file);
+
+/* "file:line" (or the function when there is no file) */
+char *ht_location_format (const HtLocation *loc);
+
+G_END_DECLS

@@ -1,0 +1,578 @@
+/* ht-reader.c - the bounds-checked log reader and stream merger.
+ *
+ * The file is mapped read-only; nothing in it is trusted.  Chunks are decoded whole into
+ * per-stream queues, and events leave in stamp order through a binary heap of streams:
+ *
+ *   chunks ──decode──▶ queue[stream 2] ─┐
+ *                      queue[stream 3] ─┼─ heap by head stamp ─▶ next()  while stamp < watermark
+ *                      queue[control ] ─┘
+ *
+ * The watermark is the stamp of the latest SYNC record (everything stamped before it is in
+ * the file already), or infinity once the file is exhausted, so memory stays bounded by
+ * what the recorder writes in one sync interval.  A chunk that runs past the end of the
+ * file is the crash case: everything before it is used and a warning is kept.  A complete
+ * chunk with an impossible record is corruption and an error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ht-error.h"
+#include "ht-reader.h"
+
+typedef struct
+{
+  guint32 id;
+  GArray *events; /* HtEvent */
+  guint head;
+  guint64 last_stamp;
+  int heap_pos; /* index in the heap, -1 when not in it */
+} HtStream;
+
+struct _HtReader
+{
+  char *path;
+  GMappedFile *map;
+  const guint8 *data;
+  gsize size;
+  gsize offset;
+  HtLogInfo info;
+  GHashTable *streams; /* id -> HtStream */
+  GPtrArray *heap;     /* HtStream*, min-heap on head stamp */
+  guint64 watermark;
+  gboolean eof;
+  char *warning;
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Decoding
+ */
+typedef struct
+{
+  const guint8 *p, *end;
+  gboolean bad;
+} HtCursor;
+
+static guint64
+cursor_varint (HtCursor *c)
+{
+  guint64 v = 0;
+  for (guint shift = 0; shift < 64; shift += 7)
+    {
+      if (c->p >= c->end)
+        break;
+      guint8 b = *c->p++;
+      v |= (guint64) (b & 0x7f) << shift;
+      if (!(b & 0x80))
+        return v;
+    }
+  c->bad = TRUE;
+  return 0;
+}
+
+static const guint8 *
+cursor_bytes (HtCursor *c, guint64 n)
+{
+  if (c->bad || n > (guint64) (c->end - c->p))
+    {
+      c->bad = TRUE;
+      return NULL;
+    }
+  const guint8 *b = c->p;
+  c->p += n;
+  return b;
+}
+
+void
+ht_module_info_free (HtModuleInfo *info)
+{
+  if (!info)
+    return;
+  g_free (info->path);
+  g_free (info->build_id);
+  g_free (info->segments);
+  g_free (info);
+}
+
+static void
+event_clear (HtEvent *e)
+{
+  if (e->tag == HT_REC_MODULE)
+    g_clear_pointer (&e->module.info, ht_module_info_free);
+}
+
+static HtModuleInfo *
+decode_module (HtCursor *c)
+{
+  guint64 path_len = cursor_varint (c);
+  if (path_len > 65536)
+    c->bad = TRUE;
+  const guint8 *path = cursor_bytes (c, path_len);
+  guint64 bias = cursor_varint (c);
+  guint64 bid_len = cursor_varint (c);
+  if (bid_len > 256)
+    c->bad = TRUE;
+  const guint8 *bid = cursor_bytes (c, bid_len);
+  guint64 nseg = cursor_varint (c);
+  if (nseg > 1024)
+    c->bad = TRUE;
+  if (c->bad)
+    return NULL;
+  HtModuleInfo *m = g_new0 (HtModuleInfo, 1);
+  m->path = g_strndup ((const char *) path, path_len);
+  m->bias = bias;
+  GString *hex = g_string_new (NULL);
+  for (guint64 i = 0; i < bid_len; i++)
+    g_string_append_printf (hex, "%02x", bid[i]);
+  m->build_id = g_string_free (hex, FALSE);
+  m->nsegments = (guint) nseg;
+  m->segments = g_new0 (guint64, nseg * 2 + 1);
+  for (guint64 i = 0; i < nseg * 2; i++)
+    m->segments[i] = cursor_varint (c);
+  if (c->bad)
+    {
+      ht_module_info_free (m);
+      return NULL;
+    }
+  return m;
+}
+
+static HtStream *
+stream_get (HtReader *r, guint32 id)
+{
+  HtStream *s = g_hash_table_lookup (r->streams, GUINT_TO_POINTER (id));
+  if (!s)
+    {
+      s = g_new0 (HtStream, 1);
+      s->id = id;
+      s->events = g_array_new (FALSE, FALSE, sizeof (HtEvent));
+      s->heap_pos = -1;
+      g_hash_table_insert (r->streams, GUINT_TO_POINTER (id), s);
+    }
+  return s;
+}
+
+static void
+stream_free (gpointer data)
+{
+  HtStream *s = data;
+  for (guint i = s->head; i < s->events->len; i++)
+    event_clear (&g_array_index (s->events, HtEvent, i));
+  g_array_unref (s->events);
+  g_free (s);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The heap of streams, keyed on the stamp of each stream's next event
+ */
+static guint64
+head_stamp (HtStream *s)
+{
+  return g_array_index (s->events, HtEvent, s->head).stamp;
+}
+
+static gboolean
+heap_less (HtStream *a, HtStream *b)
+{
+  guint64 x = head_stamp (a), y = head_stamp (b);
+  return x < y || (x == y && a->id < b->id);
+}
+
+static void
+heap_swap (GPtrArray *h, guint i, guint j)
+{
+  HtStream *a = h->pdata[i], *b = h->pdata[j];
+  h->pdata[i] = b;
+  h->pdata[j] = a;
+  b->heap_pos = (int) i;
+  a->heap_pos = (int) j;
+}
+
+static void
+heap_up (GPtrArray *h, guint i)
+{
+  while (i > 0 && heap_less (h->pdata[i], h->pdata[(i - 1) / 2]))
+    {
+      heap_swap (h, i, (i - 1) / 2);
+      i = (i - 1) / 2;
+    }
+}
+
+static void
+heap_down (GPtrArray *h, guint i)
+{
+  for (;;)
+    {
+      guint l = 2 * i + 1, r = l + 1, m = i;
+      if (l < h->len && heap_less (h->pdata[l], h->pdata[m]))
+        m = l;
+      if (r < h->len && heap_less (h->pdata[r], h->pdata[m]))
+        m = r;
+      if (m == i)
+        return;
+      heap_swap (h, i, m);
+      i = m;
+    }
+}
+
+static void
+heap_push (GPtrArray *h, HtStream *s)
+{
+  g_ptr_array_add (h, s);
+  s->heap_pos = (int) h->len - 1;
+  heap_up (h, h->len - 1);
+}
+
+static void
+heap_pop (GPtrArray *h)
+{
+  HtStream *top = h->pdata[0];
+  heap_swap (h, 0, h->len - 1);
+  g_ptr_array_set_size (h, h->len - 1);
+  top->heap_pos = -1;
+  if (h->len > 0)
+    heap_down (h, 0);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Chunks
+ */
+
+/* Decodes one complete chunk payload into its stream's queue.  SYNC moves the watermark
+ * and is not queued. */
+static gboolean
+decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, GError **error)
+{
+  HtStream *s = stream_get (r, h->stream);
+  gboolean was_empty = s->head >= s->events->len;
+  if (was_empty)
+    {
+      g_array_set_size (s->events, 0);
+      s->head = 0;
+    }
+  else if (s->head > 4096 && s->head > s->events->len / 2)
+    {
+      g_array_remove_range (s->events, 0, s->head); /* keep the queue bounded */
+      s->head = 0;
+    }
+  HtCursor c = { payload, payload + h->payload_size, FALSE };
+  guint64 stamp = h->base_stamp, ptr = 0;
+
+  while (c.p < c.end)
+    {
+      const guint8 *rec_start = c.p;
+      HtEvent e = { .tag = *c.p++, .stream = h->stream };
+      stamp += cursor_varint (&c);
+      e.stamp = MAX (stamp, s->last_stamp); /* a stream never goes back in time */
+      switch (e.tag)
+        {
+        case HT_REC_ALLOC:
+          ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
+          e.alloc.ptr = ptr;
+          e.alloc.size = cursor_varint (&c);
+          {
+            guint64 node = cursor_varint (&c);
+            if (node >= G_MAXUINT32)
+              c.bad = TRUE;
+            e.alloc.node = (guint32) node;
+          }
+          break;
+        case HT_REC_FREE:
+        case HT_REC_UNFREE:
+          ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
+          e.free.ptr = ptr;
+          break;
+        case HT_REC_TRACE_NODE:
+          {
+            guint64 id = cursor_varint (&c), parent = cursor_varint (&c);
+            if (id == 0 || id >= G_MAXUINT32 || parent >= G_MAXUINT32)
+              c.bad = TRUE;
+            e.node.id = (guint32) id;
+            e.node.parent = (guint32) parent;
+            e.node.ip = cursor_varint (&c);
+          }
+          break;
+        case HT_REC_THREAD:
+          e.thread.tid = cursor_varint (&c);
+          break;
+        case HT_REC_THREAD_END:
+        case HT_REC_SYNC:
+          break;
+        case HT_REC_SAMPLE:
+          e.sample.mono_ns = cursor_varint (&c);
+          e.sample.rss = cursor_varint (&c);
+          e.sample.recorder = cursor_varint (&c);
+          break;
+        case HT_REC_MODULE:
+          e.module.new_map = (cursor_varint (&c) & HT_MODULE_NEW_MAP) != 0;
+          e.module.info = decode_module (&c);
+          if (!e.module.info)
+            c.bad = TRUE;
+          break;
+        case HT_REC_END:
+          e.end.reason = cursor_varint (&c);
+          break;
+        case HT_REC_LOST:
+          e.lost.count = cursor_varint (&c);
+          break;
+        default:
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: unknown record type 0x%02x at byte %" G_GSIZE_FORMAT,
+                       e.tag, (gsize) (rec_start - r->data));
+          return FALSE;
+        }
+      if (c.bad)
+        {
+          event_clear (&e);
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: bad record (type 0x%02x) at byte %" G_GSIZE_FORMAT, e.tag,
+                       (gsize) (rec_start - r->data));
+          return FALSE;
+        }
+      s->last_stamp = e.stamp;
+      if (e.tag == HT_REC_SYNC)
+        r->watermark = MAX (r->watermark, e.stamp);
+      else
+        g_array_append_val (s->events, e);
+    }
+  if (s->heap_pos < 0 && s->head < s->events->len)
+    heap_push (r->heap, s);
+  return TRUE;
+}
+
+/* Reads the next chunk.  FALSE at the end of the file (r->eof set) or on error. */
+static gboolean
+read_chunk (HtReader *r, GError **error)
+{
+  gsize left = r->size - r->offset;
+  if (left == 0)
+    {
+      r->eof = TRUE;
+      return FALSE;
+    }
+  if (left < sizeof (HtChunkHeader))
+    {
+      r->warning = g_strdup_printf ("truncated log: %" G_GSIZE_FORMAT
+                                    " stray bytes at the end ignored (the program was killed?)",
+                                    left);
+      r->eof = TRUE;
+      return FALSE;
+    }
+  HtChunkHeader h;
+  memcpy (&h, r->data + r->offset, sizeof h);
+  if (h.magic != HT_CHUNK_MAGIC || h.payload_size > HT_CHUNK_MAX_PAYLOAD || h.flags != 0)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                   "corrupt log: bad chunk header at byte %" G_GSIZE_FORMAT, r->offset);
+      return FALSE;
+    }
+  if (h.payload_size > left - sizeof h)
+    {
+      r->warning = g_strdup_printf ("truncated log: the last chunk (%" G_GSIZE_FORMAT
+                                    " of %u bytes) is incomplete; read up to byte %" G_GSIZE_FORMAT
+                                    " (the program was killed?)",
+                                    left - sizeof h, h.payload_size, r->offset);
+      r->eof = TRUE;
+      return FALSE;
+    }
+  const guint8 *payload = r->data + r->offset + sizeof h;
+  r->offset += sizeof h + h.payload_size;
+  return decode_chunk (r, &h, payload, error);
+}
+
+gboolean
+ht_reader_next (HtReader *r, HtEvent *event, GError **error)
+{
+  for (;;)
+    {
+      if (r->heap->len > 0)
+        {
+          HtStream *s = r->heap->pdata[0];
+          if (r->eof || head_stamp (s) < r->watermark)
+            {
+              *event = g_array_index (s->events, HtEvent, s->head);
+              s->head++;
+              if (s->head < s->events->len)
+                heap_down (r->heap, 0);
+              else
+                heap_pop (r->heap);
+              return TRUE;
+            }
+        }
+      if (r->eof)
+        return FALSE;
+      if (!read_chunk (r, error))
+        {
+          if (!r->eof)
+            return FALSE; /* an error */
+          if (r->heap->len == 0)
+            return FALSE;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Opening
+ */
+static gboolean
+parse_header (HtReader *r, GError **error)
+{
+  HtFileHeader h;
+  if (r->size < sizeof h.magic || memcmp (r->data, HT_FILE_MAGIC, sizeof h.magic) != 0)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_NOT_A_LOG,
+                   r->size == 0 ? "empty file, not a heaptrail log"
+                                : "not a heaptrail log (wrong magic)");
+      return FALSE;
+    }
+  if (r->size < sizeof h)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_TRUNCATED,
+                   "truncated log: the header is incomplete (%" G_GSIZE_FORMAT " bytes)",
+                   r->size);
+      return FALSE;
+    }
+  memcpy (&h, r->data, sizeof h);
+  if (h.version > HT_FORMAT_VERSION)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_VERSION,
+                   "log format version %u is newer than this heaptrail reads (%u); "
+                   "upgrade heaptrail",
+                   h.version, HT_FORMAT_VERSION);
+      return FALSE;
+    }
+  if (h.version == 0 || h.header_size < sizeof h || h.clock < HT_CLOCK_TSC
+      || h.clock > HT_CLOCK_MONOTONIC)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT, "corrupt log: bad header");
+      return FALSE;
+    }
+  guint64 need = (guint64) h.header_size + h.exe_len + h.cmdline_len;
+  if (need > r->size)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_TRUNCATED,
+                   "truncated log: the header is incomplete (%" G_GSIZE_FORMAT " bytes)",
+                   r->size);
+      return FALSE;
+    }
+  r->info.pid = h.pid;
+  r->info.ppid = h.ppid;
+  r->info.clock = h.clock;
+  r->info.max_frames = h.max_frames;
+  r->info.start_unix_ns = h.start_unix_ns;
+  r->info.start_stamp = h.start_stamp;
+  const char *exe = (const char *) r->data + h.header_size;
+  r->info.exe = g_strndup (exe, h.exe_len);
+  GPtrArray *argv = g_ptr_array_new ();
+  const char *cmd = exe + h.exe_len, *end = cmd + h.cmdline_len;
+  while (cmd < end)
+    {
+      const char *z = memchr (cmd, 0, (size_t) (end - cmd));
+      size_t n = z ? (size_t) (z - cmd) : (size_t) (end - cmd);
+      g_ptr_array_add (argv, g_strndup (cmd, n));
+      cmd += n + 1;
+    }
+  g_ptr_array_add (argv, NULL);
+  r->info.argv = (GStrv) g_ptr_array_free (argv, FALSE);
+  r->offset = (gsize) need;
+  r->watermark = 0;
+  return TRUE;
+}
+
+HtReader *
+ht_reader_open (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  struct stat st;
+  if (stat (path, &st) != 0)
+    {
+      int err = errno;
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_IO, "%s", g_strerror (err));
+      return NULL;
+    }
+  if (S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_IO, "is a directory, not a log");
+      return NULL;
+    }
+  HtReader *r = g_new0 (HtReader, 1);
+  r->path = g_strdup (path);
+  r->streams = g_hash_table_new_full (NULL, NULL, NULL, stream_free);
+  r->heap = g_ptr_array_new ();
+  if (st.st_size > 0)
+    {
+      GError *local = NULL;
+      r->map = g_mapped_file_new (path, FALSE, &local);
+      if (!r->map)
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_IO, "%s",
+                       local->code == G_FILE_ERROR_ACCES ? g_strerror (EACCES) : local->message);
+          g_error_free (local);
+          ht_reader_free (r);
+          return NULL;
+        }
+      r->data = (const guint8 *) g_mapped_file_get_contents (r->map);
+      r->size = g_mapped_file_get_length (r->map);
+    }
+  if (!parse_header (r, error))
+    {
+      ht_reader_free (r);
+      return NULL;
+    }
+  return r;
+}
+
+void
+ht_reader_free (HtReader *r)
+{
+  if (!r)
+    return;
+  g_free (r->path);
+  g_clear_pointer (&r->map, g_mapped_file_unref);
+  g_free (r->info.exe);
+  g_strfreev (r->info.argv);
+  g_hash_table_unref (r->streams);
+  g_ptr_array_unref (r->heap);
+  g_free (r->warning);
+  g_free (r);
+}
+
+const HtLogInfo *
+ht_reader_info (HtReader *r)
+{
+  return &r->info;
+}
+
+guint64
+ht_reader_offset (HtReader *r)
+{
+  return r->offset;
+}
+
+guint64
+ht_reader_size (HtReader *r)
+{
+  return r->size;
+}
+
+const char *
+ht_reader_warning (HtReader *r)
+{
+  return r->warning;
+}
+
+gboolean
+ht_log_looks_like_log (const char *path)
+{
+  char magic[8];
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return FALSE;
+  gboolean ok = read (fd, magic, sizeof magic) == sizeof magic
+                && memcmp (magic, HT_FILE_MAGIC, sizeof magic) == 0;
+  close (fd);
+  return ok;
+}

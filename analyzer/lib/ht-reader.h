@@ -1,0 +1,72 @@
+/* ht-reader.h - reads a heaptrail log and yields its events in global stamp order. */
+#pragma once
+
+#include <glib.h>
+
+#include "ht-format.h"
+
+G_BEGIN_DECLS
+
+typedef struct _HtReader HtReader;
+
+typedef struct
+{
+  guint32 pid, ppid;
+  guint clock;        /* HT_CLOCK_* */
+  guint max_frames;
+  guint64 start_unix_ns;
+  guint64 start_stamp;
+  char *exe;          /* executable path, as the recorder saw it */
+  GStrv argv;         /* command line */
+} HtLogInfo;
+
+typedef struct
+{
+  char *path;
+  guint64 bias;
+  char *build_id;   /* lowercase hex, "" when none */
+  guint nsegments;
+  guint64 *segments; /* nsegments x (start, size), unbiased */
+} HtModuleInfo;
+
+typedef struct
+{
+  HtRecordTag tag;
+  guint32 stream;
+  guint64 stamp;
+  union
+  {
+    struct { guint64 ptr, size; guint32 node; } alloc;      /* ALLOC */
+    struct { guint64 ptr; } free;                          /* FREE, UNFREE */
+    struct { guint32 id, parent; guint64 ip; } node;       /* TRACE_NODE */
+    struct { guint64 tid; } thread;                        /* THREAD */
+    struct { guint64 mono_ns, rss, recorder; } sample;     /* SAMPLE */
+    struct { gboolean new_map; HtModuleInfo *info; } module; /* MODULE; info owned by the event */
+    struct { guint64 reason; } end;                        /* END */
+    struct { guint64 count; } lost;                        /* LOST */
+  };
+} HtEvent;
+
+HtReader *ht_reader_open (const char *path, GError **error);
+void ht_reader_free (HtReader *reader);
+const HtLogInfo *ht_reader_info (HtReader *reader);
+
+/* Next event in stamp order.  Returns FALSE at the end (error unset) or on a corrupt log
+ * (error set).  MODULE events hand their HtModuleInfo to the caller (ht_module_info_free). */
+gboolean ht_reader_next (HtReader *reader, HtEvent *event, GError **error);
+
+/* Progress: bytes consumed and total. */
+guint64 ht_reader_offset (HtReader *reader);
+guint64 ht_reader_size (HtReader *reader);
+
+/* NULL, or why the log ended early ("truncated at byte N of M: ..."); set once the last
+ * event was returned. */
+const char *ht_reader_warning (HtReader *reader);
+
+void ht_module_info_free (HtModuleInfo *info);
+
+gboolean ht_log_looks_like_log (const char *path);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtReader, ht_reader_free)
+
+G_END_DECLS

@@ -1,0 +1,36 @@
+/* ht-symbols.h - turns (module, address) into function, source file and line with libdw. */
+#pragma once
+
+#include <glib.h>
+
+#include "ht-reader.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char *function; /* demangled; NULL when unknown */
+  const char *file;     /* absolute source path; NULL without debug info */
+  guint line;           /* 0 when unknown */
+} HtFrame;
+
+typedef struct _HtSymbolizer HtSymbolizer;
+
+HtSymbolizer *ht_symbolizer_new (void);
+void ht_symbolizer_free (HtSymbolizer *self);
+
+/* Registers a loaded object; returns its index for lookups.  Never fails: a module whose
+ * file is gone or was rebuilt (build-id differs) resolves to no symbols, with a warning
+ * available from ht_symbolizer_module_warning(). */
+guint ht_symbolizer_add_module (HtSymbolizer *self, const HtModuleInfo *info);
+const char *ht_symbolizer_module_warning (HtSymbolizer *self, guint module);
+
+/* The frames at return address `ip` in `module`, innermost (inlined) first; at least one.
+ * The array and its strings live as long as the symbolizer.  Cached per address. */
+guint ht_symbolizer_lookup (HtSymbolizer *self, guint module, guint64 ip, const HtFrame **frames);
+
+char *ht_demangle (const char *name);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtSymbolizer, ht_symbolizer_free)
+
+G_END_DECLS

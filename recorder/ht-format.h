@@ -1,0 +1,135 @@
+/* ht-format.h - the heaptrail log format, shared by recorder and analyzer.
+ *
+ * A log is a fixed file header followed by self-delimiting chunks:
+ *
+ *   +-------------+---------+---------+-----+
+ *   | HtFileHeader| chunk 0 | chunk 1 | ... |      every chunk is written with one write(2)
+ *   +-------------+---------+---------+-----+
+ *   chunk = HtChunkHeader + payload (records of one stream, see docs/FORMAT.md)
+ *
+ * Each thread of the recorded program owns a stream (a stream id in the chunk header) and
+ * writes its records into a private buffer, so the hot path takes no global lock.  Records
+ * are a one-byte tag followed by LEB128 varints; stamps and pointers are delta-encoded
+ * against the previous record of the same chunk, so a chunk decodes on its own.  Stream 0
+ * is the control stream (samples, module maps, sync marks, the end mark).
+ *
+ * The analyzer merges the thread streams by stamp.  A SYNC record in stream 0 promises
+ * that every event stamped before it is already in the file, which bounds how much the
+ * reader buffers.  docs/FORMAT.md is the prose specification; this header is the truth.
+ *
+ * Only C11 and <stdint.h>: the recorder includes this and must stay free of GLib.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
+#define HT_FORMAT_VERSION 1
+#define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
+#define HT_CHUNK_MAX_PAYLOAD (16u << 20)
+#define HT_CONTROL_STREAM 0
+
+/* Clock used for stamps. */
+enum
+{
+  HT_CLOCK_TSC = 1,       /* invariant time stamp counter (rdtscp) */
+  HT_CLOCK_MONOTONIC = 2, /* CLOCK_MONOTONIC in nanoseconds */
+};
+
+/* All multi-byte fields are little-endian. */
+typedef struct __attribute__ ((packed))
+{
+  char magic[8];           /* HT_FILE_MAGIC */
+  uint16_t version;        /* HT_FORMAT_VERSION; readers refuse newer versions */
+  uint16_t header_size;    /* sizeof (HtFileHeader); the fixed part only */
+  uint32_t pid;            /* recorded process */
+  uint32_t ppid;           /* its parent */
+  uint8_t clock;           /* HT_CLOCK_* */
+  uint8_t max_frames;      /* stack depth limit in effect (1..255) */
+  uint16_t reserved;       /* zero */
+  uint64_t start_unix_ns;  /* wall clock at start, for display only */
+  uint64_t start_stamp;    /* stamp at start, in the unit of `clock` */
+  uint32_t exe_len;        /* bytes of executable path that follow the header */
+  uint32_t cmdline_len;    /* bytes of command line that follow it, arguments NUL-separated */
+} HtFileHeader;
+_Static_assert (sizeof (HtFileHeader) == 48, "HtFileHeader is 48 bytes on disk");
+
+typedef struct __attribute__ ((packed))
+{
+  uint32_t magic;        /* HT_CHUNK_MAGIC */
+  uint32_t payload_size; /* bytes of records after this header, <= HT_CHUNK_MAX_PAYLOAD */
+  uint32_t stream;       /* HT_CONTROL_STREAM or a thread's stream id */
+  uint32_t flags;        /* zero: payload stored raw; other values are reserved */
+  uint64_t base_stamp;   /* first record's stamp is a delta from this */
+} HtChunkHeader;
+_Static_assert (sizeof (HtChunkHeader) == 24, "HtChunkHeader is 24 bytes on disk");
+
+/* Record tags.  Fields follow as varints unless stated; "dstamp" is the stamp minus the
+ * previous stamp in this chunk (the chunk's base_stamp for the first), "dptr" a zigzag
+ * varint of the pointer minus the previous pointer in this chunk (0 before the first). */
+typedef enum
+{
+  /* thread streams */
+  HT_REC_ALLOC = 0x01,      /* dstamp, dptr, size, trace node id */
+  HT_REC_FREE = 0x02,       /* dstamp, dptr */
+  HT_REC_UNFREE = 0x03,     /* dstamp, dptr: a failed realloc; undo this thread's last FREE */
+  HT_REC_TRACE_NODE = 0x04, /* dstamp, id, parent id (0 = root), ip: a new trace tree node */
+  HT_REC_THREAD = 0x05,     /* dstamp, os tid: this stream now belongs to that thread */
+  HT_REC_THREAD_END = 0x06, /* dstamp: the thread exited; the stream id may be reused */
+  /* control stream */
+  HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes */
+  HT_REC_SYNC = 0x11,    /* dstamp: every record stamped earlier is in the file already */
+  HT_REC_MODULE = 0x12,  /* dstamp, flags (HT_MODULE_*), module (see below): one loaded object */
+  HT_REC_END = 0x13,     /* dstamp, reason (HT_END_*) */
+  HT_REC_LOST = 0x14,    /* dstamp, events dropped by the recorder (e.g. out of memory) */
+} HtRecordTag;
+
+/* A module inside HT_REC_MODULE:
+ *   path length, path bytes, load bias, build-id length, build-id bytes,
+ *   segment count, segment count x (start vaddr, size)   -- executable PT_LOADs, unbiased
+ * A map is a run of MODULE records, the first flagged HT_MODULE_NEW_MAP; it replaces the
+ * previous map.  The recorder writes one at start and whenever objects were loaded or
+ * unloaded (checked every 10 ms, and before an unknown address enters the trace tree). */
+enum
+{
+  HT_MODULE_NEW_MAP = 1,
+};
+
+enum
+{
+  HT_END_EXIT = 1, /* normal exit: the library's destructor ran */
+  HT_END_EXEC = 2, /* the process called exec */
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Varints (LEB128) and zigzag, used by both sides.  The reader's bounds-checked decoder
+ * lives in the analyzer; these encoders assume the caller reserved HT_VARINT_MAX bytes.
+ */
+#define HT_VARINT_MAX 10
+
+static inline size_t
+ht_varint_put (uint8_t *p, uint64_t v)
+{
+  size_t n = 0;
+  while (v >= 0x80)
+    {
+      p[n++] = (uint8_t) (v | 0x80);
+      v >>= 7;
+    }
+  p[n++] = (uint8_t) v;
+  return n;
+}
+
+static inline uint64_t
+ht_zigzag_encode (int64_t v)
+{
+  return ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
+}
+
+static inline int64_t
+ht_zigzag_decode (uint64_t v)
+{
+  return (int64_t) (v >> 1) ^ -(int64_t) (v & 1);
+}

@@ -1,0 +1,322 @@
+/* ht-rec-hooks.c - the allocation functions heaptrail interposes.
+ *
+ * Each hook calls the real function (found with dlsym (RTLD_NEXT)) and tells the engine
+ * what happened.  Three rules keep the host program safe:
+ *
+ *  - dlsym itself may call calloc before the real one is known; those requests are served
+ *    from a small static bootstrap arena, and free() ignores pointers into it.
+ *  - a per-thread recursion guard is held while the engine works AND while the real
+ *    function runs, so allocations made by libunwind, by the loader, or by libc functions
+ *    that call each other (reallocarray -> realloc) are neither recorded twice nor recursed.
+ *  - a free is told to the engine before the real free, an allocation after the real one
+ *    returns: the allocator's own locking then orders the two stamps when another thread
+ *    gets the same address back (see DESIGN, "Ordering").
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ht-rec-private.h"
+
+#define HT_EXPORT __attribute__ ((visibility ("default")))
+
+/* ---------------------------------------------------------------------------------------
+ * Real functions and the bootstrap arena
+ */
+static struct
+{
+  void *(*malloc) (size_t);
+  void (*free) (void *);
+  void *(*calloc) (size_t, size_t);
+  void *(*realloc) (void *, size_t);
+  void *(*reallocarray) (void *, size_t, size_t);
+  int (*posix_memalign) (void **, size_t, size_t);
+  void *(*aligned_alloc) (size_t, size_t);
+  void *(*memalign) (size_t, size_t);
+  void *(*valloc) (size_t);
+  void *(*pvalloc) (size_t);
+} real;
+
+static _Alignas (64) uint8_t bootstrap_arena[64 * 1024];
+static size_t bootstrap_used;
+static _Atomic int resolving;
+
+static __thread int guard __attribute__ ((tls_model ("initial-exec")));
+
+static bool
+in_bootstrap (const void *p)
+{
+  return (const uint8_t *) p >= bootstrap_arena
+         && (const uint8_t *) p < bootstrap_arena + sizeof bootstrap_arena;
+}
+
+/* Serves dlsym's own allocations while the real allocator is unknown.  Bounded: when the
+ * arena is exhausted we fail the allocation rather than overrun it. */
+static void *
+bootstrap_alloc (size_t size, size_t align)
+{
+  if (align < 16)
+    align = 16;
+  size_t start = (bootstrap_used + align - 1) & ~(align - 1);
+  if (start + size > sizeof bootstrap_arena || start + size < start)
+    {
+      errno = ENOMEM;
+      return NULL;
+    }
+  bootstrap_used = start + size;
+  return memset (bootstrap_arena + start, 0, size);
+}
+
+/* Looks up every real function once.  Returns false while a lookup is under way on this or
+ * another thread, in which case the caller uses the bootstrap arena. */
+static bool
+resolve (void)
+{
+  if (HT_REC_LIKELY (real.free != NULL))
+    return true;
+  int expected = 0;
+  if (!atomic_compare_exchange_strong (&resolving, &expected, 1))
+    return false;
+#define RESOLVE(name) real.name = dlsym (RTLD_NEXT, #name)
+  RESOLVE (malloc);
+  RESOLVE (calloc);
+  RESOLVE (realloc);
+  RESOLVE (reallocarray);
+  RESOLVE (posix_memalign);
+  RESOLVE (aligned_alloc);
+  RESOLVE (memalign);
+  RESOLVE (valloc);
+  RESOLVE (pvalloc);
+  RESOLVE (free); /* last: real.free != NULL means all are known */
+#undef RESOLVE
+  if (!real.malloc || !real.free || !real.calloc || !real.realloc || !real.posix_memalign
+      || !real.memalign)
+    {
+      static const char msg[] = "heaptrail: cannot find the real malloc; aborting\n";
+      (void) !write (2, msg, sizeof msg - 1);
+      abort ();
+    }
+  return true;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Recursion guard
+ */
+bool
+ht_rec_guard_enter (void)
+{
+  if (guard)
+    return false;
+  guard = 1;
+  return true;
+}
+
+void
+ht_rec_guard_leave (void)
+{
+  guard = 0;
+}
+
+/* The sampler thread never records anything it does. */
+void
+ht_rec_guard_forever (void)
+{
+  guard = 1;
+}
+
+/* True when this call should be recorded; takes the guard. */
+static inline bool
+begin (void)
+{
+  if (HT_REC_UNLIKELY (atomic_load_explicit (&ht_rec_state, memory_order_relaxed) != HT_REC_ON))
+    {
+      if (guard)
+        return false;
+      guard = 1;
+      ht_rec_init ();
+      guard = 0;
+      if (atomic_load_explicit (&ht_rec_state, memory_order_relaxed) != HT_REC_ON)
+        return false;
+    }
+  if (guard)
+    return false;
+  guard = 1;
+  return true;
+}
+
+static inline void
+end (void)
+{
+  guard = 0;
+}
+
+static inline void
+record_alloc (void *p, size_t size)
+{
+  if (p && !atomic_load_explicit (&ht_rec_paused, memory_order_relaxed))
+    ht_rec_on_alloc (p, size);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The hooks
+ */
+HT_EXPORT void *
+malloc (size_t size)
+{
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return bootstrap_alloc (size, 16);
+  if (!begin ())
+    return real.malloc (size);
+  void *p = real.malloc (size);
+  record_alloc (p, size);
+  end ();
+  return p;
+}
+
+HT_EXPORT void
+free (void *ptr)
+{
+  if (HT_REC_UNLIKELY (ptr == NULL || in_bootstrap (ptr)))
+    return;
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return; /* only reachable for a foreign pointer while resolving: leak it */
+  if (!begin ())
+    {
+      real.free (ptr);
+      return;
+    }
+  ht_rec_on_free (ptr);
+  real.free (ptr);
+  end ();
+}
+
+HT_EXPORT void *
+calloc (size_t n, size_t size)
+{
+  size_t total;
+  if (__builtin_mul_overflow (n, size, &total))
+    {
+      errno = ENOMEM;
+      return NULL;
+    }
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return bootstrap_alloc (total, 16);
+  if (!begin ())
+    return real.calloc (n, size);
+  void *p = real.calloc (n, size);
+  record_alloc (p, total);
+  end ();
+  return p;
+}
+
+/* realloc is recorded as a free of the old block (before the call) and an allocation of
+ * the new one (after it).  If the call fails the old block is still live: UNFREE says so. */
+static void *
+realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), size_t n)
+{
+  if (HT_REC_UNLIKELY (in_bootstrap (ptr)))
+    {
+      void *q = malloc (size * n);
+      if (q)
+        {
+          size_t avail = (size_t) (bootstrap_arena + sizeof bootstrap_arena - (uint8_t *) ptr);
+          memcpy (q, ptr, avail < size * n ? avail : size * n);
+        }
+      return q;
+    }
+  if (!begin ())
+    return call (ptr, size, n);
+  if (ptr)
+    ht_rec_on_free (ptr);
+  void *p = call (ptr, size, n);
+  if (p)
+    record_alloc (p, size * n);
+  else if (ptr && size * n != 0)
+    ht_rec_on_unfree (ptr);
+  end ();
+  return p;
+}
+
+static void *
+call_realloc (void *ptr, size_t size, size_t n)
+{
+  (void) n;
+  return real.realloc (ptr, size);
+}
+
+static void *
+call_reallocarray (void *ptr, size_t size, size_t n)
+{
+  return real.reallocarray (ptr, n, size);
+}
+
+HT_EXPORT void *
+realloc (void *ptr, size_t size)
+{
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return NULL;
+  return realloc_common (ptr, size, call_realloc, 1);
+}
+
+HT_EXPORT void *
+reallocarray (void *ptr, size_t n, size_t size)
+{
+  size_t total;
+  if (__builtin_mul_overflow (n, size, &total))
+    {
+      errno = ENOMEM;
+      return NULL;
+    }
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return NULL;
+  if (!real.reallocarray)
+    return realloc_common (ptr, total, call_realloc, 1);
+  return realloc_common (ptr, size, call_reallocarray, n);
+}
+
+HT_EXPORT int
+posix_memalign (void **out, size_t align, size_t size)
+{
+  if (HT_REC_UNLIKELY (!resolve ()))
+    {
+      *out = bootstrap_alloc (size, align);
+      return *out ? 0 : ENOMEM;
+    }
+  if (!begin ())
+    return real.posix_memalign (out, align, size);
+  int r = real.posix_memalign (out, align, size);
+  if (r == 0)
+    record_alloc (*out, size);
+  end ();
+  return r;
+}
+
+/* The remaining aligned allocators share one shape. */
+#define HT_ALIGNED_HOOK(name, params, args, fallback)                                        \
+  HT_EXPORT void *name params                                                               \
+  {                                                                                         \
+    if (HT_REC_UNLIKELY (!resolve ()))                                                      \
+      return fallback;                                                                      \
+    if (!real.name)                                                                         \
+      {                                                                                     \
+        errno = ENOSYS;                                                                     \
+        return NULL;                                                                        \
+      }                                                                                     \
+    if (!begin ())                                                                          \
+      return real.name args;                                                                \
+    void *p = real.name args;                                                               \
+    record_alloc (p, size);                                                                 \
+    end ();                                                                                 \
+    return p;                                                                               \
+  }
+
+HT_ALIGNED_HOOK (aligned_alloc, (size_t align, size_t size), (align, size),
+                 bootstrap_alloc (size, align))
+HT_ALIGNED_HOOK (memalign, (size_t align, size_t size), (align, size),
+                 bootstrap_alloc (size, align))
+HT_ALIGNED_HOOK (valloc, (size_t size), (size), bootstrap_alloc (size, 4096))
+HT_ALIGNED_HOOK (pvalloc, (size_t size), (size), bootstrap_alloc (size, 4096))

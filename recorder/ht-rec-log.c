@@ -1,0 +1,692 @@
+/* ht-rec-log.c - the recorder's engine: lifecycle, per-thread streams, the log file.
+ *
+ *   thread A ──▶ [stream A buf] ──┐ full, thread exit, fork,
+ *   thread B ──▶ [stream B buf] ──┼─ sampler tick (10 ms) ──▶ write(2) one chunk, O_APPEND
+ *   sampler  ──▶ [control  buf] ──┘
+ *
+ * Every thread appends to its own buffer under its own lock, which only the sampler ever
+ * contends for, so threads never wait for each other.  Each record is stamped while the
+ * buffer lock is held; so when the sampler takes a stamp T and then flushes every buffer,
+ * everything stamped before T is in the file, and the SYNC(T) it writes lets the reader
+ * merge streams with bounded buffering.
+ *
+ * Nothing here allocates through malloc: buffers come from mmap, output is write(2), the
+ * environment is read with getenv.  A failure to write sets the state to OFF after one
+ * line on stderr, and the hooks pass through from then on.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
+
+#include "ht-rec-private.h"
+
+_Atomic int ht_rec_state = HT_REC_OFF;
+_Atomic int ht_rec_paused;
+int ht_rec_max_frames = 64;
+
+static int log_fd = -1;
+static bool use_tsc;
+static uint64_t start_mono_ns;
+static _Atomic int init_done; /* 0 = not tried, 1 = in progress, 2 = done (on or failed) */
+static _Atomic bool finished;
+static _Atomic size_t own_bytes; /* memory the recorder mapped for itself */
+
+static HtRecStream *control;       /* stream 0 */
+static HtRecStream *late;          /* events of threads after their exit destructor */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static HtRecThread *threads_active; /* linked through stream.next */
+static HtRecThread *threads_free;   /* linked through next_free */
+static uint32_t next_stream_id = 1;
+static pthread_key_t thread_key;
+
+static pthread_t sampler;
+static bool sampler_running;
+static _Atomic bool sampler_stop;
+
+static __thread HtRecThread *tls_thread __attribute__ ((tls_model ("initial-exec")));
+static __thread int tls_exited __attribute__ ((tls_model ("initial-exec")));
+
+/* ---------------------------------------------------------------------------------------
+ * Small utilities
+ */
+static void
+say (const char *msg)
+{
+  (void) !write (2, msg, strlen (msg));
+}
+
+void
+ht_rec_fail (const char *what, int err)
+{
+  int expected = HT_REC_ON;
+  if (!atomic_compare_exchange_strong (&ht_rec_state, &expected, HT_REC_OFF))
+    return;
+  say ("heaptrail: ");
+  say (what);
+  say (": ");
+  say (strerror (err));
+  say ("; recording stopped\n");
+}
+
+void *
+ht_rec_mmap (size_t size)
+{
+  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  atomic_fetch_add (&own_bytes, size);
+  return p;
+}
+
+void
+ht_rec_munmap (void *p, size_t size)
+{
+  munmap (p, size);
+  atomic_fetch_sub (&own_bytes, size);
+}
+
+static uint64_t
+mono_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* The invariant TSC is the cheapest global clock; rdtscp waits for earlier instructions
+ * (the real malloc) and the lfence keeps later ones (the real free) behind it. */
+uint64_t
+ht_rec_stamp (void)
+{
+#if defined(__x86_64__)
+  if (HT_REC_LIKELY (use_tsc))
+    {
+      unsigned aux;
+      uint64_t t = __rdtscp (&aux);
+      _mm_lfence ();
+      return t;
+    }
+#endif
+  return mono_ns ();
+}
+
+static bool
+tsc_is_invariant (void)
+{
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid (0x80000000, &a, &b, &c, &d) || a < 0x80000007)
+    return false;
+  __get_cpuid (0x80000007, &a, &b, &c, &d);
+  if (!(d & (1u << 8)))
+    return false;
+  __get_cpuid (0x80000001, &a, &b, &c, &d);
+  return (d & (1u << 27)) != 0; /* rdtscp */
+#else
+  return false;
+#endif
+}
+
+static bool
+write_all (const void *data, size_t len)
+{
+  const uint8_t *p = data;
+  while (len > 0)
+    {
+      ssize_t n = write (log_fd, p, len);
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          ht_rec_fail ("cannot write the log", errno);
+          return false;
+        }
+      p += n;
+      len -= (size_t) n;
+    }
+  return true;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Streams
+ */
+void
+ht_rec_stream_lock (HtRecStream *s)
+{
+  while (atomic_exchange_explicit (&s->lock, 1, memory_order_acquire))
+    sched_yield ();
+}
+
+void
+ht_rec_stream_unlock (HtRecStream *s)
+{
+  atomic_store_explicit (&s->lock, 0, memory_order_release);
+}
+
+/* Writes the buffered records as one chunk.  Caller holds the stream lock. */
+static void
+stream_flush (HtRecStream *s)
+{
+  if (s->len == 0)
+    return;
+  HtChunkHeader h = {
+    .magic = HT_CHUNK_MAGIC,
+    .payload_size = (uint32_t) s->len,
+    .stream = s->id,
+    .flags = 0,
+    .base_stamp = s->base_stamp,
+  };
+  memcpy (s->buf, &h, sizeof h);
+  if (atomic_load (&ht_rec_state) == HT_REC_ON || s == control)
+    write_all (s->buf, sizeof h + s->len);
+  s->len = 0;
+  s->last_ptr = 0;
+  s->base_stamp = s->last_stamp;
+}
+
+/* Room for `need` bytes; flushes a full buffer first.  Caller holds the lock. */
+uint8_t *
+ht_rec_stream_reserve (HtRecStream *s, size_t need)
+{
+  if (s->len + need > HT_REC_BUFFER_SIZE)
+    stream_flush (s);
+  return s->buf + sizeof (HtChunkHeader) + s->len;
+}
+
+static inline void
+stream_commit (HtRecStream *s, const uint8_t *end)
+{
+  s->len = (size_t) (end - (s->buf + sizeof (HtChunkHeader)));
+}
+
+static HtRecStream *
+stream_new (uint32_t id)
+{
+  HtRecStream *s = ht_rec_mmap (sizeof *s);
+  if (s)
+    s->id = id;
+  return s;
+}
+
+HtRecStream *
+ht_rec_control_stream (void)
+{
+  return control;
+}
+
+/* Appends a record that is a tag and a stamp only. */
+static void
+stream_put_mark (HtRecStream *s, uint8_t tag)
+{
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = tag;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Threads
+ */
+static pid_t
+gettid_raw (void)
+{
+  return (pid_t) syscall (SYS_gettid);
+}
+
+/* Runs at thread exit (pthread key destructor): the stream is flushed and recycled; any
+ * later event of this thread (libc freeing its TLS) goes to the shared `late` stream. */
+static void
+thread_exit (void *arg)
+{
+  HtRecThread *t = arg;
+  bool entered = ht_rec_guard_enter ();
+  stream_put_mark (&t->stream, HT_REC_THREAD_END);
+  pthread_mutex_lock (&registry_lock);
+  ht_rec_stream_lock (&t->stream);
+  stream_flush (&t->stream);
+  ht_rec_stream_unlock (&t->stream);
+  HtRecThread **pp = &threads_active;
+  while (*pp && *pp != t)
+    pp = (HtRecThread **) &(*pp)->stream.next;
+  if (*pp)
+    *pp = (HtRecThread *) t->stream.next;
+  t->next_free = threads_free;
+  threads_free = t;
+  pthread_mutex_unlock (&registry_lock);
+  tls_thread = NULL;
+  tls_exited = 1;
+  if (entered)
+    ht_rec_guard_leave ();
+}
+
+/* The calling thread's stream, created on its first event. */
+static HtRecStream *
+thread_stream (void)
+{
+  HtRecThread *t = tls_thread;
+  if (HT_REC_LIKELY (t != NULL))
+    return &t->stream;
+  if (tls_exited)
+    return late;
+
+  pthread_mutex_lock (&registry_lock);
+  t = threads_free;
+  if (t)
+    {
+      threads_free = t->next_free;
+      uint32_t id = t->stream.id;
+      memset (&t->stream, 0, sizeof t->stream);
+      t->stream.id = id;
+      t->depth = 0;
+      memset (t->cache, 0, sizeof t->cache);
+    }
+  else
+    {
+      t = ht_rec_mmap (sizeof *t);
+      if (t)
+        t->stream.id = next_stream_id++;
+    }
+  if (t)
+    {
+      t->stream.next = (HtRecStream *) threads_active;
+      threads_active = t;
+    }
+  pthread_mutex_unlock (&registry_lock);
+  if (!t)
+    return late;
+
+  t->stream.base_stamp = t->stream.last_stamp = ht_rec_stamp ();
+  tls_thread = t;
+  pthread_setspecific (thread_key, t);
+
+  HtRecStream *s = &t->stream;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = HT_REC_THREAD;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, (uint64_t) gettid_raw ());
+  stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+  return s;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Events
+ */
+void
+ht_rec_on_alloc (void *ptr, size_t size)
+{
+  HtRecStream *s = thread_stream ();
+  uint32_t node = tls_thread ? ht_rec_trace_capture (tls_thread) : 0;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = HT_REC_ALLOC;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p = ht_rec_put_ptr (s, p, (uintptr_t) ptr);
+  p += ht_varint_put (p, size);
+  p += ht_varint_put (p, node);
+  stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+}
+
+static void
+put_ptr_event (uint8_t tag, void *ptr)
+{
+  HtRecStream *s = thread_stream ();
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = tag;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p = ht_rec_put_ptr (s, p, (uintptr_t) ptr);
+  stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+}
+
+void
+ht_rec_on_free (void *ptr)
+{
+  put_ptr_event (HT_REC_FREE, ptr);
+}
+
+void
+ht_rec_on_unfree (void *ptr)
+{
+  put_ptr_event (HT_REC_UNFREE, ptr);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Sampler: time and RSS every 10 ms, then flush every stream and promise a SYNC.
+ */
+static uint64_t
+read_rss (void)
+{
+  int fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  char buf[128];
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  char *sp = strchr (buf, ' ');
+  if (!sp)
+    return 0;
+  return strtoull (sp + 1, NULL, 10) * (uint64_t) sysconf (_SC_PAGESIZE);
+}
+
+static void
+write_sample (uint64_t stamp)
+{
+  HtRecStream *s = control;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = HT_REC_SAMPLE;
+  p = ht_rec_put_stamp (s, p, stamp);
+  p += ht_varint_put (p, mono_ns () - start_mono_ns);
+  p += ht_varint_put (p, read_rss ());
+  p += ht_varint_put (p, atomic_load (&own_bytes));
+  stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+}
+
+/* Flushes every stream; everything stamped before `before` is then in the file. */
+static void
+flush_all (uint64_t before)
+{
+  pthread_mutex_lock (&registry_lock);
+  for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
+    {
+      ht_rec_stream_lock (&t->stream);
+      stream_flush (&t->stream);
+      ht_rec_stream_unlock (&t->stream);
+    }
+  ht_rec_stream_lock (late);
+  stream_flush (late);
+  ht_rec_stream_unlock (late);
+  pthread_mutex_unlock (&registry_lock);
+
+  HtRecStream *s = control;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = HT_REC_SYNC;
+  p = ht_rec_put_stamp (s, p, before);
+  stream_commit (s, p);
+  stream_flush (s);
+  ht_rec_stream_unlock (s);
+}
+
+static void *
+sampler_main (void *arg)
+{
+  (void) arg;
+  ht_rec_guard_forever ();
+  while (!atomic_load (&sampler_stop))
+    {
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+      if (atomic_load (&ht_rec_state) != HT_REC_ON)
+        break;
+      if (ht_rec_modules_changed ())
+        ht_rec_modules_write ();
+      uint64_t now = ht_rec_stamp ();
+      write_sample (now);
+      flush_all (now);
+    }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Lifecycle
+ */
+
+/* Removes our own entry from LD_PRELOAD, in place, so that programs this one executes are
+ * not recorded unless asked (the string lives in the environment block; no allocation). */
+static void
+scrub_preload (void)
+{
+  char *v = getenv ("LD_PRELOAD");
+  if (!v)
+    return;
+  char *r = v, *w = v;
+  while (*r)
+    {
+      char *e = r + strcspn (r, ": ");
+      size_t n = (size_t) (e - r);
+      bool ours = n >= 15 && memcmp (e - 15, "libheaptrail.so", 15) == 0;
+      if (!ours && n > 0)
+        {
+          if (w != v)
+            *w++ = ':';
+          memmove (w, r, n);
+          w += n;
+        }
+      r = *e ? e + 1 : e;
+    }
+  *w = 0;
+}
+
+static int
+move_fd_high (int fd)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
+    return fd;
+  int high = fcntl (fd, F_DUPFD_CLOEXEC, (int) (rl.rlim_cur > 4096 ? 4000 : rl.rlim_cur - 32));
+  if (high < 0)
+    return fd;
+  close (fd);
+  return high;
+}
+
+static bool
+write_header (void)
+{
+  char exe[PATH_MAX];
+  ssize_t exe_len = readlink ("/proc/self/exe", exe, sizeof exe);
+  if (exe_len < 0)
+    exe_len = 0;
+
+  static char cmdline[16384];
+  ssize_t cmd_len = 0;
+  int fd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      ssize_t n;
+      while (cmd_len < (ssize_t) sizeof cmdline
+             && (n = read (fd, cmdline + cmd_len, sizeof cmdline - (size_t) cmd_len)) > 0)
+        cmd_len += n;
+      close (fd);
+    }
+
+  struct timespec rt;
+  clock_gettime (CLOCK_REALTIME, &rt);
+  HtFileHeader h = {
+    .version = HT_FORMAT_VERSION,
+    .header_size = sizeof h,
+    .pid = (uint32_t) getpid (),
+    .ppid = (uint32_t) getppid (),
+    .clock = use_tsc ? HT_CLOCK_TSC : HT_CLOCK_MONOTONIC,
+    .max_frames = (uint8_t) ht_rec_max_frames,
+    .start_unix_ns = (uint64_t) rt.tv_sec * 1000000000u + (uint64_t) rt.tv_nsec,
+    .start_stamp = ht_rec_stamp (),
+    .exe_len = (uint32_t) exe_len,
+    .cmdline_len = (uint32_t) cmd_len,
+  };
+  memcpy (h.magic, HT_FILE_MAGIC, sizeof h.magic);
+  control->base_stamp = control->last_stamp = h.start_stamp;
+  return write_all (&h, sizeof h) && write_all (exe, (size_t) exe_len)
+         && write_all (cmdline, (size_t) cmd_len);
+}
+
+/* Opens HEAPTRAIL_OUTPUT (or heaptrail.PROG.PID.htr).  Returns false, with a message,
+ * when recording cannot start. */
+static bool
+open_log (void)
+{
+  const char *out = getenv ("HEAPTRAIL_OUTPUT");
+  char path[PATH_MAX];
+  if (out && *out)
+    {
+      snprintf (path, sizeof path, "%s", out);
+    }
+  else
+    {
+      char exe[PATH_MAX];
+      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+      exe[n > 0 ? n : 0] = 0;
+      const char *base = strrchr (exe, '/');
+      snprintf (path, sizeof path, "heaptrail.%s.%d.htr", base ? base + 1 : "prog",
+                (int) getpid ());
+    }
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      say ("heaptrail: cannot open ");
+      say (path);
+      say (": ");
+      say (strerror (errno));
+      say ("; not recording\n");
+      return false;
+    }
+  log_fd = move_fd_high (fd);
+  return true;
+}
+
+static void
+at_fork_prepare (void)
+{
+  bool entered = ht_rec_guard_enter ();
+  if (atomic_load (&ht_rec_state) == HT_REC_ON)
+    flush_all (ht_rec_stamp ());
+  ht_rec_trace_lock_all ();
+  pthread_mutex_lock (&registry_lock);
+  if (entered)
+    ht_rec_guard_leave ();
+}
+
+static void
+at_fork_parent (void)
+{
+  pthread_mutex_unlock (&registry_lock);
+  ht_rec_trace_unlock_all ();
+}
+
+/* The child has no sampler and shares our file: it is not recorded. */
+static void
+at_fork_child (void)
+{
+  pthread_mutex_unlock (&registry_lock);
+  ht_rec_trace_unlock_all ();
+  atomic_store (&ht_rec_state, HT_REC_OFF);
+  atomic_store (&finished, true);
+  if (log_fd >= 0)
+    close (log_fd);
+  log_fd = -1;
+}
+
+/* Called by the first hook and by the constructor; only the first call does the work. */
+void
+ht_rec_init (void)
+{
+  int expected = 0;
+  if (!atomic_compare_exchange_strong (&init_done, &expected, 1))
+    return;
+
+  const char *frames = getenv ("HEAPTRAIL_FRAMES");
+  if (frames && *frames)
+    {
+      long n = strtol (frames, NULL, 10);
+      ht_rec_max_frames = n < 1 ? 1 : n > HT_REC_MAX_FRAMES ? HT_REC_MAX_FRAMES : (int) n;
+    }
+  use_tsc = tsc_is_invariant ();
+  start_mono_ns = mono_ns ();
+  scrub_preload ();
+
+  control = stream_new (HT_CONTROL_STREAM);
+  late = stream_new (UINT32_MAX);
+  if (!control || !late || pthread_key_create (&thread_key, thread_exit) != 0)
+    {
+      say ("heaptrail: cannot set up the recorder; not recording\n");
+      atomic_store (&init_done, 2);
+      return;
+    }
+  late->id = next_stream_id++;
+  if (!open_log ())
+    {
+      atomic_store (&init_done, 2);
+      return;
+    }
+  ht_rec_trace_init ();
+  atomic_store (&ht_rec_state, HT_REC_ON);
+  if (!write_header ())
+    {
+      atomic_store (&init_done, 2);
+      return;
+    }
+  ht_rec_modules_write ();
+  write_sample (ht_rec_stamp ());
+  pthread_atfork (at_fork_prepare, at_fork_parent, at_fork_child);
+  atomic_store (&init_done, 2);
+}
+
+__attribute__ ((constructor)) static void
+ht_rec_constructor (void)
+{
+  bool entered = ht_rec_guard_enter ();
+  ht_rec_init ();
+  if (atomic_load (&ht_rec_state) == HT_REC_ON && !sampler_running)
+    sampler_running = pthread_create (&sampler, NULL, sampler_main, NULL) == 0;
+  if (entered)
+    ht_rec_guard_leave ();
+}
+
+/* At exit: stop the sampler, flush everything, write END.  Frees that happen after this
+ * (other libraries' destructors) are not recorded; their blocks count as not freed. */
+__attribute__ ((destructor)) static void
+ht_rec_destructor (void)
+{
+  bool expected = false;
+  if (!atomic_compare_exchange_strong (&finished, &expected, true))
+    return;
+  if (atomic_load (&ht_rec_state) != HT_REC_ON)
+    return;
+  bool entered = ht_rec_guard_enter ();
+  if (sampler_running)
+    {
+      atomic_store (&sampler_stop, true);
+      pthread_join (sampler, NULL);
+      sampler_running = false;
+    }
+  uint64_t now = ht_rec_stamp ();
+  write_sample (now);
+  flush_all (now);
+  HtRecStream *s = control;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = HT_REC_END;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, HT_END_EXIT);
+  stream_commit (s, p);
+  stream_flush (s);
+  ht_rec_stream_unlock (s);
+  atomic_store (&ht_rec_state, HT_REC_OFF);
+  if (entered)
+    ht_rec_guard_leave ();
+}

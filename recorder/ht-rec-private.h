@@ -1,0 +1,114 @@
+/* ht-rec-private.h - what the recorder's files share.
+ *
+ * ht-rec-hooks.c  the interposed allocation functions; knows nothing of the log
+ * ht-rec-log.c    lifecycle, per-thread buffers, the output file, the sampler thread
+ * ht-rec-trace.c  stack capture, the trace tree, the module map
+ *
+ * The hooks talk to the engine only through ht_rec_on_alloc / ht_rec_on_free /
+ * ht_rec_on_unfree, each called with the thread's recursion guard already held.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ht-format.h"
+
+#define HT_REC_HIDDEN __attribute__ ((visibility ("hidden")))
+#define HT_REC_LIKELY(x) __builtin_expect (!!(x), 1)
+#define HT_REC_UNLIKELY(x) __builtin_expect (!!(x), 0)
+
+#define HT_REC_MAX_FRAMES 255
+#define HT_REC_BUFFER_SIZE (64u * 1024u) /* payload bytes per thread buffer */
+#define HT_REC_RECORD_MAX 64             /* largest event record, with margin */
+#define HT_REC_TRACE_CACHE 4096          /* per-thread (parent, ip) -> node cache slots */
+
+/* One output stream: a thread's, the control stream, or the shared stream of threads
+ * that already ran their exit destructor.  `lock` is uncontended except when the
+ * sampler flushes, so the hot path pays one atomic exchange. */
+typedef struct HtRecStream
+{
+  atomic_int lock;
+  uint32_t id;
+  uint64_t base_stamp; /* stamp at the start of the current chunk */
+  uint64_t last_stamp; /* previous record's stamp, for deltas */
+  uintptr_t last_ptr;  /* previous record's pointer, for deltas */
+  size_t len;          /* payload bytes used after the chunk header */
+  struct HtRecStream *next;
+  uint8_t buf[sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE];
+} HtRecStream;
+
+typedef struct
+{
+  uint32_t parent;
+  uint32_t node;
+  uintptr_t ip;
+} HtRecTraceSlot;
+
+/* Per-thread state, mmap'd on the thread's first recorded event. */
+typedef struct HtRecThread
+{
+  HtRecStream stream;
+  struct HtRecThread *next_free;
+  int depth;                                 /* frames in prev_ips */
+  uintptr_t prev_ips[HT_REC_MAX_FRAMES + 1]; /* last stack, outermost first */
+  uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
+  HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
+} HtRecThread;
+
+typedef enum
+{
+  HT_REC_OFF = 0,    /* not started, disabled, failed, or finished: hooks pass through */
+  HT_REC_ON = 1,     /* recording */
+} HtRecState;
+
+extern HT_REC_HIDDEN _Atomic int ht_rec_state;
+extern HT_REC_HIDDEN _Atomic int ht_rec_paused;
+extern HT_REC_HIDDEN int ht_rec_max_frames;
+
+/* ht-rec-hooks.c */
+HT_REC_HIDDEN bool ht_rec_guard_enter (void);
+HT_REC_HIDDEN void ht_rec_guard_leave (void);
+HT_REC_HIDDEN void ht_rec_guard_forever (void);
+
+/* ht-rec-log.c */
+HT_REC_HIDDEN void ht_rec_init (void);
+HT_REC_HIDDEN void ht_rec_on_alloc (void *ptr, size_t size);
+HT_REC_HIDDEN void ht_rec_on_free (void *ptr);
+HT_REC_HIDDEN void ht_rec_on_unfree (void *ptr);
+HT_REC_HIDDEN uint64_t ht_rec_stamp (void);
+HT_REC_HIDDEN void ht_rec_stream_lock (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_unlock (HtRecStream *s);
+HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
+HT_REC_HIDDEN HtRecStream *ht_rec_control_stream (void);
+HT_REC_HIDDEN void *ht_rec_mmap (size_t size);
+HT_REC_HIDDEN void ht_rec_munmap (void *p, size_t size);
+HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
+
+/* ht-rec-trace.c */
+HT_REC_HIDDEN void ht_rec_trace_init (void);
+HT_REC_HIDDEN uint32_t ht_rec_trace_capture (HtRecThread *t);
+HT_REC_HIDDEN void ht_rec_modules_write (void);
+HT_REC_HIDDEN bool ht_rec_modules_changed (void);
+HT_REC_HIDDEN void ht_rec_trace_lock_all (void);
+HT_REC_HIDDEN void ht_rec_trace_unlock_all (void);
+
+static inline uint8_t *
+ht_rec_put_stamp (HtRecStream *s, uint8_t *p, uint64_t stamp)
+{
+  p += ht_varint_put (p, stamp - s->last_stamp);
+  s->last_stamp = stamp;
+  return p;
+}
+
+static inline uint8_t *
+ht_rec_put_ptr (HtRecStream *s, uint8_t *p, uintptr_t ptr)
+{
+  p += ht_varint_put (p, ht_zigzag_encode ((int64_t) (ptr - s->last_ptr)));
+  s->last_ptr = ptr;
+  return p;
+}

@@ -1,0 +1,402 @@
+/* ht-rec-trace.c - call stacks, the trace tree, and the module map.
+ *
+ * A call stack becomes one node id of a tree whose nodes are (parent, return address):
+ *
+ *   root ── main+0x21 ── parse_file+0x44 ── parse_record+0x1c   <- node 3 names this stack
+ *                    └── build_index+0x90                       <- node 4
+ *
+ * Three levels keep interning off the hot path:
+ *   1. the thread's previous stack: frames shared from the outermost end are reused as is;
+ *   2. a per-thread direct-mapped cache of (parent, ip) -> node;
+ *   3. a global open-addressing table under a mutex, which also assigns new ids and writes
+ *      the TRACE_NODE record into the creating thread's stream *before* the node becomes
+ *      visible, so any event using it is stamped after its definition.
+ *
+ * Symbolization is offline: the log carries the module map (path, load bias, build-id,
+ * executable segments) and the analyzer resolves addresses with libdw.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <link.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "ht-rec-private.h"
+
+/* ---------------------------------------------------------------------------------------
+ * Module map
+ */
+typedef struct
+{
+  uintptr_t start, end;
+} HtRecRange;
+
+typedef struct
+{
+  size_t count, capacity;
+  HtRecRange ranges[];
+} HtRecRanges;
+
+static HtRecRanges *_Atomic known_ranges; /* sorted; replaced, never edited */
+static pthread_mutex_t rescan_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long seen_adds, seen_subs;
+static uintptr_t own_start, own_end; /* this library's text, skipped in stacks */
+
+typedef struct
+{
+  HtRecRanges *ranges;
+  bool first;
+  unsigned long long adds, subs;
+} HtRecScan;
+
+static size_t
+build_id_of (const struct dl_phdr_info *info, const uint8_t **out)
+{
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    {
+      const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
+      if (ph->p_type != PT_NOTE)
+        continue;
+      const uint8_t *p = (const uint8_t *) (info->dlpi_addr + ph->p_vaddr);
+      const uint8_t *end = p + ph->p_memsz;
+      while (p + sizeof (ElfW (Nhdr)) <= end)
+        {
+          const ElfW (Nhdr) *n = (const ElfW (Nhdr) *) p;
+          const uint8_t *name = p + sizeof *n;
+          const uint8_t *desc = name + ((n->n_namesz + 3) & ~3u);
+          if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp (name, "GNU", 4) == 0
+              && desc + n->n_descsz <= end)
+            {
+              *out = desc;
+              return n->n_descsz;
+            }
+          p = desc + ((n->n_descsz + 3) & ~3u);
+        }
+    }
+  return 0;
+}
+
+static int
+scan_one (struct dl_phdr_info *info, size_t size, void *data)
+{
+  (void) size;
+  HtRecScan *scan = data;
+  scan->adds = info->dlpi_adds;
+  scan->subs = info->dlpi_subs;
+
+  char exe[PATH_MAX];
+  const char *path = info->dlpi_name;
+  if (!path || !*path)
+    {
+      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+      exe[n > 0 ? n : 0] = 0;
+      path = exe;
+    }
+  size_t path_len = strnlen (path, PATH_MAX);
+  const uint8_t *bid = NULL;
+  size_t bid_len = build_id_of (info, &bid);
+
+  HtRecStream *s = ht_rec_control_stream ();
+  ht_rec_stream_lock (s);
+  size_t need = 16 + path_len + 4 * HT_VARINT_MAX + bid_len + info->dlpi_phnum * 20;
+  uint8_t *p = ht_rec_stream_reserve (s, need);
+  *p++ = HT_REC_MODULE;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, scan->first ? HT_MODULE_NEW_MAP : 0);
+  p += ht_varint_put (p, path_len);
+  memcpy (p, path, path_len);
+  p += path_len;
+  p += ht_varint_put (p, info->dlpi_addr);
+  p += ht_varint_put (p, bid_len);
+  memcpy (p, bid, bid_len);
+  p += bid_len;
+  size_t nseg = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X))
+      nseg++;
+  p += ht_varint_put (p, nseg);
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    {
+      const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
+      if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+        continue;
+      p += ht_varint_put (p, ph->p_vaddr);
+      p += ht_varint_put (p, ph->p_memsz);
+      HtRecRanges *r = scan->ranges;
+      if (r && r->count < r->capacity)
+        r->ranges[r->count++] = (HtRecRange){ info->dlpi_addr + ph->p_vaddr,
+                                              info->dlpi_addr + ph->p_vaddr + ph->p_memsz };
+    }
+  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
+  ht_rec_stream_unlock (s);
+  scan->first = false;
+  return 0;
+}
+
+static int
+count_one (struct dl_phdr_info *info, size_t size, void *data)
+{
+  (void) size;
+  size_t *n = data;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X))
+      (*n)++;
+  return 0;
+}
+
+static int
+range_cmp (const void *a, const void *b)
+{
+  const HtRecRange *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Writes the whole module map and publishes its address ranges for modules_know().
+ * Old range tables are never unmapped (readers hold no lock); rescans are rare. */
+void
+ht_rec_modules_write (void)
+{
+  if (pthread_mutex_trylock (&rescan_lock) != 0)
+    return; /* another thread is writing the same map right now */
+  size_t n = 0;
+  dl_iterate_phdr (count_one, &n);
+  n += 16; /* objects loaded between the two walks */
+  HtRecScan scan = { .first = true };
+  scan.ranges = ht_rec_mmap (sizeof (HtRecRanges) + n * sizeof (HtRecRange));
+  if (scan.ranges)
+    scan.ranges->capacity = n;
+  dl_iterate_phdr (scan_one, &scan);
+  seen_adds = scan.adds;
+  seen_subs = scan.subs;
+  if (scan.ranges)
+    {
+      /* insertion sort: qsort may allocate */
+      HtRecRange *r = scan.ranges->ranges;
+      for (size_t i = 1; i < scan.ranges->count; i++)
+        for (size_t j = i; j > 0 && range_cmp (&r[j - 1], &r[j]) > 0; j--)
+          {
+            HtRecRange tmp = r[j];
+            r[j] = r[j - 1];
+            r[j - 1] = tmp;
+          }
+      atomic_store (&known_ranges, scan.ranges);
+    }
+  pthread_mutex_unlock (&rescan_lock);
+}
+
+static int
+peek_counts (struct dl_phdr_info *info, size_t size, void *data)
+{
+  (void) size;
+  unsigned long long *c = data;
+  c[0] = info->dlpi_adds;
+  c[1] = info->dlpi_subs;
+  return 1;
+}
+
+bool
+ht_rec_modules_changed (void)
+{
+  unsigned long long c[2] = { 0, 0 };
+  dl_iterate_phdr (peek_counts, c);
+  return c[0] != seen_adds || c[1] != seen_subs;
+}
+
+static bool
+modules_know (uintptr_t ip)
+{
+  HtRecRanges *r = atomic_load (&known_ranges);
+  if (!r)
+    return false;
+  size_t lo = 0, hi = r->count;
+  while (lo < hi)
+    {
+      size_t mid = (lo + hi) / 2;
+      if (ip < r->ranges[mid].start)
+        hi = mid;
+      else if (ip >= r->ranges[mid].end)
+        lo = mid + 1;
+      else
+        return true;
+    }
+  return false;
+}
+
+static int
+find_own (struct dl_phdr_info *info, size_t size, void *data)
+{
+  (void) size;
+  uintptr_t self = (uintptr_t) data;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    {
+      const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
+      uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+      if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && self >= start
+          && self < start + ph->p_memsz)
+        {
+          own_start = start;
+          own_end = start + ph->p_memsz;
+          return 1;
+        }
+    }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The global node table
+ */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static HtRecTraceSlot *table;
+static size_t table_mask; /* capacity - 1 */
+static size_t table_used;
+static uint32_t next_node = 1;
+
+static inline size_t
+slot_hash (uint32_t parent, uintptr_t ip)
+{
+  uint64_t h = (uint64_t) ip * 0x9E3779B97F4A7C15ull ^ ((uint64_t) parent * 0xC2B2AE3D27D4EB4Full);
+  return (size_t) (h ^ (h >> 29));
+}
+
+static bool
+table_grow (void)
+{
+  size_t cap = table ? (table_mask + 1) * 2 : 16384;
+  HtRecTraceSlot *t = ht_rec_mmap (cap * sizeof *t);
+  if (!t)
+    return false;
+  if (table)
+    {
+      for (size_t i = 0; i <= table_mask; i++)
+        if (table[i].node)
+          {
+            size_t j = slot_hash (table[i].parent, table[i].ip) & (cap - 1);
+            while (t[j].node)
+              j = (j + 1) & (cap - 1);
+            t[j] = table[i];
+          }
+      ht_rec_munmap (table, (table_mask + 1) * sizeof *table);
+    }
+  table = t;
+  table_mask = cap - 1;
+  return true;
+}
+
+static void
+write_node (HtRecStream *s, uint32_t id, uint32_t parent, uintptr_t ip)
+{
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = HT_REC_TRACE_NODE;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, id);
+  p += ht_varint_put (p, parent);
+  p += ht_varint_put (p, ip);
+  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
+  ht_rec_stream_unlock (s);
+}
+
+static uint32_t
+table_intern (HtRecThread *t, uint32_t parent, uintptr_t ip)
+{
+  if (!modules_know (ip) && ht_rec_modules_changed ())
+    ht_rec_modules_write (); /* a dlopen'd library: its map first, then the node */
+
+  pthread_mutex_lock (&table_lock);
+  uint32_t node = 0;
+  if ((table_used + 1) * 2 > table_mask + 1 && !table_grow ())
+    goto out;
+  size_t i = slot_hash (parent, ip) & table_mask;
+  while (table[i].node)
+    {
+      if (table[i].parent == parent && table[i].ip == ip)
+        {
+          node = table[i].node;
+          goto out;
+        }
+      i = (i + 1) & table_mask;
+    }
+  node = next_node++;
+  write_node (&t->stream, node, parent, ip);
+  table[i] = (HtRecTraceSlot){ .parent = parent, .node = node, .ip = ip };
+  table_used++;
+out:
+  pthread_mutex_unlock (&table_lock);
+  return node;
+}
+
+static inline uint32_t
+intern (HtRecThread *t, uint32_t parent, uintptr_t ip)
+{
+  HtRecTraceSlot *c = &t->cache[slot_hash (parent, ip) & (HT_REC_TRACE_CACHE - 1)];
+  if (HT_REC_LIKELY (c->node && c->parent == parent && c->ip == ip))
+    return c->node;
+  uint32_t node = table_intern (t, parent, ip);
+  if (node)
+    *c = (HtRecTraceSlot){ .parent = parent, .node = node, .ip = ip };
+  return node;
+}
+
+void
+ht_rec_trace_lock_all (void)
+{
+  pthread_mutex_lock (&rescan_lock);
+  pthread_mutex_lock (&table_lock);
+}
+
+void
+ht_rec_trace_unlock_all (void)
+{
+  pthread_mutex_unlock (&table_lock);
+  pthread_mutex_unlock (&rescan_lock);
+}
+
+void
+ht_rec_trace_init (void)
+{
+  unw_set_caching_policy (unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  dl_iterate_phdr (find_own, (void *) (uintptr_t) &ht_rec_trace_init);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Capture
+ */
+
+/* Unwinds the calling thread and returns the node naming its stack (0: empty stack). */
+uint32_t
+ht_rec_trace_capture (HtRecThread *t)
+{
+  void *ips[HT_REC_MAX_FRAMES + 16];
+  int n = unw_backtrace (ips, ht_rec_max_frames + 16);
+  int skip = 0;
+  while (skip < n && (uintptr_t) ips[skip] >= own_start && (uintptr_t) ips[skip] < own_end)
+    skip++;
+  int depth = n - skip;
+  if (depth > ht_rec_max_frames)
+    depth = ht_rec_max_frames;
+
+  /* ips[skip] is the innermost frame; the tree is built from the outermost one. */
+  void **frames = ips + skip;
+  int k = 0;
+  while (k < depth && k < t->depth && t->prev_ips[k] == (uintptr_t) frames[depth - 1 - k])
+    k++;
+  uint32_t parent = k ? t->prev_nodes[k - 1] : 0;
+  for (int j = k; j < depth; j++)
+    {
+      uintptr_t ip = (uintptr_t) frames[depth - 1 - j];
+      uint32_t node = intern (t, parent, ip);
+      if (!node)
+        {
+          depth = j; /* out of memory for the table: keep the outer part */
+          break;
+        }
+      parent = node;
+      t->prev_ips[j] = ip;
+      t->prev_nodes[j] = parent;
+    }
+  t->depth = depth;
+  return parent;
+}
