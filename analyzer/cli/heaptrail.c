@@ -271,7 +271,7 @@ parse_options (GOptionEntry *entries, const char *params, const char *summary, i
 static int
 cmd_import (int argc, char **argv)
 {
-  const char *output = NULL;
+  g_autofree char *output = NULL;
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Database to write (default LOG.db)"),
       N_("DB") },
@@ -404,11 +404,11 @@ print_source_line (const char *file, guint line)
 static int
 cmd_top (int argc, char **argv)
 {
-  const char *by = "line", *at = NULL;
+  g_autofree char *by_arg = NULL, *at = NULL; /* GOption allocates string values */
   int limit = 10;
   gboolean allocations = FALSE, cumulative = FALSE, json = FALSE;
   GOptionEntry entries[] = {
-    { "by", 0, 0, G_OPTION_ARG_STRING, &by, N_("Group by line, function, file or traceback"),
+    { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg, N_("Group by line, function, file or traceback"),
       N_("KEY") },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
       "N" },
@@ -426,6 +426,7 @@ cmd_top (int argc, char **argv)
                                         "Snapshot.statistics()."),
                       &argc, &argv, 1, 1, &code))
     return code;
+  const char *by = by_arg ? by_arg : "line";
   HtTopOptions opt = { .at = at, .allocations = allocations, .cumulative = cumulative };
   if (!parse_group (by, &opt.by))
     return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
@@ -706,7 +707,8 @@ main (int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)
       {
-        g_set_prgname (g_strdup_printf ("heaptrail %s", cmd));
+        g_autofree char *name = g_strdup_printf ("heaptrail %s", cmd);
+        g_set_prgname (name);
         return commands[i].run (argc - 1, argv + 1);
       }
   fail (EXIT_USAGE, NULL, _("unknown command '%s'"), cmd);

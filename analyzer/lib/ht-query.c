@@ -2,9 +2,9 @@
  *
  * A group's key comes from the stack's "key frame": the innermost visible frame in the
  * program's own code (not in a system library under /lib or /usr/lib) that has a source
- * file; else the innermost frame with a source file; else the innermost visible frame (a
- * program built without -g).  That skips libc helpers such as strdup or fopen, so
- * `--by line` points at the user's line and not into libc.  `--cumulative` adds a trace to the key of every one of its frames,
+ * file; else, when no such frame exists (a system program, or one built without -g), the
+ * innermost visible frame.  That skips libc helpers such as strdup or fopen, so `--by line`
+ * points at the user's line and not into libc, even when libc's debug info is installed.  `--cumulative` adds a trace to the key of every one of its frames,
  * once per key, like tracemalloc's cumulative mode.
  */
 #include <math.h>
@@ -152,18 +152,13 @@ is_system_library (const char *path)
 static const HtLocation *
 key_frame (GArray *frames, GHashTable *locations)
 {
-  const HtLocation *with_file = NULL;
   for (guint i = 0; i < frames->len; i++)
     {
       const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (frames, gint64, i));
-      if (!l || !l->file)
-        continue;
-      if (!is_system_library (l->module))
+      if (l && l->file && !is_system_library (l->module))
         return l;
-      if (!with_file)
-        with_file = l;
     }
-  return with_file ? with_file : g_hash_table_lookup (locations, &g_array_index (frames, gint64, 0));
+  return g_hash_table_lookup (locations, &g_array_index (frames, gint64, 0));
 }
 
 static char *

@@ -1,0 +1,131 @@
+/* article.c - the two scenarios of the article heaptrail started from, in C.
+ *
+ * 1. tracemalloc's: a million small "dicts" and a million "tuples" are built into two
+ *    lists, then released.  The peak is large, what remains at the end is small.
+ *       d = [dict(zip('xy', (0, 1))) for i in range(1000000)]
+ *       t = [tuple(zip('xy', (0, 1))) for i in range(1000000)]
+ * 2. objgraph's: an object appended to a global list is never removed, so it stays alive.
+ *       seq.append(Test()); return; seq.remove(o)
+ *
+ *   heaptrail record -- ./article && heaptrail top heaptrail.article.*.htr
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N 1000000
+
+/* dict(zip('xy', (0, 1))): two keys, two values */
+typedef struct
+{
+  char keys[2][8];
+  long values[2];
+  long hash;
+} Dict;
+
+/* tuple(zip('xy', (0, 1))): a tuple of two (key, value) pairs */
+typedef struct
+{
+  char key;
+  long value;
+} Pair;
+
+typedef struct
+{
+  size_t n;
+  Pair *items[2];
+} Tuple;
+
+static Dict *
+dict_new (void)
+{
+  Dict *d = malloc (sizeof *d);
+  strcpy (d->keys[0], "x");
+  strcpy (d->keys[1], "y");
+  d->values[0] = 0;
+  d->values[1] = 1;
+  d->hash = 0;
+  return d;
+}
+
+static Pair *
+pair_new (char key, long value)
+{
+  Pair *p = malloc (sizeof *p);
+  p->key = key;
+  p->value = value;
+  return p;
+}
+
+static Tuple *
+tuple_new (void)
+{
+  Tuple *t = malloc (sizeof *t);
+  t->n = 2;
+  t->items[0] = pair_new ('x', 0);
+  t->items[1] = pair_new ('y', 1);
+  return t;
+}
+
+static void
+tracemalloc_scenario (void)
+{
+  Dict **d = malloc (N * sizeof *d);
+  for (size_t i = 0; i < N; i++)
+    d[i] = dict_new ();
+  Tuple **t = malloc (N * sizeof *t);
+  for (size_t i = 0; i < N; i++)
+    t[i] = tuple_new ();
+
+  for (size_t i = 0; i < N; i++)
+    {
+      free (t[i]->items[0]);
+      free (t[i]->items[1]);
+      free (t[i]);
+      free (d[i]);
+    }
+  free (t);
+  free (d);
+}
+
+/* objgraph's scenario: a global list keeps a Test alive */
+typedef struct
+{
+  int id;
+} Test;
+
+static struct
+{
+  void **items;
+  size_t len, cap;
+} seq;
+
+static void
+list_append (void *item)
+{
+  if (seq.len == seq.cap)
+    {
+      seq.cap = seq.cap ? seq.cap * 2 : 8;
+      seq.items = realloc (seq.items, seq.cap * sizeof *seq.items);
+    }
+  seq.items[seq.len++] = item;
+}
+
+static void
+objgraph_scenario (void)
+{
+  Test *o = malloc (sizeof *o);
+  o->id = 1;
+  list_append (o);
+  return;
+}
+
+int
+main (void)
+{
+  tracemalloc_scenario ();
+  objgraph_scenario ();
+  printf ("article: built and released %d dicts and %d tuples; %zu Test kept by seq\n", N, N,
+          seq.len);
+  return 0;
+}

@@ -1,0 +1,366 @@
+/* test-reader.c - the log format round trip, and the reader on cut and corrupt logs.
+ *
+ * Logs are written here with the same encoders the recorder uses (ht-format.h), then read
+ * back with the analyzer's reader: every field must survive, and events of different
+ * thread streams must come out merged in stamp order.
+ */
+#include <glib/gstdio.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "ht-blockmap.h"
+#include "ht-error.h"
+#include "ht-reader.h"
+
+typedef struct
+{
+  GByteArray *file;
+  GByteArray *chunk;
+  guint32 stream;
+  guint64 base, last_stamp, last_ptr;
+} Writer;
+
+static void
+put_varint (GByteArray *b, guint64 v)
+{
+  guint8 tmp[HT_VARINT_MAX];
+  g_byte_array_append (b, tmp, (guint) ht_varint_put (tmp, v));
+}
+
+static void
+writer_header (Writer *w)
+{
+  HtFileHeader h = { 0 };
+  memcpy (h.magic, HT_FILE_MAGIC, 8);
+  h.version = HT_FORMAT_VERSION;
+  h.header_size = sizeof h;
+  h.pid = 4242;
+  h.ppid = 1;
+  h.clock = HT_CLOCK_MONOTONIC;
+  h.max_frames = 64;
+  h.start_stamp = 1000;
+  h.exe_len = 9;
+  h.cmdline_len = 12;
+  g_byte_array_append (w->file, (guint8 *) &h, sizeof h);
+  g_byte_array_append (w->file, (guint8 *) "/bin/prog", 9);
+  g_byte_array_append (w->file, (guint8 *) "prog\0-x\0arg\0", 12);
+}
+
+static void
+chunk_begin (Writer *w, guint32 stream, guint64 base)
+{
+  w->chunk = g_byte_array_new ();
+  w->stream = stream;
+  w->base = w->last_stamp = base;
+  w->last_ptr = 0;
+}
+
+static void
+chunk_end (Writer *w)
+{
+  HtChunkHeader h = { HT_CHUNK_MAGIC, w->chunk->len, w->stream, 0, w->base };
+  g_byte_array_append (w->file, (guint8 *) &h, sizeof h);
+  g_byte_array_append (w->file, w->chunk->data, w->chunk->len);
+  g_byte_array_unref (w->chunk);
+}
+
+static void
+rec_stamp (Writer *w, guint8 tag, guint64 stamp)
+{
+  g_byte_array_append (w->chunk, &tag, 1);
+  put_varint (w->chunk, stamp - w->last_stamp);
+  w->last_stamp = stamp;
+}
+
+static void
+rec_ptr (Writer *w, guint64 ptr)
+{
+  put_varint (w->chunk, ht_zigzag_encode ((gint64) (ptr - w->last_ptr)));
+  w->last_ptr = ptr;
+}
+
+static void
+rec_alloc (Writer *w, guint64 stamp, guint64 ptr, guint64 size, guint32 node)
+{
+  rec_stamp (w, HT_REC_ALLOC, stamp);
+  rec_ptr (w, ptr);
+  put_varint (w->chunk, size);
+  put_varint (w->chunk, node);
+}
+
+static void
+rec_free (Writer *w, guint64 stamp, guint64 ptr)
+{
+  rec_stamp (w, HT_REC_FREE, stamp);
+  rec_ptr (w, ptr);
+}
+
+/* Two threads and a control stream.  Thread 3 frees at stamp 150 the block thread 2
+ * allocated at 110, and thread 2 gets the address back at 160: only a merge by stamp puts
+ * the free between the two allocations. */
+static GByteArray *
+build_log (void)
+{
+  Writer w = { .file = g_byte_array_new () };
+  writer_header (&w);
+
+  chunk_begin (&w, 0, 1000);
+  rec_stamp (&w, HT_REC_MODULE, 1001);
+  put_varint (w.chunk, HT_MODULE_NEW_MAP);
+  put_varint (w.chunk, 9);
+  g_byte_array_append (w.chunk, (guint8 *) "/bin/prog", 9);
+  put_varint (w.chunk, 0x555500000000);
+  put_varint (w.chunk, 2);
+  g_byte_array_append (w.chunk, (guint8 *) "\xab\xcd", 2);
+  put_varint (w.chunk, 1);
+  put_varint (w.chunk, 0x1000);
+  put_varint (w.chunk, 0x2000);
+  chunk_end (&w);
+
+  chunk_begin (&w, 2, 1100);
+  rec_stamp (&w, HT_REC_THREAD, 1101);
+  put_varint (w.chunk, 777);
+  rec_stamp (&w, HT_REC_TRACE_NODE, 1105);
+  put_varint (w.chunk, 1);
+  put_varint (w.chunk, 0);
+  put_varint (w.chunk, 0x555500001234);
+  rec_alloc (&w, 1110, 0x7f0000001000, 48, 1);
+  rec_alloc (&w, 1160, 0x7f0000001000, 64, 1);
+  rec_alloc (&w, 1170, 0x7f0000000010, G_GUINT64_CONSTANT (1) << 40, 1); /* pointer goes down */
+  chunk_end (&w);
+
+  chunk_begin (&w, 3, 1120);
+  rec_stamp (&w, HT_REC_THREAD, 1121);
+  put_varint (w.chunk, 778);
+  rec_free (&w, 1150, 0x7f0000001000);
+  chunk_end (&w);
+
+  chunk_begin (&w, 0, 1000);
+  rec_stamp (&w, HT_REC_SAMPLE, 1200);
+  put_varint (w.chunk, 200);
+  put_varint (w.chunk, 4096 * 100);
+  put_varint (w.chunk, 1 << 20);
+  rec_stamp (&w, HT_REC_SYNC, 1201);
+  rec_stamp (&w, HT_REC_END, 1300);
+  put_varint (w.chunk, HT_END_EXIT);
+  chunk_end (&w);
+  return w.file;
+}
+
+static char *
+write_temp (const guint8 *data, gsize len)
+{
+  char *path = NULL;
+  int fd = g_file_open_tmp ("ht-test-XXXXXX.htr", &path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) len, NULL));
+  close (fd);
+  return path;
+}
+
+static GArray *
+read_all (const char *path, GError **error, char **warning)
+{
+  g_autoptr (HtReader) r = ht_reader_open (path, error);
+  if (!r)
+    return NULL;
+  GArray *events = g_array_new (FALSE, FALSE, sizeof (HtEvent));
+  HtEvent e;
+  while (ht_reader_next (r, &e, error))
+    {
+      if (e.tag == HT_REC_MODULE)
+        {
+          g_assert_cmpstr (e.module.info->path, ==, "/bin/prog");
+          g_assert_cmpstr (e.module.info->build_id, ==, "abcd");
+          g_assert_cmpuint (e.module.info->bias, ==, 0x555500000000);
+          g_assert_cmpuint (e.module.info->nsegments, ==, 1);
+          g_assert_cmpuint (e.module.info->segments[1], ==, 0x2000);
+          ht_module_info_free (e.module.info);
+          e.module.info = NULL;
+        }
+      g_array_append_val (events, e);
+    }
+  if (warning)
+    *warning = g_strdup (ht_reader_warning (r));
+  if (error && *error)
+    {
+      g_array_unref (events);
+      return NULL;
+    }
+  return events;
+}
+
+static void
+test_round_trip (void)
+{
+  g_autoptr (GByteArray) log = build_log ();
+  g_autofree char *path = write_temp (log->data, log->len);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *warning = NULL;
+
+  g_autoptr (HtReader) r = ht_reader_open (path, &error);
+  g_assert_no_error (error);
+  const HtLogInfo *info = ht_reader_info (r);
+  g_assert_cmpuint (info->pid, ==, 4242);
+  g_assert_cmpstr (info->exe, ==, "/bin/prog");
+  g_assert_cmpuint (g_strv_length (info->argv), ==, 3);
+  g_assert_cmpstr (info->argv[2], ==, "arg");
+
+  g_autoptr (GArray) ev = read_all (path, &error, &warning);
+  g_assert_no_error (error);
+  g_assert_null (warning);
+  static const struct
+  {
+    HtRecordTag tag;
+    guint64 stamp;
+  } want[] = {
+    { HT_REC_MODULE, 1001 }, { HT_REC_THREAD, 1101 }, { HT_REC_TRACE_NODE, 1105 },
+    { HT_REC_ALLOC, 1110 },  { HT_REC_THREAD, 1121 }, { HT_REC_FREE, 1150 },
+    { HT_REC_ALLOC, 1160 },  { HT_REC_ALLOC, 1170 },  { HT_REC_SAMPLE, 1200 },
+    { HT_REC_END, 1300 },
+  };
+  g_assert_cmpuint (ev->len, ==, G_N_ELEMENTS (want));
+  for (guint i = 0; i < ev->len; i++)
+    {
+      HtEvent *e = &g_array_index (ev, HtEvent, i);
+      g_assert_cmpint (e->tag, ==, want[i].tag);
+      g_assert_cmpuint (e->stamp, ==, want[i].stamp);
+    }
+  HtEvent *free_ev = &g_array_index (ev, HtEvent, 5);
+  g_assert_cmpuint (free_ev->stream, ==, 3);
+  g_assert_cmpuint (free_ev->free.ptr, ==, 0x7f0000001000);
+  HtEvent *last = &g_array_index (ev, HtEvent, 7);
+  g_assert_cmpuint (last->alloc.ptr, ==, 0x7f0000000010);
+  g_assert_cmpuint (last->alloc.size, ==, G_GUINT64_CONSTANT (1) << 40);
+  HtEvent *node = &g_array_index (ev, HtEvent, 2);
+  g_assert_cmpuint (node->node.ip, ==, 0x555500001234);
+  HtEvent *sample = &g_array_index (ev, HtEvent, 8);
+  g_assert_cmpuint (sample->sample.rss, ==, 4096 * 100);
+  g_assert_cmpuint (sample->sample.recorder, ==, 1 << 20);
+  g_unlink (path);
+}
+
+/* Cut anywhere: inside the header it is an error, anywhere after it a warning and a clean
+ * stop at the last complete chunk.  Never a crash (the suite runs under ASan too). */
+static void
+test_truncated_everywhere (void)
+{
+  g_autoptr (GByteArray) log = build_log ();
+  gsize header = sizeof (HtFileHeader) + 9 + 12;
+  g_autoptr (GHashTable) boundaries = g_hash_table_new (NULL, NULL);
+  for (gsize off = header; off < log->len;)
+    {
+      g_hash_table_add (boundaries, GSIZE_TO_POINTER (off));
+      HtChunkHeader h;
+      memcpy (&h, log->data + off, sizeof h);
+      off += sizeof h + h.payload_size;
+    }
+  for (gsize len = 0; len < log->len; len++)
+    {
+      g_autofree char *path = write_temp (log->data, len);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *warning = NULL;
+      g_autoptr (GArray) ev = read_all (path, &error, &warning);
+      if (len < header)
+        {
+          g_assert_null (ev);
+          g_assert_true (g_error_matches (error, HT_LOG_ERROR, HT_LOG_ERROR_NOT_A_LOG)
+                         || g_error_matches (error, HT_LOG_ERROR, HT_LOG_ERROR_TRUNCATED));
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (ev);
+          /* a cut on a chunk boundary looks like a complete (if endless) log */
+          if (!g_hash_table_contains (boundaries, GSIZE_TO_POINTER (len)))
+            g_assert_nonnull (warning);
+        }
+      g_unlink (path);
+    }
+}
+
+static void
+test_corrupt (void)
+{
+  g_autoptr (GByteArray) log = build_log ();
+  gsize first_payload = sizeof (HtFileHeader) + 9 + 12 + sizeof (HtChunkHeader);
+
+  /* a varint that never ends, inside a complete chunk */
+  g_autoptr (GByteArray) bad = g_byte_array_new ();
+  g_byte_array_append (bad, log->data, log->len);
+  memset (bad->data + first_payload + 1, 0xff, 12);
+  g_autofree char *p1 = write_temp (bad->data, bad->len);
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GArray) ev1 = read_all (p1, &e1, NULL);
+  g_assert_error (e1, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT);
+  g_unlink (p1);
+
+  /* an unknown record type */
+  bad->data[first_payload] = 0x7e;
+  memcpy (bad->data, log->data, log->len);
+  bad->data[first_payload] = 0x7e;
+  g_autofree char *p2 = write_temp (bad->data, bad->len);
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (GArray) ev2 = read_all (p2, &e2, NULL);
+  g_assert_error (e2, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT);
+  g_unlink (p2);
+
+  /* a newer format version */
+  memcpy (bad->data, log->data, log->len);
+  bad->data[8] = HT_FORMAT_VERSION + 1;
+  g_autofree char *p3 = write_temp (bad->data, bad->len);
+  g_autoptr (GError) e3 = NULL;
+  g_autoptr (GArray) ev3 = read_all (p3, &e3, NULL);
+  g_assert_error (e3, HT_LOG_ERROR, HT_LOG_ERROR_VERSION);
+  g_unlink (p3);
+}
+
+/* The live-block table against GHashTable, through inserts, removals and growth. */
+static void
+test_block_map (void)
+{
+  HtBlockMap map;
+  ht_block_map_init (&map);
+  g_autoptr (GHashTable) ref = g_hash_table_new (g_int64_hash, g_int64_equal);
+  static guint64 keys[200000];
+  GRand *rand = g_rand_new_with_seed (42);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      keys[i] = (g_rand_int_range (rand, 1, 50000) * 16);
+      HtBlock b = { keys[i], i, i, 0 };
+      if (g_rand_boolean (rand) && g_hash_table_contains (ref, &keys[i]))
+        {
+          HtBlock out;
+          g_assert_true (ht_block_map_remove (&map, keys[i], &out));
+          g_assert_cmpuint (out.ptr, ==, keys[i]);
+          g_hash_table_remove (ref, &keys[i]);
+        }
+      else
+        {
+          ht_block_map_insert (&map, &b, NULL);
+          g_hash_table_replace (ref, &keys[i], &keys[i]);
+        }
+      g_assert_cmpuint (ht_block_map_size (&map), ==, g_hash_table_size (ref));
+    }
+  gsize found = 0;
+  for (gsize i = 0; i <= map.mask; i++)
+    if (map.slots[i].ptr)
+      {
+        g_assert_true (g_hash_table_contains (ref, &map.slots[i].ptr));
+        found++;
+      }
+  g_assert_cmpuint (found, ==, g_hash_table_size (ref));
+  g_rand_free (rand);
+  ht_block_map_clear (&map);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/reader/round-trip", test_round_trip);
+  g_test_add_func ("/reader/truncated-everywhere", test_truncated_everywhere);
+  g_test_add_func ("/reader/corrupt", test_corrupt);
+  g_test_add_func ("/blockmap/against-ghashtable", test_block_map);
+  return g_test_run ();
+}

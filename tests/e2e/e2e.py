@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""End-to-end tests: record real programs with the heaptrail CLI and check its answers
+against numbers known to be true.  ctest runs one case per test:
+
+    e2e.py CASE --heaptrail PATH --fixtures DIR --work DIR
+
+Each case raises (non-zero exit, message on stderr) when heaptrail is wrong.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+class Ctx:
+    def __init__(self, args):
+        self.heaptrail = args.heaptrail
+        self.fixtures = args.fixtures
+        self.work = args.work
+        os.makedirs(self.work, exist_ok=True)
+
+    def run(self, *argv, stdin=None, check=True):
+        p = subprocess.run(argv, cwd=self.work, input=stdin, capture_output=True, text=True)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {p.returncode}:\n{p.stderr}")
+        return p
+
+    def ht(self, *args, check=True, stdin=None):
+        return self.run(self.heaptrail, *args, check=check, stdin=stdin)
+
+    def ht_json(self, *args):
+        return json.loads(self.ht(*args, "--json").stdout)
+
+    def record(self, log, *prog, stdin=None):
+        path = os.path.join(self.work, log)
+        for stale in (path, path + ".db"):
+            if os.path.exists(stale):
+                os.unlink(stale)
+        p = self.ht("record", "-o", path, "--", *prog, stdin=stdin)
+        return path, p
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def by_line(stats, filename):
+    """key 'path/to/file.c:LINE' -> stat, for the stats of one source file"""
+    out = {}
+    for s in stats:
+        m = re.match(r"(.*):(\d+)$", s["key"])
+        if m and os.path.basename(m.group(1)) == filename:
+            out[int(m.group(2))] = s
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+def case_known_allocations(c):
+    """counts and bytes per line, exactly, at the peak, at the end and over the run"""
+    log, p = c.record("known.htr", os.path.join(c.fixtures, "fixture-known"))
+    exp = json.loads(p.stdout)
+    fname = os.path.basename(exp["file"])
+    views = {
+        "peak": by_line(c.ht_json("top", log, "-n", "0", "--at", "peak")["stats"], fname),
+        "end": by_line(c.ht_json("top", log, "-n", "0", "--at", "end")["stats"], fname),
+        "all": by_line(c.ht_json("top", log, "-n", "0", "--allocations")["stats"], fname),
+    }
+    checked = 0
+    for site in exp["sites"]:
+        for view, stats in views.items():
+            want_count, want_bytes = site[view + "_count"], site[view + "_bytes"]
+            got = stats.get(site["line"])
+            got_count, got_bytes = (got["count"], got["size"]) if got else (0, 0)
+            expect((got_count, got_bytes) == (want_count, want_bytes),
+                   f"{site['name']} (line {site['line']}) at {view}: heaptrail says "
+                   f"count={got_count} size={got_bytes}, the program says "
+                   f"count={want_count} size={want_bytes}")
+            checked += 1
+    # the summary's totals agree with the per-line numbers
+    s = c.ht_json("summary", log)
+    peak_lines = sum(x["size"] for x in views["peak"].values())
+    expect(s["peak_heap_bytes"] >= peak_lines, "peak total below the sum of its lines")
+    expect(s["temporary"] >= 50, f"50 temporaries expected, summary says {s['temporary']}")
+    for key in ("allocations", "frees", "peak_heap_bytes", "peak_rss_bytes", "leaked_bytes",
+                "leaked_blocks", "temporary", "duration_s"):
+        expect(key in s, f"summary --json lacks {key}")
+    # the text output is tracemalloc's
+    text = c.ht("top", log, "-n", "3").stdout.splitlines()
+    expect(len(text) == 3, f"top -n 3 printed {len(text)} lines")
+    for line in text:
+        expect(re.match(r"^\S+:\d+: size=\d+(\.\d)? (B|KiB|MiB), count=\d+, average=\d+(\.\d)? "
+                        r"(B|KiB|MiB)$", line), f"not tracemalloc's format: {line!r}")
+    expect(text[0].endswith(f":{[s for s in exp['sites'] if s['name'] == 'P'][0]['line']}: "
+                            "size=293 KiB, count=3, average=97.7 KiB"),
+           f"largest at the peak should be the 3 x 100000 B line, got {text[0]!r}")
+    print(f"{checked} per-line figures match")
+
+
+def case_threads_handoff(c):
+    """blocks allocated on one thread and freed on another: nothing lost or doubled"""
+    log, p = c.record("threads.htr", os.path.join(c.fixtures, "fixture-threads"))
+    exp = json.loads(p.stdout)
+    fname = os.path.basename(exp["file"])
+    s = c.ht_json("summary", log)
+    expect(s["unmatched_frees"] == 0,
+           f"{s['unmatched_frees']} frees did not match an allocation: streams merged out of order")
+    all_ = by_line(c.ht_json("top", log, "-n", "0", "--allocations")["stats"], fname)
+    end = by_line(c.ht_json("top", log, "-n", "0", "--at", "end")["stats"], fname)
+    got = all_.get(exp["line"], {}).get("count", 0)
+    expect(got == exp["blocks"], f"{got} allocations at the producer line, expected {exp['blocks']}")
+    expect(exp["line"] not in end, f"producer blocks still live at the end: {end.get(exp['line'])}")
+    expect(s["threads"] >= 9, f"expected 9 threads, summary says {s['threads']}")
+    print(f"{got} blocks handed between threads, 0 unmatched")
+
+
+def valgrind_total_allocs(argv, stdin):
+    p = subprocess.run(["valgrind", "--trace-children=no", *argv], input=stdin,
+                       capture_output=True, text=True)
+    m = re.search(r"total heap usage: ([\d,]+) allocs, ([\d,]+) frees, ([\d,]+) bytes", p.stderr)
+    if not m:
+        raise AssertionError("valgrind printed no heap summary:\n" + p.stderr[-2000:])
+    return int(m.group(1).replace(",", "")), int(m.group(3).replace(",", ""))
+
+
+SQL = """CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v REAL);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 20000)
+INSERT INTO t SELECT x, 'name-' || x, x * 1.5 FROM c;
+CREATE INDEX t_name ON t(name);
+SELECT count(*), sum(v) FROM t WHERE name LIKE 'name-1%';
+UPDATE t SET v = v * 2 WHERE id % 3 = 0;
+SELECT name, v FROM t ORDER BY v DESC LIMIT 3;
+DELETE FROM t WHERE id % 2 = 0;
+SELECT count(*) FROM t;
+"""
+
+
+def case_sqlite3_vs_valgrind(c):
+    """sqlite3's allocation count within 0.1% of valgrind's total heap usage"""
+    sqlite3 = shutil.which("sqlite3")
+    expect(sqlite3, "sqlite3 is not installed")
+    dbfile = os.path.join(c.work, "work.sqlite")
+
+    def fresh():
+        if os.path.exists(dbfile):
+            os.unlink(dbfile)
+
+    fresh()
+    want_out = c.run(sqlite3, dbfile, stdin=SQL).stdout
+    fresh()
+    log, p = c.record("sqlite3.htr", sqlite3, dbfile, stdin=SQL)
+    expect(p.stdout == want_out, "sqlite3's output changed under the recorder")
+    fresh()
+    v_allocs, v_bytes = valgrind_total_allocs([sqlite3, dbfile], SQL)
+    s = c.ht_json("summary", log)
+    diff = abs(s["allocations"] - v_allocs) / v_allocs
+    expect(diff <= 0.001, f"heaptrail counts {s['allocations']} allocations, valgrind "
+                          f"{v_allocs} ({diff:.3%} apart)")
+    print(f"allocations: heaptrail {s['allocations']}, valgrind {v_allocs}; bytes: heaptrail "
+          f"{s['allocated_bytes']}, valgrind {v_bytes}")
+
+
+def case_truncated_log(c):
+    """a log cut short imports its complete part, with a warning"""
+    log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
+    full = c.ht_json("summary", log)
+    data = open(log, "rb").read()
+    cut = os.path.join(c.work, "cut.htr")
+    for frac in (0.5, 0.9):
+        with open(cut, "wb") as f:
+            f.write(data[: int(len(data) * frac) + 7])  # +7: mid-chunk, not on a boundary
+        if os.path.exists(cut + ".db"):
+            os.unlink(cut + ".db")
+        p = c.ht("import", cut)
+        expect("warning" in p.stderr and "truncated" in p.stderr,
+               f"no truncation warning: {p.stderr!r}")
+        s = c.ht_json("summary", cut)
+        expect(0 < s["allocations"] < full["allocations"],
+               f"cut at {frac}: {s['allocations']} allocations of {full['allocations']}")
+        expect(not s["complete"], "a truncated log claims to be complete")
+    print("truncated logs import up to their last complete chunk")
+
+
+def case_bad_input(c):
+    """not a log: one line on stderr, non-zero exit, no crash"""
+    cases = {
+        "text.htr": b"this is not a heaptrail log\n" * 10,
+        "empty.htr": b"",
+        "magic-only.htr": b"HTRAIL\r\n\x01\x00",
+        "newer.htr": b"HTRAIL\r\n\x63\x00" + b"\x30\x00" + bytes(44),
+    }
+    for name, data in cases.items():
+        path = os.path.join(c.work, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        for cmd in (("summary", path), ("top", path), ("import", path)):
+            p = c.ht(*cmd, check=False)
+            lines = p.stderr.strip().splitlines()
+            expect(p.returncode == 3, f"{cmd[0]} {name}: exit {p.returncode}, expected 3")
+            expect(len(lines) == 1 and lines[0].startswith(f"heaptrail: {path}: "),
+                   f"{cmd[0]} {name}: stderr is not one line naming the file: {p.stderr!r}")
+            expect(not os.path.exists(path + ".db"), f"{name}: a database was left behind")
+    p = c.ht("summary", c.work, check=False)
+    expect(p.returncode != 0 and "directory" in p.stderr, f"a directory: {p.stderr!r}")
+    p = c.ht("summary", os.path.join(c.work, "missing.htr"), check=False)
+    expect(p.returncode == 4 and len(p.stderr.strip().splitlines()) == 1, f"missing: {p.stderr!r}")
+    print("bad inputs give one line and a non-zero exit")
+
+
+def case_record_passthrough(c):
+    """record keeps the program's stdin/stdout/exit status and says where the log went"""
+    prog = os.path.join(c.fixtures, "fixture-exit")
+    os.chdir(c.work)
+    for f in os.listdir(c.work):
+        if f.startswith("heaptrail.fixture-exit."):
+            os.unlink(os.path.join(c.work, f))
+    p = c.ht("record", "--", prog, "7", stdin="hello\n", check=False)
+    expect(p.returncode == 7, f"exit status {p.returncode}, expected 7")
+    expect(p.stdout == "read: hello\n", f"stdout changed: {p.stdout!r}")
+    logs = [f for f in os.listdir(c.work) if re.match(r"heaptrail\.fixture-exit\.\d+\.htr$", f)]
+    expect(len(logs) == 1, f"default log name not found: {os.listdir(c.work)}")
+    expect(logs[0] in p.stderr, f"stderr does not say where the log went: {p.stderr!r}")
+    mode = os.stat(os.path.join(c.work, logs[0])).st_mode & 0o777
+    expect(mode == 0o600, f"log mode {oct(mode)}, expected 0600")
+    p = c.ht("record", "--", "/nonexistent/prog", check=False)
+    expect(p.returncode == 127 and "nonexistent" in p.stderr, f"missing program: {p.stderr!r}")
+    print("record passes stdin, stdout and the exit status through")
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--heaptrail", required=True)
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    try:
+        CASES[args.case](Ctx(args))
+    except AssertionError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
