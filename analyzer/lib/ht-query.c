@@ -1,8 +1,8 @@
 /* ht-query.c - top-N statistics and the summary, as tracemalloc computes them.
  *
  * A group's key comes from the stack's "key frame": the innermost visible frame in the
- * program's own code (not in a system library under /lib or /usr/lib) that has a source
- * file; else, when no such frame exists (a system program, or one built without -g), the
+ * program's own code (not in a system library under /lib or /usr/lib, nor inlined from a
+ * system header under /usr/include, such as std::vector's) that has a source file; else, when no such frame exists (a system program, or one built without -g), the
  * innermost visible frame.  That skips libc helpers such as strdup or fopen, so `--by line`
  * points at the user's line and not into libc, even when libc's debug info is installed.  `--cumulative` adds a trace to the key of every one of its frames,
  * once per key, like tracemalloc's cumulative mode.
@@ -155,7 +155,8 @@ key_frame (GArray *frames, GHashTable *locations)
   for (guint i = 0; i < frames->len; i++)
     {
       const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (frames, gint64, i));
-      if (l && l->file && !is_system_library (l->module))
+      if (l && l->file && !is_system_library (l->module)
+          && !g_str_has_prefix (l->file, "/usr/include/"))
         return l;
     }
   return g_hash_table_lookup (locations, &g_array_index (frames, gint64, 0));

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# install.sh BUILD_DIR FIXTURE_DIR WORK - installs into a fresh prefix and checks that the
+# installed heaptrail finds its installed recorder (not the build tree's), and that the
+# header and pkg-config file are usable.
+set -euo pipefail
+build=$1 fixtures=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+prefix=$work/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+
+ht=$prefix/bin/heaptrail
+[[ -x $ht ]] || { echo "FAIL: no $ht"; exit 1; }
+lib=$(find "$prefix" -name libheaptrail.so)
+[[ -n $lib ]] || { echo "FAIL: libheaptrail.so not installed"; exit 1; }
+[[ -f $prefix/include/heaptrail.h ]] || { echo "FAIL: heaptrail.h not installed"; exit 1; }
+pc=$(find "$prefix" -name heaptrail.pc)
+[[ -n $pc ]] || { echo "FAIL: heaptrail.pc not installed"; exit 1; }
+
+# hide the build tree: copy the installed prefix elsewhere, so only the install layout works
+moved=$work/moved
+cp -a "$prefix" "$moved"
+cd "$work"
+echo hi | "$moved/bin/heaptrail" record -o inst.htr -- "$fixtures/fixture-exit" 0 >/dev/null 2>err.txt
+grep -q "recorded" err.txt || { echo "FAIL: installed heaptrail did not record:"; cat err.txt; exit 1; }
+"$moved/bin/heaptrail" summary inst.htr --json | grep -q '"allocations"' \
+  || { echo "FAIL: summary of the installed recording"; exit 1; }
+
+# a program built against the installed header, with pkg-config
+cat > api.c <<'C'
+#include <heaptrail.h>
+int main (void) { heaptrail_pause (); heaptrail_resume (); return heaptrail_is_recording (); }
+C
+PKG_CONFIG_PATH=$(dirname "$pc") cc $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags heaptrail) api.c -o api
+./api || { echo "FAIL: heaptrail_is_recording() without the recorder should be 0"; exit 1; }
+"$moved/bin/heaptrail" record -o api.htr -- ./api 2>/dev/null && { echo "FAIL: under the recorder it should say 1"; exit 1; }
+echo "install layout works: $(cd "$prefix" && find . -type f | sort | tr '\n' ' ')"
