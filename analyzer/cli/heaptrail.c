@@ -345,20 +345,19 @@ cmd_summary (int argc, char **argv)
   g_autofree char *total = ht_format_size ((double) s.allocated_bytes, FALSE);
   g_autofree char *rss = ht_format_size ((double) s.peak_rss_bytes, FALSE);
   g_autofree char *leak = ht_format_size ((double) s.leaked_bytes, FALSE);
-  printf (_("recording of %s (pid %" G_GINT64_FORMAT "), %.2f s%s\n"), s.command_line, s.pid,
+  printf (_("recording of %s (pid %lld), %.2f s%s\n"), s.command_line, (long long) s.pid,
           s.duration_s, s.complete ? "" : _(", incomplete"));
-  printf (_("allocations: %" G_GINT64_FORMAT " calls, %s in total; frees: %" G_GINT64_FORMAT
-            "\n"),
-          s.allocations, total, s.frees);
-  printf (_("temporary allocations: %" G_GINT64_FORMAT " (%.1f%% of all)\n"), s.temporary,
+  printf (_("allocations: %lld calls, %s in total; frees: %lld\n"), (long long) s.allocations,
+          total, (long long) s.frees);
+  printf (_("temporary allocations: %lld (%.1f%% of all)\n"), (long long) s.temporary,
           s.allocations ? 100.0 * (double) s.temporary / (double) s.allocations : 0.0);
-  printf (_("not freed at exit: %s in %" G_GINT64_FORMAT " blocks\n"), leak, s.leaked_blocks);
+  printf (_("not freed at exit: %s in %lld blocks\n"), leak, (long long) s.leaked_blocks);
   printf (_("peak RSS: %s\n"), rss);
-  printf (_("threads: %" G_GINT64_FORMAT "\n"), s.threads);
+  printf (_("threads: %lld\n"), (long long) s.threads);
   printf ("trace alloc module use memory: %.1f KiB\n", (double) s.recorder_peak_bytes / 1024);
   printf ("current size: %.1f KiB\n", (double) s.leaked_bytes / 1024);
   printf ("peak size: %.1f KiB", (double) s.peak_heap_bytes / 1024);
-  printf (_(" (at %.3f s, %" G_GINT64_FORMAT " blocks)\n"), s.peak_time_s, s.peak_heap_blocks);
+  printf (_(" (at %.3f s, %lld blocks)\n"), s.peak_time_s, (long long) s.peak_heap_blocks);
   if (s.warning && *s.warning)
     print_warnings (argv[1], s.warning);
   ht_summary_clear (&s);
@@ -659,6 +658,27 @@ cmd_record (int argc, char **argv)
 /* ---------------------------------------------------------------------------------------
  * main
  */
+
+/* Translations live next to the executable: the install layout, else the build tree. */
+static void
+setup_gettext (void)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self ? g_path_get_dirname (self) : g_strdup (".");
+  const char *candidates[] = { HT_LOCALEDIR_FROM_BINDIR, HT_LOCALEDIR_FROM_BUILD };
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, candidates[i], NULL);
+      g_autofree char *c = g_canonicalize_filename (p, NULL);
+      if (g_file_test (c, G_FILE_TEST_IS_DIR))
+        {
+          bindtextdomain (GETTEXT_PACKAGE, c);
+          break;
+        }
+    }
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+}
 static int
 usage (FILE *to)
 {
@@ -680,9 +700,7 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, HT_LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  setup_gettext ();
 
   if (argc < 2)
     return usage (stderr);

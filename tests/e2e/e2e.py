@@ -230,6 +230,20 @@ def case_record_passthrough(c):
     print("record passes stdin, stdout and the exit status through")
 
 
+def case_cli_speaks_chinese(c):
+    """with LANGUAGE=zh_CN the CLI answers in Chinese"""
+    log, _ = c.record("zh.htr", os.path.join(c.fixtures, "fixture-exit"), stdin="x\n")
+    env = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LANGUAGE="zh_CN")
+    p = subprocess.run([c.heaptrail, "summary", log], cwd=c.work, env=env, capture_output=True,
+                       text=True)
+    expect(p.returncode == 0, p.stderr)
+    expect("分配" in p.stdout and "线程数" in p.stdout, f"no Chinese in: {p.stdout!r}")
+    p = subprocess.run([c.heaptrail, "top", "/dev/null"], cwd=c.work, env=env,
+                       capture_output=True, text=True)
+    expect("不是 heaptrail 日志或数据库" in p.stderr, f"error not translated: {p.stderr!r}")
+    print(p.stderr.strip())
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
