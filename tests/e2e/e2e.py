@@ -163,6 +163,21 @@ def case_sqlite3_vs_valgrind(c):
           f"{s['allocated_bytes']}, valgrind {v_bytes}")
 
 
+def case_python3_vs_valgrind(c):
+    """python3 (PYTHONMALLOC=malloc) allocation count within 0.1% of valgrind's"""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    code = "d = [dict(zip('xy', (0, 1))) for i in range(20000)]; print(len(d))"
+    os.environ["PYTHONMALLOC"] = "malloc"
+    log, p = c.record("python3.htr", py, "-c", code)
+    expect(p.stdout == "20000\n", f"python3's output changed: {p.stdout!r}")
+    v_allocs, _ = valgrind_total_allocs([py, "-c", code], None)
+    s = c.ht_json("summary", log)
+    diff = abs(s["allocations"] - v_allocs) / v_allocs
+    expect(diff <= 0.001, f"heaptrail counts {s['allocations']} allocations, valgrind "
+                          f"{v_allocs} ({diff:.3%} apart)")
+    print(f"allocations: heaptrail {s['allocations']}, valgrind {v_allocs}")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
