@@ -615,7 +615,8 @@ ht_rec_init (void)
       long n = strtol (frames, NULL, 10);
       ht_rec_max_frames = n < 1 ? 1 : n > HT_REC_MAX_FRAMES ? HT_REC_MAX_FRAMES : (int) n;
     }
-  use_tsc = tsc_is_invariant ();
+  const char *clock = getenv ("HEAPTRAIL_CLOCK"); /* "monotonic" forces the fallback */
+  use_tsc = tsc_is_invariant () && !(clock && strcmp (clock, "monotonic") == 0);
   start_mono_ns = mono_ns ();
   scrub_preload ();
 

@@ -259,6 +259,14 @@ def case_cli_speaks_chinese(c):
     print(p.stderr.strip())
 
 
+def case_threads_handoff_monotonic(c):
+    """the same hand-off with CLOCK_MONOTONIC stamps, the clock of machines without an
+    invariant TSC"""
+    os.environ["HEAPTRAIL_CLOCK"] = "monotonic"
+    case_threads_handoff(c)
+    case_known_allocations(c)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
