@@ -199,6 +199,29 @@ def case_truncated_log(c):
     print("truncated logs import up to their last complete chunk")
 
 
+def case_interrupted_import(c):
+    """an import stopped by SIGINT leaves no database and no temporary file behind"""
+    import signal
+    import time
+    # a log that takes a while to import: the article example makes 4M allocations
+    article = os.path.join(os.path.dirname(c.fixtures), "..", "examples", "article")
+    big, _ = c.record("bigger.htr", os.path.abspath(article))
+    start = time.monotonic()
+    p = subprocess.Popen([c.heaptrail, "import", big], cwd=c.work, stderr=subprocess.PIPE)
+    time.sleep(0.4)
+    p.send_signal(signal.SIGINT)
+    p.wait()
+    elapsed = time.monotonic() - start
+    leftovers = [f for f in os.listdir(c.work) if f.startswith((".bigger", "bigger.htr.db"))]
+    expect(p.returncode == -signal.SIGINT,
+           f"import exited {p.returncode} after SIGINT ({elapsed:.2f} s): not interrupted?")
+    expect(not leftovers, f"left behind after SIGINT: {leftovers}")
+    # and the next run starts clean
+    c.ht("import", big)
+    expect(os.path.exists(big + ".db"), "the next import did not write the database")
+    print(f"SIGINT after 0.4 s: exit {p.returncode}, nothing left; re-import fine")
+
+
 def case_bad_input(c):
     """not a log: one line on stderr, non-zero exit, no crash"""
     cases = {
