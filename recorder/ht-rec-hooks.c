@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ static size_t bootstrap_used;
 static _Atomic int resolving;
 
 static __thread int guard __attribute__ ((tls_model ("initial-exec")));
+static __thread int resolving_here __attribute__ ((tls_model ("initial-exec")));
 
 static bool
 in_bootstrap (const void *p)
@@ -71,16 +73,25 @@ bootstrap_alloc (size_t size, size_t align)
   return memset (bootstrap_arena + start, 0, size);
 }
 
-/* Looks up every real function once.  Returns false while a lookup is under way on this or
- * another thread, in which case the caller uses the bootstrap arena. */
+/* Looks up every real function once.  Returns false only inside that lookup (dlsym calling
+ * calloc on this thread), when the caller must use the bootstrap arena; another thread that
+ * arrives meanwhile waits for the lookup to finish. */
 static bool
 resolve (void)
 {
-  if (HT_REC_LIKELY (real.free != NULL))
+  if (HT_REC_LIKELY (atomic_load_explicit ((_Atomic (void *) *) &real.free, memory_order_acquire)
+                     != NULL))
     return true;
+  if (resolving_here)
+    return false;
   int expected = 0;
   if (!atomic_compare_exchange_strong (&resolving, &expected, 1))
-    return false;
+    {
+      while (atomic_load_explicit ((_Atomic (void *) *) &real.free, memory_order_acquire) == NULL)
+        sched_yield ();
+      return true;
+    }
+  resolving_here = 1;
 #define RESOLVE(name) real.name = dlsym (RTLD_NEXT, #name)
   RESOLVE (malloc);
   RESOLVE (calloc);
@@ -91,15 +102,18 @@ resolve (void)
   RESOLVE (memalign);
   RESOLVE (valloc);
   RESOLVE (pvalloc);
-  RESOLVE (free); /* last: real.free != NULL means all are known */
+  void (*real_free) (void *) = dlsym (RTLD_NEXT, "free");
 #undef RESOLVE
-  if (!real.malloc || !real.free || !real.calloc || !real.realloc || !real.posix_memalign
+  resolving_here = 0;
+  if (!real.malloc || !real_free || !real.calloc || !real.realloc || !real.posix_memalign
       || !real.memalign)
     {
       static const char msg[] = "heaptrail: cannot find the real malloc; aborting\n";
       (void) !write (2, msg, sizeof msg - 1);
       abort ();
     }
+  /* published last: real.free != NULL means every function is known */
+  atomic_store_explicit ((_Atomic (void *) *) &real.free, (void *) real_free, memory_order_release);
   return true;
 }
 
