@@ -524,27 +524,34 @@ cmd_top (int argc, char **argv)
  * record
  */
 
-/* The recorder library: $HEAPTRAIL_RECORDER, else next to this executable in the install
- * layout, else in the build tree. */
+/* The first of `relative` paths (from this executable's directory) that passes `test`:
+ * the install layout comes first, then the build tree, so both stay relocatable. */
+static char *
+find_beside_self (const char *const *relative, guint n, GFileTest test)
+{
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  if (!self)
+    return NULL;
+  g_autofree char *dir = g_path_get_dirname (self);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *p = g_build_filename (dir, relative[i], NULL);
+      g_autofree char *c = g_canonicalize_filename (p, NULL);
+      if (g_file_test (c, test))
+        return g_steal_pointer (&c);
+    }
+  return NULL;
+}
+
+/* The recorder library: $HEAPTRAIL_RECORDER, else next to this executable. */
 static char *
 find_recorder (void)
 {
   const char *env = g_getenv ("HEAPTRAIL_RECORDER");
   if (env && *env)
     return g_strdup (env);
-  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
-  if (!self)
-    return NULL;
-  g_autofree char *dir = g_path_get_dirname (self);
-  const char *candidates[] = { HT_RECORDER_FROM_BINDIR, HT_RECORDER_FROM_BUILD };
-  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
-    {
-      g_autofree char *p = g_build_filename (dir, candidates[i], NULL);
-      g_autofree char *c = g_canonicalize_filename (p, NULL);
-      if (g_file_test (c, G_FILE_TEST_IS_REGULAR))
-        return g_steal_pointer (&c);
-    }
-  return NULL;
+  const char *const candidates[] = { HT_RECORDER_FROM_BINDIR, HT_RECORDER_FROM_BUILD };
+  return find_beside_self (candidates, G_N_ELEMENTS (candidates), G_FILE_TEST_IS_REGULAR);
 }
 
 static char *
@@ -663,22 +670,15 @@ cmd_record (int argc, char **argv)
 static void
 setup_gettext (void)
 {
-  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *dir = self ? g_path_get_dirname (self) : g_strdup (".");
-  const char *candidates[] = { HT_LOCALEDIR_FROM_BINDIR, HT_LOCALEDIR_FROM_BUILD };
-  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
-    {
-      g_autofree char *p = g_build_filename (dir, candidates[i], NULL);
-      g_autofree char *c = g_canonicalize_filename (p, NULL);
-      if (g_file_test (c, G_FILE_TEST_IS_DIR))
-        {
-          bindtextdomain (GETTEXT_PACKAGE, c);
-          break;
-        }
-    }
+  const char *const candidates[] = { HT_LOCALEDIR_FROM_BINDIR, HT_LOCALEDIR_FROM_BUILD };
+  g_autofree char *dir = find_beside_self (candidates, G_N_ELEMENTS (candidates),
+                                           G_FILE_TEST_IS_DIR);
+  if (dir)
+    bindtextdomain (GETTEXT_PACKAGE, dir);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 }
+
 static int
 usage (FILE *to)
 {
