@@ -100,7 +100,9 @@ enum
 enum
 {
   HT_END_EXIT = 1, /* normal exit: the library's destructor ran */
-  HT_END_EXEC = 2, /* the process called exec */
+  HT_END_EXEC = 2, /* the process called exec (if exec failed, the recording goes on) */
+  HT_END_ABORT = 3, /* the process called abort */
+  HT_END_EXIT_NOW = 4, /* the process called _exit: no destructors, no atexit handlers */
 };
 
 /* ---------------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ _Atomic int ht_rec_paused;
 int ht_rec_max_frames = 64;
 
 static int log_fd = -1;
+static char log_path[PATH_MAX];
+static char log_dir[PATH_MAX]; /* where logs of followed children go */
+static bool follow_fork, follow_exec;
 static bool use_tsc;
 static uint64_t start_mono_ns;
 static _Atomic int init_done; /* 0 = not tried, 1 = in progress, 2 = done (on or failed) */
@@ -99,6 +102,14 @@ ht_rec_munmap (void *p, size_t size)
   atomic_fetch_sub (&own_bytes, size);
 }
 
+/* Our own descriptors are closed with the system call: the close() this library exports
+ * refuses to close the log. */
+static void
+ht_rec_close (int fd)
+{
+  syscall (SYS_close, fd);
+}
+
 static uint64_t
 mono_ns (void)
 {
@@ -141,10 +152,26 @@ tsc_is_invariant (void)
 #endif
 }
 
+static int move_fd_high (int fd);
+
+/* The program closed our descriptor behind our back (a raw close_range syscall, say):
+ * open the log again, appending.  The descriptor lives at a high number, so it is not
+ * likely to have been reused by the program in the meantime. */
+static bool
+reopen_log (void)
+{
+  int fd = open (log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  log_fd = move_fd_high (fd);
+  return true;
+}
+
 static bool
 write_all (const void *data, size_t len)
 {
   const uint8_t *p = data;
+  bool reopened = false;
   while (len > 0)
     {
       ssize_t n = write (log_fd, p, len);
@@ -152,6 +179,11 @@ write_all (const void *data, size_t len)
         {
           if (errno == EINTR)
             continue;
+          if (errno == EBADF && !reopened && reopen_log ())
+            {
+              reopened = true;
+              continue;
+            }
           ht_rec_fail ("cannot write the log", errno);
           return false;
         }
@@ -381,7 +413,7 @@ read_rss (void)
     return 0;
   char buf[128];
   ssize_t n = read (fd, buf, sizeof buf - 1);
-  close (fd);
+  ht_rec_close (fd);
   if (n <= 0)
     return 0;
   buf[n] = 0;
@@ -443,8 +475,7 @@ sampler_main (void *arg)
       nanosleep (&ts, NULL);
       if (atomic_load (&ht_rec_state) != HT_REC_ON)
         break;
-      if (ht_rec_modules_changed ())
-        ht_rec_modules_write ();
+      ht_rec_modules_refresh ();
       uint64_t now = ht_rec_stamp ();
       write_sample (now);
       flush_all (now);
@@ -491,7 +522,7 @@ move_fd_high (int fd)
   int high = fcntl (fd, F_DUPFD_CLOEXEC, (int) (rl.rlim_cur > 4096 ? 4000 : rl.rlim_cur - 32));
   if (high < 0)
     return fd;
-  close (fd);
+  ht_rec_close (fd);
   return high;
 }
 
@@ -512,7 +543,7 @@ write_header (void)
       while (cmd_len < (ssize_t) sizeof cmdline
              && (n = read (fd, cmdline + cmd_len, sizeof cmdline - (size_t) cmd_len)) > 0)
         cmd_len += n;
-      close (fd);
+      ht_rec_close (fd);
     }
 
   struct timespec rt;
@@ -535,31 +566,62 @@ write_header (void)
          && write_all (cmdline, (size_t) cmd_len);
 }
 
-/* Opens HEAPTRAIL_OUTPUT (or heaptrail.PROG.PID.htr).  Returns false, with a message,
- * when recording cannot start. */
+/* heaptrail.PROG.PID.htr in log_dir, or .2, .3 ... when a previous image of this process
+ * (before an exec) already wrote that name. */
+static int
+open_default_log (void)
+{
+  char exe[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = 0;
+  const char *base = strrchr (exe, '/');
+  base = base ? base + 1 : "prog";
+  for (int i = 1; i < 1000; i++)
+    {
+      int n = i == 1 ? snprintf (log_path, sizeof log_path, "%s/heaptrail.%s.%d.htr", log_dir,
+                                 base, (int) getpid ())
+                     : snprintf (log_path, sizeof log_path, "%s/heaptrail.%s.%d.%d.htr",
+                                 log_dir, base, (int) getpid (), i);
+      if (n < 0 || (size_t) n >= sizeof log_path)
+        {
+          errno = ENAMETOOLONG;
+          return -1;
+        }
+      int fd = open (log_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+      if (fd >= 0 || errno != EEXIST)
+        return fd;
+    }
+  errno = EEXIST;
+  return -1;
+}
+
+/* Opens HEAPTRAIL_OUTPUT, or heaptrail.PROG.PID.htr in HEAPTRAIL_DIR (default: the current
+ * directory).  When exec'd programs are followed, HEAPTRAIL_OUTPUT names only the first
+ * image's log: it is blanked in place (no allocation) so the next image picks its own name.
+ * Returns false, with a message, when recording cannot start. */
 static bool
 open_log (void)
 {
-  const char *out = getenv ("HEAPTRAIL_OUTPUT");
-  char path[PATH_MAX];
+  char *out = getenv ("HEAPTRAIL_OUTPUT");
+  int fd;
   if (out && *out)
     {
-      snprintf (path, sizeof path, "%s", out);
+      int n = snprintf (log_path, sizeof log_path, "%s", out);
+      if (n < 0 || (size_t) n >= sizeof log_path)
+        {
+          say ("heaptrail: HEAPTRAIL_OUTPUT is too long; not recording\n");
+          return false;
+        }
+      fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+      if (follow_exec)
+        *out = 0;
     }
   else
-    {
-      char exe[PATH_MAX];
-      ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-      exe[n > 0 ? n : 0] = 0;
-      const char *base = strrchr (exe, '/');
-      snprintf (path, sizeof path, "heaptrail.%s.%d.htr", base ? base + 1 : "prog",
-                (int) getpid ());
-    }
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    fd = open_default_log ();
   if (fd < 0)
     {
       say ("heaptrail: cannot open ");
-      say (path);
+      say (log_path);
       say (": ");
       say (strerror (errno));
       say ("; not recording\n");
@@ -568,6 +630,60 @@ open_log (void)
   log_fd = move_fd_high (fd);
   return true;
 }
+
+/* Writes END, after flushing every stream: the log is complete up to here. */
+static void
+write_end (uint64_t reason)
+{
+  uint64_t now = ht_rec_stamp ();
+  write_sample (now);
+  flush_all (now);
+  HtRecStream *s = control;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  *p++ = HT_REC_END;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, reason);
+  stream_commit (s, p);
+  stream_flush (s);
+  ht_rec_stream_unlock (s);
+}
+
+/* Called by the process hooks (ht-rec-process.c) just before the image goes away:
+ * exec, _exit, abort.  For exec the recording goes on if the call fails. */
+void
+ht_rec_before_leaving (uint64_t reason)
+{
+  if (atomic_load (&ht_rec_state) != HT_REC_ON)
+    return;
+  bool entered = ht_rec_guard_enter ();
+  write_end (reason);
+  if (entered)
+    ht_rec_guard_leave ();
+}
+
+int
+ht_rec_log_fd (void)
+{
+  return atomic_load (&ht_rec_state) == HT_REC_ON ? log_fd : -1;
+}
+
+/* The program wants our descriptor's number (dup2 onto it): move the log elsewhere. */
+void
+ht_rec_log_fd_move (void)
+{
+  int fd = fcntl (log_fd, F_DUPFD_CLOEXEC, log_fd + 1);
+  if (fd < 0)
+    fd = fcntl (log_fd, F_DUPFD_CLOEXEC, 3);
+  if (fd >= 0)
+    {
+      int old = log_fd;
+      log_fd = fd;
+      ht_rec_close (old);
+    }
+}
+
+static bool start_recording (void);
 
 static void
 at_fork_prepare (void)
@@ -588,17 +704,93 @@ at_fork_parent (void)
   ht_rec_trace_unlock_all ();
 }
 
-/* The child has no sampler and shares our file: it is not recorded. */
+/* Only the forking thread lives on in the child: every other stream is dropped, and every
+ * spin lock released (the sampler may have held one).  Without --follow-fork the child is
+ * not recorded; with it, it starts a log of its own with a fresh trace tree. */
 static void
 at_fork_child (void)
 {
   pthread_mutex_unlock (&registry_lock);
   ht_rec_trace_unlock_all ();
-  atomic_store (&ht_rec_state, HT_REC_OFF);
-  atomic_store (&finished, true);
   if (log_fd >= 0)
-    close (log_fd);
+    ht_rec_close (log_fd);
   log_fd = -1;
+  sampler_running = false;
+  bool was_on = atomic_load (&ht_rec_state) == HT_REC_ON;
+  atomic_store (&ht_rec_state, HT_REC_OFF);
+  if (!was_on || !follow_fork || atomic_load (&finished))
+    {
+      atomic_store (&finished, true);
+      return;
+    }
+
+  HtRecThread *self = tls_thread;
+  while (threads_active)
+    {
+      HtRecThread *t = threads_active;
+      threads_active = (HtRecThread *) t->stream.next;
+      if (t != self)
+        {
+          t->next_free = threads_free;
+          threads_free = t;
+        }
+    }
+  HtRecStream *streams[] = { control, late, self ? &self->stream : NULL };
+  for (unsigned i = 0; i < sizeof streams / sizeof streams[0]; i++)
+    if (streams[i])
+      {
+        atomic_store (&streams[i]->lock, 0);
+        streams[i]->len = 0;
+        streams[i]->last_ptr = 0;
+      }
+  if (self)
+    {
+      self->stream.next = NULL;
+      threads_active = self;
+      self->depth = 0;
+    }
+  ht_rec_trace_reset ();
+  start_mono_ns = mono_ns ();
+  int fd = open_default_log ();
+  if (fd < 0)
+    return;
+  log_fd = move_fd_high (fd);
+  if (!start_recording ())
+    return;
+  if (self)
+    {
+      /* the thread keeps its stream; the new log must say whose it is */
+      HtRecStream *st = &self->stream;
+      st->base_stamp = st->last_stamp = ht_rec_stamp ();
+      ht_rec_stream_lock (st);
+      uint8_t *p = ht_rec_stream_reserve (st, HT_REC_RECORD_MAX);
+      *p++ = HT_REC_THREAD;
+      p = ht_rec_put_stamp (st, p, ht_rec_stamp ());
+      p += ht_varint_put (p, (uint64_t) gettid_raw ());
+      stream_commit (st, p);
+      ht_rec_stream_unlock (st);
+    }
+  sampler_stop = false;
+  sampler_running = pthread_create (&sampler, NULL, sampler_main, NULL) == 0;
+}
+
+/* Header, module map and a first sample: the start of a log. */
+static bool
+start_recording (void)
+{
+  atomic_store (&ht_rec_state, HT_REC_ON);
+  if (!write_header ())
+    return false;
+  ht_rec_modules_write ();
+  write_sample (ht_rec_stamp ());
+  return true;
+}
+
+static bool
+env_flag (const char *name)
+{
+  const char *v = getenv (name);
+  return v && *v && strcmp (v, "0") != 0;
 }
 
 /* Called by the first hook and by the constructor; only the first call does the work. */
@@ -618,7 +810,15 @@ ht_rec_init (void)
   const char *clock = getenv ("HEAPTRAIL_CLOCK"); /* "monotonic" forces the fallback */
   use_tsc = tsc_is_invariant () && !(clock && strcmp (clock, "monotonic") == 0);
   start_mono_ns = mono_ns ();
-  scrub_preload ();
+  follow_fork = env_flag ("HEAPTRAIL_FOLLOW_FORK");
+  follow_exec = env_flag ("HEAPTRAIL_FOLLOW_EXEC");
+  const char *dir = getenv ("HEAPTRAIL_DIR");
+  if (dir && *dir && strlen (dir) < sizeof log_dir)
+    memcpy (log_dir, dir, strlen (dir) + 1);
+  else if (!getcwd (log_dir, sizeof log_dir))
+    snprintf (log_dir, sizeof log_dir, ".");
+  if (!follow_exec)
+    scrub_preload ();
 
   control = stream_new (HT_CONTROL_STREAM);
   late = stream_new (UINT32_MAX);
@@ -635,15 +835,8 @@ ht_rec_init (void)
       return;
     }
   ht_rec_trace_init ();
-  atomic_store (&ht_rec_state, HT_REC_ON);
-  if (!write_header ())
-    {
-      atomic_store (&init_done, 2);
-      return;
-    }
-  ht_rec_modules_write ();
-  write_sample (ht_rec_stamp ());
-  pthread_atfork (at_fork_prepare, at_fork_parent, at_fork_child);
+  if (start_recording ())
+    pthread_atfork (at_fork_prepare, at_fork_parent, at_fork_child);
   atomic_store (&init_done, 2);
 }
 
@@ -675,18 +868,7 @@ ht_rec_destructor (void)
       pthread_join (sampler, NULL);
       sampler_running = false;
     }
-  uint64_t now = ht_rec_stamp ();
-  write_sample (now);
-  flush_all (now);
-  HtRecStream *s = control;
-  ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  *p++ = HT_REC_END;
-  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
-  p += ht_varint_put (p, HT_END_EXIT);
-  stream_commit (s, p);
-  stream_flush (s);
-  ht_rec_stream_unlock (s);
+  write_end (HT_END_EXIT);
   atomic_store (&ht_rec_state, HT_REC_OFF);
   if (entered)
     ht_rec_guard_leave ();

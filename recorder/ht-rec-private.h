@@ -3,6 +3,8 @@
  * ht-rec-hooks.c  the interposed allocation functions; knows nothing of the log
  * ht-rec-log.c    lifecycle, per-thread buffers, the output file, the sampler thread
  * ht-rec-trace.c  stack capture, the trace tree, the module map
+ * ht-rec-process.c hooks on exec, _exit, abort, dlclose and on calls that could close or
+ *                 take over the log's file descriptor
  *
  * The hooks talk to the engine only through ht_rec_on_alloc / ht_rec_on_free /
  * ht_rec_on_unfree, each called with the thread's recursion guard already held.
@@ -55,6 +57,7 @@ typedef struct HtRecThread
   HtRecStream stream;
   struct HtRecThread *next_free;
   int depth;                                 /* frames in prev_ips */
+  uint32_t generation;                       /* trace tree generation the caches belong to */
   uintptr_t prev_ips[HT_REC_MAX_FRAMES + 1]; /* last stack, outermost first */
   uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
   HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
@@ -88,14 +91,19 @@ HT_REC_HIDDEN HtRecStream *ht_rec_control_stream (void);
 HT_REC_HIDDEN void *ht_rec_mmap (size_t size);
 HT_REC_HIDDEN void ht_rec_munmap (void *p, size_t size);
 HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
+HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
+HT_REC_HIDDEN int ht_rec_log_fd (void);
+HT_REC_HIDDEN void ht_rec_log_fd_move (void);
 
 /* ht-rec-trace.c */
 HT_REC_HIDDEN void ht_rec_trace_init (void);
 HT_REC_HIDDEN uint32_t ht_rec_trace_capture (HtRecThread *t);
 HT_REC_HIDDEN void ht_rec_modules_write (void);
 HT_REC_HIDDEN bool ht_rec_modules_changed (void);
+HT_REC_HIDDEN void ht_rec_modules_refresh (void);
 HT_REC_HIDDEN void ht_rec_trace_lock_all (void);
 HT_REC_HIDDEN void ht_rec_trace_unlock_all (void);
+HT_REC_HIDDEN void ht_rec_trace_reset (void);
 
 static inline uint8_t *
 ht_rec_put_stamp (HtRecStream *s, uint8_t *p, uint64_t stamp)

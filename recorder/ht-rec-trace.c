@@ -205,6 +205,20 @@ ht_rec_modules_changed (void)
   return c[0] != seen_adds || c[1] != seen_subs;
 }
 
+/* After objects were loaded or unloaded: a new map, and when something was unloaded a new
+ * trace tree generation, since another object may now sit at the same addresses and its
+ * frames must not reuse the old object's nodes.  Node ids keep increasing. */
+void
+ht_rec_modules_refresh (void)
+{
+  unsigned long long subs_before = seen_subs;
+  if (!ht_rec_modules_changed ())
+    return;
+  ht_rec_modules_write ();
+  if (seen_subs != subs_before)
+    ht_rec_trace_reset ();
+}
+
 static bool
 modules_know (uintptr_t ip)
 {
@@ -249,6 +263,7 @@ find_own (struct dl_phdr_info *info, size_t size, void *data)
  * The global node table
  */
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint32_t generation; /* bumped by ht_rec_trace_reset() */
 static HtRecTraceSlot *table;
 static size_t table_mask; /* capacity - 1 */
 static size_t table_used;
@@ -354,6 +369,19 @@ ht_rec_trace_unlock_all (void)
   pthread_mutex_unlock (&rescan_lock);
 }
 
+/* Forgets every (parent, ip) -> node mapping; threads drop their caches on their next
+ * capture.  New nodes get new ids, so old ones stay valid in the log. */
+void
+ht_rec_trace_reset (void)
+{
+  pthread_mutex_lock (&table_lock);
+  if (table)
+    memset (table, 0, (table_mask + 1) * sizeof *table);
+  table_used = 0;
+  atomic_fetch_add (&generation, 1);
+  pthread_mutex_unlock (&table_lock);
+}
+
 void
 ht_rec_trace_init (void)
 {
@@ -380,6 +408,13 @@ ht_rec_trace_capture (HtRecThread *t)
 
   /* ips[skip] is the innermost frame; the tree is built from the outermost one. */
   void **frames = ips + skip;
+  uint32_t gen = atomic_load_explicit (&generation, memory_order_acquire);
+  if (HT_REC_UNLIKELY (t->generation != gen))
+    {
+      t->depth = 0;
+      memset (t->cache, 0, sizeof t->cache);
+      t->generation = gen;
+    }
   int k = 0;
   while (k < depth && k < t->depth && t->prev_ips[k] == (uintptr_t) frames[depth - 1 - k])
     k++;

@@ -173,8 +173,7 @@ open_recording (const char *rec, int *code)
           return NULL;
         }
       derived = ht_import_default_db_path (rec);
-      struct stat dst;
-      if (stat (derived, &dst) != 0 || dst.st_mtime < st.st_mtime)
+      if (!ht_import_is_current (rec, derived))
         {
           *code = do_import (rec, derived);
           if (*code != EXIT_OK)
@@ -336,6 +335,7 @@ cmd_summary (int argc, char **argv)
       JSON_INT (b, "lost_events", s.lost_events);
       json_builder_set_member_name (b, "complete");
       json_builder_add_boolean_value (b, s.complete);
+      JSON_STR (b, "end_reason", s.end_reason);
       json_builder_end_object (b);
       print_json (b);
       ht_summary_clear (&s);
@@ -345,8 +345,13 @@ cmd_summary (int argc, char **argv)
   g_autofree char *total = ht_format_size ((double) s.allocated_bytes, FALSE);
   g_autofree char *rss = ht_format_size ((double) s.peak_rss_bytes, FALSE);
   g_autofree char *leak = ht_format_size ((double) s.leaked_bytes, FALSE);
+  const char *how = g_str_equal (s.end_reason, "exit")    ? ""
+                    : g_str_equal (s.end_reason, "exec")  ? _(", ended by exec")
+                    : g_str_equal (s.end_reason, "abort") ? _(", ended by abort")
+                    : g_str_equal (s.end_reason, "_exit") ? _(", ended by _exit")
+                                                          : _(", incomplete");
   printf (_("recording of %s (pid %lld), %.2f s%s\n"), s.command_line, (long long) s.pid,
-          s.duration_s, s.complete ? "" : _(", incomplete"));
+          s.duration_s, how);
   printf (_("allocations: %lld calls, %s in total; frees: %lld\n"), (long long) s.allocations,
           total, (long long) s.frees);
   printf (_("temporary allocations: %lld (%.1f%% of all)\n"), (long long) s.temporary,
@@ -561,16 +566,43 @@ default_log_name (const char *prog, pid_t pid)
   return g_strdup_printf ("heaptrail.%s.%d.htr", base, (int) pid);
 }
 
+/* With --follow-*, children write heaptrail.PROG.PID.htr beside the main log: name them. */
+static void
+list_child_logs (const char *dir, const char *main_log, gint64 since_us)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  if (!d)
+    return;
+  g_autofree char *main_abs = g_canonicalize_filename (main_log, NULL);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      if (!g_str_has_prefix (name, "heaptrail.") || !g_str_has_suffix (name, ".htr"))
+        continue;
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      struct stat st;
+      if (g_str_equal (p, main_abs) || stat (p, &st) != 0
+          || (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000 < since_us)
+        continue;
+      fprintf (stderr, _("%s: and a child process into %s\n"), prog_name, p);
+    }
+}
+
 static int
 record_usage (void)
 {
-  fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] -- PROGRAM [ARGS...]\n"
+  fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] [--follow-fork] [--follow-exec]\n"
+                     "                 -- PROGRAM [ARGS...]\n"
                      "\n"
                      "Run PROGRAM under the recorder and write its allocations to FILE\n"
                      "(default heaptrail.PROGRAM.PID.htr).  Exits with PROGRAM's status.\n"
                      "\n"
                      "  -o, --output FILE   where to write the log\n"
-                     "  --frames N          stack depth to record (1-255, default 64)\n"),
+                     "  --frames N          stack depth to record (1-255, default 64)\n"
+                     "  --follow-fork       record forked children too, each into\n"
+                     "                      heaptrail.PROGRAM.PID.htr beside FILE\n"
+                     "  --follow-exec       record the programs it executes too, likewise\n"
+                     "  --print-recorder    print the path of libheaptrail.so, for LD_PRELOAD\n"),
            prog_name);
   return EXIT_USAGE;
 }
@@ -580,6 +612,7 @@ cmd_record (int argc, char **argv)
 {
   const char *output = NULL;
   long frames = 64;
+  gboolean follow_fork = FALSE, follow_exec = FALSE;
   int i = 1;
   for (; i < argc; i++)
     {
@@ -604,6 +637,19 @@ cmd_record (int argc, char **argv)
             return fail (EXIT_USAGE, NULL, _("--frames takes a number from 1 to 255, not '%s'"),
                          v);
         }
+      else if (strcmp (a, "--print-recorder") == 0)
+        {
+          g_autofree char *lib = find_recorder ();
+          if (!lib)
+            return fail (EXIT_FAILURE_, NULL, _("cannot find %s (set HEAPTRAIL_RECORDER to its path)"),
+                         HT_RECORDER_NAME);
+          printf ("%s\n", lib);
+          return EXIT_OK;
+        }
+      else if (strcmp (a, "--follow-fork") == 0)
+        follow_fork = TRUE;
+      else if (strcmp (a, "--follow-exec") == 0)
+        follow_exec = TRUE;
       else if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
         {
           record_usage ();
@@ -627,6 +673,16 @@ cmd_record (int argc, char **argv)
   const char *old = g_getenv ("LD_PRELOAD");
   preload = old && *old ? g_strconcat (recorder, ":", old, NULL) : g_strdup (recorder);
   g_autofree char *frames_s = g_strdup_printf ("%ld", frames);
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *out_dir = NULL;
+  if (output)
+    {
+      g_autofree char *d = g_path_get_dirname (output);
+      out_dir = g_canonicalize_filename (d, cwd);
+    }
+  else
+    out_dir = g_strdup (cwd);
+  gint64 started = g_get_real_time ();
 
   fflush (NULL);
   pid_t pid = fork ();
@@ -638,6 +694,11 @@ cmd_record (int argc, char **argv)
       setenv ("LD_PRELOAD", preload, 1);
       setenv ("HEAPTRAIL_OUTPUT", path, 1);
       setenv ("HEAPTRAIL_FRAMES", frames_s, 1);
+      setenv ("HEAPTRAIL_DIR", out_dir, 1);
+      if (follow_fork)
+        setenv ("HEAPTRAIL_FOLLOW_FORK", "1", 1);
+      if (follow_exec)
+        setenv ("HEAPTRAIL_FOLLOW_EXEC", "1", 1);
       execvp (child_argv[0], child_argv);
       int err = errno;
       fprintf (stderr, "%s: %s: %s\n", prog_name, child_argv[0], g_strerror (err));
@@ -659,6 +720,8 @@ cmd_record (int argc, char **argv)
     fprintf (stderr, _("%s: recorded %s into %s\n"), prog_name, child_argv[0], path);
   else
     fprintf (stderr, _("%s: %s: no log was written\n"), prog_name, path);
+  if (follow_fork || follow_exec)
+    list_child_logs (out_dir, path, started);
   return code;
 }
 

@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ht-blockmap.h"
@@ -77,7 +78,7 @@ typedef struct
   guint64 peak_bytes, peak_blocks, peak_stamp;
   guint32 peak_epoch;
   guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes;
-  guint64 lost, threads, last_stamp, end_stamp;
+  guint64 lost, threads, last_stamp, end_stamp, end_reason;
   gboolean ended;
 } HtImport;
 
@@ -365,8 +366,10 @@ on_event (HtImport *im, HtEvent *e, GError **error)
       add_module (im, e->module.new_map, g_steal_pointer (&e->module.info));
       return TRUE;
     case HT_REC_END:
+      /* not necessarily the last record: an exec that failed goes on recording */
       im->ended = TRUE;
       im->end_stamp = e->stamp;
+      im->end_reason = e->end.reason;
       return TRUE;
     case HT_REC_LOST:
       im->lost += e->lost.count;
@@ -559,9 +562,31 @@ put_meta (sqlite3 *db, const char *key, GVariant *value, GError **error)
 #define META_STR(k, v) put_meta (db, k, g_variant_new_string (v), error)
 #define META_DBL(k, v) put_meta (db, k, g_variant_new_double (v), error)
 
+static gint64
+mtime_ns (const struct stat *st)
+{
+  return (gint64) st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+gboolean
+ht_import_is_current (const char *log_path, const char *db_path)
+{
+  struct stat st;
+  if (stat (log_path, &st) != 0 || !g_file_test (db_path, G_FILE_TEST_IS_REGULAR))
+    return FALSE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HtDb) db = ht_db_open (db_path, &error);
+  if (!db)
+    return FALSE;
+  return ht_db_meta_int (db, "log_mtime_ns") == mtime_ns (&st)
+         && ht_db_meta_int (db, "log_bytes") == (gint64) st.st_size;
+}
+
 static gboolean
 write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
 {
+  struct stat st;
+  gint64 log_mtime = stat (log_path, &st) == 0 ? mtime_ns (&st) : 0;
   const HtLogInfo *info = ht_reader_info (im->reader);
   guint64 peak_rss = 0, recorder_peak = 0;
   for (guint i = 0; i < im->samples->len; i++)
@@ -576,7 +601,11 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
       g_string_append_printf (argv, "%s%s", i ? " " : "", q);
     }
   g_autofree char *abs = g_canonicalize_filename (log_path, NULL);
-  double duration = stamp_seconds (im, im->ended ? im->end_stamp : im->last_stamp);
+  double duration = stamp_seconds (im, im->last_stamp);
+  static const char *const reasons[] = { "", "exit", "exec", "abort", "_exit" };
+  const char *reason = !im->ended                                ? "incomplete"
+                       : im->end_reason < G_N_ELEMENTS (reasons) ? reasons[im->end_reason]
+                                                                 : "unknown";
   const char *w = ht_reader_warning (im->reader);
   return META_INT ("schema_version", HT_DB_SCHEMA_VERSION) && META_STR ("log_path", abs)
          && META_INT ("pid", info->pid) && META_INT ("ppid", info->ppid)
@@ -594,8 +623,9 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_INT ("leaked_blocks", im->heap_blocks)
          && META_INT ("recorder_peak_bytes", recorder_peak) && META_INT ("threads", im->threads)
          && META_INT ("lost_events", im->lost) && META_INT ("complete", im->ended)
-         && META_STR ("warning", w ? w : "")
-         && META_INT ("log_bytes", ht_reader_size (im->reader));
+         && META_STR ("warning", w ? w : "") && META_STR ("end_reason", reason)
+         && META_INT ("log_bytes", ht_reader_size (im->reader))
+         && META_INT ("log_mtime_ns", log_mtime);
 }
 
 static gboolean
@@ -696,7 +726,7 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
         goto out;
     }
 
-  double end_s = stamp_seconds (im, im->ended ? im->end_stamp : im->last_stamp);
+  double end_s = stamp_seconds (im, im->last_stamp);
   if (!write_snapshot (im, &w, 1, "peak", stamp_seconds (im, im->peak_stamp), im->peak_bytes,
                        im->peak_blocks, TRUE, error)
       || !write_snapshot (im, &w, 2, "end", end_s, im->heap_bytes, im->heap_blocks, FALSE, error))

@@ -27,6 +27,10 @@ gboolean ht_import (const char *log_path, const char *db_path, HtImportOptions *
 /* Where a log's database goes by default: LOG.db */
 char *ht_import_default_db_path (const char *log_path);
 
+/* TRUE when `db_path` exists and was imported from `log_path` as it is now (same size and
+ * modification time, recorded in the database's meta table). */
+gboolean ht_import_is_current (const char *log_path, const char *db_path);
+
 /* The temporary file of an import under way (for a signal handler to remove), or NULL. */
 const char *ht_import_current_tmp_path (void);
 

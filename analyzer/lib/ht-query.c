@@ -347,6 +347,9 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->lost_events = ht_db_meta_int (db, "lost_events");
   s->complete = ht_db_meta_int (db, "complete") != 0;
   s->warning = ht_db_meta_string (db, "warning");
+  s->end_reason = ht_db_meta_string (db, "end_reason");
+  if (!s->end_reason)
+    s->end_reason = g_strdup (s->complete ? "exit" : "incomplete");
   if (!s->exe)
     {
       g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_OURS, "the database has no summary");
@@ -361,5 +364,6 @@ ht_summary_clear (HtSummary *s)
   g_free (s->exe);
   g_free (s->command_line);
   g_free (s->warning);
+  g_free (s->end_reason);
   memset (s, 0, sizeof *s);
 }

@@ -57,6 +57,7 @@ typedef struct
   gint64 recorder_peak_bytes;
   gint64 threads, lost_events;
   gboolean complete;
+  char *end_reason; /* exit, exec, abort, _exit, incomplete */
   char *warning;
 } HtSummary;
 

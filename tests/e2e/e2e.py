@@ -19,8 +19,11 @@ class Ctx:
     def __init__(self, args):
         self.heaptrail = args.heaptrail
         self.fixtures = args.fixtures
+        self.robust = args.robust
         self.work = args.work
-        os.makedirs(self.work, exist_ok=True)
+        if os.path.isdir(self.work):
+            shutil.rmtree(self.work)
+        os.makedirs(self.work)
 
     def run(self, *argv, stdin=None, check=True):
         p = subprocess.run(argv, cwd=self.work, input=stdin, capture_output=True, text=True)
@@ -34,13 +37,33 @@ class Ctx:
     def ht_json(self, *args):
         return json.loads(self.ht(*args, "--json").stdout)
 
-    def record(self, log, *prog, stdin=None):
+    def record(self, log, *prog, stdin=None, options=(), check=True):
         path = os.path.join(self.work, log)
         for stale in (path, path + ".db"):
             if os.path.exists(stale):
                 os.unlink(stale)
-        p = self.ht("record", "-o", path, "--", *prog, stdin=stdin)
+        p = self.ht("record", "-o", path, *options, "--", *prog, stdin=stdin, check=check)
         return path, p
+
+    def rb(self, name="rb"):
+        return os.path.join(self.robust, name)
+
+    def line_count(self, log, line, *view):
+        """allocations (count, bytes) at `line` of a tests/robust source, in a top view"""
+        stats = self.ht_json("top", log, "-n", "0", *view)["stats"]
+        for s in stats:
+            if s["key"].endswith(f".c:{line}") or s["key"].endswith(f".cpp:{line}"):
+                return s["count"], s["size"]
+        return 0, 0
+
+
+def json_lines(text):
+    """the fixture's JSON lines merged into one dict"""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("{"):
+            out.update(json.loads(line))
+    return out
 
 
 def expect(cond, what):
@@ -290,6 +313,180 @@ def case_threads_handoff_monotonic(c):
     case_known_allocations(c)
 
 
+
+# ---------------------------------------------------------------------------------------
+# Robustness (issue 3): programs that try to break the recorder
+def case_robust_fork(c):
+    """fork: the child is not recorded by default; with --follow-fork it writes its own log"""
+    log, p = c.record("fork.htr", c.rb(), "fork")
+    exp = json_lines(p.stdout)
+    expect(c.line_count(log, exp["parent_line"], "--allocations")[0] == 300, "parent's 300")
+    expect(c.line_count(log, exp["child_line"], "--allocations")[0] == 0,
+           "the child was recorded into the parent's log")
+    child_log = os.path.join(c.work, f"heaptrail.rb.{exp['child_pid']}.htr")
+    expect(not os.path.exists(child_log), "a child log was written without --follow-fork")
+
+    log, p = c.record("fork2.htr", c.rb(), "fork", options=("--follow-fork",))
+    exp = json_lines(p.stdout)
+    child_log = os.path.join(c.work, f"heaptrail.rb.{exp['child_pid']}.htr")
+    expect(os.path.exists(child_log), f"--follow-fork: no {child_log}")
+    expect(child_log in p.stderr, f"record does not name the child's log: {p.stderr!r}")
+    expect(c.line_count(log, exp["parent_line"], "--allocations")[0] == 300, "parent's 300")
+    expect(c.line_count(log, exp["child_line"], "--allocations")[0] == 0, "child in parent log")
+    got = c.line_count(child_log, exp["child_line"], "--allocations")[0]
+    expect(got == 700, f"child's log has {got} of its 700 allocations")
+    expect(c.ht_json("summary", child_log)["complete"], "the child's log is incomplete")
+    print("fork: child not recorded by default; --follow-fork gives it its own exact log")
+
+
+def case_robust_exec(c):
+    """exec: not recorded unless --follow-exec; the first image's log ends with END(exec)"""
+    log, p = c.record("exec.htr", c.rb(), "exec")
+    exp = json_lines(p.stdout)
+    s = c.ht_json("summary", log)
+    expect(s["end_reason"] == "exec", f"end reason {s['end_reason']}")
+    expect(c.line_count(log, exp["first_line"], "--allocations")[0] == 123, "first image's 123")
+    expect(c.line_count(log, exp["second_line"], "--allocations")[0] == 0, "exec'd image recorded")
+    expect(not [f for f in os.listdir(c.work) if f.startswith("heaptrail.rb.")],
+           "a log for the exec'd image without --follow-exec")
+
+    log, p = c.record("exec2.htr", c.rb(), "exec", options=("--follow-exec",))
+    exp = json_lines(p.stdout)
+    second = os.path.join(c.work, f"heaptrail.rb.{exp['pid']}.htr")
+    expect(os.path.exists(second), f"--follow-exec: no {second}")
+    expect(c.line_count(log, exp["first_line"], "--allocations")[0] == 123, "first image's 123")
+    got = c.line_count(second, exp["second_line"], "--allocations")[0]
+    expect(got == 456, f"the exec'd image's log has {got} of its 456 allocations")
+    print("exec: END(exec) in the first log; --follow-exec gives the new image its own log")
+
+
+def case_robust_dlclose(c):
+    """dlopen/dlclose: frames of a library loaded where another was resolve to its symbols"""
+    log, p = c.record("dl.htr", c.rb(), "dl", c.robust)
+    stats = {s["key"]: s for s in c.ht_json("top", log, "-n", "0", "--allocations",
+                                            "--by", "function")["stats"]}
+    for fn, n in (("rb_liba_make", 111), ("rb_libb_make", 222)):
+        got = stats.get(fn, {}).get("count", 0)
+        expect(got == n, f"{fn}: {got} allocations, expected {n}; groups: {sorted(stats)}")
+    print("dlopen/dlclose: both libraries' frames resolve to their own functions")
+
+
+def case_robust_thread_churn(c):
+    """200 threads start, allocate and exit while three others allocate all along"""
+    log, p = c.record("churn.htr", c.rb(), "churn")
+    exp = json_lines(p.stdout)
+    s = c.ht_json("summary", log)
+    expect(s["unmatched_frees"] == 0, f"{s['unmatched_frees']} unmatched frees")
+    expect(s["threads"] >= 204, f"{s['threads']} threads seen, 204 expected")
+    got = c.line_count(log, exp["line"], "--at", "end")[0]
+    expect(got == exp["count"], f"{got} live blocks of the short threads, {exp['count']} expected")
+    print(f"thread churn: {exp['count']} blocks of 200 short threads, 0 unmatched frees")
+
+
+def case_robust_sigkill(c):
+    """SIGKILL mid-run: the log imports up to its last flush, losing at most ~10 ms"""
+    import signal
+    import time
+    progress = os.path.join(c.work, "progress")
+    log = os.path.join(c.work, "kill.htr")
+    p = subprocess.Popen([c.heaptrail, "record", "-o", log, "--", c.rb(), "kill", progress],
+                         cwd=c.work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import struct
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if os.path.exists(progress) and os.path.getsize(progress) >= 16:
+            count, pid = struct.unpack("qq", open(progress, "rb").read(16))
+            if count > 30000:
+                break
+    os.kill(pid, signal.SIGKILL)
+    p.wait()
+    done = struct.unpack("q", open(progress, "rb").read(8))[0]
+    expect(p.returncode == 128 + signal.SIGKILL, f"record exited {p.returncode}")
+    imp = c.ht("import", log)
+    expect("warning" in imp.stderr, f"no warning for a killed program: {imp.stderr!r}")
+    s = c.ht_json("summary", log)
+    # the program makes about 100 allocations per ms: 10 ms of loss is ~1000; allow 3000
+    lost = done - s["allocations"]
+    expect(-10 <= lost <= 3000, f"the program made {done} allocations, the log has "
+                                f"{s['allocations']} ({lost} lost)")
+    print(f"SIGKILL after {done} allocations: {s['allocations']} in the log, {lost} lost")
+
+
+def case_robust_exit_abort(c):
+    """_exit and abort skip destructors; nothing is lost"""
+    for mode, code, reason in (("_exit", 3, "_exit"), ("abort", 134, "abort")):
+        log, p = c.record(mode + ".htr", c.rb(), mode, check=False)
+        expect(p.returncode == code, f"{mode}: exit {p.returncode}, expected {code}")
+        exp = json_lines(p.stdout)
+        s = c.ht_json("summary", log)
+        expect(s["end_reason"] == reason, f"{mode}: end reason {s['end_reason']}")
+        got = c.line_count(log, exp["line"], "--at", "end")[0]
+        expect(got == 777, f"{mode}: {got} of 777 blocks")
+    print("_exit and abort: complete logs, every block there")
+
+
+def case_robust_signals(c):
+    """a 20 kHz timer interrupts malloc and the recorder; nothing is lost or broken"""
+    log, p = c.record("signals.htr", c.rb(), "signals")
+    exp = json_lines(p.stdout)
+    expect(exp["ticks"] > 100, f"only {exp['ticks']} timer signals were delivered")
+    got = c.line_count(log, exp["line"], "--allocations")[0]
+    expect(got == exp["count"], f"{got} allocations of {exp['count']}")
+    s = c.ht_json("summary", log)
+    expect(s["unmatched_frees"] == 0, f"{s['unmatched_frees']} unmatched frees")
+    print(f"{exp['ticks']} signals during {exp['count']} malloc/free pairs: all recorded")
+
+
+def case_robust_early_constructor(c):
+    """malloc in a library constructor that may run before the recorder's"""
+    log, p = c.record("ctor.htr", c.rb("rb-ctor"))
+    exp = json_lines(p.stdout)
+    got = c.line_count(log, exp["line"], "--at", "end")
+    expect(got == (1, 4242), f"the constructor's block: {got}, expected (1, 4242)")
+    print("the block a constructor allocated before main is there")
+
+
+def case_robust_exceptions(c):
+    """C++ exceptions thrown through allocation sites: output and counts unchanged"""
+    prog = c.rb("rb-except")
+    want = c.run(prog).stdout
+    log, p = c.record("except.htr", prog)
+    expect(p.stdout == want, f"output changed: {p.stdout!r} vs {want!r}")
+    v_allocs, _ = valgrind_total_allocs([prog], None)
+    got = c.ht_json("summary", log)["allocations"]
+    expect(got == v_allocs, f"heaptrail {got} allocations, valgrind {v_allocs}")
+    print(f"exceptions: {got} allocations, as valgrind counts")
+
+
+def case_robust_closed_fds(c):
+    """a program that closes every descriptor and reuses 3..1023 keeps being recorded"""
+    log, p = c.record("fds.htr", c.rb(), "fds")
+    exp = json_lines(p.stdout)
+    for k in ("before", "after"):
+        got = c.line_count(log, exp[k + "_line"], "--at", "end")[0]
+        expect(got == exp[k + "_count"], f"{k}: {got} of {exp[k + '_count']}")
+    expect(c.ht_json("summary", log)["complete"], "the log is incomplete")
+    print("closing every descriptor and dup2 onto 3..1023 did not stop the recording")
+
+
+def case_robust_ld_preload(c):
+    """LD_PRELOAD=libheaptrail.so and HEAPTRAIL_OUTPUT, without heaptrail record"""
+    lib = subprocess.run([c.heaptrail, "record", "--print-recorder"], capture_output=True,
+                         text=True).stdout.strip()
+    expect(os.path.exists(lib), f"--print-recorder said {lib!r}")
+    log = os.path.join(c.work, "direct.htr")
+    env = dict(os.environ, LD_PRELOAD=lib, HEAPTRAIL_OUTPUT=log)
+    p = subprocess.run([os.path.join(c.fixtures, "fixture-known")], env=env, cwd=c.work,
+                       capture_output=True, text=True)
+    expect(p.returncode == 0 and os.path.exists(log), f"no log: {p.stderr}")
+    exp = json.loads(p.stdout)
+    for site in exp["sites"]:
+        got = c.line_count(log, site["line"], "--allocations")
+        expect(got == (site["all_count"], site["all_bytes"]), f"{site['name']}: {got}")
+    print("LD_PRELOAD + HEAPTRAIL_OUTPUT records exactly what heaptrail record does")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
@@ -298,6 +495,7 @@ if __name__ == "__main__":
     ap.add_argument("--heaptrail", required=True)
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--robust", help="directory of the tests/robust programs")
     args = ap.parse_args()
     try:
         CASES[args.case](Ctx(args))
