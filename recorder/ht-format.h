@@ -79,7 +79,8 @@ typedef enum
   HT_REC_THREAD = 0x05,     /* dstamp, os tid: this stream now belongs to that thread */
   HT_REC_THREAD_END = 0x06, /* dstamp: the thread exited; the stream id may be reused */
   /* control stream */
-  HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes */
+  HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes,
+                            recorder time so far (stamp units, all threads) */
   HT_REC_SYNC = 0x11,    /* dstamp: every record stamped earlier is in the file already */
   HT_REC_MODULE = 0x12,  /* dstamp, flags (HT_MODULE_*), module (see below): one loaded object */
   HT_REC_END = 0x13,     /* dstamp, reason (HT_END_*) */

@@ -28,6 +28,7 @@
 #define HT_REC_BUFFER_SIZE (64u * 1024u) /* payload bytes per thread buffer */
 #define HT_REC_RECORD_MAX 64             /* largest event record, with margin */
 #define HT_REC_TRACE_CACHE 4096          /* per-thread (parent, ip) -> node cache slots */
+#define HT_REC_TIMING_EVERY 64           /* one event in 64 measures the recorder's cost */
 
 /* One output stream: a thread's, the control stream, or the shared stream of threads
  * that already ran their exit destructor.  `lock` is uncontended except when the
@@ -40,6 +41,8 @@ typedef struct HtRecStream
   uint64_t last_stamp; /* previous record's stamp, for deltas */
   uintptr_t last_ptr;  /* previous record's pointer, for deltas */
   size_t len;          /* payload bytes used after the chunk header */
+  uint32_t tick;       /* events seen; every 64th is timed */
+  _Atomic uint64_t spent; /* estimated stamp units spent recording this stream's events */
   struct HtRecStream *next;
   uint8_t buf[sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE];
 } HtRecStream;

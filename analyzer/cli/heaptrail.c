@@ -330,6 +330,8 @@ cmd_summary (int argc, char **argv)
       JSON_INT (b, "leaked_bytes", s.leaked_bytes);
       JSON_INT (b, "leaked_blocks", s.leaked_blocks);
       JSON_INT (b, "recorder_peak_bytes", s.recorder_peak_bytes);
+      JSON_DBL (b, "recorder_time_s", s.recorder_time_s);
+      JSON_DBL (b, "recorder_share", s.duration_s > 0 ? s.recorder_time_s / s.duration_s : 0);
       JSON_INT (b, "threads", s.threads);
       JSON_INT (b, "unmatched_frees", s.unmatched_frees);
       JSON_INT (b, "lost_events", s.lost_events);
@@ -359,6 +361,8 @@ cmd_summary (int argc, char **argv)
   printf (_("not freed at exit: %s in %lld blocks\n"), leak, (long long) s.leaked_blocks);
   printf (_("peak RSS: %s\n"), rss);
   printf (_("threads: %lld\n"), (long long) s.threads);
+  printf (_("recorder time: %.3f s over all threads (%.1f%% of the run time)\n"),
+          s.recorder_time_s, s.duration_s > 0 ? 100.0 * s.recorder_time_s / s.duration_s : 0.0);
   printf ("trace alloc module use memory: %.1f KiB\n", (double) s.recorder_peak_bytes / 1024);
   printf ("current size: %.1f KiB\n", (double) s.leaked_bytes / 1024);
   printf ("peak size: %.1f KiB", (double) s.peak_heap_bytes / 1024);

@@ -57,7 +57,7 @@ typedef struct
 
 typedef struct
 {
-  guint64 stamp, mono_ns, rss, recorder, heap;
+  guint64 stamp, mono_ns, rss, recorder, heap, recorder_time;
 } HtSample;
 
 typedef struct
@@ -358,7 +358,7 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_SAMPLE:
       {
         HtSample s = { e->stamp, e->sample.mono_ns, e->sample.rss, e->sample.recorder,
-                       im->heap_bytes };
+                       im->heap_bytes, e->sample.recorder_time };
         g_array_append_val (im->samples, s);
         return TRUE;
       }
@@ -411,6 +411,23 @@ stamp_seconds (HtImport *im, guint64 stamp)
   double slope = (double) (y->mono_ns - x->mono_ns) / (double) (y->stamp - x->stamp);
   double ns = (double) x->mono_ns + slope * ((double) stamp - (double) x->stamp);
   return ns > 0 ? ns / 1e9 : 0;
+}
+
+/* Stamp units to seconds, for durations: the clock's rate over the whole recording. */
+static double
+stamp_units_seconds (HtImport *im, guint64 units)
+{
+  const HtLogInfo *info = ht_reader_info (im->reader);
+  if (info->clock == HT_CLOCK_MONOTONIC)
+    return (double) units / 1e9;
+  if (im->samples->len < 2)
+    return 0;
+  const HtSample *a = &g_array_index (im->samples, HtSample, 0);
+  const HtSample *b = &g_array_index (im->samples, HtSample, im->samples->len - 1);
+  if (b->stamp <= a->stamp)
+    return 0;
+  return (double) units * (double) (b->mono_ns - a->mono_ns) / (double) (b->stamp - a->stamp)
+         / 1e9;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -588,11 +605,12 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   struct stat st;
   gint64 log_mtime = stat (log_path, &st) == 0 ? mtime_ns (&st) : 0;
   const HtLogInfo *info = ht_reader_info (im->reader);
-  guint64 peak_rss = 0, recorder_peak = 0;
+  guint64 peak_rss = 0, recorder_peak = 0, recorder_time = 0;
   for (guint i = 0; i < im->samples->len; i++)
     {
       peak_rss = MAX (peak_rss, g_array_index (im->samples, HtSample, i).rss);
       recorder_peak = MAX (recorder_peak, g_array_index (im->samples, HtSample, i).recorder);
+      recorder_time = MAX (recorder_time, g_array_index (im->samples, HtSample, i).recorder_time);
     }
   g_autoptr (GString) argv = g_string_new (NULL);
   for (guint i = 0; info->argv[i]; i++)
@@ -621,7 +639,9 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_DBL ("peak_time_s", stamp_seconds (im, im->peak_stamp))
          && META_INT ("peak_rss_bytes", peak_rss) && META_INT ("leaked_bytes", im->heap_bytes)
          && META_INT ("leaked_blocks", im->heap_blocks)
-         && META_INT ("recorder_peak_bytes", recorder_peak) && META_INT ("threads", im->threads)
+         && META_INT ("recorder_peak_bytes", recorder_peak)
+         && META_DBL ("recorder_time_s", stamp_units_seconds (im, recorder_time))
+         && META_INT ("threads", im->threads)
          && META_INT ("lost_events", im->lost) && META_INT ("complete", im->ended)
          && META_STR ("warning", w ? w : "") && META_STR ("end_reason", reason)
          && META_INT ("log_bytes", ht_reader_size (im->reader))

@@ -343,6 +343,7 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->leaked_bytes = ht_db_meta_int (db, "leaked_bytes");
   s->leaked_blocks = ht_db_meta_int (db, "leaked_blocks");
   s->recorder_peak_bytes = ht_db_meta_int (db, "recorder_peak_bytes");
+  s->recorder_time_s = ht_db_meta_double (db, "recorder_time_s");
   s->threads = ht_db_meta_int (db, "threads");
   s->lost_events = ht_db_meta_int (db, "lost_events");
   s->complete = ht_db_meta_int (db, "complete") != 0;

@@ -55,6 +55,7 @@ typedef struct
   gint64 peak_rss_bytes;
   gint64 leaked_bytes, leaked_blocks;
   gint64 recorder_peak_bytes;
+  double recorder_time_s; /* time the recorder took, summed over threads (estimated) */
   gint64 threads, lost_events;
   gboolean complete;
   char *end_reason; /* exit, exec, abort, _exit, incomplete */

@@ -304,6 +304,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, GError
           e.sample.mono_ns = cursor_varint (&c);
           e.sample.rss = cursor_varint (&c);
           e.sample.recorder = cursor_varint (&c);
+          e.sample.recorder_time = cursor_varint (&c);
           break;
         case HT_REC_MODULE:
           e.module.new_map = (cursor_varint (&c) & HT_MODULE_NEW_MAP) != 0;

@@ -40,7 +40,7 @@ typedef struct
     struct { guint64 ptr; } free;                          /* FREE, UNFREE */
     struct { guint32 id, parent; guint64 ip; } node;       /* TRACE_NODE */
     struct { guint64 tid; } thread;                        /* THREAD */
-    struct { guint64 mono_ns, rss, recorder; } sample;     /* SAMPLE */
+    struct { guint64 mono_ns, rss, recorder, recorder_time; } sample; /* SAMPLE */
     struct { gboolean new_map; HtModuleInfo *info; } module; /* MODULE; info owned by the event */
     struct { guint64 reason; } end;                        /* END */
     struct { guint64 count; } lost;                        /* LOST */

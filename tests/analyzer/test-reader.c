@@ -140,6 +140,7 @@ build_log (void)
   put_varint (w.chunk, 200);
   put_varint (w.chunk, 4096 * 100);
   put_varint (w.chunk, 1 << 20);
+  put_varint (w.chunk, 123456789); /* recorder time */
   rec_stamp (&w, HT_REC_SYNC, 1201);
   rec_stamp (&w, HT_REC_END, 1300);
   put_varint (w.chunk, HT_END_EXIT);
@@ -237,6 +238,7 @@ test_round_trip (void)
   HtEvent *sample = &g_array_index (ev, HtEvent, 8);
   g_assert_cmpuint (sample->sample.rss, ==, 4096 * 100);
   g_assert_cmpuint (sample->sample.recorder, ==, 1 << 20);
+  g_assert_cmpuint (sample->sample.recorder_time, ==, 123456789);
   g_unlink (path);
 }
 
