@@ -31,6 +31,13 @@
 #define HT_CHUNK_MAX_PAYLOAD (16u << 20)
 #define HT_CONTROL_STREAM 0
 
+/* Chunk flags. */
+enum
+{
+  HT_CHUNK_ZSTD = 1, /* the payload is one zstd frame of records, with content size and
+                        checksum */
+};
+
 /* Clock used for stamps. */
 enum
 {
@@ -48,7 +55,8 @@ typedef struct __attribute__ ((packed))
   uint32_t ppid;           /* its parent */
   uint8_t clock;           /* HT_CLOCK_* */
   uint8_t max_frames;      /* stack depth limit in effect (1..255) */
-  uint16_t reserved;       /* zero */
+  uint8_t stamp_shift;     /* stamps are the clock's value >> stamp_shift */
+  uint8_t reserved;        /* zero */
   uint64_t start_unix_ns;  /* wall clock at start, for display only */
   uint64_t start_stamp;    /* stamp at start, in the unit of `clock` */
   uint32_t exe_len;        /* bytes of executable path that follow the header */
@@ -59,9 +67,9 @@ _Static_assert (sizeof (HtFileHeader) == 48, "HtFileHeader is 48 bytes on disk")
 typedef struct __attribute__ ((packed))
 {
   uint32_t magic;        /* HT_CHUNK_MAGIC */
-  uint32_t payload_size; /* bytes of records after this header, <= HT_CHUNK_MAX_PAYLOAD */
+  uint32_t payload_size; /* bytes stored after this header, <= HT_CHUNK_MAX_PAYLOAD */
   uint32_t stream;       /* HT_CONTROL_STREAM or a thread's stream id */
-  uint32_t flags;        /* zero: payload stored raw; other values are reserved */
+  uint32_t flags;        /* HT_CHUNK_*: how the payload is stored; unknown bits are errors */
   uint64_t base_stamp;   /* first record's stamp is a delta from this */
 } HtChunkHeader;
 _Static_assert (sizeof (HtChunkHeader) == 24, "HtChunkHeader is 24 bytes on disk");
@@ -78,6 +86,9 @@ typedef enum
   HT_REC_TRACE_NODE = 0x04, /* dstamp, id, parent id (0 = root), ip: a new trace tree node */
   HT_REC_THREAD = 0x05,     /* dstamp, os tid: this stream now belongs to that thread */
   HT_REC_THREAD_END = 0x06, /* dstamp: the thread exited; the stream id may be reused */
+  HT_REC_ALLOC_SLOT = 0x07, /* dstamp, slot (one raw byte < HT_RECENT_SLOTS), size, node:
+                               ALLOC of the pointer held in that recent-pointer slot */
+  HT_REC_FREE_SLOT = 0x80,  /* 0x80 | slot, then dstamp: FREE of the pointer in that slot */
   /* control stream */
   HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes,
                             recorder time so far (stamp units, all threads) */
@@ -105,6 +116,22 @@ enum
   HT_END_ABORT = 3, /* the process called abort */
   HT_END_EXIT_NOW = 4, /* the process called _exit: no destructors, no atexit handlers */
 };
+
+/* ---------------------------------------------------------------------------------------
+ * Recent pointers.  Frees mostly hit a block allocated shortly before, and malloc mostly
+ * hands out a block freed shortly before, so both sides keep, per chunk, a table of the
+ * pointers of recent ALLOC, FREE and UNFREE records, indexed by a hash of the pointer.  A
+ * record whose pointer is in its slot names the slot (one byte, or none at all for a
+ * FREE) instead of the pointer.  Every pointer-carrying record, in any form, then stores
+ * its pointer in its slot and becomes the base of the next pointer delta.
+ */
+#define HT_RECENT_SLOTS 128
+
+static inline unsigned
+ht_recent_slot (uint64_t ptr)
+{
+  return (unsigned) ((ptr >> 4) ^ (ptr >> 11) ^ (ptr >> 18)) & (HT_RECENT_SLOTS - 1);
+}
 
 /* ---------------------------------------------------------------------------------------
  * Varints (LEB128) and zigzag, used by both sides.  The reader's bounds-checked decoder

@@ -3,6 +3,7 @@
  * ht-rec-hooks.c  the interposed allocation functions; knows nothing of the log
  * ht-rec-log.c    lifecycle, per-thread buffers, the output file, the sampler thread
  * ht-rec-trace.c  stack capture, the trace tree, the module map
+ * ht-rec-zstd.c   chunk compression with libzstd, opened at run time
  * ht-rec-process.c hooks on exec, _exit, abort, dlclose and on calls that could close or
  *                 take over the log's file descriptor
  *
@@ -40,6 +41,7 @@ typedef struct HtRecStream
   uint64_t base_stamp; /* stamp at the start of the current chunk */
   uint64_t last_stamp; /* previous record's stamp, for deltas */
   uintptr_t last_ptr;  /* previous record's pointer, for deltas */
+  uintptr_t recent[HT_RECENT_SLOTS]; /* recent pointers of this chunk (ht-format.h) */
   size_t len;          /* payload bytes used after the chunk header */
   uint32_t tick;       /* events seen; every 64th is timed */
   _Atomic uint64_t spent; /* estimated stamp units spent recording this stream's events */
@@ -98,6 +100,12 @@ HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
 HT_REC_HIDDEN int ht_rec_log_fd (void);
 HT_REC_HIDDEN void ht_rec_log_fd_move (void);
 
+/* ht-rec-zstd.c */
+HT_REC_HIDDEN bool ht_rec_zstd_init (void);
+HT_REC_HIDDEN size_t ht_rec_zstd_compress (const void *src, size_t len, const uint8_t **out,
+                                           int *slot);
+HT_REC_HIDDEN void ht_rec_zstd_release (int slot);
+
 /* ht-rec-trace.c */
 HT_REC_HIDDEN void ht_rec_trace_init (void);
 HT_REC_HIDDEN uint32_t ht_rec_trace_capture (HtRecThread *t);
@@ -121,5 +129,6 @@ ht_rec_put_ptr (HtRecStream *s, uint8_t *p, uintptr_t ptr)
 {
   p += ht_varint_put (p, ht_zigzag_encode ((int64_t) (ptr - s->last_ptr)));
   s->last_ptr = ptr;
+  s->recent[ht_recent_slot (ptr)] = ptr;
   return p;
 }

@@ -375,6 +375,8 @@ on_event (HtImport *im, HtEvent *e, GError **error)
       im->lost += e->lost.count;
       return TRUE;
     case HT_REC_SYNC:
+    case HT_REC_ALLOC_SLOT: /* the reader turns these into ALLOC and FREE */
+    case HT_REC_FREE_SLOT:
       return TRUE;
     }
   return TRUE;
@@ -391,9 +393,12 @@ stamp_seconds (HtImport *im, guint64 stamp)
     {
       if (info->clock != HT_CLOCK_MONOTONIC)
         return 0; /* a TSC log too short to calibrate */
+      /* monotonic stamps are nanoseconds >> stamp_shift */
       const HtSample *s0 = im->samples->len ? &g_array_index (im->samples, HtSample, 0) : NULL;
-      guint64 origin = s0 ? s0->stamp - s0->mono_ns : info->start_stamp;
-      return stamp > origin ? (double) (stamp - origin) / 1e9 : 0;
+      guint64 ns = stamp << info->stamp_shift;
+      guint64 origin = s0 ? (s0->stamp << info->stamp_shift) - s0->mono_ns
+                          : info->start_stamp << info->stamp_shift;
+      return ns > origin ? (double) (ns - origin) / 1e9 : 0;
     }
   GArray *a = im->samples;
   guint lo = 0, hi = a->len - 1;
@@ -419,7 +424,7 @@ stamp_units_seconds (HtImport *im, guint64 units)
 {
   const HtLogInfo *info = ht_reader_info (im->reader);
   if (info->clock == HT_CLOCK_MONOTONIC)
-    return (double) units / 1e9;
+    return (double) (units << info->stamp_shift) / 1e9;
   if (im->samples->len < 2)
     return 0;
   const HtSample *a = &g_array_index (im->samples, HtSample, 0);

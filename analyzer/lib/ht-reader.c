@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "ht-error.h"
 #include "ht-reader.h"
 
@@ -44,6 +46,7 @@ struct _HtReader
   guint64 watermark;
   gboolean eof;
   char *warning;
+  GByteArray *unpacked; /* a compressed chunk's records */
 };
 
 /* ---------------------------------------------------------------------------------------
@@ -173,11 +176,20 @@ head_stamp (HtStream *s)
   return g_array_index (s->events, HtEvent, s->head).stamp;
 }
 
+/* On equal stamps a free goes first: if it is the free of a block another thread then
+ * got back from malloc, that is the true order (a block cannot be freed by a thread before
+ * it was allocated and handed over, which takes far longer than one stamp unit). */
 static gboolean
 heap_less (HtStream *a, HtStream *b)
 {
   guint64 x = head_stamp (a), y = head_stamp (b);
-  return x < y || (x == y && a->id < b->id);
+  if (x != y)
+    return x < y;
+  gboolean fa = g_array_index (a->events, HtEvent, a->head).tag == HT_REC_FREE;
+  gboolean fb = g_array_index (b->events, HtEvent, b->head).tag == HT_REC_FREE;
+  if (fa != fb)
+    return fa;
+  return a->id < b->id;
 }
 
 static void
@@ -243,7 +255,8 @@ heap_pop (GPtrArray *h)
 /* Decodes one complete chunk payload into its stream's queue.  SYNC moves the watermark
  * and is not queued. */
 static gboolean
-decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, GError **error)
+decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize chunk_offset,
+              GError **error)
 {
   HtStream *s = stream_get (r, h->stream);
   gboolean was_empty = s->head >= s->events->len;
@@ -259,17 +272,48 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, GError
     }
   HtCursor c = { payload, payload + h->payload_size, FALSE };
   guint64 stamp = h->base_stamp, ptr = 0;
+  guint64 recent[HT_RECENT_SLOTS] = { 0 };
+  guint slot = 0;
 
   while (c.p < c.end)
     {
       const guint8 *rec_start = c.p;
       HtEvent e = { .tag = *c.p++, .stream = h->stream };
+      if (e.tag & HT_REC_FREE_SLOT)
+        {
+          slot = e.tag & ~HT_REC_FREE_SLOT;
+          e.tag = HT_REC_FREE_SLOT;
+        }
       stamp += cursor_varint (&c);
       e.stamp = MAX (stamp, s->last_stamp); /* a stream never goes back in time */
       switch (e.tag)
         {
+        case HT_REC_FREE_SLOT:
+          e.tag = HT_REC_FREE;
+          ptr = recent[slot];
+          if (ptr == 0)
+            c.bad = TRUE;
+          e.free.ptr = ptr;
+          break;
+        case HT_REC_ALLOC_SLOT:
+          e.tag = HT_REC_ALLOC;
+          slot = c.p < c.end ? *c.p++ : HT_RECENT_SLOTS;
+          if (slot >= HT_RECENT_SLOTS || recent[slot] == 0)
+            c.bad = TRUE;
+          else
+            ptr = recent[slot];
+          e.alloc.ptr = ptr;
+          e.alloc.size = cursor_varint (&c);
+          {
+            guint64 node = cursor_varint (&c);
+            if (node >= G_MAXUINT32)
+              c.bad = TRUE;
+            e.alloc.node = (guint32) node;
+          }
+          break;
         case HT_REC_ALLOC:
           ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
+          recent[ht_recent_slot (ptr)] = ptr;
           e.alloc.ptr = ptr;
           e.alloc.size = cursor_varint (&c);
           {
@@ -282,6 +326,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, GError
         case HT_REC_FREE:
         case HT_REC_UNFREE:
           ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
+          recent[ht_recent_slot (ptr)] = ptr;
           e.free.ptr = ptr;
           break;
         case HT_REC_TRACE_NODE:
@@ -320,16 +365,18 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, GError
           break;
         default:
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
-                       "corrupt log: unknown record type 0x%02x at byte %" G_GSIZE_FORMAT,
-                       e.tag, (gsize) (rec_start - r->data));
+                       "corrupt log: unknown record type 0x%02x in the chunk at byte %"
+                       G_GSIZE_FORMAT " (record offset %" G_GSIZE_FORMAT ")",
+                       e.tag, chunk_offset, (gsize) (rec_start - payload));
           return FALSE;
         }
       if (c.bad)
         {
           event_clear (&e);
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
-                       "corrupt log: bad record (type 0x%02x) at byte %" G_GSIZE_FORMAT, e.tag,
-                       (gsize) (rec_start - r->data));
+                       "corrupt log: bad record (type 0x%02x) in the chunk at byte %"
+                       G_GSIZE_FORMAT " (record offset %" G_GSIZE_FORMAT ")",
+                       e.tag, chunk_offset, (gsize) (rec_start - payload));
           return FALSE;
         }
       s->last_stamp = e.stamp;
@@ -363,7 +410,8 @@ read_chunk (HtReader *r, GError **error)
     }
   HtChunkHeader h;
   memcpy (&h, r->data + r->offset, sizeof h);
-  if (h.magic != HT_CHUNK_MAGIC || h.payload_size > HT_CHUNK_MAX_PAYLOAD || h.flags != 0)
+  if (h.magic != HT_CHUNK_MAGIC || h.payload_size > HT_CHUNK_MAX_PAYLOAD
+      || (h.flags & ~(guint32) HT_CHUNK_ZSTD) != 0)
     {
       g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
                    "corrupt log: bad chunk header at byte %" G_GSIZE_FORMAT, r->offset);
@@ -379,8 +427,32 @@ read_chunk (HtReader *r, GError **error)
       return FALSE;
     }
   const guint8 *payload = r->data + r->offset + sizeof h;
+  gsize chunk_offset = r->offset;
   r->offset += sizeof h + h.payload_size;
-  return decode_chunk (r, &h, payload, error);
+  if (h.flags & HT_CHUNK_ZSTD)
+    {
+      unsigned long long size = ZSTD_getFrameContentSize (payload, h.payload_size);
+      if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN
+          || size > HT_CHUNK_MAX_PAYLOAD)
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: bad compressed chunk at byte %" G_GSIZE_FORMAT, chunk_offset);
+          return FALSE;
+        }
+      g_byte_array_set_size (r->unpacked, (guint) size);
+      size_t n = ZSTD_decompress (r->unpacked->data, size, payload, h.payload_size);
+      if (ZSTD_isError (n) || n != size)
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: compressed chunk at byte %" G_GSIZE_FORMAT " does not "
+                       "decompress (%s)",
+                       chunk_offset, ZSTD_isError (n) ? ZSTD_getErrorName (n) : "short");
+          return FALSE;
+        }
+      h.payload_size = (guint32) size;
+      return decode_chunk (r, &h, r->unpacked->data, chunk_offset, error);
+    }
+  return decode_chunk (r, &h, payload, chunk_offset, error);
 }
 
 gboolean
@@ -445,7 +517,7 @@ parse_header (HtReader *r, GError **error)
       return FALSE;
     }
   if (h.version == 0 || h.header_size < sizeof h || h.clock < HT_CLOCK_TSC
-      || h.clock > HT_CLOCK_MONOTONIC)
+      || h.clock > HT_CLOCK_MONOTONIC || h.stamp_shift > 32)
     {
       g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT, "corrupt log: bad header");
       return FALSE;
@@ -461,6 +533,7 @@ parse_header (HtReader *r, GError **error)
   r->info.pid = h.pid;
   r->info.ppid = h.ppid;
   r->info.clock = h.clock;
+  r->info.stamp_shift = h.stamp_shift;
   r->info.max_frames = h.max_frames;
   r->info.start_unix_ns = h.start_unix_ns;
   r->info.start_stamp = h.start_stamp;
@@ -503,6 +576,7 @@ ht_reader_open (const char *path, GError **error)
   r->path = g_strdup (path);
   r->streams = g_hash_table_new_full (NULL, NULL, NULL, stream_free);
   r->heap = g_ptr_array_new ();
+  r->unpacked = g_byte_array_new ();
   if (st.st_size > 0)
     {
       GError *local = NULL;
@@ -537,6 +611,7 @@ ht_reader_free (HtReader *r)
   g_strfreev (r->info.argv);
   g_hash_table_unref (r->streams);
   g_ptr_array_unref (r->heap);
+  g_byte_array_unref (r->unpacked);
   g_free (r->warning);
   g_free (r);
 }

@@ -13,6 +13,7 @@ typedef struct
 {
   guint32 pid, ppid;
   guint clock;        /* HT_CLOCK_* */
+  guint stamp_shift;  /* stamps are the clock's value >> stamp_shift */
   guint max_frames;
   guint64 start_unix_ns;
   guint64 start_stamp;

@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "ht-blockmap.h"
 #include "ht-error.h"
 #include "ht-reader.h"
@@ -95,6 +97,48 @@ rec_free (Writer *w, guint64 stamp, guint64 ptr)
   rec_ptr (w, ptr);
 }
 
+/* The compact forms: the pointer named by its recent-pointer slot. */
+static void
+rec_free_slot (Writer *w, guint64 stamp, guint64 ptr)
+{
+  rec_stamp (w, (guint8) (HT_REC_FREE_SLOT | ht_recent_slot (ptr)), stamp);
+  w->last_ptr = ptr;
+}
+
+static void
+rec_alloc_slot (Writer *w, guint64 stamp, guint64 ptr, guint64 size, guint32 node)
+{
+  rec_stamp (w, HT_REC_ALLOC_SLOT, stamp);
+  guint8 slot = (guint8) ht_recent_slot (ptr);
+  g_byte_array_append (w->chunk, &slot, 1);
+  put_varint (w->chunk, size);
+  put_varint (w->chunk, node);
+  w->last_ptr = ptr;
+}
+
+/* A thread stream chunk of compact records, stored zstd-compressed. */
+static void
+append_compressed_chunk (Writer *w)
+{
+  chunk_begin (w, 4, 2000);
+  rec_alloc (w, 2001, 0x7f0000009000, 10, 1);
+  rec_free_slot (w, 2002, 0x7f0000009000);      /* the slot holds it: ALLOC stored it */
+  rec_alloc_slot (w, 2003, 0x7f0000009000, 20, 1); /* and FREE stored it again */
+  rec_free_slot (w, 2004, 0x7f0000009000);
+  GByteArray *raw = w->chunk;
+  gsize cap = ZSTD_compressBound (raw->len);
+  g_autofree guint8 *packed = g_malloc (cap);
+  ZSTD_CCtx *cctx = ZSTD_createCCtx ();
+  ZSTD_CCtx_setParameter (cctx, ZSTD_c_checksumFlag, 1);
+  gsize n = ZSTD_compress2 (cctx, packed, cap, raw->data, raw->len);
+  ZSTD_freeCCtx (cctx);
+  g_assert_false (ZSTD_isError (n));
+  HtChunkHeader h = { HT_CHUNK_MAGIC, (guint32) n, 4, HT_CHUNK_ZSTD, w->base };
+  g_byte_array_append (w->file, (guint8 *) &h, sizeof h);
+  g_byte_array_append (w->file, packed, (guint) n);
+  g_byte_array_unref (raw);
+}
+
 /* Two threads and a control stream.  Thread 3 frees at stamp 150 the block thread 2
  * allocated at 110, and thread 2 gets the address back at 160: only a merge by stamp puts
  * the free between the two allocations. */
@@ -135,6 +179,8 @@ build_log (void)
   rec_free (&w, 1150, 0x7f0000001000);
   chunk_end (&w);
 
+  append_compressed_chunk (&w);
+
   chunk_begin (&w, 0, 1000);
   rec_stamp (&w, HT_REC_SAMPLE, 1200);
   put_varint (w.chunk, 200);
@@ -142,7 +188,7 @@ build_log (void)
   put_varint (w.chunk, 1 << 20);
   put_varint (w.chunk, 123456789); /* recorder time */
   rec_stamp (&w, HT_REC_SYNC, 1201);
-  rec_stamp (&w, HT_REC_END, 1300);
+  rec_stamp (&w, HT_REC_END, 2300);
   put_varint (w.chunk, HT_END_EXIT);
   chunk_end (&w);
   return w.file;
@@ -218,7 +264,8 @@ test_round_trip (void)
     { HT_REC_MODULE, 1001 }, { HT_REC_THREAD, 1101 }, { HT_REC_TRACE_NODE, 1105 },
     { HT_REC_ALLOC, 1110 },  { HT_REC_THREAD, 1121 }, { HT_REC_FREE, 1150 },
     { HT_REC_ALLOC, 1160 },  { HT_REC_ALLOC, 1170 },  { HT_REC_SAMPLE, 1200 },
-    { HT_REC_END, 1300 },
+    { HT_REC_ALLOC, 2001 },  { HT_REC_FREE, 2002 },   { HT_REC_ALLOC, 2003 },
+    { HT_REC_FREE, 2004 },   { HT_REC_END, 2300 },
   };
   g_assert_cmpuint (ev->len, ==, G_N_ELEMENTS (want));
   for (guint i = 0; i < ev->len; i++)
@@ -235,6 +282,9 @@ test_round_trip (void)
   g_assert_cmpuint (last->alloc.size, ==, G_GUINT64_CONSTANT (1) << 40);
   HtEvent *node = &g_array_index (ev, HtEvent, 2);
   g_assert_cmpuint (node->node.ip, ==, 0x555500001234);
+  for (guint i = 9; i < 13; i++) /* compact records decode to the full pointer */
+    g_assert_cmpuint (g_array_index (ev, HtEvent, i).alloc.ptr, ==, 0x7f0000009000);
+  g_assert_cmpuint (g_array_index (ev, HtEvent, 11).alloc.size, ==, 20);
   HtEvent *sample = &g_array_index (ev, HtEvent, 8);
   g_assert_cmpuint (sample->sample.rss, ==, 4096 * 100);
   g_assert_cmpuint (sample->sample.recorder, ==, 1 << 20);
@@ -306,6 +356,25 @@ test_corrupt (void)
   g_autoptr (GArray) ev2 = read_all (p2, &e2, NULL);
   g_assert_error (e2, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT);
   g_unlink (p2);
+
+  /* a damaged compressed chunk: its checksum catches it */
+  memcpy (bad->data, log->data, log->len);
+  gsize off = sizeof (HtFileHeader) + 9 + 12, zoff = 0;
+  while (off < log->len)
+    {
+      HtChunkHeader h;
+      memcpy (&h, log->data + off, sizeof h);
+      if (h.flags & HT_CHUNK_ZSTD)
+        zoff = off + sizeof h + h.payload_size / 2;
+      off += sizeof h + h.payload_size;
+    }
+  g_assert_cmpuint (zoff, >, 0);
+  bad->data[zoff] ^= 0x5a;
+  g_autofree char *p4 = write_temp (bad->data, bad->len);
+  g_autoptr (GError) e4 = NULL;
+  g_autoptr (GArray) ev4 = read_all (p4, &e4, NULL);
+  g_assert_error (e4, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT);
+  g_unlink (p4);
 
   /* a newer format version */
   memcpy (bad->data, log->data, log->len);
