@@ -22,6 +22,7 @@ typedef struct
 {
   HtBlock *slots;
   gsize mask; /* capacity - 1 */
+  guint bits; /* log2 (capacity) */
   gsize count;
 } HtBlockMap;
 

@@ -71,6 +71,8 @@ typedef struct
   GPtrArray *maps;          /* GArray of HtMapRange, one per module map, oldest first */
   gboolean map_sorted;
   GHashTable *streams; /* stream id -> HtStreamState */
+  HtStreamState *last_state; /* the previous event's, since events come in runs per stream */
+  guint32 last_state_id;
   GArray *samples;     /* HtSample */
   GString *warnings;
 
@@ -209,12 +211,16 @@ add_module (HtImport *im, gboolean new_map, HtModuleInfo *info)
 static HtStreamState *
 stream_state (HtImport *im, guint32 stream)
 {
+  if (im->last_state && im->last_state_id == stream)
+    return im->last_state;
   HtStreamState *s = g_hash_table_lookup (im->streams, GUINT_TO_POINTER (stream));
   if (!s)
     {
       s = g_new0 (HtStreamState, 1);
       g_hash_table_insert (im->streams, GUINT_TO_POINTER (stream), s);
     }
+  im->last_state = s;
+  im->last_state_id = stream;
   return s;
 }
 
