@@ -1,24 +1,30 @@
 /* ht-blockmap.c - see ht-blockmap.h for the shape. */
 #include "ht-blockmap.h"
 
-/* Where a pointer's probe starts.  Not a scrambling hash: blocks allocated one after the
- * other mostly sit one after the other in memory, and keeping them in neighbouring slots
- * makes the table cache-friendly (with a million live blocks a scrambled table costs a
- * cache miss per event).  The address within a table-sized window is kept as is (in
- * 16-byte units, malloc's alignment); which window it is shifts it by a scrambled
- * amount, so distant regions do not pile onto the same slots. */
+/* Where a pointer's probe starts.  Blocks allocated one after the other mostly sit one
+ * after the other in memory; keeping them in neighbouring slots makes the table
+ * cache-friendly (with a million live blocks a fully scrambled table costs a cache miss
+ * per event).  So each 1 KiB of address space (64 units of malloc's 16-byte alignment)
+ * maps to a run of 64 slots in address order, and those runs are placed by a scrambling
+ * hash (MurmurHash3's finalizer).  Scrambling whole address windows instead would pile
+ * dense heaps onto the same slots: linear probing then goes quadratic. */
 static inline gsize
 slot_of (const HtBlockMap *map, guint64 p)
 {
   guint64 q = p >> 4;
-  return (gsize) (q + (q >> map->bits) * 0x9E3779B97F4A7C15ull) & map->mask;
+  guint64 g = q >> 6;
+  g ^= g >> 33;
+  g *= 0xff51afd7ed558ccdull;
+  g ^= g >> 33;
+  g *= 0xc4ceb9fe1a85ec53ull;
+  g ^= g >> 33;
+  return (gsize) ((g << 6) | (q & 63)) & map->mask;
 }
 
 void
 ht_block_map_init (HtBlockMap *map)
 {
   map->mask = 1023;
-  map->bits = 10;
   map->slots = g_new0 (HtBlock, map->mask + 1);
   map->count = 0;
 }
@@ -37,7 +43,6 @@ grow (HtBlockMap *map)
   gsize old_cap = map->mask + 1;
   HtBlock *old = map->slots;
   map->mask = old_cap * 2 - 1;
-  map->bits++;
   map->slots = g_new0 (HtBlock, map->mask + 1);
   for (gsize i = 0; i < old_cap; i++)
     if (old[i].ptr)

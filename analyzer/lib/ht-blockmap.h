@@ -22,7 +22,6 @@ typedef struct
 {
   HtBlock *slots;
   gsize mask; /* capacity - 1 */
-  guint bits; /* log2 (capacity) */
   gsize count;
 } HtBlockMap;
 

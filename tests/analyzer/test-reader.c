@@ -425,6 +425,33 @@ test_block_map (void)
   ht_block_map_clear (&map);
 }
 
+/* A dense heap: millions of small blocks side by side, as a program building a big list
+ * makes them.  The table must stay linear (a layout that piles such keys onto the same
+ * slots made this take hours); the suite's timeout catches a regression. */
+static void
+test_block_map_dense (void)
+{
+  HtBlockMap map;
+  ht_block_map_init (&map);
+  const guint64 base = 0x55550000a000, n = 3000000;
+  for (guint64 i = 0; i < n; i++)
+    {
+      HtBlock b = { base + i * 48, 40, 1, 0 };
+      ht_block_map_insert (&map, &b, NULL);
+    }
+  g_assert_cmpuint (ht_block_map_size (&map), ==, n);
+  for (guint64 i = 0; i < n; i += 2)
+    g_assert_true (ht_block_map_remove (&map, base + i * 48, NULL));
+  for (guint64 i = 1; i < n; i += 2)
+    {
+      HtBlock out;
+      g_assert_true (ht_block_map_remove (&map, base + i * 48, &out));
+      g_assert_cmpuint (out.size, ==, 40);
+    }
+  g_assert_cmpuint (ht_block_map_size (&map), ==, 0);
+  ht_block_map_clear (&map);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -433,5 +460,6 @@ main (int argc, char **argv)
   g_test_add_func ("/reader/truncated-everywhere", test_truncated_everywhere);
   g_test_add_func ("/reader/corrupt", test_corrupt);
   g_test_add_func ("/blockmap/against-ghashtable", test_block_map);
+  g_test_add_func ("/blockmap/dense-heap", test_block_map_dense);
   return g_test_run ();
 }
