@@ -43,6 +43,7 @@ static int log_fd = -1;
 static char log_path[PATH_MAX];
 static char log_dir[PATH_MAX]; /* where logs of followed children go */
 static bool follow_fork, follow_exec;
+static pid_t recorded_pid; /* the process this log is about */
 static bool use_tsc;
 static uint64_t start_mono_ns;
 static _Atomic int init_done; /* 0 = not tried, 1 = in progress, 2 = done (on or failed) */
@@ -652,6 +653,7 @@ write_header (void)
 
   struct timespec rt;
   clock_gettime (CLOCK_REALTIME, &rt);
+  recorded_pid = getpid ();
   HtFileHeader h = {
     .version = HT_FORMAT_VERSION,
     .header_size = sizeof h,
@@ -761,10 +763,16 @@ ht_rec_before_leaving (uint64_t reason)
 {
   if (atomic_load (&ht_rec_state) != HT_REC_ON)
     return;
-  bool entered = ht_rec_guard_enter ();
+  /* A vfork child shares our memory but is not the recorded process: its exec or _exit
+   * must not end the parent's log. */
+  if (getpid () != recorded_pid)
+    return;
+  /* Called from a signal handler that interrupted this thread inside the recorder (its
+   * stream lock may be held): writing now could deadlock, so leave the last 10 ms. */
+  if (!ht_rec_guard_enter ())
+    return;
   write_end (reason);
-  if (entered)
-    ht_rec_guard_leave ();
+  ht_rec_guard_leave ();
 }
 
 int
@@ -854,7 +862,9 @@ at_fork_child (void)
       self->stream.next = NULL;
       threads_active = self;
       self->depth = 0;
+      atomic_store (&self->stream.spent, 0);
     }
+  atomic_store (&spent_elsewhere, 0);
   ht_rec_trace_reset ();
   start_mono_ns = mono_ns ();
   int fd = open_default_log ();

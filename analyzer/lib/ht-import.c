@@ -80,7 +80,7 @@ typedef struct
   guint64 peak_bytes, peak_blocks, peak_stamp;
   guint32 peak_epoch;
   guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes;
-  guint64 lost, threads, last_stamp, end_stamp, end_reason;
+  guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
   gboolean ended;
 } HtImport;
 
@@ -376,6 +376,7 @@ on_event (HtImport *im, HtEvent *e, GError **error)
       im->ended = TRUE;
       im->end_stamp = e->stamp;
       im->end_reason = e->end.reason;
+      im->end_marks++;
       return TRUE;
     case HT_REC_LOST:
       im->lost += e->lost.count;
@@ -655,6 +656,7 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_INT ("threads", im->threads)
          && META_INT ("lost_events", im->lost) && META_INT ("complete", im->ended)
          && META_STR ("warning", w ? w : "") && META_STR ("end_reason", reason)
+         && META_INT ("end_marks", im->end_marks)
          && META_INT ("log_bytes", ht_reader_size (im->reader))
          && META_INT ("log_mtime_ns", log_mtime);
 }

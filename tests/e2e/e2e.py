@@ -360,6 +360,21 @@ def case_robust_exec(c):
     print("exec: END(exec) in the first log; --follow-exec gives the new image its own log")
 
 
+def case_robust_vfork(c):
+    """vfork + exec (or + _exit) in the child does not end the parent's log"""
+    log, p = c.record("vfork.htr", c.rb(), "vfork")
+    exp = json_lines(p.stdout)
+    s = c.ht_json("summary", log)
+    expect(s["end_reason"] == "exit", f"end reason {s['end_reason']}: a vfork child ended it")
+    db = log + ".db"
+    import sqlite3
+    n = sqlite3.connect(db).execute("SELECT value FROM meta WHERE key = 'end_marks'").fetchone()[0]
+    expect(n == 1, f"{n} end marks: a vfork child wrote into the parent's log")
+    got = c.line_count(log, exp["line"], "--at", "end")[0]
+    expect(got == exp["count"], f"{got} of the {exp['count']} blocks allocated after vfork")
+    print("vfork children's exec and _exit leave the parent's log alone")
+
+
 def case_robust_dlclose(c):
     """dlopen/dlclose: frames of a library loaded where another was resolve to its symbols"""
     log, p = c.record("dl.htr", c.rb(), "dl", c.robust)

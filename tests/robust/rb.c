@@ -82,6 +82,32 @@ mode_exec_child (void)
   return 0;
 }
 
+/* vfork: the child shares the parent's memory, recorder included, then execs (or fails to
+ * and calls _exit).  Neither may end the parent's log. */
+static int
+mode_vfork (void)
+{
+  pid_t pid = vfork ();
+  if (pid == 0)
+    {
+      execl ("/nonexistent/program", "x", (char *) NULL);
+      _exit (127);
+    }
+  waitpid (pid, NULL, 0);
+  pid = vfork ();
+  if (pid == 0)
+    {
+      execl ("/bin/true", "true", (char *) NULL);
+      _exit (127);
+    }
+  waitpid (pid, NULL, 0);
+  // clang-format off
+  for (int i = 0; i < 55; i++) keep[i] = malloc (70); const int la = __LINE__;
+  // clang-format on
+  say ("{\"line\": %d, \"count\": 55}\n", la);
+  return 0;
+}
+
 /* dlopen/dlclose: two libraries that allocate, the second likely loaded where the first was. */
 static int
 mode_dl (const char *dir)
@@ -246,6 +272,8 @@ main (int argc, char **argv)
     return mode_fork ();
   if (!strcmp (mode, "exec"))
     return mode_exec (argv[0]);
+  if (!strcmp (mode, "vfork"))
+    return mode_vfork ();
   if (!strcmp (mode, "exec-child"))
     return mode_exec_child ();
   if (!strcmp (mode, "dl") && argc > 2)
@@ -262,6 +290,6 @@ main (int argc, char **argv)
     return mode_signals ();
   if (!strcmp (mode, "fds"))
     return mode_fds ();
-  fprintf (stderr, "usage: rb fork|exec|dl DIR|churn|kill FILE|_exit|abort|signals|fds\n");
+  fprintf (stderr, "usage: rb fork|exec|vfork|dl DIR|churn|kill FILE|_exit|abort|signals|fds\n");
   return 2;
 }
