@@ -201,6 +201,49 @@ def case_python3_vs_valgrind(c):
     print(f"allocations: heaptrail {s['allocations']}, valgrind {v_allocs}")
 
 
+def same_as_valgrind(c, name, argv, stdin=None, cwd=None):
+    """record argv; its output and exit status unchanged, its allocation count within 0.1%
+    of valgrind's"""
+    want = subprocess.run(argv, input=stdin, capture_output=True, text=True, cwd=cwd)
+    log = os.path.join(c.work, name + ".htr")
+    p = subprocess.run([c.heaptrail, "record", "-o", log, "--", *argv], input=stdin,
+                       capture_output=True, text=True, cwd=cwd)
+    expect(p.returncode == want.returncode, f"{name}: exit {p.returncode}, {want.returncode} alone")
+    expect(p.stdout == want.stdout, f"{name}: output changed under the recorder")
+    pv = subprocess.run(["valgrind", "--trace-children=no", *argv], input=stdin,
+                        capture_output=True, text=True, cwd=cwd)
+    m = re.search(r"total heap usage: ([\d,]+) allocs", pv.stderr)
+    expect(m, f"valgrind printed no heap summary for {name}")
+    v = int(m.group(1).replace(",", ""))
+    got = c.ht_json("summary", log)["allocations"]
+    expect(abs(got - v) <= v * 0.001, f"{name}: heaptrail {got} allocations, valgrind {v}")
+    print(f"{name}: heaptrail {got} allocations, valgrind {v}; output and exit status unchanged")
+
+
+def case_jq_vs_valgrind(c):
+    """jq over generated JSON"""
+    expect(shutil.which("jq"), "jq is not installed")
+    data = os.path.join(c.work, "data.json")
+    with open(data, "w") as f:
+        json.dump([{"name": f"item-{i}", "v": i % 1000, "tags": ["a", str(i)]}
+                   for i in range(20000)], f)
+    same_as_valgrind(c, "jq", ["jq", "[.[] | select(.v > 500) | .name] | length", data])
+
+
+def case_git_vs_valgrind(c):
+    """git log -p on a generated repository"""
+    repo = os.path.join(c.work, "repo")
+    os.makedirs(repo)
+    g = ["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(g + ["init", "-q"], check=True)
+    for i in range(10):
+        with open(os.path.join(repo, f"f{i}"), "w") as f:
+            f.write(f"line {i}\n" * 50)
+        subprocess.run(g + ["add", "."], check=True)
+        subprocess.run(g + ["commit", "-qm", f"c{i}"], check=True)
+    same_as_valgrind(c, "git", ["git", "-C", repo, "log", "-p", "--stat"])
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
