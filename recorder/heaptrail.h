@@ -12,12 +12,31 @@
 extern "C" {
 #endif
 
-#define HEAPTRAIL_API_VERSION 1
+#define HEAPTRAIL_API_VERSION 2
 
 /* Entry points of libheaptrail.so; call the heaptrail_* wrappers instead. */
 extern void heaptrail_rec_pause (void) __attribute__ ((weak));
 extern void heaptrail_rec_resume (void) __attribute__ ((weak));
 extern int heaptrail_rec_is_recording (void) __attribute__ ((weak));
+extern void heaptrail_rec_snapshot (const char *label) __attribute__ ((weak));
+
+/* Takes a snapshot of the live heap, like tracemalloc.take_snapshot(): the analyzer can
+ * then report it (`heaptrail top REC --at LABEL`) and compare two of them
+ * (`heaptrail diff REC A B`).  Labels longer than 255 bytes are cut. */
+static inline void
+heaptrail_snapshot (const char *label)
+{
+  if (heaptrail_rec_snapshot)
+    heaptrail_rec_snapshot (label);
+}
+
+/* HEAPTRAIL_SCOPE ("parse") { ... } takes the snapshots "parse:before" and "parse:after"
+ * around the block (the C counterpart of a decorator); `heaptrail diff REC parse:before
+ * parse:after` shows what the block left behind.  LABEL must be a string literal.  Leaving
+ * the block with break, goto or return skips the second snapshot. */
+#define HEAPTRAIL_SCOPE(label)                                                               \
+  for (int heaptrail_scope_once_ = (heaptrail_snapshot (label ":before"), 1);               \
+       heaptrail_scope_once_; heaptrail_scope_once_ = (heaptrail_snapshot (label ":after"), 0))
 
 /* Stops recording allocations, in every thread, until the matching heaptrail_resume().
  * Frees are still recorded, so blocks allocated before the pause are not reported as

@@ -96,6 +96,7 @@ typedef enum
   HT_REC_MODULE = 0x12,  /* dstamp, flags (HT_MODULE_*), module (see below): one loaded object */
   HT_REC_END = 0x13,     /* dstamp, reason (HT_END_*) */
   HT_REC_LOST = 0x14,    /* dstamp, events dropped by the recorder (e.g. out of memory) */
+  HT_REC_SNAPSHOT = 0x15, /* dstamp, label length (<= 255), label bytes: heaptrail_snapshot() */
 } HtRecordTag;
 
 /* A module inside HT_REC_MODULE:

@@ -1,4 +1,6 @@
 /* ht-rec-api.c - the entry points behind heaptrail.h. */
+#include <string.h>
+
 #include "ht-rec-private.h"
 
 #define HT_EXPORT __attribute__ ((visibility ("default")))
@@ -21,4 +23,25 @@ HT_EXPORT int
 heaptrail_rec_is_recording (void)
 {
   return atomic_load (&ht_rec_state) == HT_REC_ON && atomic_load (&ht_rec_paused) == 0;
+}
+
+/* The snapshot is a stamped record in the control stream: the analyzer merges it among the
+ * events of every thread, so it sees the heap exactly as it was at the call. */
+HT_EXPORT void
+heaptrail_rec_snapshot (const char *label)
+{
+  if (atomic_load (&ht_rec_state) != HT_REC_ON || !ht_rec_guard_enter ())
+    return;
+  size_t len = label ? strnlen (label, 255) : 0;
+  HtRecStream *s = ht_rec_control_stream ();
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
+  *p++ = HT_REC_SNAPSHOT;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, len);
+  memcpy (p, label, len);
+  p += len;
+  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
+  ht_rec_stream_unlock (s);
+  ht_rec_guard_leave ();
 }

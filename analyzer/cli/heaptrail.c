@@ -420,8 +420,8 @@ cmd_top (int argc, char **argv)
       N_("KEY") },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
       "N" },
-    { "at", 0, 0, G_OPTION_ARG_STRING, &at, N_("Live memory at peak (default) or end"),
-      N_("WHEN") },
+    { "at", 0, 0, G_OPTION_ARG_STRING, &at,
+      N_("Live memory at peak (default), end, or a snapshot's label"), N_("WHEN") },
     { "allocations", 0, 0, G_OPTION_ARG_NONE, &allocations,
       N_("Every allocation of the run instead of the live blocks"), NULL },
     { "cumulative", 0, 0, G_OPTION_ARG_NONE, &cumulative,
@@ -522,6 +522,184 @@ cmd_top (int argc, char **argv)
       if (s->count)
         {
           g_autofree char *avg = ht_format_size ((double) s->size / (double) s->count, FALSE);
+          printf (", average=%s", avg);
+        }
+      printf ("\n");
+    }
+  return EXIT_OK;
+}
+
+static int
+cmd_snapshots (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  int code = 0;
+  if (!parse_options (entries, "REC", _("The snapshots of a recording: label, time, live size."),
+                      &argc, &argv, 1, 1, &code))
+    return code;
+  g_autoptr (HtDb) db = open_recording (argv[1], &code);
+  if (!db)
+    return code;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) snaps = ht_query_snapshots (db, &error);
+  if (!snaps)
+    return fail (exit_code_for (error), argv[1], "%s", error->message);
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_array (b);
+      for (guint i = 0; i < snaps->len; i++)
+        {
+          HtSnapshotInfo *s = snaps->pdata[i];
+          json_builder_begin_object (b);
+          JSON_STR (b, "label", s->label);
+          JSON_STR (b, "kind", s->kind);
+          JSON_DBL (b, "time_s", s->time_s);
+          JSON_INT (b, "size", s->heap_bytes);
+          JSON_INT (b, "count", s->heap_blocks);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      print_json (b);
+      return EXIT_OK;
+    }
+  int width = 5;
+  for (guint i = 0; i < snaps->len; i++)
+    width = MAX (width, (int) g_utf8_strlen (((HtSnapshotInfo *) snaps->pdata[i])->label, -1));
+  printf ("%-*s  %10s  %10s  %10s\n", width, _("label"), _("time"), _("size"), _("count"));
+  for (guint i = 0; i < snaps->len; i++)
+    {
+      HtSnapshotInfo *s = snaps->pdata[i];
+      g_autofree char *size = ht_format_size ((double) s->heap_bytes, FALSE);
+      int pad = width - (int) g_utf8_strlen (s->label, -1) + (int) strlen (s->label);
+      printf ("%-*s  %9.3fs  %10s  %10lld\n", pad, s->label, s->time_s, size,
+              (long long) s->heap_blocks);
+    }
+  return EXIT_OK;
+}
+
+/* "REC:LABEL" -> REC and LABEL; a path that exists as given keeps its colons. */
+static void
+split_rec_label (const char *arg, char **rec, char **label)
+{
+  const char *colon = strrchr (arg, ':');
+  if (colon && colon != arg && !g_file_test (arg, G_FILE_TEST_EXISTS))
+    {
+      *rec = g_strndup (arg, (gsize) (colon - arg));
+      *label = g_strdup (colon + 1);
+    }
+  else
+    {
+      *rec = g_strdup (arg);
+      *label = g_strdup ("end");
+    }
+}
+
+static int
+cmd_diff (int argc, char **argv)
+{
+  g_autofree char *by_arg = NULL;
+  int limit = 10;
+  gboolean cumulative = FALSE, json = FALSE;
+  GOptionEntry entries[] = {
+    { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg, N_("Group by line, function, file or traceback"),
+      N_("KEY") },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
+      "N" },
+    { "cumulative", 0, 0, G_OPTION_ARG_NONE, &cumulative,
+      N_("Count every frame of a stack, not only the innermost"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  int code = 0;
+  if (!parse_options (entries, _("REC A B | RECA[:A] RECB[:B]"),
+                      _("What changed between two snapshots, like tracemalloc's "
+                        "Snapshot.compare_to(): of one recording, or of two (matched by "
+                        "source location).  A snapshot is a label, peak or end (the default)."),
+                      &argc, &argv, 2, 3, &code))
+    return code;
+  const char *by = by_arg ? by_arg : "line";
+  HtTopOptions opt = { .cumulative = cumulative };
+  if (!parse_group (by, &opt.by))
+    return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
+                 by);
+  if (cumulative && opt.by == HT_GROUP_TRACEBACK)
+    return fail (EXIT_USAGE, NULL, _("--cumulative does not apply to --by traceback"));
+  if (limit < 0)
+    return fail (EXIT_USAGE, NULL, _("-n takes a number of groups, 0 for all"));
+
+  g_autofree char *rec_a = NULL, *rec_b = NULL, *label_a = NULL, *label_b = NULL;
+  if (argc == 4)
+    {
+      rec_a = g_strdup (argv[1]);
+      rec_b = g_strdup (argv[1]);
+      label_a = g_strdup (argv[2]);
+      label_b = g_strdup (argv[3]);
+    }
+  else
+    {
+      split_rec_label (argv[1], &rec_a, &label_a);
+      split_rec_label (argv[2], &rec_b, &label_b);
+    }
+  g_autoptr (HtDb) db_a = open_recording (rec_a, &code);
+  if (!db_a)
+    return code;
+  g_autoptr (HtDb) db_b = g_str_equal (rec_a, rec_b) ? NULL : open_recording (rec_b, &code);
+  if (!g_str_equal (rec_a, rec_b) && !db_b)
+    return code;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) diffs
+    = ht_query_diff (db_a, label_a, db_b ? db_b : db_a, label_b, &opt, &error);
+  if (!diffs)
+    return fail (exit_code_for (error), rec_a, "%s", error->message);
+  guint n = limit == 0 ? diffs->len : MIN ((guint) limit, diffs->len);
+
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      JSON_STR (b, "by", by);
+      JSON_STR (b, "a", label_a);
+      JSON_STR (b, "b", label_b);
+      json_builder_set_member_name (b, "stats");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < n; i++)
+        {
+          HtStatDiff *d = diffs->pdata[i];
+          json_builder_begin_object (b);
+          JSON_STR (b, "key", d->stat->key);
+          JSON_INT (b, "size", d->stat->size);
+          JSON_INT (b, "size_diff", d->size_diff);
+          JSON_INT (b, "count", d->stat->count);
+          JSON_INT (b, "count_diff", d->count_diff);
+          json_builder_set_member_name (b, "traceback");
+          json_builder_begin_array (b);
+          for (guint j = 0; d->stat->traceback && j < d->stat->traceback->len; j++)
+            json_location (b, d->stat->traceback->pdata[j]);
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_OK;
+    }
+  /* tracemalloc's StatisticDiff: "f.c:42: size=126 KiB (+126 KiB), count=2002 (+2002), ..." */
+  for (guint i = 0; i < n; i++)
+    {
+      HtStatDiff *d = diffs->pdata[i];
+      g_autofree char *size = ht_format_size ((double) d->stat->size, FALSE);
+      g_autofree char *size_diff = ht_format_size ((double) d->size_diff, TRUE);
+      printf ("%s: size=%s (%s), count=%" G_GUINT64_FORMAT " (%+" G_GINT64_FORMAT ")",
+              d->stat->key, size, size_diff, d->stat->count, d->count_diff);
+      if (d->stat->count)
+        {
+          g_autofree char *avg
+            = ht_format_size ((double) d->stat->size / (double) d->stat->count, FALSE);
           printf (", average=%s", avg);
         }
       printf ("\n");
@@ -758,8 +936,11 @@ usage (FILE *to)
                  "  record [-o FILE] [--frames N] -- PROGRAM [ARGS...]   record a program\n"
                  "  import LOG [-o DB]          import a log into a database\n"
                  "  summary REC [--json]        key figures: allocations, peak, leaks\n"
-                 "  top REC [--by KEY] [-n N] [--at peak|end] [--allocations] [--cumulative]\n"
+                 "  top REC [--by KEY] [-n N] [--at peak|end|LABEL] [--allocations] [--cumulative]\n"
                  "                              where memory was allocated\n"
+                 "  snapshots REC               the snapshots: label, time, live size\n"
+                 "  diff REC A B | RECA[:A] RECB[:B] [--by KEY] [-n N] [--cumulative]\n"
+                 "                              what changed between two snapshots\n"
                  "\n"
                  "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
            prog_name, prog_name);
@@ -791,6 +972,8 @@ main (int argc, char **argv)
     { "import", cmd_import },
     { "summary", cmd_summary },
     { "top", cmd_top },
+    { "snapshots", cmd_snapshots },
+    { "diff", cmd_diff },
   };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)

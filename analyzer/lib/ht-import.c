@@ -62,6 +62,31 @@ typedef struct
 
 typedef struct
 {
+  guint32 node;
+  gint64 count, bytes;
+} HtSnapEntry;
+
+/* A snapshot of the live heap: explicit (heaptrail_snapshot), the peak, the end. */
+typedef struct
+{
+  char *label;
+  const char *kind; /* "snapshot", "peak", "end" */
+  guint64 stamp;
+  guint64 bytes, blocks;
+  GArray *entries; /* HtSnapEntry, traces with live blocks */
+} HtSnap;
+
+static void
+snap_free (gpointer data)
+{
+  HtSnap *s = data;
+  g_free (s->label);
+  g_array_unref (s->entries);
+  g_free (s);
+}
+
+typedef struct
+{
   HtReader *reader;
   HtSymbolizer *symbols;
   HtBlockMap blocks;
@@ -74,6 +99,8 @@ typedef struct
   HtStreamState *last_state; /* the previous event's, since events come in runs per stream */
   guint32 last_state_id;
   GArray *samples;     /* HtSample */
+  GPtrArray *snapshots; /* HtSnap, in the order taken */
+  GHashTable *labels;   /* snapshot labels in use */
   GString *warnings;
 
   guint64 heap_bytes, heap_blocks;
@@ -222,6 +249,47 @@ stream_state (HtImport *im, guint32 stream)
   im->last_state = s;
   im->last_state_id = stream;
   return s;
+}
+
+/* The live blocks per trace right now, or as of the latest peak.  O(traces): snapshots
+ * are few, events are many. */
+static HtSnap *
+snap_capture (HtImport *im, const char *kind, char *label, guint64 stamp, gboolean peak)
+{
+  HtSnap *snap = g_new0 (HtSnap, 1);
+  snap->label = label;
+  snap->kind = kind;
+  snap->stamp = stamp;
+  snap->bytes = peak ? im->peak_bytes : im->heap_bytes;
+  snap->blocks = peak ? im->peak_blocks : im->heap_blocks;
+  snap->entries = g_array_new (FALSE, FALSE, sizeof (HtSnapEntry));
+  for (guint i = 0; i < im->nodes->len; i++)
+    {
+      HtNode *n = &g_array_index (im->nodes, HtNode, i);
+      HtSnapEntry e = { i, n->live_count, n->live_bytes };
+      if (peak && n->peak_epoch == im->peak_epoch) /* changed since the peak: saved copy */
+        {
+          e.count = n->peak_count;
+          e.bytes = n->peak_bytes;
+        }
+      if (e.count > 0)
+        g_array_append_val (snap->entries, e);
+    }
+  return snap;
+}
+
+/* Labels name snapshots in queries, so they are made unique: "label #2", "label #3". */
+static char *
+snap_label (HtImport *im, const char *wanted)
+{
+  char *label = g_strdup (wanted && *wanted ? wanted : "snapshot");
+  for (int n = 2; g_hash_table_contains (im->labels, label); n++)
+    {
+      g_free (label);
+      label = g_strdup_printf ("%s #%d", wanted && *wanted ? wanted : "snapshot", n);
+    }
+  g_hash_table_add (im->labels, g_strdup (label));
+  return label;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -380,6 +448,11 @@ on_event (HtImport *im, HtEvent *e, GError **error)
       return TRUE;
     case HT_REC_LOST:
       im->lost += e->lost.count;
+      return TRUE;
+    case HT_REC_SNAPSHOT:
+      g_ptr_array_add (im->snapshots,
+                       snap_capture (im, "snapshot", snap_label (im, e->snapshot.label), e->stamp,
+                                     FALSE));
       return TRUE;
     case HT_REC_SYNC:
     case HT_REC_ALLOC_SLOT: /* the reader turns these into ALLOC and FREE */
@@ -662,8 +735,7 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
 }
 
 static gboolean
-write_snapshot (HtImport *im, HtWriter *w, gint64 id, const char *label, double time_s,
-                guint64 bytes, guint64 blocks, gboolean peak, GError **error)
+write_snapshot (HtImport *im, HtWriter *w, gint64 id, const HtSnap *snap, GError **error)
 {
   sqlite3_stmt *st;
   if (!ht_db_prepare (w->db,
@@ -672,35 +744,34 @@ write_snapshot (HtImport *im, HtWriter *w, gint64 id, const char *label, double 
                       &st, error))
     return FALSE;
   sqlite3_bind_int64 (st, 1, id);
-  sqlite3_bind_text (st, 2, label, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 3, label, -1, SQLITE_STATIC);
-  sqlite3_bind_double (st, 4, time_s);
-  sqlite3_bind_int64 (st, 5, (gint64) bytes);
-  sqlite3_bind_int64 (st, 6, (gint64) blocks);
+  sqlite3_bind_text (st, 2, snap->label, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, snap->kind, -1, SQLITE_STATIC);
+  sqlite3_bind_double (st, 4, stamp_seconds (im, snap->stamp));
+  sqlite3_bind_int64 (st, 5, (gint64) snap->bytes);
+  sqlite3_bind_int64 (st, 6, (gint64) snap->blocks);
   gboolean ok = sqlite3_step (st) == SQLITE_DONE;
   sqlite3_finalize (st);
   if (!ok)
     return ht_db_set_error (w->db, error, "writing snapshots");
-  for (guint i = 0; i < im->nodes->len; i++)
+  for (guint i = 0; i < snap->entries->len; i++)
     {
-      HtNode *n = &g_array_index (im->nodes, HtNode, i);
-      gint64 count = n->live_count, b = n->live_bytes;
-      if (peak) /* a trace changed since the latest peak holds its saved copy */
-        {
-          count = n->peak_epoch == im->peak_epoch ? n->peak_count : n->live_count;
-          b = n->peak_epoch == im->peak_epoch ? n->peak_bytes : n->live_bytes;
-        }
-      if (count <= 0)
-        continue;
+      const HtSnapEntry *e = &g_array_index (snap->entries, HtSnapEntry, i);
       sqlite3_reset (w->snap_site);
       sqlite3_bind_int64 (w->snap_site, 1, id);
-      sqlite3_bind_int64 (w->snap_site, 2, i);
-      sqlite3_bind_int64 (w->snap_site, 3, count);
-      sqlite3_bind_int64 (w->snap_site, 4, b);
+      sqlite3_bind_int64 (w->snap_site, 2, e->node);
+      sqlite3_bind_int64 (w->snap_site, 3, e->count);
+      sqlite3_bind_int64 (w->snap_site, 4, e->bytes);
       if (sqlite3_step (w->snap_site) != SQLITE_DONE)
         return ht_db_set_error (w->db, error, "writing snapshot sites");
     }
   return TRUE;
+}
+
+static gint
+snap_by_time (gconstpointer a, gconstpointer b)
+{
+  const HtSnap *x = *(HtSnap **) a, *y = *(HtSnap **) b;
+  return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
 }
 
 static gboolean
@@ -759,11 +830,15 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
         goto out;
     }
 
-  double end_s = stamp_seconds (im, im->last_stamp);
-  if (!write_snapshot (im, &w, 1, "peak", stamp_seconds (im, im->peak_stamp), im->peak_bytes,
-                       im->peak_blocks, TRUE, error)
-      || !write_snapshot (im, &w, 2, "end", end_s, im->heap_bytes, im->heap_blocks, FALSE, error))
-    goto out;
+  /* every snapshot, the peak and the end included, numbered in time order */
+  g_ptr_array_add (im->snapshots,
+                   snap_capture (im, "peak", g_strdup ("peak"), im->peak_stamp, TRUE));
+  g_ptr_array_add (im->snapshots,
+                   snap_capture (im, "end", g_strdup ("end"), im->last_stamp, FALSE));
+  g_ptr_array_sort (im->snapshots, snap_by_time);
+  for (guint i = 0; i < im->snapshots->len; i++)
+    if (!write_snapshot (im, &w, i + 1, im->snapshots->pdata[i], error))
+      goto out;
 
   if (!ht_db_prepare (db, "INSERT INTO timeline VALUES (?, ?, ?, ?)", &st, error))
     goto out;
@@ -830,6 +905,8 @@ import_clear (HtImport *im)
   g_ptr_array_unref (im->maps);
   g_hash_table_unref (im->streams);
   g_array_unref (im->samples);
+  g_ptr_array_unref (im->snapshots);
+  g_hash_table_unref (im->labels);
   g_string_free (im->warnings, TRUE);
 }
 
@@ -844,6 +921,8 @@ read_all (HtImport *im, HtImportOptions *options, GError **error)
       gboolean ok = on_event (im, &e, error);
       if (e.tag == HT_REC_MODULE)
         ht_module_info_free (e.module.info);
+      else if (e.tag == HT_REC_SNAPSHOT)
+        g_free (e.snapshot.label);
       if (!ok)
         return FALSE;
       if ((++n & 0xffff) == 0)
@@ -886,6 +965,10 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   im.streams = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   im.samples = g_array_new (FALSE, FALSE, sizeof (HtSample));
+  im.snapshots = g_ptr_array_new_with_free_func (snap_free);
+  im.labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (im.labels, g_strdup ("peak")); /* reserved */
+  g_hash_table_add (im.labels, g_strdup ("end"));
   im.warnings = g_string_new (NULL);
 
   gboolean ok = read_all (&im, options, error);

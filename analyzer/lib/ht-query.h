@@ -34,10 +34,38 @@ typedef struct
 typedef struct
 {
   char *key;            /* what the group is: "file.c:12", "function", "file.c" */
+  char *match;          /* what identifies it across recordings (for a traceback, its frames) */
   guint64 size;
   guint64 count;
   GPtrArray *traceback; /* HtLocation*, innermost first: the group's (first) stack */
 } HtStat;
+
+/* One group of Snapshot.compare_to(): B's figures and their change since A. */
+typedef struct
+{
+  HtStat *stat; /* B's (size and count 0 when the group is gone in B) */
+  gint64 size_diff;
+  gint64 count_diff;
+} HtStatDiff;
+
+/* tracemalloc's compare_to: groups of snapshot `a` in `db_a` against those of `b` in
+ * `db_b` (the same database for two snapshots of one run), matched by location, never by
+ * internal ids, so two builds of a program compare.  Sorted like tracemalloc: by the
+ * absolute size difference, then size, count difference, count.  Returns HtStatDiff*. */
+GPtrArray *ht_query_diff (HtDb *db_a, const char *a, HtDb *db_b, const char *b,
+                          const HtTopOptions *options, GError **error);
+
+typedef struct
+{
+  gint64 id;
+  char *label;
+  char *kind; /* snapshot, peak, end */
+  double time_s;
+  gint64 heap_bytes, heap_blocks;
+} HtSnapshotInfo;
+
+/* Every snapshot of a recording, in time order (HtSnapshotInfo*). */
+GPtrArray *ht_query_snapshots (HtDb *db, GError **error);
 
 /* Groups like tracemalloc's Snapshot.statistics(): sorted by size, then count, largest
  * first.  Returns HtStat* (free with g_ptr_array_unref). */

@@ -104,6 +104,8 @@ event_clear (HtEvent *e)
 {
   if (e->tag == HT_REC_MODULE)
     g_clear_pointer (&e->module.info, ht_module_info_free);
+  else if (e->tag == HT_REC_SNAPSHOT)
+    g_clear_pointer (&e->snapshot.label, g_free);
 }
 
 static HtModuleInfo *
@@ -362,6 +364,16 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           break;
         case HT_REC_LOST:
           e.lost.count = cursor_varint (&c);
+          break;
+        case HT_REC_SNAPSHOT:
+          {
+            guint64 len = cursor_varint (&c);
+            if (len > 255)
+              c.bad = TRUE;
+            const guint8 *label = cursor_bytes (&c, len);
+            if (!c.bad)
+              e.snapshot.label = g_utf8_make_valid ((const char *) label, (gssize) len);
+          }
           break;
         default:
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,

@@ -45,6 +45,7 @@ typedef struct
     struct { gboolean new_map; HtModuleInfo *info; } module; /* MODULE; info owned by the event */
     struct { guint64 reason; } end;                        /* END */
     struct { guint64 count; } lost;                        /* LOST */
+    struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
   };
 } HtEvent;
 
@@ -53,7 +54,8 @@ void ht_reader_free (HtReader *reader);
 const HtLogInfo *ht_reader_info (HtReader *reader);
 
 /* Next event in stamp order.  Returns FALSE at the end (error unset) or on a corrupt log
- * (error set).  MODULE events hand their HtModuleInfo to the caller (ht_module_info_free). */
+ * (error set).  MODULE events hand their HtModuleInfo to the caller (ht_module_info_free),
+ * SNAPSHOT events their label (g_free). */
 gboolean ht_reader_next (HtReader *reader, HtEvent *event, GError **error);
 
 /* Progress: bytes consumed and total. */

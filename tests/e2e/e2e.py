@@ -244,6 +244,93 @@ def case_git_vs_valgrind(c):
     same_as_valgrind(c, "git", ["git", "-C", repo, "log", "-p", "--stat"])
 
 
+def diff_by_line(c, *args):
+    """heaptrail diff --json, keyed by line of fixture-api.c"""
+    stats = c.ht_json("diff", *args, "-n", "0")["stats"]
+    out = {}
+    for st in stats:
+        m = re.match(r"(.*):(\d+)$", st["key"])
+        if m and os.path.basename(m.group(1)) == "fixture-api.c":
+            out[int(m.group(2))] = (st["size"], st["size_diff"], st["count"], st["count_diff"])
+    return out
+
+
+def case_api_snapshots(c):
+    """heaptrail_snapshot, HEAPTRAIL_SCOPE, pause/resume: snapshots and diffs known exactly"""
+    log, p = c.record("api.htr", os.path.join(c.fixtures, "fixture-api"))
+    exp = json.loads(p.stdout)
+    expect(exp["recording"] == 1, "heaptrail_is_recording() says 0 under the recorder")
+    snaps = c.ht_json("snapshots", log)
+    labels = [s["label"] for s in snaps]
+    for want in ("start", "work:before", "work:after", "after-free", "peak", "end"):
+        expect(want in labels, f"snapshot {want} missing: {labels}")
+    order = [l for l in labels if l not in ("peak",)]
+    expect(order == ["start", "work:before", "work:after", "after-free", "end"],
+           f"snapshots out of order: {labels}")
+    times = [s["time_s"] for s in snaps]
+    expect(times == sorted(times), f"snapshot times not increasing: {times}")
+    la, lb, lc, ld = exp["la"], exp["lb"], exp["lc"], exp["ld"]
+    # tracemalloc's compare_to between the snapshots, per line: (size, size_diff, count, count_diff)
+    d = diff_by_line(c, log, "start", "work:after")
+    expect(d.get(la) == (6400, 6400, 100, 100), f"start -> work:after, line {la}: {d.get(la)}")
+    expect(d.get(lb) == (6400, 6400, 50, 50), f"start -> work:after, line {lb}: {d.get(lb)}")
+    expect(lc not in d, f"the block's freed allocations appear: {d.get(lc)}")
+    d = diff_by_line(c, log, "work:before", "work:after")
+    expect(d.get(la) == (6400, 0, 100, 0), f"work:before -> work:after, line {la}: {d.get(la)}")
+    expect(d.get(lb) == (6400, 6400, 50, 50), f"work:before -> work:after, line {lb}: {d.get(lb)}")
+    d = diff_by_line(c, log, "work:after", "after-free")
+    expect(d.get(la) == (3200, -3200, 50, -50), f"work:after -> after-free, line {la}: {d.get(la)}")
+    for a, b in (("start", "end"), ("work:after", "after-free")):
+        expect(ld not in diff_by_line(c, log, a, b), "allocations made while paused were recorded")
+    # the text is tracemalloc's StatisticDiff
+    first = c.ht("diff", log, "work:before", "work:after", "-n", "1").stdout.strip()
+    expect(first.endswith(f"fixture-api.c:{lb}: size=6400 B (+6400 B), count=50 (+50), "
+                          "average=128 B"), f"not tracemalloc's format: {first!r}")
+    top = c.line_count(log, la, "--at", "after-free")
+    expect(top == (50, 3200), f"top --at after-free, line {la}: {top}")
+    p = c.ht("diff", log, "start", "nonsense", check=False)
+    expect(p.returncode == 2 and "nonsense" in p.stderr, f"unknown label: {p.stderr!r}")
+    print("snapshots, scope and pause: every diff figure as the program says")
+
+
+def case_api_two_builds(c):
+    """two recordings of differently built binaries compare by location"""
+    fa = os.path.join(c.fixtures, "fixture-api")
+    fb = os.path.join(c.fixtures, "fixture-api-pad")
+    addr = lambda f: subprocess.run(["nm", f], capture_output=True, text=True).stdout
+    main_a = [l for l in addr(fa).splitlines() if l.endswith(" T main")]
+    main_b = [l for l in addr(fb).splitlines() if l.endswith(" T main")]
+    expect(main_a != main_b, "the two builds put main at the same address: the test proves nothing")
+    la, pa = c.record("a.htr", fa)
+    lb, pb = c.record("b.htr", fb)
+    exp = json.loads(pa.stdout)
+    expect(json.loads(pb.stdout)["la"] == exp["la"], "the builds moved a line")
+    for by in ("line", "function", "traceback"):
+        stats = c.ht_json("diff", la + ":after-free", lb + ":after-free", "--by", by, "-n", "0")
+        changed = [s for s in stats["stats"] if s["size_diff"] or s["count_diff"]]
+        mine = [s for s in stats["stats"] if "fixture-api.c" in json.dumps(s["traceback"])]
+        expect(not [s for s in changed if s in mine],
+               f"--by {by}: same program, same allocations, yet: {changed}")
+        expect(len(mine) >= (1 if by == "function" else 2),
+               f"--by {by}: the fixture's groups are missing: {stats}")
+    d = diff_by_line(c, la + ":start", lb + ":after-free")
+    expect(d.get(exp["la"]) == (3200, 3200, 50, 50), f"start of A -> after-free of B: {d}")
+    print("two builds at different addresses compare line by line, function and traceback")
+
+
+def case_api_without_recorder(c):
+    """heaptrail.h without the recorder: the program runs unchanged (C and C++)"""
+    for prog in ("fixture-api", "fixture-api-cpp"):
+        p = c.run(os.path.join(c.fixtures, prog))
+        out = json.loads(p.stdout)
+        expect(out["recording"] == 0, f"{prog}: heaptrail_is_recording() without the recorder")
+        log, p = c.record(prog + ".htr", os.path.join(c.fixtures, prog))
+        expect(json.loads(p.stdout)["recording"] == 1, f"{prog}: not recording under heaptrail")
+    labels = [s["label"] for s in c.ht_json("snapshots", os.path.join(c.work, "fixture-api-cpp.htr"))]
+    expect("cpp:before" in labels and "cpp:after" in labels, f"C++ scope snapshots: {labels}")
+    print("C and C++ programs run with and without the recorder")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
