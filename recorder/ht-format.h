@@ -26,7 +26,8 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 1
+#define HT_FORMAT_VERSION 2 /* 2: SAMPLE recorder time, stamp_shift, slots, zstd, SNAPSHOT */
+#define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
 #define HT_CHUNK_MAX_PAYLOAD (16u << 20)
 #define HT_CONTROL_STREAM 0

@@ -409,6 +409,36 @@ print_source_line (const char *file, guint line)
   fclose (f);
 }
 
+/* A stack the way Python prints a traceback: oldest call first, with its source line. */
+static void
+print_traceback (GPtrArray *frames)
+{
+  for (guint j = frames->len; j-- > 0;)
+    {
+      HtLocation *l = frames->pdata[j];
+      g_autofree char *path = ht_display_path (l->file);
+      if (l->file)
+        printf ("  File \"%s\", line %u, in %s\n", path, l->line, l->function);
+      else
+        printf ("  in %s\n", l->function);
+      print_source_line (l->file, l->line);
+    }
+}
+
+/* tracemalloc's Statistic line: "f.c:42: size=126 KiB, count=2002, average=64 B" */
+static void
+print_stat (const HtStat *s)
+{
+  g_autofree char *size = ht_format_size ((double) s->size, FALSE);
+  printf ("%s: size=%s, count=%" G_GUINT64_FORMAT, s->key, size, s->count);
+  if (s->count)
+    {
+      g_autofree char *avg = ht_format_size ((double) s->size / (double) s->count, FALSE);
+      printf (", average=%s", avg);
+    }
+  printf ("\n");
+}
+
 static int
 cmd_top (int argc, char **argv)
 {
@@ -497,34 +527,18 @@ cmd_top (int argc, char **argv)
   for (guint i = 0; i < n; i++)
     {
       HtStat *s = stats->pdata[i];
-      g_autofree char *size = ht_format_size ((double) s->size, FALSE);
       if (opt.by == HT_GROUP_TRACEBACK)
         {
           /* the article's traceback report: the block count, the size, then the stack,
            * oldest call first, like a Python traceback */
           printf ("blocks count: %" G_GUINT64_FORMAT "\n", s->count);
           printf ("size: %.1f KiB\n", (double) s->size / 1024);
-          for (guint j = s->traceback->len; j-- > 0;)
-            {
-              HtLocation *l = s->traceback->pdata[j];
-              g_autofree char *path = ht_display_path (l->file);
-              if (l->file)
-                printf ("  File \"%s\", line %u, in %s\n", path, l->line, l->function);
-              else
-                printf ("  in %s\n", l->function);
-              print_source_line (l->file, l->line);
-            }
+          print_traceback (s->traceback);
           if (i + 1 < n)
             printf ("\n");
           continue;
         }
-      printf ("%s: size=%s, count=%" G_GUINT64_FORMAT, s->key, size, s->count);
-      if (s->count)
-        {
-          g_autofree char *avg = ht_format_size ((double) s->size / (double) s->count, FALSE);
-          printf (", average=%s", avg);
-        }
-      printf ("\n");
+      print_stat (s);
     }
   return EXIT_OK;
 }
@@ -579,6 +593,91 @@ cmd_snapshots (int argc, char **argv)
       printf ("%-*s  %9.3fs  %10s  %10lld\n", pad, s->label, s->time_s, size,
               (long long) s->heap_blocks);
     }
+  return EXIT_OK;
+}
+
+static int
+cmd_leaks (int argc, char **argv)
+{
+  g_auto (GStrv) supp_files = NULL;
+  gboolean no_default = FALSE, json = FALSE;
+  int limit = 10;
+  GOptionEntry entries[] = {
+    { "suppressions", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &supp_files,
+      N_("Suppressions in LeakSanitizer's format (leak:PATTERN); may be repeated"), N_("FILE") },
+    { "no-default-suppressions", 0, 0, G_OPTION_ARG_NONE, &no_default,
+      N_("Also show what glibc and the C++ runtime keep for themselves"), NULL },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest leaks (default 10)"),
+      "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  int code = 0;
+  if (!parse_options (entries, "REC", _("Blocks not freed at exit, by allocating stack."), &argc,
+                      &argv, 1, 1, &code))
+    return code;
+  if (limit < 0)
+    return fail (EXIT_USAGE, NULL, _("-n takes a number of groups, 0 for all"));
+  g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
+  if (!no_default)
+    ht_suppressions_add_builtin (supp);
+  for (guint i = 0; supp_files && supp_files[i]; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!ht_suppressions_load (supp, supp_files[i], &error))
+        return fail (EXIT_IO, supp_files[i], "%s", error->message);
+    }
+  g_autoptr (HtDb) db = open_recording (argv[1], &code);
+  if (!db)
+    return code;
+  g_autoptr (GError) error = NULL;
+  HtLeaks leaks;
+  if (!ht_query_leaks (db, supp, &leaks, &error))
+    return fail (exit_code_for (error), argv[1], "%s", error->message);
+  guint n = limit == 0 ? leaks.leaks->len : MIN ((guint) limit, leaks.leaks->len);
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      JSON_INT (b, "leaked_bytes", leaks.bytes);
+      JSON_INT (b, "leaked_blocks", leaks.blocks);
+      JSON_INT (b, "suppressed_bytes", leaks.suppressed_bytes);
+      JSON_INT (b, "suppressed_blocks", leaks.suppressed_blocks);
+      json_builder_set_member_name (b, "leaks");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < n; i++)
+        {
+          HtStat *s = leaks.leaks->pdata[i];
+          json_builder_begin_object (b);
+          JSON_STR (b, "key", s->key);
+          JSON_INT (b, "size", s->size);
+          JSON_INT (b, "count", s->count);
+          json_builder_set_member_name (b, "traceback");
+          json_builder_begin_array (b);
+          for (guint j = 0; j < s->traceback->len; j++)
+            json_location (b, s->traceback->pdata[j]);
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      print_json (b);
+      ht_leaks_clear (&leaks);
+      return EXIT_OK;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      HtStat *s = leaks.leaks->pdata[i];
+      print_stat (s);
+      print_traceback (s->traceback);
+      printf ("\n");
+    }
+  g_autofree char *total = ht_format_size ((double) leaks.bytes, FALSE);
+  g_autofree char *supp_total = ht_format_size ((double) leaks.suppressed_bytes, FALSE);
+  printf (_("not freed at exit: %s in %llu blocks (%u stacks); suppressed: %s in %llu blocks\n"),
+          total, (unsigned long long) leaks.blocks, leaks.leaks->len, supp_total,
+          (unsigned long long) leaks.suppressed_blocks);
+  ht_leaks_clear (&leaks);
   return EXIT_OK;
 }
 
@@ -941,6 +1040,8 @@ usage (FILE *to)
                  "  snapshots REC               the snapshots: label, time, live size\n"
                  "  diff REC A B | RECA[:A] RECB[:B] [--by KEY] [-n N] [--cumulative]\n"
                  "                              what changed between two snapshots\n"
+                 "  leaks REC [--suppressions FILE] [-n N]\n"
+                 "                              blocks not freed at exit, by stack\n"
                  "\n"
                  "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
            prog_name, prog_name);
@@ -974,6 +1075,7 @@ main (int argc, char **argv)
     { "top", cmd_top },
     { "snapshots", cmd_snapshots },
     { "diff", cmd_diff },
+    { "leaks", cmd_leaks },
   };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)

@@ -495,3 +495,139 @@ ht_query_snapshots (HtDb *db, GError **error)
   sqlite3_finalize (st);
   return out;
 }
+
+/* ---------------------------------------------------------------------------------------
+ * Leaks and suppressions
+ */
+struct _HtSuppressions
+{
+  GPtrArray *patterns; /* GPatternSpec* */
+  gboolean no_user_frames; /* the built-in rule: a stack entirely in system libraries */
+};
+
+static const char *const builtin_suppressions[] = {
+  "_IO_file_doallocate", /* stdio buffers, freed only by __libc_freeres */
+  "_dl_allocate_tls",    /* thread-local storage of threads */
+  "_dl_new_object",      /* the dynamic loader's own objects */
+  "__nss_",              /* NSS modules and their tables */
+  "setlocale",           /* locale data */
+  "__libc_setlocale",
+  "__cxa_get_globals",   /* the C++ runtime's per-thread exception globals */
+  NULL,
+};
+
+HtSuppressions *
+ht_suppressions_new (void)
+{
+  HtSuppressions *self = g_new0 (HtSuppressions, 1);
+  self->patterns = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
+  return self;
+}
+
+void
+ht_suppressions_free (HtSuppressions *self)
+{
+  if (!self)
+    return;
+  g_ptr_array_unref (self->patterns);
+  g_free (self);
+}
+
+static void
+add_pattern (HtSuppressions *self, const char *pattern)
+{
+  g_autofree char *p = g_strstrip (g_strdup (pattern));
+  gsize n = strlen (p);
+  if (n == 0)
+    return;
+  gboolean head = p[0] == '^', tail = p[n - 1] == '$';
+  if (tail)
+    p[n - 1] = 0;
+  g_autofree char *glob = g_strconcat (head ? "" : "*", p + head, tail ? "" : "*", NULL);
+  g_ptr_array_add (self->patterns, g_pattern_spec_new (glob));
+}
+
+void
+ht_suppressions_add_builtin (HtSuppressions *self)
+{
+  for (guint i = 0; builtin_suppressions[i]; i++)
+    add_pattern (self, builtin_suppressions[i]);
+  self->no_user_frames = TRUE;
+}
+
+gboolean
+ht_suppressions_load (HtSuppressions *self, const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return FALSE;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      char *l = g_strstrip (lines[i]);
+      if (g_str_has_prefix (l, "leak:"))
+        add_pattern (self, l + 5);
+    }
+  return TRUE;
+}
+
+static gboolean
+pattern_matches (GPatternSpec *spec, const char *s)
+{
+  return s && g_pattern_spec_match_string (spec, s);
+}
+
+static gboolean
+suppressed (HtSuppressions *self, const HtStat *stat)
+{
+  if (!self)
+    return FALSE;
+  gboolean user_frame = FALSE;
+  for (guint i = 0; i < stat->traceback->len; i++)
+    {
+      const HtLocation *l = stat->traceback->pdata[i];
+      if (l->module && !is_system_library (l->module))
+        user_frame = TRUE;
+      for (guint j = 0; j < self->patterns->len; j++)
+        {
+          GPatternSpec *spec = self->patterns->pdata[j];
+          if (pattern_matches (spec, l->function) || pattern_matches (spec, l->file)
+              || pattern_matches (spec, l->module))
+            return TRUE;
+        }
+    }
+  return self->no_user_frames && !user_frame;
+}
+
+gboolean
+ht_query_leaks (HtDb *db, HtSuppressions *suppressions, HtLeaks *out, GError **error)
+{
+  memset (out, 0, sizeof *out);
+  HtTopOptions opt = { .by = HT_GROUP_TRACEBACK, .at = "end" };
+  g_autoptr (GPtrArray) all = ht_query_top (db, &opt, error);
+  if (!all)
+    return FALSE;
+  out->leaks = g_ptr_array_new_with_free_func (stat_free);
+  g_ptr_array_set_free_func (all, NULL);
+  for (guint i = 0; i < all->len; i++)
+    {
+      HtStat *s = all->pdata[i];
+      if (suppressed (suppressions, s))
+        {
+          out->suppressed_bytes += s->size;
+          out->suppressed_blocks += s->count;
+          stat_free (s);
+          continue;
+        }
+      out->bytes += s->size;
+      out->blocks += s->count;
+      g_ptr_array_add (out->leaks, s);
+    }
+  return TRUE;
+}
+
+void
+ht_leaks_clear (HtLeaks *leaks)
+{
+  g_clear_pointer (&leaks->leaks, g_ptr_array_unref);
+}

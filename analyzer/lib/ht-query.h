@@ -93,6 +93,30 @@ typedef struct
 gboolean ht_query_summary (HtDb *db, HtSummary *out, GError **error);
 void ht_summary_clear (HtSummary *s);
 
+/* LeakSanitizer's suppression format: "leak:PATTERN" lines ('#' starts a comment; other
+ * kinds are ignored).  A pattern matches a frame's function, source file or module, as a
+ * substring with '*' wildcards, anchored by a leading '^' or trailing '$'. */
+typedef struct _HtSuppressions HtSuppressions;
+
+HtSuppressions *ht_suppressions_new (void);
+/* heaptrail's own list: allocations glibc and the C++ runtime make for themselves (stdio
+ * buffers, thread TLS, NSS, locale) and any stack with no frame in the program's code. */
+void ht_suppressions_add_builtin (HtSuppressions *self);
+gboolean ht_suppressions_load (HtSuppressions *self, const char *path, GError **error);
+void ht_suppressions_free (HtSuppressions *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtSuppressions, ht_suppressions_free)
+
+typedef struct
+{
+  GPtrArray *leaks;  /* HtStat*, grouped by traceback, largest first */
+  guint64 bytes, blocks;                     /* reported */
+  guint64 suppressed_bytes, suppressed_blocks;
+} HtLeaks;
+
+/* Blocks not freed at the end of the recording, grouped by stack, minus the suppressed. */
+gboolean ht_query_leaks (HtDb *db, HtSuppressions *suppressions, HtLeaks *out, GError **error);
+void ht_leaks_clear (HtLeaks *leaks);
+
 /* Formats like tracemalloc's _format_size: "126 KiB", "19.2 KiB", "+64 B". */
 char *ht_format_size (double size, gboolean sign);
 

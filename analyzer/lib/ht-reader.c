@@ -528,6 +528,14 @@ parse_header (HtReader *r, GError **error)
                    h.version, HT_FORMAT_VERSION);
       return FALSE;
     }
+  if (h.version > 0 && h.version < HT_FORMAT_VERSION_OLDEST)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_VERSION,
+                   "log format version %u is older than this heaptrail reads (%u); record the "
+                   "program again",
+                   h.version, HT_FORMAT_VERSION_OLDEST);
+      return FALSE;
+    }
   if (h.version == 0 || h.header_size < sizeof h || h.clock < HT_CLOCK_TSC
       || h.clock > HT_CLOCK_MONOTONIC || h.stamp_shift > 32)
     {

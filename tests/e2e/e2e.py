@@ -331,6 +331,43 @@ def case_api_without_recorder(c):
     print("C and C++ programs run with and without the recorder")
 
 
+def case_leaks_suppressions(c):
+    """leaks by stack; LeakSanitizer-format suppressions; the built-in list"""
+    log, p = c.record("leaks.htr", os.path.join(c.fixtures, "fixture-leaks"))
+    exp = json.loads(p.stdout)
+
+    def leaks(*opts):
+        j = c.ht_json("leaks", log, "-n", "0", *opts)
+        lines = {}
+        for s in j["leaks"]:
+            m = re.match(r".*fixture-leaks\.c:(\d+)$", s["key"])
+            if m:
+                lines[int(m.group(1))] = (s["count"], s["size"])
+        return j, lines
+
+    j, lines = leaks()
+    expect(lines == {exp["plain"]: (3, 300), exp["cache"]: (1, 500)},
+           f"default leaks: {lines}, expected lines {exp}")
+    expect(j["leaked_bytes"] == 800, f"leaked_bytes {j['leaked_bytes']} (stdio's buffer not hidden?)")
+    expect(j["suppressed_bytes"] >= 1024, "stdio's buffer was not suppressed")
+    supp = os.path.join(c.work, "my.supp")
+    with open(supp, "w") as f:
+        f.write("# LeakSanitizer format\nleak:cache_keep\nrace:ignored_kind\n")
+    j, lines = leaks("--suppressions", supp)
+    expect(lines == {exp["plain"]: (3, 300)}, f"with leak:cache_keep: {lines}")
+    with open(supp, "w") as f:
+        f.write("leak:^cache$\n")  # anchored: matches no whole function name
+    j, lines = leaks("--suppressions", supp)
+    expect(exp["cache"] in lines, f"an anchored pattern suppressed a partial match: {lines}")
+    j, lines = leaks("--no-default-suppressions")
+    expect(j["leaked_bytes"] > 800, "--no-default-suppressions still hides stdio's buffer")
+    p = c.ht("leaks", log, "--suppressions", os.path.join(c.work, "missing.supp"), check=False)
+    expect(p.returncode == 4 and len(p.stderr.strip().splitlines()) == 1, p.stderr)
+    text = c.ht("leaks", log).stdout
+    expect("not freed at exit: 800 B in 4 blocks" in text, f"summary line: {text[-200:]!r}")
+    print("leaks: 3 x 100 B and 1 x 500 B found; suppressions work as LeakSanitizer's")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
