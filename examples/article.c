@@ -7,8 +7,12 @@
  * 2. objgraph's: an object appended to a global list is never removed, so it stays alive.
  *       seq.append(Test()); return; seq.remove(o)
  *
+ * It uses heaptrail.h as the article uses its decorators: snapshots around each scenario,
+ * and type tags (dict, tuple, list, Test) so `heaptrail growth` reads like show_growth().
+ *
  *   heaptrail record -- ./article && heaptrail top heaptrail.article.*.htr
  */
+#include <heaptrail.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,7 @@ static Dict *
 dict_new (void)
 {
   Dict *d = malloc (sizeof *d);
+  heaptrail_tag (d, "dict");
   strcpy (d->keys[0], "x");
   strcpy (d->keys[1], "y");
   d->values[0] = 0;
@@ -52,6 +57,7 @@ static Pair *
 pair_new (char key, long value)
 {
   Pair *p = malloc (sizeof *p);
+  heaptrail_tag (p, "tuple");
   p->key = key;
   p->value = value;
   return p;
@@ -61,6 +67,7 @@ static Tuple *
 tuple_new (void)
 {
   Tuple *t = malloc (sizeof *t);
+  heaptrail_tag (t, "tuple");
   t->n = 2;
   t->items[0] = pair_new ('x', 0);
   t->items[1] = pair_new ('y', 1);
@@ -71,9 +78,11 @@ static void
 tracemalloc_scenario (void)
 {
   Dict **d = malloc (N * sizeof *d);
+  heaptrail_tag (d, "list");
   for (size_t i = 0; i < N; i++)
     d[i] = dict_new ();
   Tuple **t = malloc (N * sizeof *t);
+  heaptrail_tag (t, "list");
   for (size_t i = 0; i < N; i++)
     t[i] = tuple_new ();
 
@@ -107,6 +116,7 @@ list_append (void *item)
     {
       seq.cap = seq.cap ? seq.cap * 2 : 8;
       seq.items = realloc (seq.items, seq.cap * sizeof *seq.items);
+      heaptrail_tag (seq.items, "list");
     }
   seq.items[seq.len++] = item;
 }
@@ -115,6 +125,7 @@ static void
 objgraph_scenario (void)
 {
   Test *o = malloc (sizeof *o);
+  heaptrail_tag (o, "Test");
   o->id = 1;
   list_append (o);
   return;
@@ -123,8 +134,14 @@ objgraph_scenario (void)
 int
 main (void)
 {
-  tracemalloc_scenario ();
-  objgraph_scenario ();
+  HEAPTRAIL_SCOPE ("tracemalloc") /* snapshots tracemalloc:before and tracemalloc:after */
+  {
+    tracemalloc_scenario ();
+  }
+  HEAPTRAIL_SCOPE ("objgraph")
+  {
+    objgraph_scenario ();
+  }
   printf ("article: built and released %d dicts and %d tuples; %zu Test kept by seq\n", N, N,
           seq.len);
   return 0;

@@ -14,11 +14,32 @@ extern "C" {
 
 #define HEAPTRAIL_API_VERSION 2
 
+/* heaptrail_tag only records the address: tell GCC the memory is not read, or it warns
+ * about tagging a block before filling it. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define HEAPTRAIL_ADDRESS_ONLY_(n) __attribute__ ((access (none, n)))
+#else
+#define HEAPTRAIL_ADDRESS_ONLY_(n)
+#endif
+
 /* Entry points of libheaptrail.so; call the heaptrail_* wrappers instead. */
 extern void heaptrail_rec_pause (void) __attribute__ ((weak));
 extern void heaptrail_rec_resume (void) __attribute__ ((weak));
 extern int heaptrail_rec_is_recording (void) __attribute__ ((weak));
 extern void heaptrail_rec_snapshot (const char *label) __attribute__ ((weak));
+extern void heaptrail_rec_tag (const void *ptr, const char *type) __attribute__ ((weak))
+HEAPTRAIL_ADDRESS_ONLY_ (1);
+
+/* Names the type of the block at PTR (as returned by malloc & co), like objgraph's type
+ * names: `heaptrail growth` counts live blocks per type between snapshots.  Untagged
+ * blocks count under the function that allocated them.  A tag lasts until the block is
+ * freed or reallocated.  Type names longer than 255 bytes are cut. */
+HEAPTRAIL_ADDRESS_ONLY_ (1) static inline void
+heaptrail_tag (const void *ptr, const char *type)
+{
+  if (heaptrail_rec_tag)
+    heaptrail_rec_tag (ptr, type);
+}
 
 /* Takes a snapshot of the live heap, like tracemalloc.take_snapshot(): the analyzer can
  * then report it (`heaptrail top REC --at LABEL`) and compare two of them

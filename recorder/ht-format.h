@@ -89,6 +89,7 @@ typedef enum
   HT_REC_THREAD_END = 0x06, /* dstamp: the thread exited; the stream id may be reused */
   HT_REC_ALLOC_SLOT = 0x07, /* dstamp, slot (one raw byte < HT_RECENT_SLOTS), size, node:
                                ALLOC of the pointer held in that recent-pointer slot */
+  HT_REC_TAG = 0x08,        /* dstamp, dptr, length (<= 255), bytes: heaptrail_tag() */
   HT_REC_FREE_SLOT = 0x80,  /* 0x80 | slot, then dstamp: FREE of the pointer in that slot */
   /* control stream */
   HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes,

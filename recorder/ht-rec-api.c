@@ -45,3 +45,12 @@ heaptrail_rec_snapshot (const char *label)
   ht_rec_stream_unlock (s);
   ht_rec_guard_leave ();
 }
+
+HT_EXPORT void
+heaptrail_rec_tag (const void *ptr, const char *type)
+{
+  if (!ptr || atomic_load (&ht_rec_state) != HT_REC_ON || !ht_rec_guard_enter ())
+    return;
+  ht_rec_on_tag (ptr, type ? type : "");
+  ht_rec_guard_leave ();
+}

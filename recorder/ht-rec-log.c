@@ -486,6 +486,24 @@ ht_rec_on_free (void *ptr)
   put_ptr_event (HT_REC_FREE, ptr);
 }
 
+/* A type for a block, in the calling thread's stream: after the block's ALLOC there. */
+void
+ht_rec_on_tag (const void *ptr, const char *type)
+{
+  size_t len = strnlen (type, 255);
+  HtRecStream *s = thread_stream ();
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
+  *p++ = HT_REC_TAG;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p = ht_rec_put_ptr (s, p, (uintptr_t) ptr);
+  p += ht_varint_put (p, len);
+  memcpy (p, type, len);
+  p += len;
+  stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+}
+
 void
 ht_rec_on_unfree (void *ptr)
 {

@@ -88,6 +88,7 @@ HT_REC_HIDDEN void ht_rec_init (void);
 HT_REC_HIDDEN void ht_rec_on_alloc (void *ptr, size_t size);
 HT_REC_HIDDEN void ht_rec_on_free (void *ptr);
 HT_REC_HIDDEN void ht_rec_on_unfree (void *ptr);
+HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
 HT_REC_HIDDEN uint64_t ht_rec_stamp (void);
 HT_REC_HIDDEN void ht_rec_stream_lock (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_unlock (HtRecStream *s);

@@ -681,6 +681,114 @@ cmd_leaks (int argc, char **argv)
   return EXIT_OK;
 }
 
+/* One show_growth table: "%-*s%9d %+9d", growth first; with `all`, shrinkage after. */
+static void
+print_growth (GPtrArray *rows, int limit, gboolean all)
+{
+  int width = 0, shown = 0;
+  for (guint i = 0; i < rows->len; i++)
+    width = MAX (width, (int) g_utf8_strlen (((HtGrowth *) rows->pdata[i])->type, -1));
+  for (guint pass = 0; pass < (all ? 2u : 1u); pass++)
+    for (guint k = 0; k < rows->len; k++)
+      {
+        /* growth in the order given; shrinkage from the largest loss */
+        HtGrowth *g = rows->pdata[pass ? rows->len - 1 - k : k];
+        gint64 delta = g->count_b - g->count_a;
+        if ((pass == 0 && delta <= 0) || (pass == 1 && delta >= 0))
+          continue;
+        if (limit > 0 && shown >= limit)
+          return;
+        int pad = width - (int) g_utf8_strlen (g->type, -1) + (int) strlen (g->type);
+        printf ("%-*s%9lld %+9lld\n", pad, g->type, (long long) g->count_b, (long long) delta);
+        shown++;
+      }
+}
+
+static int
+cmd_growth (int argc, char **argv)
+{
+  int limit = 10;
+  gboolean all = FALSE, json = FALSE;
+  GOptionEntry entries[] = {
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show N types per step (default 10, 0 for all)"),
+      "N" },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_("Also show the types that shrank"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  int code = 0;
+  if (!parse_options (entries, _("REC [A B]"),
+                      _("Live blocks per type between snapshots, like objgraph's show_growth(); "
+                        "between each snapshot and the next unless A and B are given.  A "
+                        "block's type is its heaptrail_tag, else the function that allocated it."),
+                      &argc, &argv, 1, 3, &code))
+    return code;
+  if (argc == 3)
+    return fail (EXIT_USAGE, NULL, _("growth takes two snapshots or none"));
+  if (limit < 0)
+    return fail (EXIT_USAGE, NULL, _("-n takes a number of groups, 0 for all"));
+  g_autoptr (HtDb) db = open_recording (argv[1], &code);
+  if (!db)
+    return code;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) steps = g_ptr_array_new_with_free_func (g_free);
+  if (argc == 4)
+    {
+      g_ptr_array_add (steps, g_strdup (argv[2]));
+      g_ptr_array_add (steps, g_strdup (argv[3]));
+    }
+  else
+    {
+      g_autoptr (GPtrArray) snaps = ht_query_snapshots (db, &error);
+      if (!snaps)
+        return fail (exit_code_for (error), argv[1], "%s", error->message);
+      for (guint i = 0; i < snaps->len; i++)
+        if (!g_str_equal (((HtSnapshotInfo *) snaps->pdata[i])->kind, "peak"))
+          g_ptr_array_add (steps, g_strdup (((HtSnapshotInfo *) snaps->pdata[i])->label));
+    }
+  g_autoptr (JsonBuilder) b = json ? json_builder_new () : NULL;
+  if (b)
+    json_builder_begin_array (b);
+  for (guint i = 0; i + 1 < steps->len; i++)
+    {
+      const char *from = steps->pdata[i], *to = steps->pdata[i + 1];
+      g_autoptr (GPtrArray) rows = ht_query_growth (db, from, to, &error);
+      if (!rows)
+        return fail (exit_code_for (error), argv[1], "%s", error->message);
+      if (b)
+        {
+          json_builder_begin_object (b);
+          JSON_STR (b, "a", from);
+          JSON_STR (b, "b", to);
+          json_builder_set_member_name (b, "types");
+          json_builder_begin_array (b);
+          for (guint k = 0; k < rows->len; k++)
+            {
+              HtGrowth *g = rows->pdata[k];
+              json_builder_begin_object (b);
+              JSON_STR (b, "type", g->type);
+              JSON_INT (b, "count", g->count_b);
+              JSON_INT (b, "delta", g->count_b - g->count_a);
+              JSON_INT (b, "bytes", g->bytes_b);
+              JSON_INT (b, "bytes_delta", g->bytes_b - g->bytes_a);
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+          continue;
+        }
+      if (steps->len > 2)
+        printf ("%s%s -> %s\n", i ? "\n" : "", from, to);
+      print_growth (rows, limit, all);
+    }
+  if (b)
+    {
+      json_builder_end_array (b);
+      print_json (b);
+    }
+  return EXIT_OK;
+}
+
 /* "REC:LABEL" -> REC and LABEL; a path that exists as given keeps its colons. */
 static void
 split_rec_label (const char *arg, char **rec, char **label)
@@ -1042,6 +1150,8 @@ usage (FILE *to)
                  "                              what changed between two snapshots\n"
                  "  leaks REC [--suppressions FILE] [-n N]\n"
                  "                              blocks not freed at exit, by stack\n"
+                 "  growth REC [A B] [-n N] [--all]\n"
+                 "                              live blocks per type between snapshots\n"
                  "\n"
                  "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
            prog_name, prog_name);
@@ -1076,6 +1186,7 @@ main (int argc, char **argv)
     { "snapshots", cmd_snapshots },
     { "diff", cmd_diff },
     { "leaks", cmd_leaks },
+    { "growth", cmd_growth },
   };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)

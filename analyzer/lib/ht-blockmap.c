@@ -108,6 +108,17 @@ ht_block_map_remove (HtBlockMap *map, guint64 ptr, HtBlock *out)
   return TRUE;
 }
 
+HtBlock *
+ht_block_map_lookup (HtBlockMap *map, guint64 ptr)
+{
+  if (ptr == 0)
+    return NULL;
+  for (gsize i = slot_of (map, ptr); map->slots[i].ptr; i = (i + 1) & map->mask)
+    if (map->slots[i].ptr == ptr)
+      return &map->slots[i];
+  return NULL;
+}
+
 gsize
 ht_block_map_size (const HtBlockMap *map)
 {

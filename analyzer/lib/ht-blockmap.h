@@ -30,6 +30,8 @@ void ht_block_map_clear (HtBlockMap *map);
 /* Inserts or replaces; returns the previous entry in *old when it existed. */
 gboolean ht_block_map_insert (HtBlockMap *map, const HtBlock *block, HtBlock *old);
 gboolean ht_block_map_remove (HtBlockMap *map, guint64 ptr, HtBlock *out);
+/* The live block at ptr, or NULL; valid until the next insert or remove. */
+HtBlock *ht_block_map_lookup (HtBlockMap *map, guint64 ptr);
 gsize ht_block_map_size (const HtBlockMap *map);
 
 /* Iteration: for (gsize i = 0; i <= map->mask; i++) if (map->slots[i].ptr) ... */

@@ -9,7 +9,9 @@
  *   sites(trace_id, alloc_count, alloc_bytes, temporary_count)
  *   site_frames(trace_id, depth, location_id)            visible frames, 0 = innermost
  *   snapshots(id, label, kind, time_s, heap_bytes, heap_blocks)   kind: peak, end
- *   snapshot_sites(snapshot_id, trace_id, count, bytes)  live blocks per trace
+ *   snapshot_sites(snapshot_id, trace_id, count, bytes, tagged_count, tagged_bytes)
+ *                                            live blocks per trace, and those of them tagged
+ *   snapshot_types(snapshot_id, type, count, bytes)   live tagged blocks per type
  *   timeline(time_s, heap_bytes, rss_bytes, recorder_bytes)
  *   threads(stream, tid)
  *
@@ -41,7 +43,10 @@ static const char schema_sql[] =
   "CREATE TABLE snapshots (id INTEGER PRIMARY KEY, label TEXT NOT NULL, kind TEXT NOT NULL,"
   "  time_s REAL NOT NULL, heap_bytes INTEGER NOT NULL, heap_blocks INTEGER NOT NULL);"
   "CREATE TABLE snapshot_sites (snapshot_id INTEGER NOT NULL, trace_id INTEGER NOT NULL,"
-  "  count INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (snapshot_id, trace_id))"
+  "  count INTEGER NOT NULL, bytes INTEGER NOT NULL, tagged_count INTEGER NOT NULL,"
+  "  tagged_bytes INTEGER NOT NULL, PRIMARY KEY (snapshot_id, trace_id)) WITHOUT ROWID;"
+  "CREATE TABLE snapshot_types (snapshot_id INTEGER NOT NULL, type TEXT NOT NULL,"
+  "  count INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (snapshot_id, type))"
   "  WITHOUT ROWID;"
   "CREATE TABLE timeline (time_s REAL NOT NULL, heap_bytes INTEGER NOT NULL,"
   "  rss_bytes INTEGER NOT NULL, recorder_bytes INTEGER NOT NULL);"
@@ -127,6 +132,15 @@ ht_db_open (const char *path, GError **error)
       g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_OURS,
                    app < 0 ? "not a heaptrail database or log"
                            : "a database, but not one heaptrail wrote");
+      sqlite3_close (h);
+      return NULL;
+    }
+  if (version < HT_DB_SCHEMA_VERSION)
+    {
+      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_VERSION,
+                   "database schema %" G_GINT64_FORMAT " is older than this heaptrail reads (%d); "
+                   "import the log again",
+                   version, HT_DB_SCHEMA_VERSION);
       sqlite3_close (h);
       return NULL;
     }

@@ -38,6 +38,7 @@ typedef struct
   guint64 alloc_count, alloc_bytes, temporary;
   gint64 live_count, live_bytes;
   gint64 peak_count, peak_bytes;
+  gint64 tagged_count, tagged_bytes; /* of the live ones, those with a heaptrail_tag */
   guint32 peak_epoch;
   gboolean defined;
 } HtNode;
@@ -63,8 +64,13 @@ typedef struct
 typedef struct
 {
   guint32 node;
-  gint64 count, bytes;
+  gint64 count, bytes, tagged_count, tagged_bytes;
 } HtSnapEntry;
+
+typedef struct
+{
+  gint64 count, bytes;
+} HtTally;
 
 /* A snapshot of the live heap: explicit (heaptrail_snapshot), the peak, the end. */
 typedef struct
@@ -74,6 +80,7 @@ typedef struct
   guint64 stamp;
   guint64 bytes, blocks;
   GArray *entries; /* HtSnapEntry, traces with live blocks */
+  GArray *types;   /* HtTally by type id (not for the peak) */
 } HtSnap;
 
 static void
@@ -82,6 +89,7 @@ snap_free (gpointer data)
   HtSnap *s = data;
   g_free (s->label);
   g_array_unref (s->entries);
+  g_array_unref (s->types);
   g_free (s);
 }
 
@@ -100,6 +108,10 @@ typedef struct
   guint32 last_state_id;
   GArray *samples;     /* HtSample */
   GPtrArray *snapshots; /* HtSnap, in the order taken */
+  GHashTable *type_ids; /* type name -> id + 1 */
+  GPtrArray *type_names; /* by id */
+  GArray *type_live;    /* HtTally by type id */
+  GHashTable *tagged;   /* live tagged block address -> type id + 1 */
   GHashTable *labels;   /* snapshot labels in use */
   GString *warnings;
 
@@ -263,10 +275,15 @@ snap_capture (HtImport *im, const char *kind, char *label, guint64 stamp, gboole
   snap->bytes = peak ? im->peak_bytes : im->heap_bytes;
   snap->blocks = peak ? im->peak_blocks : im->heap_blocks;
   snap->entries = g_array_new (FALSE, FALSE, sizeof (HtSnapEntry));
+  snap->types = g_array_new (FALSE, TRUE, sizeof (HtTally));
+  if (!peak)
+    g_array_append_vals (snap->types, im->type_live->data, im->type_live->len);
   for (guint i = 0; i < im->nodes->len; i++)
     {
       HtNode *n = &g_array_index (im->nodes, HtNode, i);
-      HtSnapEntry e = { i, n->live_count, n->live_bytes };
+      HtSnapEntry e = { i, n->live_count, n->live_bytes, n->tagged_count, n->tagged_bytes };
+      if (peak) /* tags are not followed back to the peak */
+        e.tagged_count = e.tagged_bytes = 0;
       if (peak && n->peak_epoch == im->peak_epoch) /* changed since the peak: saved copy */
         {
           e.count = n->peak_count;
@@ -295,6 +312,50 @@ snap_label (HtImport *im, const char *wanted)
 /* ---------------------------------------------------------------------------------------
  * Events
  */
+/* The block at b->ptr leaves the live heap (freed, or its address handed out again): if
+ * it was tagged, its type and its trace count one tagged block less. */
+static void
+untag (HtImport *im, const HtBlock *b)
+{
+  if (g_hash_table_size (im->tagged) == 0)
+    return;
+  gpointer v = g_hash_table_lookup (im->tagged, GSIZE_TO_POINTER (b->ptr));
+  if (!v)
+    return;
+  g_hash_table_remove (im->tagged, GSIZE_TO_POINTER (b->ptr));
+  HtTally *t = &g_array_index (im->type_live, HtTally, GPOINTER_TO_UINT (v) - 1);
+  t->count--;
+  t->bytes -= (gint64) b->size;
+  HtNode *n = &g_array_index (im->nodes, HtNode, b->node);
+  n->tagged_count--;
+  n->tagged_bytes -= (gint64) b->size;
+}
+
+static void
+on_tag (HtImport *im, const HtEvent *e)
+{
+  HtBlock *b = ht_block_map_lookup (&im->blocks, e->typetag.ptr);
+  if (!b || !e->typetag.type)
+    return; /* not a live block: nothing to name */
+  HtBlock copy = *b;
+  untag (im, &copy);
+  guint id = GPOINTER_TO_UINT (g_hash_table_lookup (im->type_ids, e->typetag.type));
+  if (id == 0)
+    {
+      g_ptr_array_add (im->type_names, g_strdup (e->typetag.type));
+      id = im->type_names->len;
+      g_hash_table_insert (im->type_ids, g_strdup (e->typetag.type), GUINT_TO_POINTER (id));
+      g_array_set_size (im->type_live, id);
+    }
+  g_hash_table_insert (im->tagged, GSIZE_TO_POINTER (copy.ptr), GUINT_TO_POINTER (id));
+  HtTally *t = &g_array_index (im->type_live, HtTally, id - 1);
+  t->count++;
+  t->bytes += (gint64) copy.size;
+  HtNode *n = &g_array_index (im->nodes, HtNode, copy.node);
+  n->tagged_count++;
+  n->tagged_bytes += (gint64) copy.size;
+}
+
 static gboolean
 on_alloc (HtImport *im, const HtEvent *e, GError **error)
 {
@@ -316,6 +377,7 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
   if (ht_block_map_insert (&im->blocks, &b, &old))
     {
       /* an address handed out twice without a free in between: the free was lost */
+      untag (im, &old);
       HtNode *on = node_get (im, old.node, NULL);
       node_touch (im, on);
       on->live_count--;
@@ -357,6 +419,7 @@ on_free (HtImport *im, const HtEvent *e)
       s->last_freed.ptr = 0;
       return;
     }
+  untag (im, &b);
   HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
   node_touch (im, n);
   n->live_count--;
@@ -449,6 +512,9 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_LOST:
       im->lost += e->lost.count;
       return TRUE;
+    case HT_REC_TAG:
+      on_tag (im, e);
+      return TRUE;
     case HT_REC_SNAPSHOT:
       g_ptr_array_add (im->snapshots,
                        snap_capture (im, "snapshot", snap_label (im, e->snapshot.label), e->stamp,
@@ -521,7 +587,7 @@ stamp_units_seconds (HtImport *im, guint64 units)
 typedef struct
 {
   sqlite3 *db;
-  sqlite3_stmt *location, *site, *frame, *snap_site;
+  sqlite3_stmt *location, *site, *frame, *snap_site, *snap_type;
   GHashTable *locations; /* key string -> id */
   gint64 next_location;
 } HtWriter;
@@ -761,8 +827,23 @@ write_snapshot (HtImport *im, HtWriter *w, gint64 id, const HtSnap *snap, GError
       sqlite3_bind_int64 (w->snap_site, 2, e->node);
       sqlite3_bind_int64 (w->snap_site, 3, e->count);
       sqlite3_bind_int64 (w->snap_site, 4, e->bytes);
+      sqlite3_bind_int64 (w->snap_site, 5, e->tagged_count);
+      sqlite3_bind_int64 (w->snap_site, 6, e->tagged_bytes);
       if (sqlite3_step (w->snap_site) != SQLITE_DONE)
         return ht_db_set_error (w->db, error, "writing snapshot sites");
+    }
+  for (guint i = 0; i < snap->types->len; i++)
+    {
+      const HtTally *t = &g_array_index (snap->types, HtTally, i);
+      if (t->count <= 0)
+        continue;
+      sqlite3_reset (w->snap_type);
+      sqlite3_bind_int64 (w->snap_type, 1, id);
+      sqlite3_bind_text (w->snap_type, 2, im->type_names->pdata[i], -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (w->snap_type, 3, t->count);
+      sqlite3_bind_int64 (w->snap_type, 4, t->bytes);
+      if (sqlite3_step (w->snap_type) != SQLITE_DONE)
+        return ht_db_set_error (w->db, error, "writing snapshot types");
     }
   return TRUE;
 }
@@ -787,7 +868,9 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   if (!ht_db_prepare (db, "INSERT INTO locations VALUES (?, ?, ?, ?, ?)", &w.location, error)
       || !ht_db_prepare (db, "INSERT INTO sites VALUES (?, ?, ?, ?)", &w.site, error)
       || !ht_db_prepare (db, "INSERT INTO site_frames VALUES (?, ?, ?)", &w.frame, error)
-      || !ht_db_prepare (db, "INSERT INTO snapshot_sites VALUES (?, ?, ?, ?)", &w.snap_site,
+      || !ht_db_prepare (db, "INSERT INTO snapshot_sites VALUES (?, ?, ?, ?, ?, ?)",
+                         &w.snap_site, error)
+      || !ht_db_prepare (db, "INSERT INTO snapshot_types VALUES (?, ?, ?, ?)", &w.snap_type,
                          error))
     goto out;
 
@@ -886,6 +969,7 @@ out:
   sqlite3_finalize (w.site);
   sqlite3_finalize (w.frame);
   sqlite3_finalize (w.snap_site);
+  sqlite3_finalize (w.snap_type);
   g_hash_table_unref (w.locations);
   return ok;
 }
@@ -907,6 +991,10 @@ import_clear (HtImport *im)
   g_array_unref (im->samples);
   g_ptr_array_unref (im->snapshots);
   g_hash_table_unref (im->labels);
+  g_hash_table_unref (im->type_ids);
+  g_ptr_array_unref (im->type_names);
+  g_array_unref (im->type_live);
+  g_hash_table_unref (im->tagged);
   g_string_free (im->warnings, TRUE);
 }
 
@@ -923,6 +1011,8 @@ read_all (HtImport *im, HtImportOptions *options, GError **error)
         ht_module_info_free (e.module.info);
       else if (e.tag == HT_REC_SNAPSHOT)
         g_free (e.snapshot.label);
+      else if (e.tag == HT_REC_TAG)
+        g_free (e.typetag.type);
       if (!ok)
         return FALSE;
       if ((++n & 0xffff) == 0)
@@ -966,6 +1056,10 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.streams = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   im.samples = g_array_new (FALSE, FALSE, sizeof (HtSample));
   im.snapshots = g_ptr_array_new_with_free_func (snap_free);
+  im.type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  im.type_names = g_ptr_array_new_with_free_func (g_free);
+  im.type_live = g_array_new (FALSE, TRUE, sizeof (HtTally));
+  im.tagged = g_hash_table_new (NULL, NULL);
   im.labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_hash_table_add (im.labels, g_strdup ("peak")); /* reserved */
   g_hash_table_add (im.labels, g_strdup ("end"));

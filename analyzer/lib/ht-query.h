@@ -21,6 +21,7 @@ typedef struct
   gboolean cumulative;  /* count every frame of a stack, not only the innermost */
   gboolean allocations; /* every allocation of the run instead of the live blocks at `at` */
   const char *at;       /* snapshot label: "peak" (default) or "end" */
+  gboolean untagged;    /* leave out blocks that carry a heaptrail_tag */
 } HtTopOptions;
 
 typedef struct
@@ -63,6 +64,17 @@ typedef struct
   double time_s;
   gint64 heap_bytes, heap_blocks;
 } HtSnapshotInfo;
+
+typedef struct
+{
+  char *type;
+  gint64 count_a, count_b, bytes_a, bytes_b;
+} HtGrowth;
+
+/* objgraph's show_growth between snapshots a and b: live blocks per type, where a block's
+ * type is its heaptrail_tag, else the function that allocated it.  Sorted by the change in
+ * count, growth first (HtGrowth*). */
+GPtrArray *ht_query_growth (HtDb *db, const char *a, const char *b, GError **error);
 
 /* Every snapshot of a recording, in time order (HtSnapshotInfo*). */
 GPtrArray *ht_query_snapshots (HtDb *db, GError **error);

@@ -106,6 +106,8 @@ event_clear (HtEvent *e)
     g_clear_pointer (&e->module.info, ht_module_info_free);
   else if (e->tag == HT_REC_SNAPSHOT)
     g_clear_pointer (&e->snapshot.label, g_free);
+  else if (e->tag == HT_REC_TAG)
+    g_clear_pointer (&e->typetag.type, g_free);
 }
 
 static HtModuleInfo *
@@ -343,6 +345,19 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           break;
         case HT_REC_THREAD:
           e.thread.tid = cursor_varint (&c);
+          break;
+        case HT_REC_TAG:
+          {
+            ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
+            recent[ht_recent_slot (ptr)] = ptr;
+            e.typetag.ptr = ptr;
+            guint64 len = cursor_varint (&c);
+            if (len > 255)
+              c.bad = TRUE;
+            const guint8 *type = cursor_bytes (&c, len);
+            if (!c.bad)
+              e.typetag.type = g_utf8_make_valid ((const char *) type, (gssize) len);
+          }
           break;
         case HT_REC_THREAD_END:
         case HT_REC_SYNC:

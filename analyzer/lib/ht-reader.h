@@ -46,6 +46,7 @@ typedef struct
     struct { guint64 reason; } end;                        /* END */
     struct { guint64 count; } lost;                        /* LOST */
     struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
+    struct { guint64 ptr; char *type; } typetag; /* TAG; type owned by the event (g_free) */
   };
 } HtEvent;
 
@@ -55,7 +56,7 @@ const HtLogInfo *ht_reader_info (HtReader *reader);
 
 /* Next event in stamp order.  Returns FALSE at the end (error unset) or on a corrupt log
  * (error set).  MODULE events hand their HtModuleInfo to the caller (ht_module_info_free),
- * SNAPSHOT events their label (g_free). */
+ * SNAPSHOT events their label, TAG events their type (g_free). */
 gboolean ht_reader_next (HtReader *reader, HtEvent *event, GError **error);
 
 /* Progress: bytes consumed and total. */

@@ -368,6 +368,32 @@ def case_leaks_suppressions(c):
     print("leaks: 3 x 100 B and 1 x 500 B found; suppressions work as LeakSanitizer's")
 
 
+def case_growth_types(c):
+    """objgraph's show_growth: tagged types and allocating functions, exactly"""
+    log, _ = c.record("growth.htr", os.path.join(c.fixtures, "fixture-growth"))
+
+    def growth(a, b):
+        steps = c.ht_json("growth", log, a, b)
+        return {t["type"]: (t["count"], t["delta"]) for t in steps[0]["types"]}
+
+    g = growth("s0", "s1")
+    expect(g.get("Node") == (5, 5), f"s0 -> s1 Node: {g.get('Node')}")
+    expect(g.get("make_buffer") == (3, 3), f"s0 -> s1 make_buffer: {g.get('make_buffer')}")
+    expect("main" not in g or g["main"][1] == 0, f"tagged blocks counted under main: {g.get('main')}")
+    g = growth("s1", "s2")
+    expect(g.get("Edge") == (4, 4), f"s1 -> s2 Edge: {g.get('Edge')}")
+    expect(g.get("Node") == (3, -2), f"s1 -> s2 Node: {g.get('Node')}")
+    text = c.ht("growth", log, "s1", "s2", "--all").stdout.splitlines()
+    expect(text[0].split() == ["Edge", "4", "+4"], f"objgraph's format, growth first: {text}")
+    expect(["Node", "3", "-2"] in [l.split() for l in text], f"--all shows the shrinkage: {text}")
+    expect(["Node", "3", "-2"] not in [l.split() for l in c.ht("growth", log, "s1", "s2").stdout.splitlines()],
+           "shrinkage shown without --all")
+    steps = c.ht_json("growth", log)
+    pairs = [(st["a"], st["b"]) for st in steps]
+    expect(pairs[:2] == [("s0", "s1"), ("s1", "s2")], f"consecutive steps: {pairs}")
+    print("growth per type: Node +5 then -2, Edge +4, make_buffer +3, as the program does")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
