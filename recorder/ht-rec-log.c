@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -586,6 +588,68 @@ flush_all (uint64_t before)
   ht_rec_stream_unlock (s);
 }
 
+/* Snapshots from outside.  `heaptrail snapshot PID [LABEL]` leaves a request file,
+ * heaptrail-snapshot.PID in $XDG_RUNTIME_DIR or /tmp, which the sampler looks for every
+ * 10 ms: no signal, so no blocking call of the program is interrupted.  `kill -USR2 PID`
+ * works too when the program does not use SIGUSR2 itself: the handler only counts.  The
+ * file must be ours and a regular file; it is read once (the label) and removed. */
+static _Atomic unsigned snapshot_requests;
+static unsigned snapshot_served;
+
+static void
+on_sigusr2 (int sig)
+{
+  (void) sig;
+  atomic_fetch_add (&snapshot_requests, 1);
+}
+
+static void
+install_sigusr2 (void)
+{
+  struct sigaction old;
+  if (sigaction (SIGUSR2, NULL, &old) != 0 || old.sa_handler != SIG_DFL
+      || (old.sa_flags & SA_SIGINFO))
+    return; /* the program uses SIGUSR2 itself: leave it alone */
+  struct sigaction sa;
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigusr2;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGUSR2, &sa, NULL);
+}
+
+static bool
+request_path (char *path, size_t size)
+{
+  const char *dir = getenv ("XDG_RUNTIME_DIR");
+  int n = snprintf (path, size, "%s/heaptrail-snapshot.%d", dir && *dir ? dir : "/tmp",
+                    (int) getpid ());
+  return n > 0 && (size_t) n < size;
+}
+
+static void
+serve_snapshot_request (void)
+{
+  char label[256] = "";
+  char path[PATH_MAX];
+  int fd = request_path (path, sizeof path) ? open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+  if (fd >= 0)
+    {
+      struct stat st;
+      if (fstat (fd, &st) == 0 && st.st_uid == getuid () && S_ISREG (st.st_mode))
+        {
+          ssize_t r = read (fd, label, sizeof label - 1);
+          label[r > 0 ? r : 0] = 0;
+          label[strcspn (label, "\n")] = 0;
+          unlink (path);
+        }
+      ht_rec_close (fd);
+    }
+  if (!label[0])
+    snprintf (label, sizeof label, "signal %u", snapshot_served + 1);
+  heaptrail_rec_snapshot (label);
+}
+
 static void *
 sampler_main (void *arg)
 {
@@ -598,6 +662,17 @@ sampler_main (void *arg)
       if (atomic_load (&ht_rec_state) != HT_REC_ON)
         break;
       uint64_t now = ht_rec_stamp ();
+      char request[PATH_MAX];
+      if (request_path (request, sizeof request) && access (request, F_OK) == 0
+          && snapshot_served == atomic_load (&snapshot_requests))
+        atomic_fetch_add (&snapshot_requests, 1);
+      while (snapshot_served != atomic_load (&snapshot_requests))
+        {
+          ht_rec_guard_leave (); /* heaptrail_rec_snapshot takes the guard itself */
+          serve_snapshot_request ();
+          ht_rec_guard_forever ();
+          snapshot_served++;
+        }
       ht_rec_modules_refresh ();
       write_sample (now);
       flush_all (now);
@@ -982,6 +1057,7 @@ ht_rec_constructor (void)
   if (atomic_load (&ht_rec_state) == HT_REC_ON && !sampler_running)
     {
       ht_rec_zstd_init ();
+      install_sigusr2 ();
       sampler_running = pthread_create (&sampler, NULL, sampler_main, NULL) == 0;
     }
   if (entered)

@@ -101,6 +101,9 @@ HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
 HT_REC_HIDDEN int ht_rec_log_fd (void);
 HT_REC_HIDDEN void ht_rec_log_fd_move (void);
 
+/* ht-rec-api.c (exported: heaptrail.h's entry points) */
+void heaptrail_rec_snapshot (const char *label);
+
 /* ht-rec-zstd.c */
 HT_REC_HIDDEN bool ht_rec_zstd_init (void);
 HT_REC_HIDDEN size_t ht_rec_zstd_compress (const void *src, size_t len, const uint8_t **out,

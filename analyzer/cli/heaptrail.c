@@ -5,6 +5,7 @@
  * "heaptrail: FILE: what is wrong", and the exit codes below (see heaptrail(1)).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
@@ -789,6 +790,41 @@ cmd_growth (int argc, char **argv)
   return EXIT_OK;
 }
 
+/* Asks a recorded process for a snapshot by leaving a request file (with the label) that
+ * its recorder looks for every 10 ms; no signal is sent, so the program's blocking calls
+ * are not interrupted (see ht-rec-log.c, serve_snapshot_request). */
+static int
+cmd_snapshot (int argc, char **argv)
+{
+  GOptionEntry entries[] = { { NULL } };
+  int code = 0;
+  if (!parse_options (entries, _("PID [LABEL]"),
+                      _("Ask a process running under the recorder to take a snapshot now."),
+                      &argc, &argv, 1, 2, &code))
+    return code;
+  char *end = NULL;
+  long pid = strtol (argv[1], &end, 10);
+  if (!end || *end || pid <= 0)
+    return fail (EXIT_USAGE, NULL, _("'%s' is not a process id"), argv[1]);
+  if (kill ((pid_t) pid, 0) != 0)
+    return fail (EXIT_FAILURE_, argv[1], "%s", g_strerror (errno));
+  const char *dir = g_getenv ("XDG_RUNTIME_DIR");
+  g_autofree char *path = g_strdup_printf ("%s/heaptrail-snapshot.%ld", dir && *dir ? dir : "/tmp",
+                                           pid);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const char *label = argc == 3 ? argv[2] : "";
+  if (fd < 0 || write (fd, label, strlen (label)) < 0)
+    {
+      int err = errno;
+      if (fd >= 0)
+        close (fd);
+      return fail (EXIT_IO, path, "%s", g_strerror (err));
+    }
+  close (fd);
+  fprintf (stderr, _("%s: asked process %ld for a snapshot\n"), prog_name, pid);
+  return EXIT_OK;
+}
+
 /* "REC:LABEL" -> REC and LABEL; a path that exists as given keeps its colons. */
 static void
 split_rec_label (const char *arg, char **rec, char **label)
@@ -1152,6 +1188,7 @@ usage (FILE *to)
                  "                              blocks not freed at exit, by stack\n"
                  "  growth REC [A B] [-n N] [--all]\n"
                  "                              live blocks per type between snapshots\n"
+                 "  snapshot PID [LABEL]        take a snapshot of a recorded process now\n"
                  "\n"
                  "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
            prog_name, prog_name);
@@ -1187,6 +1224,7 @@ main (int argc, char **argv)
     { "diff", cmd_diff },
     { "leaks", cmd_leaks },
     { "growth", cmd_growth },
+    { "snapshot", cmd_snapshot },
   };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)

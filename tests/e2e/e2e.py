@@ -394,6 +394,33 @@ def case_growth_types(c):
     print("growth per type: Node +5 then -2, Edge +4, make_buffer +3, as the program does")
 
 
+def case_snapshot_from_outside(c):
+    """heaptrail snapshot PID LABEL, and kill -USR2: a snapshot while the program sleeps"""
+    import signal
+    for how in ("cli", "sigusr2"):
+        log = os.path.join(c.work, how + ".htr")
+        p = subprocess.Popen([c.heaptrail, "record", "-o", log, "--",
+                              os.path.join(c.fixtures, "fixture-waits")],
+                             cwd=c.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pid = int(p.stdout.readline())
+        if how == "cli":
+            c.ht("snapshot", str(pid), "while asleep")
+        else:
+            os.kill(pid, signal.SIGUSR2)
+        out, _ = p.communicate()
+        exp = json.loads(out)
+        label = "while asleep" if how == "cli" else "signal 1"
+        labels = [s["label"] for s in c.ht_json("snapshots", log)]
+        expect(label in labels, f"{how}: no snapshot {label!r}: {labels}")
+        got = c.line_count(log, exp["line"], "--at", label)
+        expect(got == (50, 50000), f"{how}: {got} in the snapshot, 50 blocks expected")
+        if how == "cli":
+            expect(exp["slept_full"] == 1, "heaptrail snapshot interrupted the program's sleep")
+    p = c.ht("snapshot", "999999999", check=False)
+    expect(p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1, p.stderr)
+    print("snapshots from outside: 50 blocks, and the program's sleep left alone")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
