@@ -106,10 +106,12 @@ show_progress (double fraction, gpointer data)
   fflush (stderr);
 }
 
+static int import_snapshots; /* heaptrail import --snapshots N; 0: the default */
+
 static int
 do_import (const char *log, const char *db_path)
 {
-  HtImportOptions options = { 0 };
+  HtImportOptions options = { .auto_snapshots = import_snapshots };
   if (isatty (2))
     {
       options.progress = show_progress;
@@ -272,9 +274,12 @@ static int
 cmd_import (int argc, char **argv)
 {
   g_autofree char *output = NULL;
+  int snapshots = 50;
   GOptionEntry entries[] = {
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Database to write (default LOG.db)"),
       N_("DB") },
+    { "snapshots", 0, 0, G_OPTION_ARG_INT, &snapshots,
+      N_("Evenly spaced snapshots to take over the run (default 50, 0 for none)"), "N" },
     { NULL }
   };
   int code = 0;
@@ -285,6 +290,9 @@ cmd_import (int argc, char **argv)
   struct stat st;
   if (stat (log, &st) != 0)
     return fail (EXIT_IO, log, "%s", g_strerror (errno));
+  if (snapshots < 0 || snapshots > 10000)
+    return fail (EXIT_USAGE, NULL, _("--snapshots takes a number from 0 to 10000"));
+  import_snapshots = snapshots == 0 ? -1 : snapshots;
   g_autofree char *db = output ? g_strdup (output) : ht_import_default_db_path (log);
   code = do_import (log, db);
   if (code == EXIT_OK)
@@ -452,7 +460,8 @@ cmd_top (int argc, char **argv)
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
       "N" },
     { "at", 0, 0, G_OPTION_ARG_STRING, &at,
-      N_("Live memory at peak (default), end, or a snapshot's label"), N_("WHEN") },
+      N_("Live memory at peak (default), end, a snapshot's label, or a time (1.5s)"),
+      N_("WHEN") },
     { "allocations", 0, 0, G_OPTION_ARG_NONE, &allocations,
       N_("Every allocation of the run instead of the live blocks"), NULL },
     { "cumulative", 0, 0, G_OPTION_ARG_NONE, &cumulative,
@@ -744,7 +753,8 @@ cmd_growth (int argc, char **argv)
       if (!snaps)
         return fail (exit_code_for (error), argv[1], "%s", error->message);
       for (guint i = 0; i < snaps->len; i++)
-        if (!g_str_equal (((HtSnapshotInfo *) snaps->pdata[i])->kind, "peak"))
+        if (g_str_equal (((HtSnapshotInfo *) snaps->pdata[i])->kind, "snapshot")
+            || g_str_equal (((HtSnapshotInfo *) snaps->pdata[i])->kind, "end"))
           g_ptr_array_add (steps, g_strdup (((HtSnapshotInfo *) snaps->pdata[i])->label));
     }
   g_autoptr (JsonBuilder) b = json ? json_builder_new () : NULL;

@@ -108,6 +108,8 @@ typedef struct
   guint32 last_state_id;
   GArray *samples;     /* HtSample */
   GPtrArray *snapshots; /* HtSnap, in the order taken */
+  guint64 *auto_at;     /* stamps of the evenly spaced snapshots still to take */
+  guint auto_count, auto_next;
   GHashTable *type_ids; /* type name -> id + 1 */
   GPtrArray *type_names; /* by id */
   GArray *type_live;    /* HtTally by type id */
@@ -457,6 +459,10 @@ on_unfree (HtImport *im, const HtEvent *e)
 static gboolean
 on_event (HtImport *im, HtEvent *e, GError **error)
 {
+  /* an evenly spaced snapshot is the heap just before the first event at or after it */
+  while (im->auto_next < im->auto_count && e->stamp >= im->auto_at[im->auto_next])
+    g_ptr_array_add (im->snapshots, snap_capture (im, "auto", NULL,
+                                                  im->auto_at[im->auto_next++], FALSE));
   im->last_stamp = MAX (im->last_stamp, e->stamp);
   switch (e->tag)
     {
@@ -920,6 +926,15 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
                    snap_capture (im, "end", g_strdup ("end"), im->last_stamp, FALSE));
   g_ptr_array_sort (im->snapshots, snap_by_time);
   for (guint i = 0; i < im->snapshots->len; i++)
+    {
+      HtSnap *snap = im->snapshots->pdata[i];
+      if (!snap->label) /* automatic ones are named by their time, now that it is known */
+        {
+          g_autofree char *name = g_strdup_printf ("@%.3fs", stamp_seconds (im, snap->stamp));
+          snap->label = snap_label (im, name);
+        }
+    }
+  for (guint i = 0; i < im->snapshots->len; i++)
     if (!write_snapshot (im, &w, i + 1, im->snapshots->pdata[i], error))
       goto out;
 
@@ -990,6 +1005,7 @@ import_clear (HtImport *im)
   g_hash_table_unref (im->streams);
   g_array_unref (im->samples);
   g_ptr_array_unref (im->snapshots);
+  g_free (im->auto_at);
   g_hash_table_unref (im->labels);
   g_hash_table_unref (im->type_ids);
   g_ptr_array_unref (im->type_names);
@@ -1064,6 +1080,17 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   g_hash_table_add (im.labels, g_strdup ("peak")); /* reserved */
   g_hash_table_add (im.labels, g_strdup ("end"));
   im.warnings = g_string_new (NULL);
+
+  int n_auto = options->auto_snapshots == 0 ? 50 : MAX (options->auto_snapshots, 0);
+  guint64 first = ht_reader_info (im.reader)->start_stamp;
+  guint64 last = n_auto > 0 ? ht_reader_last_stamp (im.reader) : 0;
+  if (n_auto > 0 && last > first)
+    {
+      im.auto_count = (guint) n_auto;
+      im.auto_at = g_new (guint64, n_auto);
+      for (int i = 0; i < n_auto; i++)
+        im.auto_at[i] = first + (guint64) ((double) (last - first) * (i + 1) / (n_auto + 1));
+    }
 
   gboolean ok = read_all (&im, options, error);
   if (ok && ht_reader_warning (im.reader))

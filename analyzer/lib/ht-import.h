@@ -13,6 +13,9 @@ typedef struct
   HtImportProgress progress;
   gpointer progress_data;
   GCancellable *cancellable;
+  /* Evenly spaced snapshots to take over the run ("@1.234s"), besides the program's own,
+   * the peak and the end: 0 means the default (50), a negative number none. */
+  int auto_snapshots;
   /* Filled in on return: warnings worth showing (truncated log, missing symbols), one per
    * line, or NULL.  Free with g_free. */
   char *warnings;

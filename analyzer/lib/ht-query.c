@@ -13,6 +13,46 @@
 #include "ht-error.h"
 #include "ht-query.h"
 
+/* "peak", "end", a label, or a time ("1.5s"): the snapshot taken at or before it. */
+char *
+ht_query_resolve_at (HtDb *db, const char *at, GError **error)
+{
+  sqlite3 *h = ht_db_handle (db);
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (h, "SELECT label FROM snapshots WHERE label = ?", &st, error))
+    return NULL;
+  sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
+  char *label = NULL;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    label = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  sqlite3_finalize (st);
+  if (label)
+    return label;
+
+  char *end = NULL;
+  double t = g_ascii_strtod (at, &end);
+  if (end && end != at && g_str_equal (end, "s") && t >= 0)
+    {
+      if (!ht_db_prepare (h,
+                          "SELECT label FROM snapshots WHERE time_s <= ? ORDER BY time_s DESC,"
+                          " id DESC LIMIT 1",
+                          &st, error))
+        return NULL;
+      sqlite3_bind_double (st, 1, t);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        label = g_strdup ((const char *) sqlite3_column_text (st, 0));
+      sqlite3_finalize (st);
+      if (label)
+        return label;
+      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND, "no snapshot at or before %s", at);
+      return NULL;
+    }
+  g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+               "no snapshot named '%s' ('heaptrail snapshots' lists them; a time is written 1.5s)",
+               at);
+  return NULL;
+}
+
 static void
 location_free (gpointer data)
 {
@@ -222,19 +262,13 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
   const char *at = options->at ? options->at : "peak";
   sqlite3_stmt *st;
 
+  g_autofree char *resolved = NULL;
   if (!options->allocations)
     {
-      if (!ht_db_prepare (h, "SELECT id FROM snapshots WHERE label = ?", &st, error))
+      resolved = ht_query_resolve_at (db, at, error);
+      if (!resolved)
         return NULL;
-      sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
-      gboolean found = sqlite3_step (st) == SQLITE_ROW;
-      sqlite3_finalize (st);
-      if (!found)
-        {
-          g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
-                       "no snapshot named '%s' ('heaptrail snapshots' lists them)", at);
-          return NULL;
-        }
+      at = resolved;
     }
 
   g_autoptr (GHashTable) locations = load_locations (db, error);
@@ -649,8 +683,11 @@ growth_free (gpointer data)
 
 /* type -> HtGrowth, filling the a (which = 0) or b (which = 1) side */
 static gboolean
-collect_types (HtDb *db, const char *label, int which, GHashTable *types, GError **error)
+collect_types (HtDb *db, const char *at, int which, GHashTable *types, GError **error)
 {
+  g_autofree char *label = ht_query_resolve_at (db, at, error);
+  if (!label)
+    return FALSE;
   HtTopOptions opt = { .by = HT_GROUP_FUNCTION, .at = label, .untagged = TRUE };
   g_autoptr (GPtrArray) stats = ht_query_top (db, &opt, error);
   if (!stats)

@@ -79,6 +79,10 @@ GPtrArray *ht_query_growth (HtDb *db, const char *a, const char *b, GError **err
 /* Every snapshot of a recording, in time order (HtSnapshotInfo*). */
 GPtrArray *ht_query_snapshots (HtDb *db, GError **error);
 
+/* The label of the snapshot `at` names: "peak", "end", a label, or a time ("1.5s", the
+ * latest snapshot at or before it).  NULL with HT_DB_ERROR_NOT_FOUND when there is none. */
+char *ht_query_resolve_at (HtDb *db, const char *at, GError **error);
+
 /* Groups like tracemalloc's Snapshot.statistics(): sorted by size, then count, largest
  * first.  Returns HtStat* (free with g_ptr_array_unref). */
 GPtrArray *ht_query_top (HtDb *db, const HtTopOptions *options, GError **error);

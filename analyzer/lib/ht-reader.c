@@ -687,3 +687,30 @@ ht_log_looks_like_log (const char *path)
   close (fd);
   return ok;
 }
+
+guint64
+ht_reader_last_stamp (HtReader *reader)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HtReader) r = ht_reader_open (reader->path, &error);
+  if (!r)
+    return 0;
+  gsize off = r->offset, last_control = G_MAXSIZE;
+  while (off + sizeof (HtChunkHeader) <= r->size)
+    {
+      HtChunkHeader h;
+      memcpy (&h, r->data + off, sizeof h);
+      if (h.magic != HT_CHUNK_MAGIC || h.payload_size > r->size - off - sizeof h)
+        break;
+      if (h.stream == HT_CONTROL_STREAM)
+        last_control = off;
+      off += sizeof h + h.payload_size;
+    }
+  if (last_control == G_MAXSIZE)
+    return 0;
+  r->offset = last_control;
+  if (!read_chunk (r, NULL))
+    return 0;
+  HtStream *s = g_hash_table_lookup (r->streams, GUINT_TO_POINTER (HT_CONTROL_STREAM));
+  return s ? s->last_stamp : 0;
+}

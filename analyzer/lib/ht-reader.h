@@ -71,6 +71,11 @@ void ht_module_info_free (HtModuleInfo *info);
 
 gboolean ht_log_looks_like_log (const char *path);
 
+/* The stamp of the last control record a log holds (its end, or its last sample when the
+ * program was killed), found without reading the whole log: chunk headers are walked and
+ * only the last control chunk is decoded.  0 when there is none. */
+guint64 ht_reader_last_stamp (HtReader *reader);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtReader, ht_reader_free)
 
 G_END_DECLS

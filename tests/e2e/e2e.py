@@ -264,7 +264,9 @@ def case_api_snapshots(c):
     labels = [s["label"] for s in snaps]
     for want in ("start", "work:before", "work:after", "after-free", "peak", "end"):
         expect(want in labels, f"snapshot {want} missing: {labels}")
-    order = [l for l in labels if l not in ("peak",)]
+    autos = [s for s in snaps if s["kind"] == "auto"]
+    expect(len(autos) == 50, f"{len(autos)} evenly spaced snapshots, 50 by default")
+    order = [s["label"] for s in snaps if s["kind"] not in ("peak", "auto")]
     expect(order == ["start", "work:before", "work:after", "after-free", "end"],
            f"snapshots out of order: {labels}")
     times = [s["time_s"] for s in snaps]
@@ -288,6 +290,16 @@ def case_api_snapshots(c):
                           "average=128 B"), f"not tracemalloc's format: {first!r}")
     top = c.line_count(log, la, "--at", "after-free")
     expect(top == (50, 3200), f"top --at after-free, line {la}: {top}")
+    # a time picks the latest snapshot at or before it
+    t_start = [s["time_s"] for s in snaps if s["label"] == "start"][0]
+    t_end = [s["time_s"] for s in snaps if s["label"] == "end"][0]
+    expect(c.line_count(log, la, "--at", f"{t_end + 1:.3f}s") == (50, 3200), "--at after the end")
+    expect(c.line_count(log, la, "--at", f"{t_start!r}s") == (0, 0), "--at start's time")
+    p = c.ht("top", log, "--at", "0s", check=False)
+    expect(p.returncode == 2 and "no snapshot at or before" in p.stderr, p.stderr)
+    p = c.ht("import", log, "-o", log + ".none.db", "--snapshots", "0")
+    kinds = {s["kind"] for s in c.ht_json("snapshots", log + ".none.db")}
+    expect("auto" not in kinds, f"--snapshots 0 still took some: {kinds}")
     p = c.ht("diff", log, "start", "nonsense", check=False)
     expect(p.returncode == 2 and "nonsense" in p.stderr, f"unknown label: {p.stderr!r}")
     print("snapshots, scope and pause: every diff figure as the program says")
