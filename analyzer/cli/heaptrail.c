@@ -448,6 +448,24 @@ print_stat (const HtStat *s)
   printf ("\n");
 }
 
+/* --include / --exclude, shared by the commands that group traces */
+static char **filter_include, **filter_exclude;
+
+#define HT_FILTER_ENTRIES                                                                    \
+  { "include", 0, 0, G_OPTION_ARG_STRING_ARRAY, &filter_include,                             \
+    N_("Only allocations called from a source file or module matching GLOB (repeatable)"),  \
+    N_("GLOB") },                                                                            \
+  { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &filter_exclude,                             \
+    N_("Leave out allocations called from a source file or module matching GLOB"),           \
+    N_("GLOB") }
+
+static void
+apply_filters (HtTopOptions *opt)
+{
+  opt->include = (const char *const *) filter_include;
+  opt->exclude = (const char *const *) filter_exclude;
+}
+
 static int
 cmd_top (int argc, char **argv)
 {
@@ -467,6 +485,7 @@ cmd_top (int argc, char **argv)
     { "cumulative", 0, 0, G_OPTION_ARG_NONE, &cumulative,
       N_("Count every frame of a stack, not only the innermost"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_FILTER_ENTRIES,
     { NULL }
   };
   int code = 0;
@@ -476,6 +495,7 @@ cmd_top (int argc, char **argv)
     return code;
   const char *by = by_arg ? by_arg : "line";
   HtTopOptions opt = { .at = at, .allocations = allocations, .cumulative = cumulative };
+  apply_filters (&opt);
   if (!parse_group (by, &opt.by))
     return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
                  by);
@@ -866,6 +886,7 @@ cmd_diff (int argc, char **argv)
     { "cumulative", 0, 0, G_OPTION_ARG_NONE, &cumulative,
       N_("Count every frame of a stack, not only the innermost"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_FILTER_ENTRIES,
     { NULL }
   };
   int code = 0;
@@ -877,6 +898,7 @@ cmd_diff (int argc, char **argv)
     return code;
   const char *by = by_arg ? by_arg : "line";
   HtTopOptions opt = { .cumulative = cumulative };
+  apply_filters (&opt);
   if (!parse_group (by, &opt.by))
     return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
                  by);
@@ -1241,7 +1263,10 @@ main (int argc, char **argv)
       {
         g_autofree char *name = g_strdup_printf ("heaptrail %s", cmd);
         g_set_prgname (name);
-        return commands[i].run (argc - 1, argv + 1);
+        int code = commands[i].run (argc - 1, argv + 1);
+        g_clear_pointer (&filter_include, g_strfreev);
+        g_clear_pointer (&filter_exclude, g_strfreev);
+        return code;
       }
   fail (EXIT_USAGE, NULL, _("unknown command '%s'"), cmd);
   return usage (stderr);

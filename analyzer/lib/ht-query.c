@@ -254,6 +254,44 @@ stat_compare (gconstpointer a, gconstpointer b)
   return strcmp (x->key, y->key);
 }
 
+static gboolean
+glob_matches (const char *glob, const char *path)
+{
+  if (!path)
+    return FALSE;
+  if (!strchr (glob, '/'))
+    {
+      const char *base = strrchr (path, '/');
+      path = base ? base + 1 : path;
+    }
+  return g_pattern_match_simple (glob, path);
+}
+
+/* Like tracemalloc's Filter (all_frames=False), only the innermost frame is considered:
+ * where the allocation call is, after the allocator's own frames are hidden. */
+static gboolean
+trace_matches (GArray *frames, GHashTable *locations, const char *const *globs)
+{
+  if (!frames || frames->len == 0)
+    return FALSE;
+  const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (frames, gint64, 0));
+  for (guint g = 0; l && globs[g]; g++)
+    if (glob_matches (globs[g], l->file) || glob_matches (globs[g], l->module))
+      return TRUE;
+  return FALSE;
+}
+
+/* See HtTopOptions: tracemalloc's filter_traces(). */
+static gboolean
+trace_passes (const HtTopOptions *options, GArray *frames, GHashTable *locations)
+{
+  if (options->include && options->include[0]
+      && !trace_matches (frames, locations, options->include))
+    return FALSE;
+  return !(options->exclude && options->exclude[0]
+           && trace_matches (frames, locations, options->exclude));
+}
+
 GPtrArray *
 ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
 {
@@ -299,6 +337,8 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
       gint64 bytes = sqlite3_column_int64 (st, 2);
       GArray *fr = g_hash_table_lookup (frames, &trace);
       static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
+      if (!trace_passes (options, fr, locations))
+        continue;
 
       if (options->by == HT_GROUP_TRACEBACK)
         {

@@ -22,6 +22,12 @@ typedef struct
   gboolean allocations; /* every allocation of the run instead of the live blocks at `at` */
   const char *at;       /* snapshot label: "peak" (default) or "end" */
   gboolean untagged;    /* leave out blocks that carry a heaptrail_tag */
+  /* tracemalloc's Filter: globs on the source file or module (the full path, or its base
+   * name when the glob has no '/') of a stack's innermost frame, the one that called the
+   * allocator.  NULL-terminated, or NULL.  A stack passes when it matches an include (if
+   * any are given) and no exclude. */
+  const char *const *include;
+  const char *const *exclude;
 } HtTopOptions;
 
 typedef struct

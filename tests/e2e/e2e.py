@@ -433,6 +433,26 @@ def case_snapshot_from_outside(c):
     print("snapshots from outside: 50 blocks, and the program's sleep left alone")
 
 
+def case_filters(c):
+    """--include / --exclude, tracemalloc's Filter, on the innermost frame's file or module"""
+    log, p = c.record("leaks.htr", os.path.join(c.fixtures, "fixture-leaks"))
+    exp = json.loads(p.stdout)
+    everything = c.ht_json("top", log, "-n", "0", "--at", "end")["stats"]
+    mine = c.ht_json("top", log, "-n", "0", "--at", "end", "--include", "fixture-leaks.c")["stats"]
+    keys = sorted(s["key"].rsplit(":", 1)[1] for s in mine)
+    expect(keys == sorted([str(exp["plain"]), str(exp["cache"])]), f"--include: {mine}")
+    others = c.ht_json("top", log, "-n", "0", "--at", "end", "--exclude", "fixture-*.c")["stats"]
+    expect(not any(s["key"].endswith((f":{exp['plain']}", f":{exp['cache']}")) for s in others),
+           f"--exclude: {others}")
+    expect(len(mine) + len(others) == len(everything) and others,
+           f"include and exclude do not partition: {len(mine)} + {len(others)} != {len(everything)}")
+    libc = c.ht_json("top", log, "-n", "0", "--at", "end", "--include", "libc.so*")["stats"]
+    expect(libc and not any(s in mine for s in libc), f"module glob libc.so*: {libc}")
+    d = c.ht_json("diff", log, "peak", "end", "-n", "0", "--include", "*.nothing")["stats"]
+    expect(d == [], f"diff --include of nothing: {d}")
+    print(f"filters: {len(mine)} groups called from the fixture, {len(others)} from elsewhere")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
