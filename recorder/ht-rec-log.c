@@ -145,6 +145,23 @@ ht_rec_stamp (void)
   return mono_ns () >> HT_STAMP_SHIFT_NS;
 }
 
+/* For timing the recorder itself (one event in 64): fenced, so that the interval measured
+ * is the work done, not what out-of-order execution lets slip in or out of it. */
+static uint64_t
+stamp_fenced (void)
+{
+#if defined(__x86_64__)
+  if (HT_REC_LIKELY (use_tsc))
+    {
+      _mm_lfence ();
+      uint64_t t = __rdtsc ();
+      _mm_lfence ();
+      return t >> HT_STAMP_SHIFT_TSC;
+    }
+#endif
+  return mono_ns () >> HT_STAMP_SHIFT_NS;
+}
+
 static bool
 tsc_is_invariant (void)
 {
@@ -401,6 +418,9 @@ thread_stream (void)
     return late;
 
   t->stream.base_stamp = t->stream.last_stamp = ht_rec_stamp ();
+  /* the first event sets the thread up (mmap, libunwind's cache): timing it and counting it
+   * 64 times would swamp short runs, so the sampling starts with the next one */
+  t->stream.tick = 1;
   tls_thread = t;
   pthread_setspecific (thread_key, t);
 
@@ -425,7 +445,7 @@ ht_rec_on_alloc (void *ptr, size_t size)
   /* The recorder's own cost is sampled: one event in 64 is timed from here to its stamp
    * and counted 64 times, which is unbiased and keeps fences off the other 63. */
   bool timed = (s->tick++ % HT_REC_TIMING_EVERY) == 0;
-  uint64_t t0 = timed ? ht_rec_stamp () : 0;
+  uint64_t t0 = timed ? stamp_fenced () : 0;
   uint32_t node = tls_thread ? ht_rec_trace_capture (tls_thread) : 0;
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
@@ -447,10 +467,10 @@ ht_rec_on_alloc (void *ptr, size_t size)
   p += ht_varint_put (p, size);
   p += ht_varint_put (p, node);
   stream_commit (s, p);
-  if (timed)
-    atomic_store_explicit (&s->spent, s->spent + (stamp - t0) * HT_REC_TIMING_EVERY,
-                           memory_order_relaxed);
   ht_rec_stream_unlock (s);
+  if (timed)
+    atomic_store_explicit (&s->spent, s->spent + (stamp_fenced () - t0) * HT_REC_TIMING_EVERY,
+                           memory_order_relaxed);
 }
 
 static void
@@ -458,7 +478,7 @@ put_ptr_event (uint8_t tag, void *ptr)
 {
   HtRecStream *s = thread_stream ();
   bool timed = (s->tick++ % HT_REC_TIMING_EVERY) == 0;
-  uint64_t t0 = timed ? ht_rec_stamp () : 0;
+  uint64_t t0 = timed ? stamp_fenced () : 0;
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
   uint64_t stamp = ht_rec_stamp ();
@@ -476,10 +496,10 @@ put_ptr_event (uint8_t tag, void *ptr)
       p = ht_rec_put_ptr (s, p, (uintptr_t) ptr);
     }
   stream_commit (s, p);
-  if (timed)
-    atomic_store_explicit (&s->spent, s->spent + (stamp - t0) * HT_REC_TIMING_EVERY,
-                           memory_order_relaxed);
   ht_rec_stream_unlock (s);
+  if (timed)
+    atomic_store_explicit (&s->spent, s->spent + (stamp_fenced () - t0) * HT_REC_TIMING_EVERY,
+                           memory_order_relaxed);
 }
 
 void

@@ -319,6 +319,8 @@ cmd_summary (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   if (!ht_query_summary (db, &s, &error))
     return fail (exit_code_for (error), argv[1], "%s", error->message);
+  g_autoptr (GArray) hist = ht_query_size_histogram (db, NULL);
+  g_autoptr (GArray) threads = ht_query_threads (db, NULL);
 
   if (json)
     {
@@ -346,6 +348,33 @@ cmd_summary (int argc, char **argv)
       JSON_INT (b, "lost_events", s.lost_events);
       json_builder_set_member_name (b, "complete");
       json_builder_add_boolean_value (b, s.complete);
+      json_builder_set_member_name (b, "size_histogram");
+      json_builder_begin_array (b);
+      for (guint i = 0; hist && i < hist->len; i++)
+        {
+          HtSizeBucket *h = &g_array_index (hist, HtSizeBucket, i);
+          json_builder_begin_object (b);
+          JSON_INT (b, "min_size", h->min_size);
+          JSON_INT (b, "max_size", h->max_size);
+          JSON_INT (b, "count", h->count);
+          JSON_INT (b, "bytes", h->bytes);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "per_thread");
+      json_builder_begin_array (b);
+      for (guint i = 0; threads && i < threads->len; i++)
+        {
+          HtThreadStats *t = &g_array_index (threads, HtThreadStats, i);
+          json_builder_begin_object (b);
+          JSON_INT (b, "tid", t->tid);
+          JSON_INT (b, "allocations", t->allocations);
+          JSON_INT (b, "bytes", t->bytes);
+          JSON_INT (b, "temporary", t->temporary);
+          JSON_INT (b, "frees", t->frees);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
       JSON_STR (b, "end_reason", s.end_reason);
       json_builder_end_object (b);
       print_json (b);
@@ -376,6 +405,37 @@ cmd_summary (int argc, char **argv)
   printf ("current size: %.1f KiB\n", (double) s.leaked_bytes / 1024);
   printf ("peak size: %.1f KiB", (double) s.peak_heap_bytes / 1024);
   printf (_(" (at %.3f s, %lld blocks)\n"), s.peak_time_s, (long long) s.peak_heap_blocks);
+  if (hist && hist->len)
+    {
+      printf (_("allocations by size:\n"));
+      gint64 most = 1;
+      for (guint i = 0; i < hist->len; i++)
+        most = MAX (most, g_array_index (hist, HtSizeBucket, i).count);
+      for (guint i = 0; i < hist->len; i++)
+        {
+          HtSizeBucket *h = &g_array_index (hist, HtSizeBucket, i);
+          g_autofree char *lo = ht_format_size ((double) h->min_size, FALSE);
+          g_autofree char *hi = ht_format_size ((double) h->max_size, FALSE);
+          int bar = (int) (40 * h->count / most);
+          printf ("  %9s .. %-9s %10lld  ", lo, h->min_size == h->max_size ? "" : hi,
+                  (long long) h->count);
+          for (int k = 0; k < bar; k++)
+            fputs ("#", stdout);
+          printf ("\n");
+        }
+    }
+  if (threads && threads->len > 1)
+    {
+      printf (_("per thread:        tid  allocations    allocated    temporary        frees\n"));
+      for (guint i = 0; i < threads->len; i++)
+        {
+          HtThreadStats *t = &g_array_index (threads, HtThreadStats, i);
+          g_autofree char *bytes = ht_format_size ((double) t->bytes, FALSE);
+          printf ("  %20lld %12lld %12s %12lld %12lld\n", (long long) t->tid,
+                  (long long) t->allocations, bytes, (long long) t->temporary,
+                  (long long) t->frees);
+        }
+    }
   if (s.warning && *s.warning)
     print_warnings (argv[1], s.warning);
   ht_summary_clear (&s);
@@ -472,11 +532,15 @@ cmd_top (int argc, char **argv)
   g_autofree char *by_arg = NULL, *at = NULL; /* GOption allocates string values */
   int limit = 10;
   gboolean allocations = FALSE, cumulative = FALSE, json = FALSE;
+  g_autofree char *metric = NULL;
   GOptionEntry entries[] = {
     { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg, N_("Group by line, function, file or traceback"),
       N_("KEY") },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
       "N" },
+    { "metric", 0, 0, G_OPTION_ARG_STRING, &metric,
+      N_("live (default), allocations, or temporary (freed before the thread allocated again)"),
+      N_("WHAT") },
     { "at", 0, 0, G_OPTION_ARG_STRING, &at,
       N_("Live memory at peak (default), end, a snapshot's label, or a time (1.5s)"),
       N_("WHEN") },
@@ -496,6 +560,15 @@ cmd_top (int argc, char **argv)
   const char *by = by_arg ? by_arg : "line";
   HtTopOptions opt = { .at = at, .allocations = allocations, .cumulative = cumulative };
   apply_filters (&opt);
+  if (metric && g_str_equal (metric, "allocations"))
+    opt.allocations = TRUE;
+  else if (metric && g_str_equal (metric, "temporary"))
+    opt.temporary = TRUE;
+  else if (metric && !g_str_equal (metric, "live"))
+    return fail (EXIT_USAGE, NULL, _("--metric takes live, allocations or temporary, not '%s'"),
+                 metric);
+  if ((opt.allocations || opt.temporary) && at)
+    return fail (EXIT_USAGE, NULL, _("--at applies to live memory only"));
   if (!parse_group (by, &opt.by))
     return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
                  by);
@@ -503,8 +576,6 @@ cmd_top (int argc, char **argv)
     return fail (EXIT_USAGE, NULL, _("--cumulative does not apply to --by traceback"));
   if (limit < 0)
     return fail (EXIT_USAGE, NULL, _("-n takes a number of groups, 0 for all"));
-  if (allocations && at)
-    return fail (EXIT_USAGE, NULL, _("--allocations and --at exclude each other"));
 
   g_autoptr (HtDb) db = open_recording (argv[1], &code);
   if (!db)
@@ -520,7 +591,8 @@ cmd_top (int argc, char **argv)
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
       JSON_STR (b, "by", by);
-      JSON_STR (b, "at", allocations ? "allocations" : at ? at : "peak");
+      JSON_STR (b, "at", opt.temporary ? "temporary" : opt.allocations ? "allocations"
+                         : at ? at : "peak");
       json_builder_set_member_name (b, "cumulative");
       json_builder_add_boolean_value (b, cumulative);
       guint64 tsize = 0, tcount = 0;

@@ -6,14 +6,15 @@
  *   meta(key, value)                         pid, exe, argv, totals, peak, ...
  *   modules(id, path, build_id, bias)
  *   locations(id, function, file, line, module_id)        unique source positions
- *   sites(trace_id, alloc_count, alloc_bytes, temporary_count)
+ *   sites(trace_id, alloc_count, alloc_bytes, temporary_count, temporary_bytes)
+ *   size_histogram(min_size, max_size, count, bytes)   allocations by size, powers of two
  *   site_frames(trace_id, depth, location_id)            visible frames, 0 = innermost
  *   snapshots(id, label, kind, time_s, heap_bytes, heap_blocks)   kind: peak, end
  *   snapshot_sites(snapshot_id, trace_id, count, bytes, tagged_count, tagged_bytes)
  *                                            live blocks per trace, and those of them tagged
  *   snapshot_types(snapshot_id, type, count, bytes)   live tagged blocks per type
  *   timeline(time_s, heap_bytes, rss_bytes, recorder_bytes)
- *   threads(stream, tid)
+ *   threads(stream, tid, alloc_count, alloc_bytes, temporary, frees)   per thread
  *
  * A trace (trace_id) is the recorder's trace-tree node for an allocation's call stack.
  */
@@ -36,7 +37,10 @@ static const char schema_sql[] =
   "CREATE TABLE locations (id INTEGER PRIMARY KEY, function TEXT, file TEXT,"
   "  line INTEGER NOT NULL, module_id INTEGER REFERENCES modules(id));"
   "CREATE TABLE sites (trace_id INTEGER PRIMARY KEY, alloc_count INTEGER NOT NULL,"
-  "  alloc_bytes INTEGER NOT NULL, temporary_count INTEGER NOT NULL);"
+  "  alloc_bytes INTEGER NOT NULL, temporary_count INTEGER NOT NULL,"
+  "  temporary_bytes INTEGER NOT NULL);"
+  "CREATE TABLE size_histogram (min_size INTEGER NOT NULL, max_size INTEGER NOT NULL,"
+  "  count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
   "CREATE TABLE site_frames (trace_id INTEGER NOT NULL, depth INTEGER NOT NULL,"
   "  location_id INTEGER NOT NULL REFERENCES locations(id), PRIMARY KEY (trace_id, depth))"
   "  WITHOUT ROWID;"
@@ -50,7 +54,9 @@ static const char schema_sql[] =
   "  WITHOUT ROWID;"
   "CREATE TABLE timeline (time_s REAL NOT NULL, heap_bytes INTEGER NOT NULL,"
   "  rss_bytes INTEGER NOT NULL, recorder_bytes INTEGER NOT NULL);"
-  "CREATE TABLE threads (stream INTEGER NOT NULL, tid INTEGER NOT NULL);";
+  "CREATE TABLE threads (stream INTEGER NOT NULL, tid INTEGER NOT NULL,"
+  "  alloc_count INTEGER NOT NULL, alloc_bytes INTEGER NOT NULL, temporary INTEGER NOT NULL,"
+  "  frees INTEGER NOT NULL);";
 
 gboolean
 ht_db_set_error (sqlite3 *handle, GError **error, const char *what)

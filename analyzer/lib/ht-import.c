@@ -35,7 +35,7 @@ typedef struct
   guint32 parent;
   gint32 module; /* symbolizer index, -1 unknown */
   guint64 ip;
-  guint64 alloc_count, alloc_bytes, temporary;
+  guint64 alloc_count, alloc_bytes, temporary, temporary_bytes;
   gint64 live_count, live_bytes;
   gint64 peak_count, peak_bytes;
   gint64 tagged_count, tagged_bytes; /* of the live ones, those with a heaptrail_tag */
@@ -54,7 +54,10 @@ typedef struct
   guint64 last_alloc; /* for temporaries */
   HtBlock last_freed; /* for UNFREE */
   guint64 tid;
+  guint64 alloc_count, alloc_bytes, temporary, frees; /* the thread's own figures */
 } HtStreamState;
+
+#define SIZE_BUCKETS 49 /* [0], [1], [2,3], [4,7] ... up to 2^47 and above */
 
 typedef struct
 {
@@ -104,6 +107,7 @@ typedef struct
   GPtrArray *maps;          /* GArray of HtMapRange, one per module map, oldest first */
   gboolean map_sorted;
   GHashTable *streams; /* stream id -> HtStreamState */
+  GPtrArray *finished_threads; /* HtStreamState of threads whose stream was reused */
   HtStreamState *last_state; /* the previous event's, since events come in runs per stream */
   guint32 last_state_id;
   GArray *samples;     /* HtSample */
@@ -121,6 +125,7 @@ typedef struct
   guint64 peak_bytes, peak_blocks, peak_stamp;
   guint32 peak_epoch;
   guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes;
+  guint64 size_count[SIZE_BUCKETS], size_bytes[SIZE_BUCKETS];
   guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
   gboolean ended;
 } HtImport;
@@ -405,7 +410,14 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
       im->peak_stamp = e->stamp;
       im->peak_epoch++;
     }
-  stream_state (im, e->stream)->last_alloc = e->alloc.ptr;
+  HtStreamState *st = stream_state (im, e->stream);
+  st->last_alloc = e->alloc.ptr;
+  st->alloc_count++;
+  st->alloc_bytes += e->alloc.size;
+  guint bucket = e->alloc.size == 0 ? 0 : MIN (64 - (guint) __builtin_clzll (e->alloc.size),
+                                                SIZE_BUCKETS - 1);
+  im->size_count[bucket]++;
+  im->size_bytes[bucket] += e->alloc.size;
   return TRUE;
 }
 
@@ -415,6 +427,7 @@ on_free (HtImport *im, const HtEvent *e)
   HtBlock b;
   HtStreamState *s = stream_state (im, e->stream);
   im->free_calls++;
+  s->frees++;
   if (!ht_block_map_remove (&im->blocks, e->free.ptr, &b))
     {
       im->unmatched_frees++; /* allocated before recording started, or while paused */
@@ -431,7 +444,9 @@ on_free (HtImport *im, const HtEvent *e)
   if (s->last_alloc == b.ptr && b.stream == e->stream)
     {
       n->temporary++;
+      n->temporary_bytes += b.size;
       im->temporary++;
+      s->temporary++;
     }
   s->last_alloc = 0;
   s->last_freed = b;
@@ -492,10 +507,19 @@ on_event (HtImport *im, HtEvent *e, GError **error)
         return TRUE;
       }
     case HT_REC_THREAD:
-      stream_state (im, e->stream)->tid = e->thread.tid;
-      stream_state (im, e->stream)->last_alloc = 0;
-      im->threads++;
-      return TRUE;
+      {
+        /* a stream id is reused by a later thread: keep the earlier thread's figures */
+        HtStreamState *st = stream_state (im, e->stream);
+        if (st->tid || st->alloc_count || st->frees)
+          {
+            HtStreamState *done = g_memdup2 (st, sizeof *st);
+            g_ptr_array_add (im->finished_threads, done);
+          }
+        st->tid = e->thread.tid;
+        st->last_alloc = st->alloc_count = st->alloc_bytes = st->temporary = st->frees = 0;
+        im->threads++;
+        return TRUE;
+      }
     case HT_REC_THREAD_END:
       return TRUE;
     case HT_REC_SAMPLE:
@@ -872,7 +896,7 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
       || !ht_db_create_schema (db, error) || !write_meta (im, db, log_path, error))
     goto out;
   if (!ht_db_prepare (db, "INSERT INTO locations VALUES (?, ?, ?, ?, ?)", &w.location, error)
-      || !ht_db_prepare (db, "INSERT INTO sites VALUES (?, ?, ?, ?)", &w.site, error)
+      || !ht_db_prepare (db, "INSERT INTO sites VALUES (?, ?, ?, ?, ?)", &w.site, error)
       || !ht_db_prepare (db, "INSERT INTO site_frames VALUES (?, ?, ?)", &w.frame, error)
       || !ht_db_prepare (db, "INSERT INTO snapshot_sites VALUES (?, ?, ?, ?, ?, ?)",
                          &w.snap_site, error)
@@ -910,6 +934,7 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
       sqlite3_bind_int64 (w.site, 2, (gint64) n->alloc_count);
       sqlite3_bind_int64 (w.site, 3, (gint64) n->alloc_bytes);
       sqlite3_bind_int64 (w.site, 4, (gint64) n->temporary);
+      sqlite3_bind_int64 (w.site, 5, (gint64) n->temporary_bytes);
       if (sqlite3_step (w.site) != SQLITE_DONE)
         {
           ht_db_set_error (db, error, "writing sites");
@@ -957,19 +982,42 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
     }
   sqlite3_finalize (st);
 
-  if (!ht_db_prepare (db, "INSERT INTO threads VALUES (?, ?)", &st, error))
+  if (!ht_db_prepare (db, "INSERT INTO size_histogram VALUES (?, ?, ?, ?)", &st, error))
+    goto out;
+  for (guint i = 0; i < SIZE_BUCKETS; i++)
+    {
+      if (!im->size_count[i])
+        continue;
+      guint64 lo = i == 0 ? 0 : G_GUINT64_CONSTANT (1) << (i - 1);
+      guint64 hi = i == 0 ? 0 : i == SIZE_BUCKETS - 1 ? G_MAXINT64 : (lo << 1) - 1;
+      sqlite3_reset (st);
+      sqlite3_bind_int64 (st, 1, (gint64) lo);
+      sqlite3_bind_int64 (st, 2, (gint64) hi);
+      sqlite3_bind_int64 (st, 3, (gint64) im->size_count[i]);
+      sqlite3_bind_int64 (st, 4, (gint64) im->size_bytes[i]);
+      sqlite3_step (st);
+    }
+  sqlite3_finalize (st);
+
+  if (!ht_db_prepare (db, "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?)", &st, error))
     goto out;
   GHashTableIter it;
   gpointer key, value;
   g_hash_table_iter_init (&it, im->streams);
   while (g_hash_table_iter_next (&it, &key, &value))
+    g_ptr_array_add (im->finished_threads, g_memdup2 (value, sizeof (HtStreamState)));
+  for (guint i = 0; i < im->finished_threads->len; i++)
     {
-      HtStreamState *s = value;
-      if (!s->tid)
+      HtStreamState *s = im->finished_threads->pdata[i];
+      if (!s->tid && !s->alloc_count && !s->frees)
         continue;
       sqlite3_reset (st);
-      sqlite3_bind_int64 (st, 1, GPOINTER_TO_UINT (key));
+      sqlite3_bind_int64 (st, 1, i);
       sqlite3_bind_int64 (st, 2, (gint64) s->tid);
+      sqlite3_bind_int64 (st, 3, (gint64) s->alloc_count);
+      sqlite3_bind_int64 (st, 4, (gint64) s->alloc_bytes);
+      sqlite3_bind_int64 (st, 5, (gint64) s->temporary);
+      sqlite3_bind_int64 (st, 6, (gint64) s->frees);
       sqlite3_step (st);
     }
   sqlite3_finalize (st);
@@ -1003,6 +1051,7 @@ import_clear (HtImport *im)
   g_hash_table_unref (im->module_index);
   g_ptr_array_unref (im->maps);
   g_hash_table_unref (im->streams);
+  g_ptr_array_unref (im->finished_threads);
   g_array_unref (im->samples);
   g_ptr_array_unref (im->snapshots);
   g_free (im->auto_at);
@@ -1070,6 +1119,7 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.module_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   im.maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   im.streams = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  im.finished_threads = g_ptr_array_new_with_free_func (g_free);
   im.samples = g_array_new (FALSE, FALSE, sizeof (HtSample));
   im.snapshots = g_ptr_array_new_with_free_func (snap_free);
   im.type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

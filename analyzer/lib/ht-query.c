@@ -301,7 +301,7 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
   sqlite3_stmt *st;
 
   g_autofree char *resolved = NULL;
-  if (!options->allocations)
+  if (!options->allocations && !options->temporary)
     {
       resolved = ht_query_resolve_at (db, at, error);
       if (!resolved)
@@ -316,7 +316,10 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
   if (!frames)
     return NULL;
 
-  const char *sql = options->allocations
+  const char *sql = options->temporary
+                      ? "SELECT trace_id, temporary_count, temporary_bytes FROM sites"
+                        " WHERE temporary_count > 0"
+                    : options->allocations
                       ? "SELECT trace_id, alloc_count, alloc_bytes FROM sites"
                     : options->untagged
                       ? "SELECT s.trace_id, s.count - s.tagged_count, s.bytes - s.tagged_bytes"
@@ -326,7 +329,7 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
                         " JOIN snapshots n ON n.id = s.snapshot_id WHERE n.label = ?";
   if (!ht_db_prepare (h, sql, &st, error))
     return NULL;
-  if (!options->allocations)
+  if (!options->allocations && !options->temporary)
     sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
 
   GHashTable *groups = g_hash_table_new (g_str_hash, g_str_equal);
@@ -813,5 +816,48 @@ ht_query_growth (HtDb *db, const char *a, const char *b, GError **error)
   while (g_hash_table_iter_next (&it, NULL, &v))
     g_ptr_array_add (out, v);
   g_ptr_array_sort (out, growth_compare);
+  return out;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Sizes and threads
+ */
+GArray *
+ht_query_size_histogram (HtDb *db, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT min_size, max_size, count, bytes FROM size_histogram ORDER BY min_size",
+                      &st, error))
+    return NULL;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (HtSizeBucket));
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      HtSizeBucket b = { sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1),
+                         sqlite3_column_int64 (st, 2), sqlite3_column_int64 (st, 3) };
+      g_array_append_val (out, b);
+    }
+  sqlite3_finalize (st);
+  return out;
+}
+
+GArray *
+ht_query_threads (HtDb *db, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT tid, alloc_count, alloc_bytes, temporary, frees FROM threads"
+                      " ORDER BY alloc_count DESC, tid",
+                      &st, error))
+    return NULL;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (HtThreadStats));
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      HtThreadStats t = { sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1),
+                          sqlite3_column_int64 (st, 2), sqlite3_column_int64 (st, 3),
+                          sqlite3_column_int64 (st, 4) };
+      g_array_append_val (out, t);
+    }
+  sqlite3_finalize (st);
   return out;
 }

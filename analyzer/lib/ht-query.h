@@ -22,6 +22,7 @@ typedef struct
   gboolean allocations; /* every allocation of the run instead of the live blocks at `at` */
   const char *at;       /* snapshot label: "peak" (default) or "end" */
   gboolean untagged;    /* leave out blocks that carry a heaptrail_tag */
+  gboolean temporary;   /* temporary allocations over the run instead of the live blocks */
   /* tracemalloc's Filter: globs on the source file or module (the full path, or its base
    * name when the glob has no '/') of a stack's innermost frame, the one that called the
    * allocator.  NULL-terminated, or NULL.  A stack passes when it matches an include (if
@@ -81,6 +82,23 @@ typedef struct
  * type is its heaptrail_tag, else the function that allocated it.  Sorted by the change in
  * count, growth first (HtGrowth*). */
 GPtrArray *ht_query_growth (HtDb *db, const char *a, const char *b, GError **error);
+
+typedef struct
+{
+  gint64 min_size, max_size, count, bytes;
+} HtSizeBucket;
+
+/* Allocations over the run by size, powers of two (HtSizeBucket, in a GArray). */
+GArray *ht_query_size_histogram (HtDb *db, GError **error);
+
+typedef struct
+{
+  gint64 tid, allocations, bytes, temporary, frees;
+} HtThreadStats;
+
+/* Each thread's allocations, bytes, temporary allocations and frees (HtThreadStats in a
+ * GArray, most allocations first). */
+GArray *ht_query_threads (HtDb *db, GError **error);
 
 /* Every snapshot of a recording, in time order (HtSnapshotInfo*). */
 GPtrArray *ht_query_snapshots (HtDb *db, GError **error);

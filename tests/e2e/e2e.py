@@ -137,6 +137,11 @@ def case_threads_handoff(c):
     expect(got == exp["blocks"], f"{got} allocations at the producer line, expected {exp['blocks']}")
     expect(exp["line"] not in end, f"producer blocks still live at the end: {end.get(exp['line'])}")
     expect(s["threads"] >= 9, f"expected 9 threads, summary says {s['threads']}")
+    per = s["per_thread"]
+    expect(len(per) >= 9 and sum(t["allocations"] for t in per) == s["allocations"],
+           f"per-thread figures do not add up: {per}")
+    producers = sorted(t["allocations"] for t in per)[-4:]
+    expect(all(n >= 50000 for n in producers), f"four producers of 50,000 blocks each: {per}")
     print(f"{got} blocks handed between threads, 0 unmatched")
 
 
