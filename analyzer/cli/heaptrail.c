@@ -107,11 +107,13 @@ show_progress (double fraction, gpointer data)
 }
 
 static int import_snapshots; /* heaptrail import --snapshots N; 0: the default */
+static double import_short_lived_ms; /* --short-lived MS; 0: the default */
 
 static int
 do_import (const char *log, const char *db_path)
 {
-  HtImportOptions options = { .auto_snapshots = import_snapshots };
+  HtImportOptions options = { .auto_snapshots = import_snapshots,
+                              .short_lived_ms = import_short_lived_ms };
   if (isatty (2))
     {
       options.progress = show_progress;
@@ -186,7 +188,29 @@ open_recording (const char *rec, int *code)
     }
   HtDb *db = ht_db_open (db_path, &error);
   if (!db)
-    *code = fail (exit_code_for (error), db_path, "%s", error->message);
+    {
+      *code = fail (exit_code_for (error), db_path, "%s", error->message);
+      return NULL;
+    }
+  /* --short-lived MS is decided at import: import again when the threshold differs */
+  if (import_short_lived_ms > 0
+      && ht_db_meta_double (db, "short_lived_ms") != import_short_lived_ms)
+    {
+      ht_db_close (db);
+      if (!derived)
+        {
+          *code = fail (EXIT_USAGE, rec,
+                        _("short-lived allocations were counted with another threshold; "
+                          "give the log, which is imported again"));
+          return NULL;
+        }
+      *code = do_import (rec, derived);
+      if (*code != EXIT_OK)
+        return NULL;
+      db = ht_db_open (db_path, &error);
+      if (!db)
+        *code = fail (exit_code_for (error), db_path, "%s", error->message);
+    }
   return db;
 }
 
@@ -270,6 +294,10 @@ parse_options (GOptionEntry *entries, const char *params, const char *summary, i
   return TRUE;
 }
 
+#define HT_SHORT_LIVED_ENTRY                                                                 \
+  { "short-lived", 0, 0, G_OPTION_ARG_DOUBLE, &import_short_lived_ms,                        \
+    N_("Count blocks freed within MS milliseconds as short-lived (default 1)"), "MS" }
+
 static int
 cmd_import (int argc, char **argv)
 {
@@ -280,6 +308,7 @@ cmd_import (int argc, char **argv)
       N_("DB") },
     { "snapshots", 0, 0, G_OPTION_ARG_INT, &snapshots,
       N_("Evenly spaced snapshots to take over the run (default 50, 0 for none)"), "N" },
+    HT_SHORT_LIVED_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -306,6 +335,7 @@ cmd_summary (int argc, char **argv)
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_SHORT_LIVED_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -334,6 +364,8 @@ cmd_summary (int argc, char **argv)
       JSON_INT (b, "frees", s.frees);
       JSON_INT (b, "allocated_bytes", s.allocated_bytes);
       JSON_INT (b, "temporary", s.temporary);
+      JSON_INT (b, "short_lived", s.short_lived);
+      JSON_DBL (b, "short_lived_ms", s.short_lived_ms);
       JSON_INT (b, "peak_heap_bytes", s.peak_heap_bytes);
       JSON_INT (b, "peak_heap_blocks", s.peak_heap_blocks);
       JSON_DBL (b, "peak_time_s", s.peak_time_s);
@@ -396,6 +428,8 @@ cmd_summary (int argc, char **argv)
           total, (long long) s.frees);
   printf (_("temporary allocations: %lld (%.1f%% of all)\n"), (long long) s.temporary,
           s.allocations ? 100.0 * (double) s.temporary / (double) s.allocations : 0.0);
+  printf (_("short-lived allocations (freed within %g ms): %lld\n"), s.short_lived_ms,
+          (long long) s.short_lived);
   printf (_("not freed at exit: %s in %lld blocks\n"), leak, (long long) s.leaked_blocks);
   printf (_("peak RSS: %s\n"), rss);
   printf (_("threads: %lld\n"), (long long) s.threads);
@@ -539,8 +573,10 @@ cmd_top (int argc, char **argv)
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
       "N" },
     { "metric", 0, 0, G_OPTION_ARG_STRING, &metric,
-      N_("live (default), allocations, or temporary (freed before the thread allocated again)"),
+      N_("live (default), allocations, temporary (freed before the thread allocated again) or "
+         "short-lived"),
       N_("WHAT") },
+    HT_SHORT_LIVED_ENTRY,
     { "at", 0, 0, G_OPTION_ARG_STRING, &at,
       N_("Live memory at peak (default), end, a snapshot's label, or a time (1.5s)"),
       N_("WHEN") },
@@ -564,10 +600,15 @@ cmd_top (int argc, char **argv)
     opt.allocations = TRUE;
   else if (metric && g_str_equal (metric, "temporary"))
     opt.temporary = TRUE;
+  else if (metric && g_str_equal (metric, "short-lived"))
+    opt.short_lived = TRUE;
   else if (metric && !g_str_equal (metric, "live"))
-    return fail (EXIT_USAGE, NULL, _("--metric takes live, allocations or temporary, not '%s'"),
+    return fail (EXIT_USAGE, NULL,
+                 _("--metric takes live, allocations, temporary or short-lived, not '%s'"),
                  metric);
-  if ((opt.allocations || opt.temporary) && at)
+  if (import_short_lived_ms < 0)
+    return fail (EXIT_USAGE, NULL, _("--short-lived takes a number of milliseconds"));
+  if ((opt.allocations || opt.temporary || opt.short_lived) && at)
     return fail (EXIT_USAGE, NULL, _("--at applies to live memory only"));
   if (!parse_group (by, &opt.by))
     return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
@@ -591,8 +632,8 @@ cmd_top (int argc, char **argv)
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
       JSON_STR (b, "by", by);
-      JSON_STR (b, "at", opt.temporary ? "temporary" : opt.allocations ? "allocations"
-                         : at ? at : "peak");
+      JSON_STR (b, "at", opt.short_lived ? "short-lived" : opt.temporary ? "temporary"
+                         : opt.allocations ? "allocations" : at ? at : "peak");
       json_builder_set_member_name (b, "cumulative");
       json_builder_add_boolean_value (b, cumulative);
       guint64 tsize = 0, tcount = 0;

@@ -16,6 +16,7 @@ typedef struct
   guint64 size;
   guint32 node;
   guint32 stream;
+  guint64 stamp; /* when it was allocated */
 } HtBlock;
 
 typedef struct

@@ -6,7 +6,8 @@
  *   meta(key, value)                         pid, exe, argv, totals, peak, ...
  *   modules(id, path, build_id, bias)
  *   locations(id, function, file, line, module_id)        unique source positions
- *   sites(trace_id, alloc_count, alloc_bytes, temporary_count, temporary_bytes)
+ *   sites(trace_id, alloc_count, alloc_bytes, temporary_count, temporary_bytes,
+ *         short_lived_count, short_lived_bytes)   short-lived: meta short_lived_ms
  *   size_histogram(min_size, max_size, count, bytes)   allocations by size, powers of two
  *   site_frames(trace_id, depth, location_id)            visible frames, 0 = innermost
  *   snapshots(id, label, kind, time_s, heap_bytes, heap_blocks)   kind: peak, end
@@ -38,7 +39,8 @@ static const char schema_sql[] =
   "  line INTEGER NOT NULL, module_id INTEGER REFERENCES modules(id));"
   "CREATE TABLE sites (trace_id INTEGER PRIMARY KEY, alloc_count INTEGER NOT NULL,"
   "  alloc_bytes INTEGER NOT NULL, temporary_count INTEGER NOT NULL,"
-  "  temporary_bytes INTEGER NOT NULL);"
+  "  temporary_bytes INTEGER NOT NULL, short_lived_count INTEGER NOT NULL,"
+  "  short_lived_bytes INTEGER NOT NULL);"
   "CREATE TABLE size_histogram (min_size INTEGER NOT NULL, max_size INTEGER NOT NULL,"
   "  count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
   "CREATE TABLE site_frames (trace_id INTEGER NOT NULL, depth INTEGER NOT NULL,"

@@ -6,7 +6,7 @@
 
 G_BEGIN_DECLS
 
-#define HT_DB_SCHEMA_VERSION 3 /* 2: tags; 3: temporary bytes, size histogram, per thread */
+#define HT_DB_SCHEMA_VERSION 4 /* 2: tags; 3: temporaries, sizes, threads; 4: short-lived */
 #define HT_DB_APPLICATION_ID 0x48545244 /* "HTRD" */
 
 typedef struct _HtDb HtDb;

@@ -35,7 +35,7 @@ typedef struct
   guint32 parent;
   gint32 module; /* symbolizer index, -1 unknown */
   guint64 ip;
-  guint64 alloc_count, alloc_bytes, temporary, temporary_bytes;
+  guint64 alloc_count, alloc_bytes, temporary, temporary_bytes, short_lived, short_lived_bytes;
   gint64 live_count, live_bytes;
   gint64 peak_count, peak_bytes;
   gint64 tagged_count, tagged_bytes; /* of the live ones, those with a heaptrail_tag */
@@ -124,7 +124,9 @@ typedef struct
   guint64 heap_bytes, heap_blocks;
   guint64 peak_bytes, peak_blocks, peak_stamp;
   guint32 peak_epoch;
-  guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes;
+  guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes, short_lived;
+  double short_lived_ms;
+  guint64 short_lived_stamps; /* the same, in stamp units */
   guint64 size_count[SIZE_BUCKETS], size_bytes[SIZE_BUCKETS];
   guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
   gboolean ended;
@@ -380,7 +382,7 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
                    "corrupt log: absurd allocation size %" G_GUINT64_FORMAT, e->alloc.size);
       return FALSE;
     }
-  HtBlock b = { e->alloc.ptr, e->alloc.size, e->alloc.node, e->stream }, old;
+  HtBlock b = { e->alloc.ptr, e->alloc.size, e->alloc.node, e->stream, e->stamp }, old;
   if (ht_block_map_insert (&im->blocks, &b, &old))
     {
       /* an address handed out twice without a free in between: the free was lost */
@@ -441,6 +443,12 @@ on_free (HtImport *im, const HtEvent *e)
   n->live_bytes -= (gint64) b.size;
   im->heap_bytes -= b.size;
   im->heap_blocks--;
+  if (e->stamp - b.stamp < im->short_lived_stamps)
+    {
+      n->short_lived++;
+      n->short_lived_bytes += b.size;
+      im->short_lived++;
+    }
   if (s->last_alloc == b.ptr && b.stream == e->stream)
     {
       n->temporary++;
@@ -815,7 +823,8 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_DBL ("duration_s", duration) && META_INT ("allocations", im->alloc_calls)
          && META_INT ("frees", im->free_calls) && META_INT ("allocated_bytes", im->total_bytes)
          && META_INT ("unmatched_frees", im->unmatched_frees)
-         && META_INT ("temporary", im->temporary) && META_INT ("peak_heap_bytes", im->peak_bytes)
+         && META_INT ("temporary", im->temporary) && META_INT ("short_lived", im->short_lived)
+         && META_DBL ("short_lived_ms", im->short_lived_ms) && META_INT ("peak_heap_bytes", im->peak_bytes)
          && META_INT ("peak_heap_blocks", im->peak_blocks)
          && META_DBL ("peak_time_s", stamp_seconds (im, im->peak_stamp))
          && META_INT ("peak_rss_bytes", peak_rss) && META_INT ("leaked_bytes", im->heap_bytes)
@@ -896,7 +905,7 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
       || !ht_db_create_schema (db, error) || !write_meta (im, db, log_path, error))
     goto out;
   if (!ht_db_prepare (db, "INSERT INTO locations VALUES (?, ?, ?, ?, ?)", &w.location, error)
-      || !ht_db_prepare (db, "INSERT INTO sites VALUES (?, ?, ?, ?, ?)", &w.site, error)
+      || !ht_db_prepare (db, "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, ?)", &w.site, error)
       || !ht_db_prepare (db, "INSERT INTO site_frames VALUES (?, ?, ?)", &w.frame, error)
       || !ht_db_prepare (db, "INSERT INTO snapshot_sites VALUES (?, ?, ?, ?, ?, ?)",
                          &w.snap_site, error)
@@ -935,6 +944,8 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
       sqlite3_bind_int64 (w.site, 3, (gint64) n->alloc_bytes);
       sqlite3_bind_int64 (w.site, 4, (gint64) n->temporary);
       sqlite3_bind_int64 (w.site, 5, (gint64) n->temporary_bytes);
+      sqlite3_bind_int64 (w.site, 6, (gint64) n->short_lived);
+      sqlite3_bind_int64 (w.site, 7, (gint64) n->short_lived_bytes);
       if (sqlite3_step (w.site) != SQLITE_DONE)
         {
           ht_db_set_error (db, error, "writing sites");
@@ -1131,6 +1142,9 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   g_hash_table_add (im.labels, g_strdup ("end"));
   im.warnings = g_string_new (NULL);
 
+  im.short_lived_ms = options->short_lived_ms > 0 ? options->short_lived_ms : 1.0;
+  double ns_per_stamp = ht_reader_ns_per_stamp (im.reader);
+  im.short_lived_stamps = ns_per_stamp > 0 ? (guint64) (im.short_lived_ms * 1e6 / ns_per_stamp) : 0;
   int n_auto = options->auto_snapshots == 0 ? 50 : MAX (options->auto_snapshots, 0);
   guint64 first = ht_reader_info (im.reader)->start_stamp;
   guint64 last = n_auto > 0 ? ht_reader_last_stamp (im.reader) : 0;

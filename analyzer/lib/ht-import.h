@@ -16,6 +16,9 @@ typedef struct
   /* Evenly spaced snapshots to take over the run ("@1.234s"), besides the program's own,
    * the peak and the end: 0 means the default (50), a negative number none. */
   int auto_snapshots;
+  /* Blocks freed within this many milliseconds of their allocation count as short-lived;
+   * 0 means the default (1 ms). */
+  double short_lived_ms;
   /* Filled in on return: warnings worth showing (truncated log, missing symbols), one per
    * line, or NULL.  Free with g_free. */
   char *warnings;

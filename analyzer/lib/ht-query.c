@@ -301,7 +301,7 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
   sqlite3_stmt *st;
 
   g_autofree char *resolved = NULL;
-  if (!options->allocations && !options->temporary)
+  if (!options->allocations && !options->temporary && !options->short_lived)
     {
       resolved = ht_query_resolve_at (db, at, error);
       if (!resolved)
@@ -316,7 +316,10 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
   if (!frames)
     return NULL;
 
-  const char *sql = options->temporary
+  const char *sql = options->short_lived
+                      ? "SELECT trace_id, short_lived_count, short_lived_bytes FROM sites"
+                        " WHERE short_lived_count > 0"
+                    : options->temporary
                       ? "SELECT trace_id, temporary_count, temporary_bytes FROM sites"
                         " WHERE temporary_count > 0"
                     : options->allocations
@@ -329,7 +332,7 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
                         " JOIN snapshots n ON n.id = s.snapshot_id WHERE n.label = ?";
   if (!ht_db_prepare (h, sql, &st, error))
     return NULL;
-  if (!options->allocations && !options->temporary)
+  if (!options->allocations && !options->temporary && !options->short_lived)
     sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
 
   GHashTable *groups = g_hash_table_new (g_str_hash, g_str_equal);
@@ -424,6 +427,8 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->frees = ht_db_meta_int (db, "frees");
   s->allocated_bytes = ht_db_meta_int (db, "allocated_bytes");
   s->temporary = ht_db_meta_int (db, "temporary");
+  s->short_lived = ht_db_meta_int (db, "short_lived");
+  s->short_lived_ms = ht_db_meta_double (db, "short_lived_ms");
   s->unmatched_frees = ht_db_meta_int (db, "unmatched_frees");
   s->peak_heap_bytes = ht_db_meta_int (db, "peak_heap_bytes");
   s->peak_heap_blocks = ht_db_meta_int (db, "peak_heap_blocks");

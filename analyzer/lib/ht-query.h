@@ -23,6 +23,7 @@ typedef struct
   const char *at;       /* snapshot label: "peak" (default) or "end" */
   gboolean untagged;    /* leave out blocks that carry a heaptrail_tag */
   gboolean temporary;   /* temporary allocations over the run instead of the live blocks */
+  gboolean short_lived; /* short-lived allocations over the run (meta short_lived_ms) */
   /* tracemalloc's Filter: globs on the source file or module (the full path, or its base
    * name when the glob has no '/') of a stack's innermost frame, the one that called the
    * allocator.  NULL-terminated, or NULL.  A stack passes when it matches an include (if
@@ -117,7 +118,8 @@ typedef struct
   char *command_line;
   gint64 pid;
   double duration_s;
-  gint64 allocations, frees, allocated_bytes, temporary, unmatched_frees;
+  gint64 allocations, frees, allocated_bytes, temporary, unmatched_frees, short_lived;
+  double short_lived_ms;
   gint64 peak_heap_bytes, peak_heap_blocks;
   double peak_time_s;
   gint64 peak_rss_bytes;

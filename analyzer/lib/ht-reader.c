@@ -688,14 +688,16 @@ ht_log_looks_like_log (const char *path)
   return ok;
 }
 
-guint64
-ht_reader_last_stamp (HtReader *reader)
+/* Opens a second reader on the same file with one control chunk decoded: the last one, or
+ * the one `back` control chunks before it. */
+static HtReader *
+open_at_control_chunk (HtReader *reader, guint back)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (HtReader) r = ht_reader_open (reader->path, &error);
   if (!r)
-    return 0;
-  gsize off = r->offset, last_control = G_MAXSIZE;
+    return NULL;
+  gsize off = r->offset, recent[8], n = 0;
   while (off + sizeof (HtChunkHeader) <= r->size)
     {
       HtChunkHeader h;
@@ -703,14 +705,42 @@ ht_reader_last_stamp (HtReader *reader)
       if (h.magic != HT_CHUNK_MAGIC || h.payload_size > r->size - off - sizeof h)
         break;
       if (h.stream == HT_CONTROL_STREAM)
-        last_control = off;
+        recent[n++ % G_N_ELEMENTS (recent)] = off;
       off += sizeof h + h.payload_size;
     }
-  if (last_control == G_MAXSIZE)
-    return 0;
+  if (back >= MIN (n, G_N_ELEMENTS (recent)))
+    return NULL;
+  gsize last_control = recent[(n - 1 - back) % G_N_ELEMENTS (recent)];
   r->offset = last_control;
   if (!read_chunk (r, NULL))
-    return 0;
-  HtStream *s = g_hash_table_lookup (r->streams, GUINT_TO_POINTER (HT_CONTROL_STREAM));
+    return NULL;
+  return g_steal_pointer (&r);
+}
+
+guint64
+ht_reader_last_stamp (HtReader *reader)
+{
+  g_autoptr (HtReader) r = open_at_control_chunk (reader, 0);
+  HtStream *s = r ? g_hash_table_lookup (r->streams, GUINT_TO_POINTER (HT_CONTROL_STREAM)) : NULL;
   return s ? s->last_stamp : 0;
+}
+
+double
+ht_reader_ns_per_stamp (HtReader *reader)
+{
+  /* the very last control chunk may hold only the END mark: look a few chunks back */
+  for (guint back = 0; back < 8; back++)
+    {
+      g_autoptr (HtReader) r = open_at_control_chunk (reader, back);
+      if (!r)
+        return 0;
+      HtStream *s = g_hash_table_lookup (r->streams, GUINT_TO_POINTER (HT_CONTROL_STREAM));
+      for (guint i = s ? s->events->len : 0; i-- > 0;)
+        {
+          const HtEvent *e = &g_array_index (s->events, HtEvent, i);
+          if (e->tag == HT_REC_SAMPLE && e->stamp > reader->info.start_stamp && e->sample.mono_ns)
+            return (double) e->sample.mono_ns / (double) (e->stamp - reader->info.start_stamp);
+        }
+    }
+  return 0;
 }

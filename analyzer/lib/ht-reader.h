@@ -76,6 +76,10 @@ gboolean ht_log_looks_like_log (const char *path);
  * only the last control chunk is decoded.  0 when there is none. */
 guint64 ht_reader_last_stamp (HtReader *reader);
 
+/* Nanoseconds per stamp unit, from the header's start and the last SAMPLE of the log
+ * (found like ht_reader_last_stamp); 0 when the log is too short to tell. */
+double ht_reader_ns_per_stamp (HtReader *reader);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtReader, ht_reader_free)
 
 G_END_DECLS

@@ -398,7 +398,7 @@ test_block_map (void)
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
       keys[i] = (g_rand_int_range (rand, 1, 50000) * 16);
-      HtBlock b = { keys[i], i, i, 0 };
+      HtBlock b = { keys[i], i, i, 0, 0 };
       if (g_rand_boolean (rand) && g_hash_table_contains (ref, &keys[i]))
         {
           HtBlock out;
@@ -436,7 +436,7 @@ test_block_map_dense (void)
   const guint64 base = 0x55550000a000, n = 3000000;
   for (guint64 i = 0; i < n; i++)
     {
-      HtBlock b = { base + i * 48, 40, 1, 0 };
+      HtBlock b = { base + i * 48, 40, 1, 0, 0 };
       ht_block_map_insert (&map, &b, NULL);
     }
   g_assert_cmpuint (ht_block_map_size (&map), ==, n);

@@ -458,6 +458,31 @@ def case_filters(c):
     print(f"filters: {len(mine)} groups called from the fixture, {len(others)} from elsewhere")
 
 
+def case_short_lived(c):
+    """--short-lived MS: blocks freed within MS of their allocation, exactly"""
+    log, p = c.record("life.htr", os.path.join(c.fixtures, "fixture-lifetimes"))
+    exp = json.loads(p.stdout)
+
+    def lines(*opts):
+        stats = c.ht_json("top", log, "-n", "0", "--metric", "short-lived", *opts)["stats"]
+        out = {}
+        for s in stats:
+            m = re.match(r".*fixture-lifetimes\.c:(\d+)$", s["key"])
+            if m:
+                out[int(m.group(1))] = s["count"]
+        return out
+
+    got = lines()
+    expect(got == {exp["quick"]: 10}, f"default 1 ms: {got}")
+    got = lines("--short-lived", "200")
+    expect(got == {exp["quick"]: 10, exp["slow"]: 5}, f"200 ms: {got}")
+    s = c.ht_json("summary", log, "--short-lived", "200")
+    expect(s["short_lived_ms"] == 200 and s["short_lived"] >= 15, f"summary: {s['short_lived']}")
+    got = lines("--short-lived", "20")
+    expect(got == {exp["quick"]: 10}, f"20 ms (the slow ones live 50 ms): {got}")
+    print("short-lived: 10 at 1 ms, 15 at 200 ms, 10 at 20 ms")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
