@@ -107,13 +107,18 @@ show_progress (double fraction, gpointer data)
 }
 
 static int import_snapshots; /* heaptrail import --snapshots N; 0: the default */
+static gboolean parse_time_window (void);
 static double import_short_lived_ms; /* --short-lived MS; 0: the default */
+static char *time_arg;                /* --time FROM..TO as given */
+static double window_from_s, window_to_s; /* parsed; window_to_s 0: the whole run */
 
 static int
 do_import (const char *log, const char *db_path)
 {
   HtImportOptions options = { .auto_snapshots = import_snapshots,
-                              .short_lived_ms = import_short_lived_ms };
+                              .short_lived_ms = import_short_lived_ms,
+                              .window_from_s = window_from_s,
+                              .window_to_s = window_to_s };
   if (isatty (2))
     {
       options.progress = show_progress;
@@ -192,15 +197,18 @@ open_recording (const char *rec, int *code)
       *code = fail (exit_code_for (error), db_path, "%s", error->message);
       return NULL;
     }
-  /* --short-lived MS is decided at import: import again when the threshold differs */
-  if (import_short_lived_ms > 0
-      && ht_db_meta_double (db, "short_lived_ms") != import_short_lived_ms)
+  /* --short-lived and --time are applied at import: import again when they differ (a
+   * database imported with --time is never silently used without it) */
+  if ((import_short_lived_ms > 0
+       && ht_db_meta_double (db, "short_lived_ms") != import_short_lived_ms)
+      || ht_db_meta_double (db, "time_from_s") != window_from_s
+      || ht_db_meta_double (db, "time_to_s") != window_to_s)
     {
       ht_db_close (db);
       if (!derived)
         {
           *code = fail (EXIT_USAGE, rec,
-                        _("short-lived allocations were counted with another threshold; "
+                        _("this database was imported with another --time or --short-lived; "
                           "give the log, which is imported again"));
           return NULL;
         }
@@ -283,6 +291,11 @@ parse_options (GOptionEntry *entries, const char *params, const char *summary, i
       *code = fail (EXIT_USAGE, NULL, "%s", error->message);
       return FALSE;
     }
+  if (!parse_time_window ())
+    {
+      *code = fail (EXIT_USAGE, NULL, _("--time takes FROM..TO in seconds, such as 1.5..3"));
+      return FALSE;
+    }
   int n = *argc - 1;
   if (n < min_args || n > max_args)
     {
@@ -292,6 +305,40 @@ parse_options (GOptionEntry *entries, const char *params, const char *summary, i
       return FALSE;
     }
   return TRUE;
+}
+
+#define HT_TIME_ENTRY                                                                        \
+  { "time", 0, 0, G_OPTION_ARG_STRING, &time_arg,                                            \
+    N_("Count only the allocations made between FROM and TO seconds (1.5..3, ..2s, 4..)"),  \
+    N_("FROM..TO") }
+
+/* "1.5..3", "..2s", "4.." -> window_from_s, window_to_s; FALSE when malformed */
+static gboolean
+parse_time_window (void)
+{
+  if (!time_arg)
+    return TRUE;
+  const char *dots = strstr (time_arg, "..");
+  if (!dots)
+    return FALSE;
+  g_autofree char *from = g_strndup (time_arg, (gsize) (dots - time_arg));
+  const char *to = dots + 2;
+  char *end;
+  window_from_s = 0;
+  window_to_s = 1e12; /* "until the end" */
+  if (*from)
+    {
+      window_from_s = g_ascii_strtod (from, &end);
+      if (end == from || (*end && !g_str_equal (end, "s")) || window_from_s < 0)
+        return FALSE;
+    }
+  if (*to)
+    {
+      window_to_s = g_ascii_strtod (to, &end);
+      if (end == to || (*end && !g_str_equal (end, "s")))
+        return FALSE;
+    }
+  return window_to_s > window_from_s;
 }
 
 #define HT_SHORT_LIVED_ENTRY                                                                 \
@@ -336,6 +383,7 @@ cmd_summary (int argc, char **argv)
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_SHORT_LIVED_ENTRY,
+    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -586,6 +634,7 @@ cmd_top (int argc, char **argv)
       N_("Count every frame of a stack, not only the innermost"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_FILTER_ENTRIES,
+    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -692,6 +741,7 @@ cmd_snapshots (int argc, char **argv)
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -753,6 +803,7 @@ cmd_leaks (int argc, char **argv)
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest leaks (default 10)"),
       "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -857,6 +908,7 @@ cmd_growth (int argc, char **argv)
       "N" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_("Also show the types that shrank"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -1000,6 +1052,7 @@ cmd_diff (int argc, char **argv)
       N_("Count every frame of a stack, not only the innermost"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_FILTER_ENTRIES,
+    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -1379,6 +1432,7 @@ main (int argc, char **argv)
         int code = commands[i].run (argc - 1, argv + 1);
         g_clear_pointer (&filter_include, g_strfreev);
         g_clear_pointer (&filter_exclude, g_strfreev);
+        g_clear_pointer (&time_arg, g_free);
         return code;
       }
   fail (EXIT_USAGE, NULL, _("unknown command '%s'"), cmd);

@@ -29,6 +29,7 @@
 #include "ht-symbols.h"
 
 #define MAX_NODE_ID (1u << 26)
+#define OUTSIDE_WINDOW G_MAXUINT32 /* the node of a block allocated outside --time */
 
 typedef struct
 {
@@ -127,6 +128,8 @@ typedef struct
   guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes, short_lived;
   double short_lived_ms;
   guint64 short_lived_stamps; /* the same, in stamp units */
+  guint64 window_from, window_to; /* --time, in stamps: only allocations made inside count */
+  double window_from_s, window_to_s;
   guint64 size_count[SIZE_BUCKETS], size_bytes[SIZE_BUCKETS];
   guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
   gboolean ended;
@@ -344,8 +347,8 @@ static void
 on_tag (HtImport *im, const HtEvent *e)
 {
   HtBlock *b = ht_block_map_lookup (&im->blocks, e->typetag.ptr);
-  if (!b || !e->typetag.type)
-    return; /* not a live block: nothing to name */
+  if (!b || !e->typetag.type || b->node == OUTSIDE_WINDOW)
+    return; /* not a live block (or not a counted one): nothing to name */
   HtBlock copy = *b;
   untag (im, &copy);
   guint id = GPOINTER_TO_UINT (g_hash_table_lookup (im->type_ids, e->typetag.type));
@@ -363,6 +366,19 @@ on_tag (HtImport *im, const HtEvent *e)
   HtNode *n = &g_array_index (im->nodes, HtNode, copy.node);
   n->tagged_count++;
   n->tagged_bytes += (gint64) copy.size;
+}
+
+/* A counted live block leaves the heap without a free we saw. */
+static void
+forget_block (HtImport *im, const HtBlock *old)
+{
+  untag (im, old);
+  HtNode *on = node_get (im, old->node, NULL);
+  node_touch (im, on);
+  on->live_count--;
+  on->live_bytes -= (gint64) old->size;
+  im->heap_bytes -= old->size;
+  im->heap_blocks--;
 }
 
 static gboolean
@@ -383,16 +399,19 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
       return FALSE;
     }
   HtBlock b = { e->alloc.ptr, e->alloc.size, e->alloc.node, e->stream, e->stamp }, old;
-  if (ht_block_map_insert (&im->blocks, &b, &old))
+  if (e->stamp < im->window_from || e->stamp > im->window_to)
+    {
+      /* outside --time: followed, so that its free is recognised, but never counted */
+      b.node = OUTSIDE_WINDOW;
+      if (ht_block_map_insert (&im->blocks, &b, &old) && old.node != OUTSIDE_WINDOW)
+        forget_block (im, &old);
+      stream_state (im, e->stream)->last_alloc = 0;
+      return TRUE;
+    }
+  if (ht_block_map_insert (&im->blocks, &b, &old) && old.node != OUTSIDE_WINDOW)
     {
       /* an address handed out twice without a free in between: the free was lost */
-      untag (im, &old);
-      HtNode *on = node_get (im, old.node, NULL);
-      node_touch (im, on);
-      on->live_count--;
-      on->live_bytes -= (gint64) old.size;
-      im->heap_bytes -= old.size;
-      im->heap_blocks--;
+      forget_block (im, &old);
       im->unmatched_frees++;
     }
   n = &g_array_index (im->nodes, HtNode, e->alloc.node);
@@ -436,6 +455,12 @@ on_free (HtImport *im, const HtEvent *e)
       s->last_freed.ptr = 0;
       return;
     }
+  if (b.node == OUTSIDE_WINDOW)
+    {
+      s->last_freed = b;
+      s->last_alloc = 0;
+      return;
+    }
   untag (im, &b);
   HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
   node_touch (im, n);
@@ -469,6 +494,12 @@ on_unfree (HtImport *im, const HtEvent *e)
   im->free_calls--;
   if (b.ptr != e->free.ptr)
     return;
+  if (b.node == OUTSIDE_WINDOW)
+    {
+      ht_block_map_insert (&im->blocks, &b, NULL);
+      s->last_freed.ptr = 0;
+      return;
+    }
   HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
   node_touch (im, n);
   n->live_count++;
@@ -824,7 +855,8 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_INT ("frees", im->free_calls) && META_INT ("allocated_bytes", im->total_bytes)
          && META_INT ("unmatched_frees", im->unmatched_frees)
          && META_INT ("temporary", im->temporary) && META_INT ("short_lived", im->short_lived)
-         && META_DBL ("short_lived_ms", im->short_lived_ms) && META_INT ("peak_heap_bytes", im->peak_bytes)
+         && META_DBL ("short_lived_ms", im->short_lived_ms)
+         && META_DBL ("time_from_s", im->window_from_s) && META_DBL ("time_to_s", im->window_to_s) && META_INT ("peak_heap_bytes", im->peak_bytes)
          && META_INT ("peak_heap_blocks", im->peak_blocks)
          && META_DBL ("peak_time_s", stamp_seconds (im, im->peak_stamp))
          && META_INT ("peak_rss_bytes", peak_rss) && META_INT ("leaked_bytes", im->heap_bytes)
@@ -1145,6 +1177,18 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.short_lived_ms = options->short_lived_ms > 0 ? options->short_lived_ms : 1.0;
   double ns_per_stamp = ht_reader_ns_per_stamp (im.reader);
   im.short_lived_stamps = ns_per_stamp > 0 ? (guint64) (im.short_lived_ms * 1e6 / ns_per_stamp) : 0;
+  im.window_from = 0;
+  im.window_to = G_MAXUINT64;
+  im.window_from_s = options->window_from_s;
+  im.window_to_s = options->window_to_s;
+  if (options->window_to_s > 0 && ns_per_stamp > 0)
+    {
+      double start = (double) ht_reader_info (im.reader)->start_stamp;
+      double from = start + options->window_from_s * 1e9 / ns_per_stamp;
+      double to = start + options->window_to_s * 1e9 / ns_per_stamp;
+      im.window_from = from >= 1.8e19 ? G_MAXUINT64 : (guint64) from;
+      im.window_to = to >= 1.8e19 ? G_MAXUINT64 : (guint64) to; /* "4.." is 1e12 s */
+    }
   int n_auto = options->auto_snapshots == 0 ? 50 : MAX (options->auto_snapshots, 0);
   guint64 first = ht_reader_info (im.reader)->start_stamp;
   guint64 last = n_auto > 0 ? ht_reader_last_stamp (im.reader) : 0;

@@ -483,6 +483,25 @@ def case_short_lived(c):
     print("short-lived: 10 at 1 ms, 15 at 200 ms, 10 at 20 ms")
 
 
+def case_time_window(c):
+    """--time FROM..TO: only allocations made in the window count, in every query"""
+    log, p = c.record("waits.htr", os.path.join(c.fixtures, "fixture-waits"))
+    exp = json.loads(p.stdout.splitlines()[1])
+    before = c.ht_json("summary", log, "--time", "..0.5")
+    after = c.ht_json("summary", log, "--time", "0.5..")
+    whole = c.ht_json("summary", log)
+    expect(after["allocations"] == 50, f"after the sleep: {after['allocations']} allocations, 50 made")
+    expect(before["allocations"] + after["allocations"] == whole["allocations"],
+           f"{before['allocations']} + {after['allocations']} != {whole['allocations']}")
+    got = c.line_count(log, exp["line"], "--at", "end", "--time", "0.5..")
+    expect(got == (0, 0), f"the first 50 blocks (before the sleep) counted in 0.5..: {got}")
+    got = c.line_count(log, exp["line"], "--at", "end", "--time", "0..0.5s")
+    expect(got == (50, 50000), f"the first 50 blocks in 0..0.5s: {got}")
+    p = c.ht("top", log, "--time", "3..1", check=False)
+    expect(p.returncode == 2, f"an empty window: exit {p.returncode}")
+    print(f"time window: {before['allocations']} allocations before 0.5 s, 50 after")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
