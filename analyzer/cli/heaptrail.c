@@ -803,6 +803,7 @@ cmd_leaks (int argc, char **argv)
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest leaks (default 10)"),
       "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_FILTER_ENTRIES,
     HT_TIME_ENTRY,
     { NULL }
   };
@@ -826,7 +827,9 @@ cmd_leaks (int argc, char **argv)
     return code;
   g_autoptr (GError) error = NULL;
   HtLeaks leaks;
-  if (!ht_query_leaks (db, supp, &leaks, &error))
+  HtTopOptions filters = { 0 };
+  apply_filters (&filters);
+  if (!ht_query_leaks (db, supp, &filters, &leaks, &error))
     return fail (exit_code_for (error), argv[1], "%s", error->message);
   guint n = limit == 0 ? leaks.leaks->len : MIN ((guint) limit, leaks.leaks->len);
   if (json)
@@ -908,6 +911,7 @@ cmd_growth (int argc, char **argv)
       "N" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_("Also show the types that shrank"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_FILTER_ENTRIES,
     HT_TIME_ENTRY,
     { NULL }
   };
@@ -948,7 +952,9 @@ cmd_growth (int argc, char **argv)
   for (guint i = 0; i + 1 < steps->len; i++)
     {
       const char *from = steps->pdata[i], *to = steps->pdata[i + 1];
-      g_autoptr (GPtrArray) rows = ht_query_growth (db, from, to, &error);
+      HtTopOptions filters = { 0 };
+      apply_filters (&filters);
+      g_autoptr (GPtrArray) rows = ht_query_growth (db, from, to, &filters, &error);
       if (!rows)
         return fail (exit_code_for (error), argv[1], "%s", error->message);
       if (b)

@@ -686,10 +686,16 @@ suppressed (HtSuppressions *self, const HtStat *stat)
 }
 
 gboolean
-ht_query_leaks (HtDb *db, HtSuppressions *suppressions, HtLeaks *out, GError **error)
+ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filters,
+                HtLeaks *out, GError **error)
 {
   memset (out, 0, sizeof *out);
   HtTopOptions opt = { .by = HT_GROUP_TRACEBACK, .at = "end" };
+  if (filters)
+    {
+      opt.include = filters->include;
+      opt.exclude = filters->exclude;
+    }
   g_autoptr (GPtrArray) all = ht_query_top (db, &opt, error);
   if (!all)
     return FALSE;
@@ -731,12 +737,18 @@ growth_free (gpointer data)
 
 /* type -> HtGrowth, filling the a (which = 0) or b (which = 1) side */
 static gboolean
-collect_types (HtDb *db, const char *at, int which, GHashTable *types, GError **error)
+collect_types (HtDb *db, const char *at, int which, const HtTopOptions *filters,
+               GHashTable *types, GError **error)
 {
   g_autofree char *label = ht_query_resolve_at (db, at, error);
   if (!label)
     return FALSE;
   HtTopOptions opt = { .by = HT_GROUP_FUNCTION, .at = label, .untagged = TRUE };
+  if (filters)
+    {
+      opt.include = filters->include;
+      opt.exclude = filters->exclude;
+    }
   g_autoptr (GPtrArray) stats = ht_query_top (db, &opt, error);
   if (!stats)
     return FALSE;
@@ -801,11 +813,13 @@ growth_compare (gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-ht_query_growth (HtDb *db, const char *a, const char *b, GError **error)
+ht_query_growth (HtDb *db, const char *a, const char *b, const HtTopOptions *filters,
+                 GError **error)
 {
   g_autoptr (GHashTable) types = g_hash_table_new (g_str_hash, g_str_equal);
   GPtrArray *out = g_ptr_array_new_with_free_func (growth_free);
-  if (!collect_types (db, a, 0, types, error) || !collect_types (db, b, 1, types, error))
+  if (!collect_types (db, a, 0, filters, types, error)
+      || !collect_types (db, b, 1, filters, types, error))
     {
       GHashTableIter it;
       gpointer v;

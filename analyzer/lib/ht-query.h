@@ -81,8 +81,10 @@ typedef struct
 
 /* objgraph's show_growth between snapshots a and b: live blocks per type, where a block's
  * type is its heaptrail_tag, else the function that allocated it.  Sorted by the change in
- * count, growth first (HtGrowth*). */
-GPtrArray *ht_query_growth (HtDb *db, const char *a, const char *b, GError **error);
+ * count, growth first (HtGrowth*).  `filters` (may be NULL) applies --include / --exclude
+ * to the untagged blocks (tagged ones are counted per type, without their stacks). */
+GPtrArray *ht_query_growth (HtDb *db, const char *a, const char *b, const HtTopOptions *filters,
+                            GError **error);
 
 typedef struct
 {
@@ -155,8 +157,10 @@ typedef struct
   guint64 suppressed_bytes, suppressed_blocks;
 } HtLeaks;
 
-/* Blocks not freed at the end of the recording, grouped by stack, minus the suppressed. */
-gboolean ht_query_leaks (HtDb *db, HtSuppressions *suppressions, HtLeaks *out, GError **error);
+/* Blocks not freed at the end of the recording, grouped by stack, minus the suppressed;
+ * `filters` (may be NULL) supplies --include / --exclude. */
+gboolean ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filters,
+                         HtLeaks *out, GError **error);
 void ht_leaks_clear (HtLeaks *leaks);
 
 /* Formats like tracemalloc's _format_size: "126 KiB", "19.2 KiB", "+64 B". */

@@ -376,6 +376,8 @@ def case_leaks_suppressions(c):
         f.write("leak:^cache$\n")  # anchored: matches no whole function name
     j, lines = leaks("--suppressions", supp)
     expect(exp["cache"] in lines, f"an anchored pattern suppressed a partial match: {lines}")
+    j, lines = leaks("--exclude", "fixture-leaks.c")
+    expect(lines == {}, f"--exclude on leaks: {lines}")
     j, lines = leaks("--no-default-suppressions")
     expect(j["leaked_bytes"] > 800, "--no-default-suppressions still hides stdio's buffer")
     p = c.ht("leaks", log, "--suppressions", os.path.join(c.work, "missing.supp"), check=False)
