@@ -88,6 +88,17 @@ cursor_bytes (HtCursor *c, guint64 n)
   return b;
 }
 
+/* The size and trace node that end both forms of ALLOC. */
+static void
+decode_alloc_tail (HtCursor *c, HtEvent *e)
+{
+  e->alloc.size = cursor_varint (c);
+  guint64 node = cursor_varint (c);
+  if (node >= G_MAXUINT32)
+    c->bad = TRUE;
+  e->alloc.node = (guint32) node;
+}
+
 void
 ht_module_info_free (HtModuleInfo *info)
 {
@@ -307,25 +318,13 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           else
             ptr = recent[slot];
           e.alloc.ptr = ptr;
-          e.alloc.size = cursor_varint (&c);
-          {
-            guint64 node = cursor_varint (&c);
-            if (node >= G_MAXUINT32)
-              c.bad = TRUE;
-            e.alloc.node = (guint32) node;
-          }
+          decode_alloc_tail (&c, &e);
           break;
         case HT_REC_ALLOC:
           ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
           recent[ht_recent_slot (ptr)] = ptr;
           e.alloc.ptr = ptr;
-          e.alloc.size = cursor_varint (&c);
-          {
-            guint64 node = cursor_varint (&c);
-            if (node >= G_MAXUINT32)
-              c.bad = TRUE;
-            e.alloc.node = (guint32) node;
-          }
+          decode_alloc_tail (&c, &e);
           break;
         case HT_REC_FREE:
         case HT_REC_UNFREE:
