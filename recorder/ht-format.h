@@ -99,6 +99,8 @@ typedef enum
   HT_REC_END = 0x13,     /* dstamp, reason (HT_END_*) */
   HT_REC_LOST = 0x14,    /* dstamp, events dropped by the recorder (e.g. out of memory) */
   HT_REC_SNAPSHOT = 0x15, /* dstamp, label length (<= 255), label bytes: heaptrail_snapshot() */
+  HT_REC_BLOCK = 0x16,    /* dstamp, address, size, first word: a live block (--graph), written
+                             before the SNAPSHOT or END it belongs to */
 } HtRecordTag;
 
 /* A module inside HT_REC_MODULE:

@@ -27,11 +27,10 @@ heaptrail_rec_is_recording (void)
 
 /* The snapshot is a stamped record in the control stream: the analyzer merges it among the
  * events of every thread, so it sees the heap exactly as it was at the call. */
-HT_EXPORT void
-heaptrail_rec_snapshot (const char *label)
+static void
+write_snapshot_record (void *data)
 {
-  if (atomic_load (&ht_rec_state) != HT_REC_ON || !ht_rec_guard_enter ())
-    return;
+  const char *label = data;
   size_t len = label ? strnlen (label, 255) : 0;
   HtRecStream *s = ht_rec_control_stream ();
   ht_rec_stream_lock (s);
@@ -43,6 +42,16 @@ heaptrail_rec_snapshot (const char *label)
   p += len;
   s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
   ht_rec_stream_unlock (s);
+}
+
+/* With --graph the live blocks are written first, while every allocation waits, and the
+ * SNAPSHOT record right after them. */
+HT_EXPORT void
+heaptrail_rec_snapshot (const char *label)
+{
+  if (atomic_load (&ht_rec_state) != HT_REC_ON || !ht_rec_guard_enter ())
+    return;
+  ht_rec_live_scan (write_snapshot_record, (void *) label);
   ht_rec_guard_leave ();
 }
 

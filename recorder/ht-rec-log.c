@@ -938,6 +938,7 @@ at_fork_child (void)
 {
   pthread_mutex_unlock (&registry_lock);
   ht_rec_trace_unlock_all ();
+  ht_rec_live_after_fork ();
   if (log_fd >= 0)
     ht_rec_close (log_fd);
   log_fd = -1;
@@ -1041,6 +1042,7 @@ ht_rec_init (void)
   start_mono_ns = mono_ns ();
   follow_fork = env_flag ("HEAPTRAIL_FOLLOW_FORK");
   follow_exec = env_flag ("HEAPTRAIL_FOLLOW_EXEC");
+  ht_rec_live_init (env_flag ("HEAPTRAIL_GRAPH"));
   const char *dir = getenv ("HEAPTRAIL_DIR");
   if (dir && *dir && strlen (dir) < sizeof log_dir)
     memcpy (log_dir, dir, strlen (dir) + 1);
@@ -1101,6 +1103,7 @@ ht_rec_destructor (void)
       pthread_join (sampler, NULL);
       sampler_running = false;
     }
+  ht_rec_live_scan (NULL, NULL); /* the blocks left at exit, before END */
   write_end (HT_END_EXIT);
   atomic_store (&ht_rec_state, HT_REC_OFF);
   if (entered)

@@ -3,6 +3,7 @@
  * ht-rec-hooks.c  the interposed allocation functions; knows nothing of the log
  * ht-rec-log.c    lifecycle, per-thread buffers, the output file, the sampler thread
  * ht-rec-trace.c  stack capture, the trace tree, the module map
+ * ht-rec-live.c   the live-block table of --graph, and its scan at snapshots and exit
  * ht-rec-zstd.c   chunk compression with libzstd, opened at run time
  * ht-rec-process.c hooks on exec, _exit, abort, dlclose and on calls that could close or
  *                 take over the log's file descriptor
@@ -103,6 +104,14 @@ HT_REC_HIDDEN void ht_rec_log_fd_move (void);
 
 /* ht-rec-api.c (exported: heaptrail.h's entry points) */
 void heaptrail_rec_snapshot (const char *label);
+
+/* ht-rec-live.c */
+HT_REC_HIDDEN void ht_rec_live_init (bool on);
+HT_REC_HIDDEN bool ht_rec_live_enabled (void);
+HT_REC_HIDDEN void ht_rec_live_insert (uintptr_t ptr, size_t size);
+HT_REC_HIDDEN size_t ht_rec_live_remove (uintptr_t ptr);
+HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
+HT_REC_HIDDEN void ht_rec_live_after_fork (void);
 
 /* ht-rec-zstd.c */
 HT_REC_HIDDEN bool ht_rec_zstd_init (void);

@@ -1224,7 +1224,7 @@ static int
 record_usage (void)
 {
   fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] [--follow-fork] [--follow-exec]\n"
-                     "                 -- PROGRAM [ARGS...]\n"
+                     "                 [--graph] -- PROGRAM [ARGS...]\n"
                      "\n"
                      "Run PROGRAM under the recorder and write its allocations to FILE\n"
                      "(default heaptrail.PROGRAM.PID.htr).  Exits with PROGRAM's status.\n"
@@ -1234,7 +1234,9 @@ record_usage (void)
                      "  --follow-fork       record forked children too, each into\n"
                      "                      heaptrail.PROGRAM.PID.htr beside FILE\n"
                      "  --follow-exec       record the programs it executes too, likewise\n"
-                     "  --print-recorder    print the path of libheaptrail.so, for LD_PRELOAD\n"),
+                     "  --print-recorder    print the path of libheaptrail.so, for LD_PRELOAD\n"
+                     "  --graph             keep the live blocks, and at each snapshot and at\n"
+                     "                      exit note each one's first word (C++ class names)\n"),
            prog_name);
   return EXIT_USAGE;
 }
@@ -1244,7 +1246,7 @@ cmd_record (int argc, char **argv)
 {
   const char *output = NULL;
   long frames = 64;
-  gboolean follow_fork = FALSE, follow_exec = FALSE;
+  gboolean follow_fork = FALSE, follow_exec = FALSE, graph = FALSE;
   int i = 1;
   for (; i < argc; i++)
     {
@@ -1282,6 +1284,8 @@ cmd_record (int argc, char **argv)
         follow_fork = TRUE;
       else if (strcmp (a, "--follow-exec") == 0)
         follow_exec = TRUE;
+      else if (strcmp (a, "--graph") == 0)
+        graph = TRUE;
       else if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
         {
           record_usage ();
@@ -1331,6 +1335,8 @@ cmd_record (int argc, char **argv)
         setenv ("HEAPTRAIL_FOLLOW_FORK", "1", 1);
       if (follow_exec)
         setenv ("HEAPTRAIL_FOLLOW_EXEC", "1", 1);
+      if (graph)
+        setenv ("HEAPTRAIL_GRAPH", "1", 1);
       execvp (child_argv[0], child_argv);
       int err = errno;
       fprintf (stderr, "%s: %s: %s\n", prog_name, child_argv[0], g_strerror (err));

@@ -119,6 +119,8 @@ typedef struct
   GPtrArray *type_names; /* by id */
   GArray *type_live;    /* HtTally by type id */
   GHashTable *tagged;   /* live tagged block address -> type id + 1 */
+  GHashTable *class_names; /* vtable symbol -> class name */
+  GHashTable *word_class;  /* first word -> class name, or "" */
   GHashTable *labels;   /* snapshot labels in use */
   GString *warnings;
 
@@ -381,6 +383,56 @@ forget_block (HtImport *im, const HtBlock *old)
   im->heap_blocks--;
 }
 
+/* The C++ class of an object from its first word: a pointer into "vtable for Node"
+ * (_ZTV4Node) names it Node.  NULL for anything else. */
+static const char *
+vtable_class (HtImport *im, guint64 word)
+{
+  if (!word)
+    return NULL;
+  const char *known = g_hash_table_lookup (im->word_class, GSIZE_TO_POINTER (word));
+  if (known)
+    return *known ? known : NULL;
+  /* vtables are in a module's data, which the map's executable ranges do not cover: ask
+   * each module of the current map for its whole extent */
+  const char *sym = NULL;
+  for (guint m = 0; m < im->modules->len && !sym; m++)
+    if (ht_symbolizer_module_contains (im->symbols, m, word))
+      sym = ht_symbolizer_symbol_at (im->symbols, m, word);
+  if (!sym || !g_str_has_prefix (sym, "_ZTV"))
+    {
+      g_hash_table_insert (im->word_class, GSIZE_TO_POINTER (word), (gpointer) "");
+      return NULL;
+    }
+  const char *cls = g_hash_table_lookup (im->class_names, sym);
+  if (!cls)
+    {
+      g_autofree char *d = ht_demangle (sym); /* "vtable for Node" */
+      cls = g_str_has_prefix (d, "vtable for ") ? d + 11 : d;
+      char *copy = g_strdup (cls);
+      g_hash_table_insert (im->class_names, g_strdup (sym), copy);
+      cls = copy;
+    }
+  g_hash_table_insert (im->word_class, GSIZE_TO_POINTER (word), (gpointer) cls);
+  return cls;
+}
+
+/* A live block reported by --graph: an object with a vtable is typed by its class, like a
+ * heaptrail_tag, unless the program tagged it itself. */
+static void
+on_block (HtImport *im, const HtEvent *e)
+{
+  if (g_hash_table_contains (im->tagged, GSIZE_TO_POINTER (e->block.ptr)))
+    return;
+  const char *cls = vtable_class (im, e->block.word);
+  if (!cls)
+    return;
+  HtEvent tag = { .tag = HT_REC_TAG, .stream = e->stream, .stamp = e->stamp };
+  tag.typetag.ptr = e->block.ptr;
+  tag.typetag.type = (char *) cls;
+  on_tag (im, &tag);
+}
+
 static gboolean
 on_alloc (HtImport *im, const HtEvent *e, GError **error)
 {
@@ -583,6 +635,9 @@ on_event (HtImport *im, HtEvent *e, GError **error)
       return TRUE;
     case HT_REC_TAG:
       on_tag (im, e);
+      return TRUE;
+    case HT_REC_BLOCK:
+      on_block (im, e);
       return TRUE;
     case HT_REC_SNAPSHOT:
       g_ptr_array_add (im->snapshots,
@@ -1103,6 +1158,8 @@ import_clear (HtImport *im)
   g_ptr_array_unref (im->type_names);
   g_array_unref (im->type_live);
   g_hash_table_unref (im->tagged);
+  g_hash_table_unref (im->class_names);
+  g_hash_table_unref (im->word_class);
   g_string_free (im->warnings, TRUE);
 }
 
@@ -1169,6 +1226,8 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.type_names = g_ptr_array_new_with_free_func (g_free);
   im.type_live = g_array_new (FALSE, TRUE, sizeof (HtTally));
   im.tagged = g_hash_table_new (NULL, NULL);
+  im.class_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  im.word_class = g_hash_table_new (NULL, NULL);
   im.labels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_hash_table_add (im.labels, g_strdup ("peak")); /* reserved */
   g_hash_table_add (im.labels, g_strdup ("end"));

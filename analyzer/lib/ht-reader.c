@@ -379,6 +379,11 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
         case HT_REC_LOST:
           e.lost.count = cursor_varint (&c);
           break;
+        case HT_REC_BLOCK:
+          e.block.ptr = cursor_varint (&c);
+          e.block.size = cursor_varint (&c);
+          e.block.word = cursor_varint (&c);
+          break;
         case HT_REC_SNAPSHOT:
           {
             guint64 len = cursor_varint (&c);

@@ -47,6 +47,7 @@ typedef struct
     struct { guint64 count; } lost;                        /* LOST */
     struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
     struct { guint64 ptr; char *type; } typetag; /* TAG; type owned by the event (g_free) */
+    struct { guint64 ptr, size, word; } block;   /* BLOCK: a live block and its first word */
   };
 } HtEvent;
 

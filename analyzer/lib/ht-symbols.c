@@ -22,7 +22,8 @@ typedef struct
   Dwfl *dwfl;
   Dwfl_Module *mod;
   char *warning;
-  GHashTable *cache; /* ip -> GArray of HtFrame */
+  GHashTable *cache;   /* ip -> GArray of HtFrame */
+  GHashTable *symbols; /* address -> interned symbol name, or "" */
 } HtSymModule;
 
 struct _HtSymbolizer
@@ -80,6 +81,7 @@ sym_module_free (gpointer data)
     dwfl_end (m->dwfl);
   g_free (m->warning);
   g_hash_table_unref (m->cache);
+  g_hash_table_unref (m->symbols);
   g_free (m);
 }
 
@@ -115,6 +117,7 @@ ht_symbolizer_add_module (HtSymbolizer *self, const HtModuleInfo *info)
 {
   HtSymModule *m = g_new0 (HtSymModule, 1);
   m->cache = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, frames_free);
+  m->symbols = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   g_ptr_array_add (self->modules, m);
   guint index = self->modules->len - 1;
 
@@ -250,4 +253,34 @@ ht_symbolizer_lookup (HtSymbolizer *self, guint module, guint64 ip, const HtFram
     }
   *frames = (const HtFrame *) a->data;
   return a->len;
+}
+
+const char *
+ht_symbolizer_symbol_at (HtSymbolizer *self, guint module, guint64 addr)
+{
+  g_return_val_if_fail (module < self->modules->len, NULL);
+  HtSymModule *m = self->modules->pdata[module];
+  const char *name = g_hash_table_lookup (m->symbols, &addr);
+  if (!name)
+    {
+      GElf_Off off;
+      GElf_Sym sym;
+      const char *found = m->mod ? dwfl_module_addrinfo (m->mod, addr, &off, &sym, NULL, NULL,
+                                                         NULL)
+                                 : NULL;
+      name = intern (self, found ? found : "");
+      g_hash_table_insert (m->symbols, g_memdup2 (&addr, sizeof addr), (gpointer) name);
+    }
+  return *name ? name : NULL;
+}
+
+gboolean
+ht_symbolizer_module_contains (HtSymbolizer *self, guint module, guint64 addr)
+{
+  g_return_val_if_fail (module < self->modules->len, FALSE);
+  HtSymModule *m = self->modules->pdata[module];
+  Dwarf_Addr low = 0, high = 0;
+  if (!m->mod || !dwfl_module_info (m->mod, NULL, &low, &high, NULL, NULL, NULL, NULL))
+    return FALSE;
+  return addr >= low && addr < high;
 }

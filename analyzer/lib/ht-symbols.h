@@ -29,6 +29,13 @@ const char *ht_symbolizer_module_warning (HtSymbolizer *self, guint module);
  * The array and its strings live as long as the symbolizer.  Cached per address. */
 guint ht_symbolizer_lookup (HtSymbolizer *self, guint module, guint64 ip, const HtFrame **frames);
 
+/* Whether addr falls anywhere in the module as loaded (code or data). */
+gboolean ht_symbolizer_module_contains (HtSymbolizer *self, guint module, guint64 addr);
+
+/* The ELF symbol (data or code) containing `addr` in `module`, mangled as in the symbol
+ * table, or NULL.  Cached per address. */
+const char *ht_symbolizer_symbol_at (HtSymbolizer *self, guint module, guint64 addr);
+
 char *ht_demangle (const char *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtSymbolizer, ht_symbolizer_free)

@@ -504,6 +504,26 @@ def case_time_window(c):
     print(f"time window: {before['allocations']} allocations before 0.5 s, 50 after")
 
 
+def case_cpp_classes(c):
+    """record --graph: C++ objects are typed by the class their vtable names"""
+    prog = os.path.join(c.fixtures, "fixture-classes")
+    log, _ = c.record("classes.htr", prog, options=("--graph",))
+
+    def growth(a, b):
+        steps = c.ht_json("growth", log, a, b)
+        return {t["type"]: (t["count"], t["delta"]) for t in steps[0]["types"]}
+
+    g = growth("s0", "s1")
+    expect(g.get("Node") == (5, 5) and g.get("Edge") == (3, 3), f"s0 -> s1: {g}")
+    g = growth("s1", "s2")
+    expect(g.get("Leaf") == (4, 4) and g.get("Node") == (3, -2), f"s1 -> s2: {g}")
+    # without --graph there is no first word to read: the allocating function names them
+    log2, _ = c.record("plain.htr", prog)
+    g = {t["type"] for t in c.ht_json("growth", log2, "s0", "s1")[0]["types"]}
+    expect("Node" not in g and "main" in g, f"without --graph: {g}")
+    print("classes from vtables: Node +5, Edge +3, then Leaf +4, Node -2")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
