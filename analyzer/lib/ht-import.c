@@ -134,6 +134,7 @@ typedef struct
   double window_from_s, window_to_s;
   guint64 size_count[SIZE_BUCKETS], size_bytes[SIZE_BUCKETS];
   guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
+  guint64 defined_nodes; /* TRACE_NODE records seen: bounds the ids events may use */
   gboolean ended;
 } HtImport;
 
@@ -157,10 +158,13 @@ ht_import_default_db_path (const char *log_path)
 static HtNode *
 node_get (HtImport *im, guint32 id, GError **error)
 {
-  if (id >= MAX_NODE_ID)
+  /* The recorder numbers nodes 1, 2, 3...; an event may name a node whose definition
+   * another thread writes a moment later, but never one far beyond those defined.  So
+   * the table, indexed by id, grows with the log's own size, never with a number in it. */
+  if (id >= MAX_NODE_ID || id > 2 * im->defined_nodes + 65536)
     {
       g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
-                   "corrupt log: trace node id %u is out of range", id);
+                   "corrupt log: reference to unknown trace node %u", id);
       return NULL;
     }
   if (id >= im->nodes->len)
@@ -544,8 +548,8 @@ on_unfree (HtImport *im, const HtEvent *e)
   HtStreamState *s = stream_state (im, e->stream);
   HtBlock b = s->last_freed;
   im->free_calls--;
-  if (b.ptr != e->free.ptr)
-    return;
+  if (b.ptr == 0 || b.ptr != e->free.ptr)
+    return; /* nothing (known) was freed just before: a corrupt log, or an unknown block */
   if (b.node == OUTSIDE_WINDOW)
     {
       ht_block_map_insert (&im->blocks, &b, NULL);
@@ -591,6 +595,8 @@ on_event (HtImport *im, HtEvent *e, GError **error)
         HtNode *n = node_get (im, e->node.id, error);
         if (!n)
           return FALSE;
+        if (!n->defined)
+          im->defined_nodes++;
         n->parent = e->node.parent;
         n->ip = e->node.ip;
         n->module = module_of (im, e->node.ip);
@@ -1265,6 +1271,13 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   if (ok && !im.ended && !ht_reader_warning (im.reader))
     g_string_append (im.warnings, "the recording has no end mark (the program was killed or "
                                   "called _exit?); the results cover what was written\n");
+
+  if (options->dry_run)
+    {
+      options->warnings = im.warnings->len ? g_strdup (im.warnings->str) : NULL;
+      import_clear (&im);
+      return ok;
+    }
 
   g_autofree char *dir = g_path_get_dirname (db_path);
   g_autofree char *base = g_path_get_basename (db_path);

@@ -22,6 +22,8 @@ typedef struct
   /* Count only the allocations made between these times (seconds from the start); all
    * allocations when window_to_s is 0.  Stored in the database's meta table. */
   double window_from_s, window_to_s;
+  /* Read and analyse, but write no database (db_path is ignored): for the fuzzer. */
+  gboolean dry_run;
   /* Filled in on return: warnings worth showing (truncated log, missing symbols), one per
    * line, or NULL.  Free with g_free. */
   char *warnings;
