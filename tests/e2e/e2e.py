@@ -594,6 +594,60 @@ def case_bad_input(c):
     print("bad inputs give one line and a non-zero exit")
 
 
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7f) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def tiny_log(records):
+    """a heaptrail log (docs/FORMAT.md, version 2) with one raw thread chunk of records"""
+    import struct
+    header = struct.pack("<8sHHIIBBBBQQII", b"HTRAIL\r\n", 2, 48, 1, 1, 2, 64, 2, 0, 0, 1000, 1, 0)
+    payload = b"".join(records)
+    chunk = struct.pack("<IIIIQ", 0x4b434854, len(payload), 2, 0, 1000)
+    return header + b"x" + chunk + payload
+
+
+def case_bad_input_more(c):
+    """more hostile inputs: unknown trace node, absurd size, foreign and newer databases"""
+    import sqlite3
+    zz = lambda v: varint((v << 1) ^ (v >> 63))
+    cases = {
+        "unknown-node.htr": tiny_log([b"\x01" + varint(1) + zz(0x1000) + varint(8)
+                                      + varint(50_000_000)]),
+        "absurd-size.htr": tiny_log([b"\x01" + varint(1) + zz(0x1000) + varint(1 << 50)
+                                     + varint(0)]),
+        "bad-varint.htr": tiny_log([b"\x01" + b"\xff" * 12]),
+    }
+    for name, data in cases.items():
+        path = os.path.join(c.work, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        p = c.ht("summary", path, check=False)
+        lines = p.stderr.strip().splitlines()
+        expect(p.returncode == 3 and len(lines) == 1 and "corrupt log" in lines[0],
+               f"{name}: exit {p.returncode}, {p.stderr!r}")
+        expect(not os.path.exists(path + ".db"), f"{name}: a database was left behind")
+    foreign = os.path.join(c.work, "foreign.db")
+    sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.commit()
+    p = c.ht("summary", foreign, check=False)
+    expect(p.returncode == 3 and "not one heaptrail wrote" in p.stderr, f"foreign db: {p.stderr!r}")
+    newer = os.path.join(c.work, "newer.db")
+    con = sqlite3.connect(newer)
+    con.execute(f"PRAGMA application_id = {0x48545244}")
+    con.execute("PRAGMA user_version = 99")
+    con.execute("CREATE TABLE meta (key, value)")
+    con.commit()
+    p = c.ht("top", newer, check=False)
+    expect(p.returncode == 3 and "newer" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+           f"newer db: {p.stderr!r}")
+    print("unknown node, absurd size, bad varint, foreign and newer databases: one line, exit 3")
+
+
 def case_record_passthrough(c):
     """record keeps the program's stdin/stdout/exit status and says where the log went"""
     prog = os.path.join(c.fixtures, "fixture-exit")
