@@ -26,7 +26,8 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 2 /* 2: SAMPLE recorder time, stamp_shift, slots, zstd, SNAPSHOT */
+#define HT_FORMAT_VERSION 3 /* 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
+                              slots, zstd, SNAPSHOT */
 #define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
 #define HT_CHUNK_MAX_PAYLOAD (16u << 20)
@@ -100,8 +101,34 @@ typedef enum
   HT_REC_LOST = 0x14,    /* dstamp, events dropped by the recorder (e.g. out of memory) */
   HT_REC_SNAPSHOT = 0x15, /* dstamp, label length (<= 255), label bytes: heaptrail_snapshot() */
   HT_REC_BLOCK = 0x16,    /* dstamp, address, size, first word: a live block (--graph), written
-                             before the SNAPSHOT or END it belongs to */
+                             before the SNAPSHOT or END it belongs to, in address order; the
+                             scan's blocks are numbered 0, 1, 2... in that order */
+  HT_REC_EDGES = 0x17,    /* dstamp, source block, count (<= HT_SCAN_BATCH), count x
+                             (word index delta, zigzag (target block - source block),
+                             offset in target): aligned words of a block that point into a
+                             live block; word indexes count from the block's start */
+  HT_REC_ROOTS = 0x18,    /* dstamp, kind (HT_ROOT_*), thread id (0 for data), base address,
+                             count (<= HT_SCAN_BATCH), count x (word index delta, target
+                             block, offset in target): root words that point into live blocks */
+  HT_REC_SCAN = 0x19,     /* dstamp, blocks, edges, root words, heap bytes scanned, root bytes
+                             scanned, threads stopped, threads missed, duration ns, flags
+                             (HT_SCAN_*): closes the scan the BLOCK/EDGES/ROOTS before it made */
 } HtRecordTag;
+
+#define HT_SCAN_BATCH 100 /* entries per EDGES or ROOTS record at most */
+
+enum
+{
+  HT_ROOT_DATA = 1,  /* a writable segment of a loaded object (.data, .bss) */
+  HT_ROOT_STACK = 2, /* a thread's stack, from its live end up, with its saved registers */
+  HT_ROOT_TLS = 3,   /* the memory around a thread's thread pointer, outside its stack */
+};
+
+enum
+{
+  HT_SCAN_INCOMPLETE = 1, /* the recorder ran out of memory: edges or roots are missing */
+  HT_SCAN_NOT_STOPPED = 2, /* threads could not be stopped (no signal free): not scanned */
+};
 
 /* A module inside HT_REC_MODULE:
  *   path length, path bytes, load bias, build-id length, build-id bytes,

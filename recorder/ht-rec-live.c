@@ -1,16 +1,23 @@
-/* ht-rec-live.c - the live-block table of `heaptrail record --graph`.
+/* ht-rec-live.c - the live-block table of `heaptrail record --graph`, and the heap scan.
  *
  * With HEAPTRAIL_GRAPH set, the hooks keep every live block (address, size) in a table of
  * 256 shards, each an open-addressing hash under its own spin lock, so threads rarely meet.
  * At a snapshot and at exit the recorder takes every shard lock, which holds back every
  * malloc and free of the program for the duration (no block can be freed while it is
- * read), and writes one BLOCK record per live block with the block's first word: the
- * analyzer names a C++ object by the vtable that word points to.  Only addresses and that
- * one word are written, never other memory contents.
+ * read), stops the other threads (ht-rec-world.c) and writes:
+ *   - one BLOCK record per live block, in address order, with the block's first word (the
+ *     analyzer names a C++ object by the vtable that word points to);
+ *   - ROOTS records: the words of the roots (loaded objects' data, thread stacks, TLS)
+ *     that point into a live block, at its start or inside it;
+ *   - EDGES records: the same for the words of every live block;
+ *   - a SCAN record with the scan's size and cost.
+ * Addresses, offsets and that first word only: never other memory contents.  The
+ * recorder's own memory (this library's data, its mmap'd buffers) is never a root.
  */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "ht-rec-private.h"
 
@@ -142,9 +149,333 @@ ht_rec_live_remove (uintptr_t ptr)
   return size;
 }
 
-/* Writes a BLOCK record for every live block, with every shard locked: the program's
- * allocations and frees wait meanwhile, so each block read is live.  `then` runs before
- * the shards are unlocked (the SNAPSHOT record, so that it follows the blocks). */
+/* ---------------------------------------------------------------------------------------
+ * The scan.  While the world is stopped nothing may allocate or take a lock a stopped
+ * thread could hold, so records are first built in a private buffer ([u16 length][tag]
+ * [body], no stamp), and copied into the control stream once the threads run again.
+ */
+typedef struct
+{
+  uintptr_t ptr;
+  size_t size;
+} HtRecBlock;
+
+typedef struct
+{
+  uint8_t *buf;
+  size_t len, cap;
+  bool failed;
+} HtRecOut;
+
+#define OUT_RECORD_MAX (16 + HT_SCAN_BATCH * 3 * HT_VARINT_MAX)
+
+static uint8_t *
+out_begin (HtRecOut *o)
+{
+  if (o->failed)
+    return NULL;
+  if (o->len + 2 + OUT_RECORD_MAX > o->cap)
+    {
+      size_t cap = o->cap ? o->cap * 2 : 1u << 20;
+      uint8_t *b = ht_rec_mmap (cap);
+      if (!b)
+        {
+          o->failed = true;
+          return NULL;
+        }
+      if (o->buf)
+        {
+          memcpy (b, o->buf, o->len);
+          ht_rec_munmap (o->buf, o->cap);
+        }
+      o->buf = b;
+      o->cap = cap;
+    }
+  return o->buf + o->len + 2;
+}
+
+static void
+out_end (HtRecOut *o, const uint8_t *end)
+{
+  size_t n = (size_t) (end - (o->buf + o->len + 2));
+  o->buf[o->len] = (uint8_t) n;
+  o->buf[o->len + 1] = (uint8_t) (n >> 8);
+  o->len += 2 + n;
+}
+
+/* Sorts blocks by address: LSD radix sort, a byte at a time, skipping bytes all keys share
+ * (qsort may allocate). */
+static bool
+sort_blocks (HtRecBlock *b, size_t n)
+{
+  HtRecBlock *tmp = n > 1 ? ht_rec_mmap (n * sizeof *tmp) : NULL;
+  if (n > 1 && !tmp)
+    return false;
+  for (unsigned shift = 0; shift < 64 && n > 1; shift += 8)
+    {
+      size_t count[256] = { 0 };
+      for (size_t i = 0; i < n; i++)
+        count[(b[i].ptr >> shift) & 0xff]++;
+      if (count[(b[0].ptr >> shift) & 0xff] == n)
+        continue;
+      size_t pos = 0;
+      for (int d = 0; d < 256; d++)
+        {
+          size_t c = count[d];
+          count[d] = pos;
+          pos += c;
+        }
+      for (size_t i = 0; i < n; i++)
+        tmp[count[(b[i].ptr >> shift) & 0xff]++] = b[i];
+      memcpy (b, tmp, n * sizeof *b);
+    }
+  if (tmp)
+    ht_rec_munmap (tmp, n * sizeof *tmp);
+  return true;
+}
+
+typedef struct
+{
+  HtRecBlock *blocks;
+  size_t n;
+  uintptr_t lo, hi; /* every block lies in [lo, hi) */
+  HtRecOut out;
+  uint64_t edges, root_words, heap_bytes, root_bytes;
+} HtRecScan;
+
+/* The block `word` points into (at its start or inside it), as its number; false if none.
+ * A zero-sized block is pointed to only at its start, as memcheck sees it. */
+static inline bool
+find_block (const HtRecScan *sc, uintptr_t word, size_t *index, uintptr_t *offset)
+{
+  if (word < sc->lo || word >= sc->hi)
+    return false;
+  size_t a = 0, b = sc->n;
+  while (b - a > 1)
+    {
+      size_t mid = a + (b - a) / 2;
+      if (sc->blocks[mid].ptr <= word)
+        a = mid;
+      else
+        b = mid;
+    }
+  const HtRecBlock *k = &sc->blocks[a];
+  if (word < k->ptr || (word != k->ptr && word - k->ptr >= k->size))
+    return false;
+  *index = a;
+  *offset = word - k->ptr;
+  return true;
+}
+
+/* One EDGES or ROOTS record under construction. */
+typedef struct
+{
+  uint8_t *start, *count_at, *p;
+  size_t count, last_word;
+} HtRecBatch;
+
+/* glibc's malloc keeps, in libc's data (main_arena: top, bins, fastbins), pointers to the
+ * headers of free chunks.  A chunk header overlaps the last word of the block before it
+ * when that block's size leaves no slack, so such a pointer looks like an interior pointer
+ * into a live block, at the offset where the next chunk starts.  valgrind, which replaces
+ * malloc, never sees them; neither should the scan. */
+static inline bool
+is_malloc_metadata (const HtRecBlock *b, uintptr_t offset)
+{
+  size_t chunk = (b->size + sizeof (size_t) + 15) & ~(size_t) 15;
+  return offset != 0 && offset == (chunk < 32 ? 32 : chunk) - 16;
+}
+
+static void
+scan_words (HtRecScan *sc, uintptr_t from, uintptr_t to, int kind, pid_t tid, size_t source,
+            unsigned flags)
+{
+  from = (from + sizeof (uintptr_t) - 1) & ~(uintptr_t) (sizeof (uintptr_t) - 1);
+  to &= ~(uintptr_t) (sizeof (uintptr_t) - 1);
+  HtRecBatch b = { 0 };
+  for (uintptr_t a = from; a < to; a += sizeof (uintptr_t))
+    {
+      size_t target;
+      uintptr_t offset;
+      if (!find_block (sc, *(const uintptr_t *) a, &target, &offset))
+        continue;
+      if ((flags & HT_REC_RANGE_LIBC) && is_malloc_metadata (&sc->blocks[target], offset))
+        continue;
+      if (!b.start)
+        {
+          b.start = out_begin (&sc->out);
+          if (!b.start)
+            return;
+          uint8_t *p = b.start;
+          *p++ = kind ? HT_REC_ROOTS : HT_REC_EDGES;
+          if (kind)
+            {
+              p += ht_varint_put (p, (uint64_t) kind);
+              p += ht_varint_put (p, (uint64_t) tid);
+              p += ht_varint_put (p, from);
+            }
+          else
+            p += ht_varint_put (p, source);
+          b.count_at = p++; /* count: one byte, HT_SCAN_BATCH < 128 */
+          b.p = p;
+          b.count = 0;
+          b.last_word = 0;
+        }
+      size_t word = (a - from) / sizeof (uintptr_t);
+      b.p += ht_varint_put (b.p, word - b.last_word);
+      b.last_word = word;
+      if (kind)
+        b.p += ht_varint_put (b.p, target);
+      else
+        b.p += ht_varint_put (b.p, ht_zigzag_encode ((int64_t) target - (int64_t) source));
+      b.p += ht_varint_put (b.p, offset);
+      if (kind)
+        sc->root_words++;
+      else
+        sc->edges++;
+      if (++b.count == HT_SCAN_BATCH)
+        {
+          *b.count_at = (uint8_t) b.count;
+          out_end (&sc->out, b.p);
+          b.start = NULL;
+        }
+    }
+  if (b.start)
+    {
+      *b.count_at = (uint8_t) b.count;
+      out_end (&sc->out, b.p);
+    }
+}
+
+/* The part of [start, end) inside the sorted, disjoint `maps`, scanned as roots. */
+static void
+scan_mapped (HtRecScan *sc, const HtRecRanges *maps, uintptr_t start, uintptr_t end, int kind,
+             pid_t tid, unsigned flags)
+{
+  for (size_t i = 0; i < maps->n; i++)
+    {
+      uintptr_t a = start > maps->r[i].start ? start : maps->r[i].start;
+      uintptr_t b = end < maps->r[i].end ? end : maps->r[i].end;
+      if (a < b)
+        {
+          scan_words (sc, a, b, kind, tid, 0, flags);
+          sc->root_bytes += b - a;
+        }
+    }
+}
+
+static const HtRecRange *
+mapping_of (const HtRecRanges *maps, uintptr_t a)
+{
+  for (size_t i = 0; i < maps->n; i++)
+    if (a >= maps->r[i].start && a < maps->r[i].end)
+      return &maps->r[i];
+  return NULL;
+}
+
+/* A thread's roots: its stack from `sp` to the end of the mapping holding it, and the
+ * mapping holding its thread pointer when that is not the same (the main thread's static
+ * TLS) and no loaded object's data. */
+static void
+scan_thread (HtRecScan *sc, const HtRecRanges *maps, const HtRecRanges *data, pid_t tid,
+             uintptr_t sp, uintptr_t tp)
+{
+  const HtRecRange *stack = mapping_of (maps, sp);
+  if (stack)
+    scan_mapped (sc, maps, sp, stack->end, HT_ROOT_STACK, tid, 0);
+  const HtRecRange *tls = mapping_of (maps, tp);
+  if (!tls || tls == stack || mapping_of (data, tp))
+    return;
+  scan_mapped (sc, maps, tls->start, tls->end, HT_ROOT_TLS, tid, 0);
+}
+
+static uint64_t
+mono_now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Stops the world and fills sc->out with BLOCK, ROOTS and EDGES records.  Every shard is
+ * locked by the caller.  Returns HT_SCAN_* flags. */
+static __attribute__ ((noinline)) unsigned
+scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world)
+{
+  unsigned flags = 0;
+  size_t n = 0;
+  for (int k = 0; k < SHARDS; k++)
+    n += shards[k].used;
+  sc->blocks = ht_rec_mmap ((n ? n : 1) * sizeof *sc->blocks);
+  if (!sc->blocks)
+    return HT_SCAN_INCOMPLETE;
+  for (int k = 0; k < SHARDS; k++)
+    for (size_t i = 0; shards[k].slots && i <= shards[k].mask; i++)
+      if (shards[k].slots[i].ptr)
+        sc->blocks[sc->n++] = (HtRecBlock){ shards[k].slots[i].ptr, shards[k].slots[i].size };
+  if (!sort_blocks (sc->blocks, sc->n))
+    return HT_SCAN_INCOMPLETE;
+  sc->lo = sc->n ? sc->blocks[0].ptr : 1;
+  sc->hi = 0;
+  for (size_t i = 0; i < sc->n; i++)
+    {
+      uintptr_t end = sc->blocks[i].ptr + (sc->blocks[i].size ? sc->blocks[i].size : 1);
+      sc->hi = end > sc->hi ? end : sc->hi;
+    }
+
+  for (size_t i = 0; i < sc->n; i++)
+    {
+      uint8_t *p = out_begin (&sc->out);
+      if (!p)
+        break;
+      uintptr_t word = 0;
+      if (sc->blocks[i].size >= sizeof word)
+        memcpy (&word, (const void *) sc->blocks[i].ptr, sizeof word);
+      *p++ = HT_REC_BLOCK;
+      p += ht_varint_put (p, sc->blocks[i].ptr);
+      p += ht_varint_put (p, sc->blocks[i].size);
+      p += ht_varint_put (p, word);
+      out_end (&sc->out, p);
+    }
+
+  if (!ht_rec_world_stop (world))
+    flags |= HT_SCAN_NOT_STOPPED;
+  HtRecRanges maps = { 0 };
+  if (!ht_rec_rw_mappings (&maps))
+    flags |= HT_SCAN_INCOMPLETE;
+  for (size_t i = 0; i < data->n; i++)
+    scan_mapped (sc, &maps, data->r[i].start, data->r[i].end, HT_ROOT_DATA, 0,
+                 data->r[i].flags);
+  /* this thread's own stack, unless it is the sampler's (the request file): its callee-
+   * saved registers are spilled into this frame first */
+  if (ht_rec_gettid () != ht_rec_sampler_tid ())
+    {
+      __builtin_unwind_init ();
+      volatile uintptr_t here = 0;
+      scan_thread (sc, &maps, data, ht_rec_gettid (), (uintptr_t) &here,
+                   (uintptr_t) pthread_self ());
+    }
+  for (size_t i = 0; i < world->n; i++)
+    if (atomic_load (&world->threads[i].state) == 1 /* stopped */)
+      scan_thread (sc, &maps, data, world->threads[i].tid, world->threads[i].sp,
+                   world->threads[i].tp);
+  for (size_t i = 0; i < sc->n; i++)
+    {
+      scan_words (sc, sc->blocks[i].ptr, sc->blocks[i].ptr + sc->blocks[i].size, 0, 0, i, 0);
+      sc->heap_bytes += sc->blocks[i].size;
+    }
+  ht_rec_world_resume (world);
+  ht_rec_ranges_free (&maps);
+  if (sc->out.failed)
+    flags |= HT_SCAN_INCOMPLETE;
+  return flags;
+}
+
+/* With --graph: the heap graph at a snapshot or at exit.  Every shard is locked first, so
+ * the program's allocations and frees wait and each block read is live; the other threads
+ * are stopped while memory is read; BLOCK, ROOTS, EDGES and SCAN records are written.
+ * `then` runs before the shards are unlocked (the SNAPSHOT record, so that it follows the
+ * scan). */
 void
 ht_rec_live_scan (void (*then) (void *), void *data)
 {
@@ -154,36 +485,50 @@ ht_rec_live_scan (void (*then) (void *), void *data)
         then (data);
       return;
     }
+  HtRecRanges modules = { 0 };
+  bool modules_ok = ht_rec_module_data (&modules); /* takes the loader's lock: before */
   for (int k = 0; k < SHARDS; k++)
     shard_lock (&shards[k]);
+  uint64_t t0 = mono_now_ns ();
+  HtRecScan sc = { 0 };
+  HtRecWorld world = { 0 };
+  unsigned flags = scan_world (&sc, &modules, &world);
+  uint64_t took = mono_now_ns () - t0;
+  if (!modules_ok)
+    flags |= HT_SCAN_INCOMPLETE;
+
   HtRecStream *c = ht_rec_control_stream ();
   ht_rec_stream_lock (c);
   uint64_t stamp = ht_rec_stamp ();
-  for (int k = 0; k < SHARDS; k++)
+  for (size_t off = 0; off + 2 <= sc.out.len;)
     {
-      HtRecShard *s = &shards[k];
-      for (size_t i = 0; s->slots && i <= s->mask; i++)
-        {
-          HtRecLive *b = &s->slots[i];
-          if (!b->ptr)
-            continue;
-          uintptr_t word = 0;
-          if (b->size >= sizeof word)
-            memcpy (&word, (const void *) b->ptr, sizeof word);
-          uint8_t *p = ht_rec_stream_reserve (c, HT_REC_RECORD_MAX);
-          *p++ = HT_REC_BLOCK;
-          p = ht_rec_put_stamp (c, p, stamp);
-          p += ht_varint_put (p, b->ptr);
-          p += ht_varint_put (p, b->size);
-          p += ht_varint_put (p, word);
-          c->len = (size_t) (p - (c->buf + sizeof (HtChunkHeader)));
-        }
+      size_t len = (size_t) sc.out.buf[off] | (size_t) sc.out.buf[off + 1] << 8;
+      const uint8_t *rec = sc.out.buf + off + 2;
+      uint8_t *p = ht_rec_stream_reserve (c, len + HT_VARINT_MAX);
+      *p++ = rec[0];
+      p = ht_rec_put_stamp (c, p, stamp);
+      memcpy (p, rec + 1, len - 1);
+      c->len = (size_t) (p + len - 1 - (c->buf + sizeof (HtChunkHeader)));
+      off += 2 + len;
     }
+  uint8_t *p = ht_rec_stream_reserve (c, HT_REC_RECORD_MAX + 2 * HT_VARINT_MAX);
+  *p++ = HT_REC_SCAN;
+  p = ht_rec_put_stamp (c, p, stamp);
+  uint64_t fields[] = { sc.n, sc.edges, sc.root_words, sc.heap_bytes, sc.root_bytes,
+                        world.stopped, world.missed, took, flags };
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+    p += ht_varint_put (p, fields[i]);
+  c->len = (size_t) (p - (c->buf + sizeof (HtChunkHeader)));
   ht_rec_stream_unlock (c);
   if (then)
     then (data);
   for (int k = SHARDS; k-- > 0;)
     shard_unlock (&shards[k]);
+  if (sc.out.buf)
+    ht_rec_munmap (sc.out.buf, sc.out.cap);
+  if (sc.blocks)
+    ht_rec_munmap (sc.blocks, (sc.n ? sc.n : 1) * sizeof *sc.blocks);
+  ht_rec_ranges_free (&modules);
 }
 
 /* In a forked child only the forking thread lives on: no lock can still be meant. */

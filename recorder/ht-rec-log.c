@@ -63,6 +63,7 @@ static pthread_key_t thread_key;
 
 static pthread_t sampler;
 static bool sampler_running;
+static _Atomic pid_t sampler_tid; /* the scan of --graph never stops the sampler */
 static _Atomic bool sampler_stop;
 
 static __thread HtRecThread *tls_thread __attribute__ ((tls_model ("initial-exec")));
@@ -93,7 +94,11 @@ ht_rec_fail (const char *what, int err)
 void *
 ht_rec_mmap (size_t size)
 {
-  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  /* MAP_NORESERVE makes our mappings differ from the program's anonymous ones, so the
+   * kernel never merges one of ours into a program's mapping (a thread stack, say): the
+   * heap scan of --graph reads whole mappings and must never read the recorder's memory */
+  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                  -1, 0);
   if (p == MAP_FAILED)
     return NULL;
   atomic_fetch_add (&own_bytes, size);
@@ -348,8 +353,8 @@ stream_put_mark (HtRecStream *s, uint8_t tag)
 /* ---------------------------------------------------------------------------------------
  * Threads
  */
-static pid_t
-gettid_raw (void)
+pid_t
+ht_rec_gettid (void)
 {
   return (pid_t) syscall (SYS_gettid);
 }
@@ -429,7 +434,7 @@ thread_stream (void)
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
   *p++ = HT_REC_THREAD;
   p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
-  p += ht_varint_put (p, (uint64_t) gettid_raw ());
+  p += ht_varint_put (p, (uint64_t) ht_rec_gettid ());
   stream_commit (s, p);
   ht_rec_stream_unlock (s);
   return s;
@@ -675,6 +680,7 @@ sampler_main (void *arg)
 {
   (void) arg;
   ht_rec_guard_forever ();
+  atomic_store (&sampler_tid, ht_rec_gettid ());
   while (!atomic_load (&sampler_stop))
     {
       struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -888,6 +894,12 @@ ht_rec_before_leaving (uint64_t reason)
   ht_rec_guard_leave ();
 }
 
+pid_t
+ht_rec_sampler_tid (void)
+{
+  return sampler_running ? atomic_load (&sampler_tid) : 0;
+}
+
 int
 ht_rec_log_fd (void)
 {
@@ -996,7 +1008,7 @@ at_fork_child (void)
       uint8_t *p = ht_rec_stream_reserve (st, HT_REC_RECORD_MAX);
       *p++ = HT_REC_THREAD;
       p = ht_rec_put_stamp (st, p, ht_rec_stamp ());
-      p += ht_varint_put (p, (uint64_t) gettid_raw ());
+      p += ht_varint_put (p, (uint64_t) ht_rec_gettid ());
       stream_commit (st, p);
       ht_rec_stream_unlock (st);
     }

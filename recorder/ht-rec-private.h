@@ -101,6 +101,8 @@ HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
 HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
 HT_REC_HIDDEN int ht_rec_log_fd (void);
 HT_REC_HIDDEN void ht_rec_log_fd_move (void);
+HT_REC_HIDDEN pid_t ht_rec_sampler_tid (void);
+HT_REC_HIDDEN pid_t ht_rec_gettid (void);
 
 /* ht-rec-api.c (exported: heaptrail.h's entry points) */
 void heaptrail_rec_snapshot (const char *label);
@@ -112,6 +114,48 @@ HT_REC_HIDDEN void ht_rec_live_insert (uintptr_t ptr, size_t size);
 HT_REC_HIDDEN size_t ht_rec_live_remove (uintptr_t ptr);
 HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
 HT_REC_HIDDEN void ht_rec_live_after_fork (void);
+
+/* ht-rec-world.c: stopping the program's threads, and where its roots are */
+typedef struct
+{
+  uintptr_t start, end;
+  unsigned flags; /* HT_REC_RANGE_* */
+} HtRecRange;
+
+enum
+{
+  HT_REC_RANGE_LIBC = 1, /* libc's data, where malloc keeps its own pointers */
+};
+
+typedef struct
+{
+  HtRecRange *r;
+  size_t n, cap;
+} HtRecRanges;
+
+typedef struct
+{
+  pid_t tid;
+  _Atomic int state; /* HT_REC_STOP_* */
+  uintptr_t sp;      /* lowest live address of its stack: the saved registers lie above */
+  uintptr_t tp;      /* thread pointer: static TLS is next to it */
+} HtRecStopped;
+
+typedef struct
+{
+  HtRecStopped *threads; /* mmap'd, fixed capacity: handlers keep pointers into it */
+  size_t n, cap;
+  size_t stopped, missed;
+  int sig;
+} HtRecWorld;
+
+HT_REC_HIDDEN bool ht_rec_world_stop (HtRecWorld *w);
+HT_REC_HIDDEN void ht_rec_world_resume (HtRecWorld *w);
+HT_REC_HIDDEN bool ht_rec_ranges_add (HtRecRanges *r, uintptr_t start, uintptr_t end,
+                                     unsigned flags);
+HT_REC_HIDDEN void ht_rec_ranges_free (HtRecRanges *r);
+HT_REC_HIDDEN bool ht_rec_rw_mappings (HtRecRanges *out);
+HT_REC_HIDDEN bool ht_rec_module_data (HtRecRanges *out);
 
 /* ht-rec-zstd.c */
 HT_REC_HIDDEN bool ht_rec_zstd_init (void);

@@ -31,23 +31,18 @@
  */
 typedef struct
 {
-  uintptr_t start, end;
-} HtRecRange;
-
-typedef struct
-{
   size_t count, capacity;
   HtRecRange ranges[];
-} HtRecRanges;
+} HtRecCodeRanges;
 
-static HtRecRanges *_Atomic known_ranges; /* sorted; replaced, never edited */
+static HtRecCodeRanges *_Atomic known_ranges; /* sorted; replaced, never edited */
 static pthread_mutex_t rescan_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long seen_adds, seen_subs;
 static uintptr_t own_start, own_end; /* this library's text, skipped in stacks */
 
 typedef struct
 {
-  HtRecRanges *ranges;
+  HtRecCodeRanges *ranges;
   bool first;
   unsigned long long adds, subs;
 } HtRecScan;
@@ -125,10 +120,10 @@ scan_one (struct dl_phdr_info *info, size_t size, void *data)
         continue;
       p += ht_varint_put (p, ph->p_vaddr);
       p += ht_varint_put (p, ph->p_memsz);
-      HtRecRanges *r = scan->ranges;
+      HtRecCodeRanges *r = scan->ranges;
       if (r && r->count < r->capacity)
         r->ranges[r->count++] = (HtRecRange){ info->dlpi_addr + ph->p_vaddr,
-                                              info->dlpi_addr + ph->p_vaddr + ph->p_memsz };
+                                              info->dlpi_addr + ph->p_vaddr + ph->p_memsz, 0 };
     }
   s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
   ht_rec_stream_unlock (s);
@@ -165,7 +160,7 @@ ht_rec_modules_write (void)
   dl_iterate_phdr (count_one, &n);
   n += 16; /* objects loaded between the two walks */
   HtRecScan scan = { .first = true };
-  scan.ranges = ht_rec_mmap (sizeof (HtRecRanges) + n * sizeof (HtRecRange));
+  scan.ranges = ht_rec_mmap (sizeof (HtRecCodeRanges) + n * sizeof (HtRecRange));
   if (scan.ranges)
     scan.ranges->capacity = n;
   dl_iterate_phdr (scan_one, &scan);
@@ -222,7 +217,7 @@ ht_rec_modules_refresh (void)
 static bool
 modules_know (uintptr_t ip)
 {
-  HtRecRanges *r = atomic_load (&known_ranges);
+  HtRecCodeRanges *r = atomic_load (&known_ranges);
   if (!r)
     return false;
   size_t lo = 0, hi = r->count;

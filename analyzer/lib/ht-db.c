@@ -17,6 +17,16 @@
  *   timeline(time_s, heap_bytes, rss_bytes, recorder_bytes)
  *   threads(stream, tid, alloc_count, alloc_bytes, temporary, frees)   per thread
  *
+ * Heap graphs (record --graph), one per snapshot the recorder scanned:
+ *   graphs(snapshot_id, blocks, bytes, edges, root_words, heap_scanned, root_scanned,
+ *          threads_stopped, threads_missed, scan_s, flags)
+ *   graph_blocks(snapshot_id, id, address, size, trace_id, type, reach, idom, retained)
+ *          id: the block's number in the scan (address order); trace_id 0 when unknown;
+ *          type: tag or C++ class, else NULL; reach: HtReach; idom: -1 the super-root
+ *   graph_edges(snapshot_id, src, word, dst, offset)   word: index in src; offset in dst
+ *   graph_roots(snapshot_id, kind, thread, address, name, dst, offset)
+ *          kind: data, stack, tls; name: "g_list", "stack of thread 1234", ...
+ *
  * A trace (trace_id) is the recorder's trace-tree node for an allocation's call stack.
  */
 #include <glib/gstdio.h>
@@ -58,7 +68,21 @@ static const char schema_sql[] =
   "  rss_bytes INTEGER NOT NULL, recorder_bytes INTEGER NOT NULL);"
   "CREATE TABLE threads (stream INTEGER NOT NULL, tid INTEGER NOT NULL,"
   "  alloc_count INTEGER NOT NULL, alloc_bytes INTEGER NOT NULL, temporary INTEGER NOT NULL,"
-  "  frees INTEGER NOT NULL);";
+  "  frees INTEGER NOT NULL);"
+  "CREATE TABLE graphs (snapshot_id INTEGER PRIMARY KEY, blocks INTEGER NOT NULL,"
+  "  bytes INTEGER NOT NULL, edges INTEGER NOT NULL, root_words INTEGER NOT NULL,"
+  "  heap_scanned INTEGER NOT NULL, root_scanned INTEGER NOT NULL,"
+  "  threads_stopped INTEGER NOT NULL, threads_missed INTEGER NOT NULL, scan_s REAL NOT NULL,"
+  "  flags INTEGER NOT NULL);"
+  "CREATE TABLE graph_blocks (snapshot_id INTEGER NOT NULL, id INTEGER NOT NULL,"
+  "  address INTEGER NOT NULL, size INTEGER NOT NULL, trace_id INTEGER NOT NULL, type TEXT,"
+  "  reach INTEGER NOT NULL, idom INTEGER NOT NULL, retained INTEGER NOT NULL,"
+  "  PRIMARY KEY (snapshot_id, id)) WITHOUT ROWID;"
+  "CREATE TABLE graph_edges (snapshot_id INTEGER NOT NULL, src INTEGER NOT NULL,"
+  "  word INTEGER NOT NULL, dst INTEGER NOT NULL, offset INTEGER NOT NULL);"
+  "CREATE TABLE graph_roots (snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL,"
+  "  thread INTEGER NOT NULL, address INTEGER NOT NULL, name TEXT NOT NULL,"
+  "  dst INTEGER NOT NULL, offset INTEGER NOT NULL);";
 
 gboolean
 ht_db_set_error (sqlite3 *handle, GError **error, const char *what)

@@ -6,7 +6,8 @@
 
 G_BEGIN_DECLS
 
-#define HT_DB_SCHEMA_VERSION 4 /* 2: tags; 3: temporaries, sizes, threads; 4: short-lived */
+#define HT_DB_SCHEMA_VERSION 5 /* 2: tags; 3: temporaries, sizes, threads; 4: short-lived;
+                                  5: heap graphs */
 #define HT_DB_APPLICATION_ID 0x48545244 /* "HTRD" */
 
 typedef struct _HtDb HtDb;

@@ -24,6 +24,7 @@
 #include "ht-blockmap.h"
 #include "ht-db.h"
 #include "ht-error.h"
+#include "ht-graph.h"
 #include "ht-import.h"
 #include "ht-reader.h"
 #include "ht-symbols.h"
@@ -76,6 +77,63 @@ typedef struct
   gint64 count, bytes;
 } HtTally;
 
+/* One heap scan of record --graph: the BLOCK, EDGES and ROOTS records up to its SCAN. */
+typedef struct
+{
+  guint64 addr, size;
+  guint32 trace; /* 0 when the block is unknown to the import (allocated while paused) */
+  gint32 type;   /* type id (tag or C++ class), -1 none */
+} HtScanBlock;
+
+typedef struct
+{
+  guint32 src, dst;
+  guint64 word, offset;
+} HtScanEdge;
+
+typedef struct
+{
+  guint kind; /* HT_ROOT_* */
+  guint32 dst;
+  guint64 tid, addr, offset;
+} HtScanRoot;
+
+typedef struct
+{
+  GArray *blocks; /* HtScanBlock, in address order */
+  GArray *edges;  /* HtScanEdge */
+  GArray *roots;  /* HtScanRoot */
+  gboolean closed; /* its SCAN record was read */
+  guint64 root_words, heap_scanned, root_scanned, stopped, missed, duration_ns, flags;
+  guint8 *reach;     /* results, once closed */
+  gint64 *idom;
+  guint64 *retained;
+} HtScan;
+
+static HtScan *
+scan_new (void)
+{
+  HtScan *sc = g_new0 (HtScan, 1);
+  sc->blocks = g_array_new (FALSE, FALSE, sizeof (HtScanBlock));
+  sc->edges = g_array_new (FALSE, FALSE, sizeof (HtScanEdge));
+  sc->roots = g_array_new (FALSE, FALSE, sizeof (HtScanRoot));
+  return sc;
+}
+
+static void
+scan_free (HtScan *sc)
+{
+  if (!sc)
+    return;
+  g_array_unref (sc->blocks);
+  g_array_unref (sc->edges);
+  g_array_unref (sc->roots);
+  g_free (sc->reach);
+  g_free (sc->idom);
+  g_free (sc->retained);
+  g_free (sc);
+}
+
 /* A snapshot of the live heap: explicit (heaptrail_snapshot), the peak, the end. */
 typedef struct
 {
@@ -85,6 +143,7 @@ typedef struct
   guint64 bytes, blocks;
   GArray *entries; /* HtSnapEntry, traces with live blocks */
   GArray *types;   /* HtTally by type id (not for the peak) */
+  HtScan *scan;    /* the heap graph at this snapshot (record --graph), or NULL */
 } HtSnap;
 
 static void
@@ -94,6 +153,7 @@ snap_free (gpointer data)
   g_free (s->label);
   g_array_unref (s->entries);
   g_array_unref (s->types);
+  scan_free (s->scan);
   g_free (s);
 }
 
@@ -123,6 +183,7 @@ typedef struct
   GHashTable *word_class;  /* first word -> class name, or "" */
   GHashTable *labels;   /* snapshot labels in use */
   GString *warnings;
+  HtScan *scan;         /* the scan being read, or a closed one waiting for its snapshot */
 
   guint64 heap_bytes, heap_blocks;
   guint64 peak_bytes, peak_blocks, peak_stamp;
@@ -426,15 +487,182 @@ vtable_class (HtImport *im, guint64 word)
 static void
 on_block (HtImport *im, const HtEvent *e)
 {
-  if (g_hash_table_contains (im->tagged, GSIZE_TO_POINTER (e->block.ptr)))
-    return;
-  const char *cls = vtable_class (im, e->block.word);
-  if (!cls)
-    return;
-  HtEvent tag = { .tag = HT_REC_TAG, .stream = e->stream, .stamp = e->stamp };
-  tag.typetag.ptr = e->block.ptr;
-  tag.typetag.type = (char *) cls;
-  on_tag (im, &tag);
+  if (!g_hash_table_contains (im->tagged, GSIZE_TO_POINTER (e->block.ptr)))
+    {
+      const char *cls = vtable_class (im, e->block.word);
+      if (cls)
+        {
+          HtEvent tag = { .tag = HT_REC_TAG, .stream = e->stream, .stamp = e->stamp };
+          tag.typetag.ptr = e->block.ptr;
+          tag.typetag.type = (char *) cls;
+          on_tag (im, &tag);
+        }
+    }
+  if (!im->scan || im->scan->closed)
+    {
+      scan_free (im->scan);
+      im->scan = scan_new ();
+    }
+  const HtBlock *b = ht_block_map_lookup (&im->blocks, e->block.ptr);
+  gpointer type = g_hash_table_lookup (im->tagged, GSIZE_TO_POINTER (e->block.ptr));
+  HtScanBlock sb = { e->block.ptr, e->block.size,
+                     b && b->node != OUTSIDE_WINDOW ? b->node : 0,
+                     type ? (gint32) GPOINTER_TO_UINT (type) - 1 : -1 };
+  g_array_append_val (im->scan->blocks, sb);
+}
+
+/* EDGES and ROOTS name blocks by their number in the scan: checked against it. */
+static gboolean
+check_refs (HtImport *im, const guint64 *items, guint count, GError **error)
+{
+  guint n = im->scan && !im->scan->closed ? im->scan->blocks->len : 0;
+  for (guint i = 0; i < count; i++)
+    {
+      guint64 t = items[3 * i + 1], off = items[3 * i + 2];
+      if (t >= n)
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: heap graph names block %" G_GUINT64_FORMAT " of %u", t, n);
+          return FALSE;
+        }
+      guint64 size = g_array_index (im->scan->blocks, HtScanBlock, t).size;
+      if (off != 0 && off >= size)
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: heap graph points past the end of a block");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+on_edges (HtImport *im, const HtEvent *e, GError **error)
+{
+  if (!check_refs (im, e->edges.items, e->edges.count, error))
+    return FALSE;
+  if (e->edges.source >= im->scan->blocks->len)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                   "corrupt log: heap graph edge from an unknown block");
+      return FALSE;
+    }
+  guint64 size = g_array_index (im->scan->blocks, HtScanBlock, e->edges.source).size;
+  for (guint i = 0; i < e->edges.count; i++)
+    {
+      HtScanEdge edge = { (guint32) e->edges.source, (guint32) e->edges.items[3 * i + 1],
+                          e->edges.items[3 * i], e->edges.items[3 * i + 2] };
+      if (edge.word >= size / 8)
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: heap graph edge from past the end of a block");
+          return FALSE;
+        }
+      g_array_append_val (im->scan->edges, edge);
+    }
+  return TRUE;
+}
+
+static gboolean
+on_roots (HtImport *im, const HtEvent *e, GError **error)
+{
+  if (!check_refs (im, e->roots.items, e->roots.count, error))
+    return FALSE;
+  for (guint i = 0; i < e->roots.count; i++)
+    {
+      HtScanRoot r = { e->roots.kind, (guint32) e->roots.items[3 * i + 1], e->roots.tid,
+                       e->roots.base + 8 * e->roots.items[3 * i], e->roots.items[3 * i + 2] };
+      g_array_append_val (im->scan->roots, r);
+    }
+  return TRUE;
+}
+
+static gint
+edge_by_source (gconstpointer a, gconstpointer b)
+{
+  const HtScanEdge *x = a, *y = b;
+  return x->src != y->src ? (x->src < y->src ? -1 : 1)
+                          : (x->word < y->word ? -1 : x->word > y->word);
+}
+
+/* SCAN closes the scan: classes, dominators and retained sizes are computed now. */
+static void
+on_scan (HtImport *im, const HtEvent *e)
+{
+  if (!im->scan || im->scan->closed)
+    {
+      scan_free (im->scan);
+      im->scan = scan_new (); /* an empty heap */
+    }
+  HtScan *sc = im->scan;
+  sc->closed = TRUE;
+  sc->root_words = e->scan.root_words;
+  sc->heap_scanned = e->scan.heap_bytes;
+  sc->root_scanned = e->scan.root_bytes;
+  sc->stopped = e->scan.stopped;
+  sc->missed = e->scan.missed;
+  sc->duration_ns = e->scan.duration_ns;
+  sc->flags = e->scan.flags;
+  if (sc->missed)
+    g_string_append_printf (im->warnings,
+                            "%" G_GUINT64_FORMAT " threads could not be stopped for a heap scan "
+                            "(they block signals): what only their stacks hold counts as lost\n",
+                            sc->missed);
+  if (sc->flags & HT_SCAN_NOT_STOPPED)
+    g_string_append (im->warnings, "a heap scan could not stop the other threads (no free "
+                                   "real-time signal): their stacks were not scanned\n");
+  if (sc->flags & HT_SCAN_INCOMPLETE)
+    g_string_append (im->warnings, "a heap scan is incomplete (the recorder ran out of "
+                                   "memory): some pointers are missing\n");
+
+  guint n = sc->blocks->len, m = sc->edges->len;
+  g_array_sort (sc->edges, edge_by_source);
+  guint64 *size = g_new (guint64, MAX (n, 1));
+  guint *start = g_new0 (guint, n + 1), *target = g_new (guint, MAX (m, 1));
+  guint64 *offset = g_new (guint64, MAX (m, 1));
+  for (guint i = 0; i < n; i++)
+    size[i] = g_array_index (sc->blocks, HtScanBlock, i).size;
+  for (guint i = 0; i < m; i++)
+    {
+      const HtScanEdge *edge = &g_array_index (sc->edges, HtScanEdge, i);
+      start[edge->src + 1]++;
+      target[i] = edge->dst;
+      offset[i] = edge->offset;
+    }
+  for (guint i = 0; i < n; i++)
+    start[i + 1] += start[i];
+  guint nr = sc->roots->len;
+  guint *root_target = g_new (guint, MAX (nr, 1));
+  guint64 *root_offset = g_new (guint64, MAX (nr, 1));
+  for (guint i = 0; i < nr; i++)
+    {
+      root_target[i] = g_array_index (sc->roots, HtScanRoot, i).dst;
+      root_offset[i] = g_array_index (sc->roots, HtScanRoot, i).offset;
+    }
+  HtGraph g = { n, size, start, target, offset, nr, root_target, root_offset };
+  sc->reach = g_new (guint8, MAX (n, 1));
+  sc->idom = g_new (gint64, MAX (n, 1));
+  sc->retained = g_new (guint64, MAX (n, 1));
+  ht_graph_classify (&g, sc->reach);
+  ht_graph_dominators (&g, sc->reach, sc->idom, sc->retained);
+  g_free (size);
+  g_free (start);
+  g_free (target);
+  g_free (offset);
+  g_free (root_target);
+  g_free (root_offset);
+}
+
+/* The closed scan waiting for its snapshot, handed over; an unclosed one (a log of format
+ * 2, which had no SCAN) is dropped. */
+static HtScan *
+take_scan (HtImport *im)
+{
+  HtScan *sc = im->scan;
+  im->scan = NULL;
+  if (sc && !sc->closed)
+    g_clear_pointer (&sc, scan_free);
+  return sc;
 }
 
 static gboolean
@@ -645,10 +873,20 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_BLOCK:
       on_block (im, e);
       return TRUE;
+    case HT_REC_EDGES:
+      return on_edges (im, e, error);
+    case HT_REC_ROOTS:
+      return on_roots (im, e, error);
+    case HT_REC_SCAN:
+      on_scan (im, e);
+      return TRUE;
     case HT_REC_SNAPSHOT:
-      g_ptr_array_add (im->snapshots,
-                       snap_capture (im, "snapshot", snap_label (im, e->snapshot.label), e->stamp,
-                                     FALSE));
+      {
+        HtSnap *snap = snap_capture (im, "snapshot", snap_label (im, e->snapshot.label),
+                                     e->stamp, FALSE);
+        snap->scan = take_scan (im);
+        g_ptr_array_add (im->snapshots, snap);
+      }
       return TRUE;
     case HT_REC_SYNC:
     case HT_REC_ALLOC_SLOT: /* the reader turns these into ALLOC and FREE */
@@ -932,6 +1170,125 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_INT ("log_mtime_ns", log_mtime);
 }
 
+/* How a root is named in graphs: the global (demangled, with an offset inside it), else
+ * the object's segment; a thread's stack or TLS by the thread. */
+static char *
+root_name (HtImport *im, const HtScanRoot *r)
+{
+  const char *what = r->kind == HT_ROOT_STACK ? "stack" : "TLS";
+  if (r->kind == HT_ROOT_STACK || r->kind == HT_ROOT_TLS)
+    return r->tid == ht_reader_info (im->reader)->pid
+             ? g_strdup_printf ("%s of main thread", what)
+             : g_strdup_printf ("%s of thread %" G_GUINT64_FORMAT, what, r->tid);
+  for (guint m = 0; m < im->modules->len; m++)
+    if (ht_symbolizer_module_contains (im->symbols, m, r->addr))
+      {
+        char *sym = ht_symbolizer_describe_data (im->symbols, m, r->addr);
+        if (sym)
+          return sym;
+        const HtModuleInfo *info = im->modules->pdata[m];
+        const char *base = strrchr (info->path, '/');
+        return g_strdup_printf ("%s data+0x%" G_GINT64_MODIFIER "x", base ? base + 1 : info->path,
+                                r->addr - info->bias);
+      }
+  return g_strdup_printf ("data at 0x%" G_GINT64_MODIFIER "x", r->addr);
+}
+
+static gboolean
+step_done (sqlite3 *db, sqlite3_stmt *st, GError **error)
+{
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_reset (st);
+  return ok ? TRUE : ht_db_set_error (db, error, "writing the heap graph");
+}
+
+static gboolean
+write_graph (HtImport *im, sqlite3 *db, gint64 snapshot, const HtScan *sc, GError **error)
+{
+  sqlite3_stmt *graph = NULL, *block = NULL, *edge = NULL, *root = NULL;
+  gboolean ok = FALSE;
+  if (!ht_db_prepare (db, "INSERT INTO graphs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &graph,
+                      error)
+      || !ht_db_prepare (db, "INSERT INTO graph_blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         &block, error)
+      || !ht_db_prepare (db, "INSERT INTO graph_edges VALUES (?, ?, ?, ?, ?)", &edge, error)
+      || !ht_db_prepare (db, "INSERT INTO graph_roots VALUES (?, ?, ?, ?, ?, ?, ?)", &root,
+                         error))
+    goto out;
+  guint64 bytes = 0;
+  for (guint i = 0; i < sc->blocks->len; i++)
+    {
+      const HtScanBlock *b = &g_array_index (sc->blocks, HtScanBlock, i);
+      bytes += b->size;
+      sqlite3_bind_int64 (block, 1, snapshot);
+      sqlite3_bind_int64 (block, 2, i);
+      sqlite3_bind_int64 (block, 3, (gint64) b->addr);
+      sqlite3_bind_int64 (block, 4, (gint64) b->size);
+      sqlite3_bind_int64 (block, 5, b->trace);
+      if (b->type >= 0)
+        sqlite3_bind_text (block, 6, im->type_names->pdata[b->type], -1, SQLITE_STATIC);
+      else
+        sqlite3_bind_null (block, 6);
+      sqlite3_bind_int (block, 7, sc->reach[i]);
+      sqlite3_bind_int64 (block, 8, sc->idom[i]);
+      sqlite3_bind_int64 (block, 9, (gint64) sc->retained[i]);
+      if (!step_done (db, block, error))
+        goto out;
+    }
+  for (guint i = 0; i < sc->edges->len; i++)
+    {
+      const HtScanEdge *e = &g_array_index (sc->edges, HtScanEdge, i);
+      sqlite3_bind_int64 (edge, 1, snapshot);
+      sqlite3_bind_int64 (edge, 2, e->src);
+      sqlite3_bind_int64 (edge, 3, (gint64) e->word);
+      sqlite3_bind_int64 (edge, 4, e->dst);
+      sqlite3_bind_int64 (edge, 5, (gint64) e->offset);
+      if (!step_done (db, edge, error))
+        goto out;
+    }
+  static const char *const kinds[] = { "", "data", "stack", "tls" };
+  g_autoptr (GHashTable) names = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                        g_free);
+  for (guint i = 0; i < sc->roots->len; i++)
+    {
+      const HtScanRoot *r = &g_array_index (sc->roots, HtScanRoot, i);
+      gint64 key = r->kind == HT_ROOT_DATA ? (gint64) r->addr : -(gint64) (r->tid * 4 + r->kind);
+      const char *name = g_hash_table_lookup (names, &key);
+      if (!name)
+        {
+          name = root_name (im, r);
+          g_hash_table_insert (names, g_memdup2 (&key, sizeof key), (gpointer) name);
+        }
+      sqlite3_bind_int64 (root, 1, snapshot);
+      sqlite3_bind_text (root, 2, kinds[r->kind], -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (root, 3, (gint64) r->tid);
+      sqlite3_bind_int64 (root, 4, (gint64) r->addr);
+      sqlite3_bind_text (root, 5, name, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (root, 6, r->dst);
+      sqlite3_bind_int64 (root, 7, (gint64) r->offset);
+      if (!step_done (db, root, error))
+        goto out;
+    }
+  sqlite3_bind_int64 (graph, 1, snapshot);
+  sqlite3_bind_int64 (graph, 2, sc->blocks->len);
+  sqlite3_bind_int64 (graph, 3, (gint64) bytes);
+  sqlite3_bind_int64 (graph, 4, sc->edges->len);
+  sqlite3_bind_int64 (graph, 5, (gint64) sc->root_words);
+  sqlite3_bind_int64 (graph, 6, (gint64) sc->heap_scanned);
+  sqlite3_bind_int64 (graph, 7, (gint64) sc->root_scanned);
+  sqlite3_bind_int64 (graph, 8, (gint64) sc->stopped);
+  sqlite3_bind_int64 (graph, 9, (gint64) sc->missed);
+  sqlite3_bind_double (graph, 10, (double) sc->duration_ns / 1e9);
+  sqlite3_bind_int64 (graph, 11, (gint64) sc->flags);
+  ok = step_done (db, graph, error);
+out:
+  sqlite3_finalize (graph);
+  sqlite3_finalize (block);
+  sqlite3_finalize (edge);
+  sqlite3_finalize (root);
+  return ok;
+}
+
 static gboolean
 write_snapshot (HtImport *im, HtWriter *w, gint64 id, const HtSnap *snap, GError **error)
 {
@@ -977,7 +1334,7 @@ write_snapshot (HtImport *im, HtWriter *w, gint64 id, const HtSnap *snap, GError
       if (sqlite3_step (w->snap_type) != SQLITE_DONE)
         return ht_db_set_error (w->db, error, "writing snapshot types");
     }
-  return TRUE;
+  return !snap->scan || write_graph (im, w->db, id, snap->scan, error);
 }
 
 static gint
@@ -1051,8 +1408,9 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   /* every snapshot, the peak and the end included, numbered in time order */
   g_ptr_array_add (im->snapshots,
                    snap_capture (im, "peak", g_strdup ("peak"), im->peak_stamp, TRUE));
-  g_ptr_array_add (im->snapshots,
-                   snap_capture (im, "end", g_strdup ("end"), im->last_stamp, FALSE));
+  HtSnap *end = snap_capture (im, "end", g_strdup ("end"), im->last_stamp, FALSE);
+  end->scan = take_scan (im); /* the scan at exit */
+  g_ptr_array_add (im->snapshots, end);
   g_ptr_array_sort (im->snapshots, snap_by_time);
   for (guint i = 0; i < im->snapshots->len; i++)
     {
@@ -1129,6 +1487,9 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   ok = ht_db_exec (db,
                    "CREATE INDEX snapshot_sites_trace ON snapshot_sites (trace_id);"
                    "CREATE INDEX locations_file ON locations (file, line);"
+                   "CREATE INDEX graph_edges_src ON graph_edges (snapshot_id, src);"
+                   "CREATE INDEX graph_edges_dst ON graph_edges (snapshot_id, dst);"
+                   "CREATE INDEX graph_roots_dst ON graph_roots (snapshot_id, dst);"
                    "COMMIT",
                    error);
 out:
@@ -1167,6 +1528,7 @@ import_clear (HtImport *im)
   g_hash_table_unref (im->class_names);
   g_hash_table_unref (im->word_class);
   g_string_free (im->warnings, TRUE);
+  scan_free (im->scan);
 }
 
 static gboolean
@@ -1178,12 +1540,7 @@ read_all (HtImport *im, HtImportOptions *options, GError **error)
   while (ht_reader_next (im->reader, &e, &local))
     {
       gboolean ok = on_event (im, &e, error);
-      if (e.tag == HT_REC_MODULE)
-        ht_module_info_free (e.module.info);
-      else if (e.tag == HT_REC_SNAPSHOT)
-        g_free (e.snapshot.label);
-      else if (e.tag == HT_REC_TAG)
-        g_free (e.typetag.type);
+      ht_event_clear (&e);
       if (!ok)
         return FALSE;
       if ((++n & 0xffff) == 0)

@@ -110,8 +110,8 @@ ht_module_info_free (HtModuleInfo *info)
   g_free (info);
 }
 
-static void
-event_clear (HtEvent *e)
+void
+ht_event_clear (HtEvent *e)
 {
   if (e->tag == HT_REC_MODULE)
     g_clear_pointer (&e->module.info, ht_module_info_free);
@@ -119,6 +119,39 @@ event_clear (HtEvent *e)
     g_clear_pointer (&e->snapshot.label, g_free);
   else if (e->tag == HT_REC_TAG)
     g_clear_pointer (&e->typetag.type, g_free);
+  else if (e->tag == HT_REC_EDGES)
+    g_clear_pointer (&e->edges.items, g_free);
+  else if (e->tag == HT_REC_ROOTS)
+    g_clear_pointer (&e->roots.items, g_free);
+}
+
+/* The (word index, target, offset) triples of EDGES and ROOTS; word indexes come as
+ * deltas, an EDGES target as a zigzag delta from the source block. */
+static guint64 *
+decode_refs (HtCursor *c, guint *count_out, gboolean relative, guint64 source)
+{
+  guint64 count = cursor_varint (c);
+  if (count == 0 || count > HT_SCAN_BATCH)
+    {
+      c->bad = TRUE;
+      return NULL;
+    }
+  guint64 *items = g_new (guint64, 3 * count);
+  guint64 word = 0;
+  for (guint64 i = 0; i < count && !c->bad; i++)
+    {
+      word += cursor_varint (c);
+      guint64 target = cursor_varint (c);
+      if (relative)
+        target = source + (guint64) ht_zigzag_decode (target);
+      items[3 * i] = word;
+      items[3 * i + 1] = target;
+      items[3 * i + 2] = cursor_varint (c);
+    }
+  if (c->bad)
+    g_clear_pointer (&items, g_free);
+  *count_out = (guint) count;
+  return items;
 }
 
 static HtModuleInfo *
@@ -177,7 +210,7 @@ stream_free (gpointer data)
 {
   HtStream *s = data;
   for (guint i = s->head; i < s->events->len; i++)
-    event_clear (&g_array_index (s->events, HtEvent, i));
+    ht_event_clear (&g_array_index (s->events, HtEvent, i));
   g_array_unref (s->events);
   g_free (s);
 }
@@ -384,6 +417,32 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           e.block.size = cursor_varint (&c);
           e.block.word = cursor_varint (&c);
           break;
+        case HT_REC_EDGES:
+          e.edges.source = cursor_varint (&c);
+          e.edges.items = decode_refs (&c, &e.edges.count, TRUE, e.edges.source);
+          break;
+        case HT_REC_ROOTS:
+          {
+            guint64 kind = cursor_varint (&c);
+            if (kind < HT_ROOT_DATA || kind > HT_ROOT_TLS)
+              c.bad = TRUE;
+            e.roots.kind = (guint) kind;
+            e.roots.tid = cursor_varint (&c);
+            e.roots.base = cursor_varint (&c);
+            e.roots.items = decode_refs (&c, &e.roots.count, FALSE, 0);
+          }
+          break;
+        case HT_REC_SCAN:
+          e.scan.blocks = cursor_varint (&c);
+          e.scan.edges = cursor_varint (&c);
+          e.scan.root_words = cursor_varint (&c);
+          e.scan.heap_bytes = cursor_varint (&c);
+          e.scan.root_bytes = cursor_varint (&c);
+          e.scan.stopped = cursor_varint (&c);
+          e.scan.missed = cursor_varint (&c);
+          e.scan.duration_ns = cursor_varint (&c);
+          e.scan.flags = cursor_varint (&c);
+          break;
         case HT_REC_SNAPSHOT:
           {
             guint64 len = cursor_varint (&c);
@@ -403,7 +462,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
         }
       if (c.bad)
         {
-          event_clear (&e);
+          ht_event_clear (&e);
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
                        "corrupt log: bad record (type 0x%02x) in the chunk at byte %"
                        G_GSIZE_FORMAT " (record offset %" G_GSIZE_FORMAT ")",

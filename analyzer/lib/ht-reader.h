@@ -48,16 +48,25 @@ typedef struct
     struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
     struct { guint64 ptr; char *type; } typetag; /* TAG; type owned by the event (g_free) */
     struct { guint64 ptr, size, word; } block;   /* BLOCK: a live block and its first word */
+    /* EDGES: `count` x (word index in the source block, target block, offset in target);
+     * ROOTS: the same with word indexes from `base`; blocks are numbers within the scan.
+     * `items` is owned by the event. */
+    struct { guint64 source; guint count; guint64 *items; } edges;
+    struct { guint kind; guint64 tid, base; guint count; guint64 *items; } roots;
+    struct { guint64 blocks, edges, root_words, heap_bytes, root_bytes, stopped, missed,
+             duration_ns, flags; } scan;
   };
 } HtEvent;
+
+/* Frees what an event owns (module info, label, type, edge and root lists). */
+void ht_event_clear (HtEvent *event);
 
 HtReader *ht_reader_open (const char *path, GError **error);
 void ht_reader_free (HtReader *reader);
 const HtLogInfo *ht_reader_info (HtReader *reader);
 
 /* Next event in stamp order.  Returns FALSE at the end (error unset) or on a corrupt log
- * (error set).  MODULE events hand their HtModuleInfo to the caller (ht_module_info_free),
- * SNAPSHOT events their label, TAG events their type (g_free). */
+ * (error set).  Events hand what they own to the caller: ht_event_clear() frees it. */
 gboolean ht_reader_next (HtReader *reader, HtEvent *event, GError **error);
 
 /* Progress: bytes consumed and total. */

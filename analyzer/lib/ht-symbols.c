@@ -274,6 +274,22 @@ ht_symbolizer_symbol_at (HtSymbolizer *self, guint module, guint64 addr)
   return *name ? name : NULL;
 }
 
+char *
+ht_symbolizer_describe_data (HtSymbolizer *self, guint module, guint64 addr)
+{
+  g_return_val_if_fail (module < self->modules->len, NULL);
+  HtSymModule *m = self->modules->pdata[module];
+  GElf_Off off = 0;
+  GElf_Sym sym;
+  const char *found = m->mod ? dwfl_module_addrinfo (m->mod, addr, &off, &sym, NULL, NULL, NULL)
+                             : NULL;
+  if (!found || (sym.st_size ? off >= sym.st_size : off != 0))
+    return NULL;
+  g_autofree char *name = ht_demangle (found);
+  return off ? g_strdup_printf ("%s+%" G_GUINT64_FORMAT, name, (guint64) off)
+             : g_steal_pointer (&name);
+}
+
 gboolean
 ht_symbolizer_module_contains (HtSymbolizer *self, guint module, guint64 addr)
 {

@@ -36,6 +36,10 @@ gboolean ht_symbolizer_module_contains (HtSymbolizer *self, guint module, guint6
  * table, or NULL.  Cached per address. */
 const char *ht_symbolizer_symbol_at (HtSymbolizer *self, guint module, guint64 addr);
 
+/* "g_list", "g_table+16", "Registry::instance" (demangled): the data or code symbol
+ * `addr` lies inside (within its size), or NULL. */
+char *ht_symbolizer_describe_data (HtSymbolizer *self, guint module, guint64 addr);
+
 char *ht_demangle (const char *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtSymbolizer, ht_symbolizer_free)
