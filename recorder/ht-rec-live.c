@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <sched.h>
+#include <setjmp.h>
 #include <string.h>
 #include <time.h>
 
@@ -399,8 +400,9 @@ mono_now_ns (void)
 
 /* Stops the world and fills sc->out with BLOCK, ROOTS and EDGES records.  Every shard is
  * locked by the caller.  Returns HT_SCAN_* flags. */
-static __attribute__ ((noinline)) unsigned
-scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world)
+static unsigned
+scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t caller_sp,
+            const jmp_buf *caller_regs)
 {
   unsigned flags = 0;
   size_t n = 0;
@@ -446,14 +448,14 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world)
   for (size_t i = 0; i < data->n; i++)
     scan_mapped (sc, &maps, data->r[i].start, data->r[i].end, HT_ROOT_DATA, 0,
                  data->r[i].flags);
-  /* this thread's own stack, unless it is the sampler's (the request file): its callee-
-   * saved registers are spilled into this frame first */
+  /* this thread's own stack, unless it is the sampler's (the request file): from the
+   * frame of whoever called the recorder up, and the registers it held then; never the
+   * recorder's own frames, which hold copies of what it read */
   if (ht_rec_gettid () != ht_rec_sampler_tid ())
     {
-      __builtin_unwind_init ();
-      volatile uintptr_t here = 0;
-      scan_thread (sc, &maps, data, ht_rec_gettid (), (uintptr_t) &here,
-                   (uintptr_t) pthread_self ());
+      scan_words (sc, (uintptr_t) caller_regs, (uintptr_t) (caller_regs + 1), HT_ROOT_STACK,
+                  ht_rec_gettid (), 0, 0);
+      scan_thread (sc, &maps, data, ht_rec_gettid (), caller_sp, (uintptr_t) pthread_self ());
     }
   for (size_t i = 0; i < world->n; i++)
     if (atomic_load (&world->threads[i].state) == 1 /* stopped */)
@@ -476,7 +478,7 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world)
  * are stopped while memory is read; BLOCK, ROOTS, EDGES and SCAN records are written.
  * `then` runs before the shards are unlocked (the SNAPSHOT record, so that it follows the
  * scan). */
-void
+__attribute__ ((noinline)) void
 ht_rec_live_scan (void (*then) (void *), void *data)
 {
   if (!enabled)
@@ -485,6 +487,10 @@ ht_rec_live_scan (void (*then) (void *), void *data)
         then (data);
       return;
     }
+  /* the caller's registers, and where its frames begin: the stack above this frame */
+  jmp_buf caller_regs;
+  setjmp (caller_regs);
+  uintptr_t caller_sp = (uintptr_t) __builtin_frame_address (0);
   HtRecRanges modules = { 0 };
   bool modules_ok = ht_rec_module_data (&modules); /* takes the loader's lock: before */
   for (int k = 0; k < SHARDS; k++)
@@ -492,7 +498,8 @@ ht_rec_live_scan (void (*then) (void *), void *data)
   uint64_t t0 = mono_now_ns ();
   HtRecScan sc = { 0 };
   HtRecWorld world = { 0 };
-  unsigned flags = scan_world (&sc, &modules, &world);
+  unsigned flags = scan_world (&sc, &modules, &world, caller_sp,
+                               (const jmp_buf *) &caller_regs);
   uint64_t took = mono_now_ns () - t0;
   if (!modules_ok)
     flags |= HT_SCAN_INCOMPLETE;

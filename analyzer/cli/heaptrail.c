@@ -18,6 +18,8 @@
 
 #include "ht-db.h"
 #include "ht-error.h"
+#include "ht-graph.h"
+#include "ht-heap.h"
 #include "ht-import.h"
 #include "ht-query.h"
 #include "ht-reader.h"
@@ -527,7 +529,7 @@ cmd_summary (int argc, char **argv)
 static gboolean
 parse_group (const char *by, HtGroupBy *out)
 {
-  static const char *const names[] = { "line", "function", "file", "traceback" };
+  static const char *const names[] = { "line", "function", "file", "traceback", "type" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (g_strcmp0 (by, names[i]) == 0 || (i == 0 && g_strcmp0 (by, "lineno") == 0)
         || (i == 2 && g_strcmp0 (by, "filename") == 0))
@@ -621,8 +623,8 @@ cmd_top (int argc, char **argv)
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
       "N" },
     { "metric", 0, 0, G_OPTION_ARG_STRING, &metric,
-      N_("live (default), allocations, temporary (freed before the thread allocated again) or "
-         "short-lived"),
+      N_("live (default), allocations, temporary (freed before the thread allocated again), "
+         "short-lived, or retained (what freeing the blocks would free; needs record --graph)"),
       N_("WHAT") },
     HT_SHORT_LIVED_ENTRY,
     { "at", 0, 0, G_OPTION_ARG_STRING, &at,
@@ -651,19 +653,26 @@ cmd_top (int argc, char **argv)
     opt.temporary = TRUE;
   else if (metric && g_str_equal (metric, "short-lived"))
     opt.short_lived = TRUE;
+  else if (metric && g_str_equal (metric, "retained"))
+    opt.retained = TRUE;
   else if (metric && !g_str_equal (metric, "live"))
     return fail (EXIT_USAGE, NULL,
-                 _("--metric takes live, allocations, temporary or short-lived, not '%s'"),
+                 _("--metric takes live, allocations, temporary, short-lived or retained, not "
+                   "'%s'"),
                  metric);
   if (import_short_lived_ms < 0)
     return fail (EXIT_USAGE, NULL, _("--short-lived takes a number of milliseconds"));
   if ((opt.allocations || opt.temporary || opt.short_lived) && at)
     return fail (EXIT_USAGE, NULL, _("--at applies to live memory only"));
-  if (!parse_group (by, &opt.by))
-    return fail (EXIT_USAGE, NULL, _("--by takes line, function, file or traceback, not '%s'"),
+  if (!parse_group (by, &opt.by) || (opt.by == HT_GROUP_TYPE && !opt.retained))
+    return fail (EXIT_USAGE, NULL,
+                 _("--by takes line, function, file or traceback (or type, with --metric "
+                   "retained), not '%s'"),
                  by);
   if (cumulative && opt.by == HT_GROUP_TRACEBACK)
     return fail (EXIT_USAGE, NULL, _("--cumulative does not apply to --by traceback"));
+  if (cumulative && opt.retained)
+    return fail (EXIT_USAGE, NULL, _("--cumulative does not apply to --metric retained"));
   if (limit < 0)
     return fail (EXIT_USAGE, NULL, _("-n takes a number of groups, 0 for all"));
 
@@ -682,7 +691,9 @@ cmd_top (int argc, char **argv)
       json_builder_begin_object (b);
       JSON_STR (b, "by", by);
       JSON_STR (b, "at", opt.short_lived ? "short-lived" : opt.temporary ? "temporary"
-                         : opt.allocations ? "allocations" : at ? at : "peak");
+                         : opt.allocations ? "allocations" : at ? at
+                         : opt.retained ? "end" : "peak");
+      JSON_STR (b, "metric", opt.retained ? "retained" : metric ? metric : "live");
       json_builder_set_member_name (b, "cumulative");
       json_builder_add_boolean_value (b, cumulative);
       guint64 tsize = 0, tcount = 0;
@@ -789,15 +800,25 @@ cmd_snapshots (int argc, char **argv)
   return EXIT_OK;
 }
 
+static void
+print_summary_line (const char *label, guint64 bytes, guint64 blocks)
+{
+  int pad = 18 - (int) g_utf8_strlen (label, -1) + (int) strlen (label);
+  printf (_("%*s: %llu bytes in %llu blocks\n"), pad, label, (unsigned long long) bytes,
+          (unsigned long long) blocks);
+}
+
 static int
 cmd_leaks (int argc, char **argv)
 {
   g_auto (GStrv) supp_files = NULL;
-  gboolean no_default = FALSE, json = FALSE;
+  gboolean no_default = FALSE, json = FALSE, show_reachable = FALSE;
   int limit = 10;
   GOptionEntry entries[] = {
     { "suppressions", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &supp_files,
       N_("Suppressions in LeakSanitizer's format (leak:PATTERN); may be repeated"), N_("FILE") },
+    { "show-reachable", 0, 0, G_OPTION_ARG_NONE, &show_reachable,
+      N_("With a heap graph, also list the blocks still reachable"), NULL },
     { "no-default-suppressions", 0, 0, G_OPTION_ARG_NONE, &no_default,
       N_("Also show what glibc and the C++ runtime keep for themselves"), NULL },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest leaks (default 10)"),
@@ -831,7 +852,14 @@ cmd_leaks (int argc, char **argv)
   apply_filters (&filters);
   if (!ht_query_leaks (db, supp, &filters, &leaks, &error))
     return fail (exit_code_for (error), argv[1], "%s", error->message);
+  /* with classes, still reachable blocks are listed only when asked, as memcheck does */
+  if (leaks.classified && !show_reachable)
+    for (guint i = leaks.leaks->len; i-- > 0;)
+      if (((HtStat *) leaks.leaks->pdata[i])->reach == HT_REACH_REACHABLE)
+        g_ptr_array_remove_index (leaks.leaks, i);
   guint n = limit == 0 ? leaks.leaks->len : MIN ((guint) limit, leaks.leaks->len);
+  static const char *const class_keys[] = { "still_reachable", "possibly_lost", "indirectly_lost",
+                                            "definitely_lost" };
   if (json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -840,6 +868,20 @@ cmd_leaks (int argc, char **argv)
       JSON_INT (b, "leaked_blocks", leaks.blocks);
       JSON_INT (b, "suppressed_bytes", leaks.suppressed_bytes);
       JSON_INT (b, "suppressed_blocks", leaks.suppressed_blocks);
+      if (leaks.classified)
+        {
+          json_builder_set_member_name (b, "classes");
+          json_builder_begin_object (b);
+          for (int c = 0; c < HT_REACH_COUNT; c++)
+            {
+              json_builder_set_member_name (b, class_keys[c]);
+              json_builder_begin_object (b);
+              JSON_INT (b, "bytes", leaks.class_bytes[c]);
+              JSON_INT (b, "blocks", leaks.class_blocks[c]);
+              json_builder_end_object (b);
+            }
+          json_builder_end_object (b);
+        }
       json_builder_set_member_name (b, "leaks");
       json_builder_begin_array (b);
       for (guint i = 0; i < n; i++)
@@ -849,6 +891,8 @@ cmd_leaks (int argc, char **argv)
           JSON_STR (b, "key", s->key);
           JSON_INT (b, "size", s->size);
           JSON_INT (b, "count", s->count);
+          if (s->reach >= 0)
+            JSON_STR (b, "class", class_keys[s->reach]);
           json_builder_set_member_name (b, "traceback");
           json_builder_begin_array (b);
           for (guint j = 0; j < s->traceback->len; j++)
@@ -862,9 +906,18 @@ cmd_leaks (int argc, char **argv)
       ht_leaks_clear (&leaks);
       return EXIT_OK;
     }
+  const char *class_names[] = { N_("still reachable"), N_("possibly lost"),
+                                N_("indirectly lost"), N_("definitely lost") };
   for (guint i = 0; i < n; i++)
     {
       HtStat *s = leaks.leaks->pdata[i];
+      if (s->reach >= 0)
+        {
+          g_autofree char *size = ht_format_size ((double) s->size, FALSE);
+          /* memcheck's loss record line */
+          printf (_("%s in %llu blocks are %s\n"), size, (unsigned long long) s->count,
+                  _(class_names[s->reach]));
+        }
       print_stat (s);
       print_traceback (s->traceback);
       printf ("\n");
@@ -874,8 +927,258 @@ cmd_leaks (int argc, char **argv)
   printf (_("not freed at exit: %s in %llu blocks (%u stacks); suppressed: %s in %llu blocks\n"),
           total, (unsigned long long) leaks.blocks, leaks.leaks->len, supp_total,
           (unsigned long long) leaks.suppressed_blocks);
+  if (leaks.classified)
+    {
+      /* memcheck's LEAK SUMMARY, its labels right-aligned on the colon */
+      printf ("\n%s\n", _("LEAK SUMMARY:"));
+      for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
+        print_summary_line (_(class_names[c]), leaks.class_bytes[c], leaks.class_blocks[c]);
+      print_summary_line (_("suppressed"), leaks.suppressed_bytes, leaks.suppressed_blocks);
+    }
+  else
+    printf (_("(record with --graph to tell lost blocks from reachable ones)\n"));
   ht_leaks_clear (&leaks);
   return EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Heap graphs: backrefs, refs, chain
+ */
+static void
+json_heap_view (JsonBuilder *b, const HtHeapView *view)
+{
+  static const char *const kinds[] = { "block", "root", "more" };
+  static const char *const classes[] = { "still_reachable", "possibly_lost", "indirectly_lost",
+                                         "definitely_lost" };
+  json_builder_begin_object (b);
+  JSON_STR (b, "snapshot", view->snapshot);
+  JSON_INT (b, "matched", view->matched);
+  json_builder_set_member_name (b, "nodes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < view->nodes->len; i++)
+    {
+      const HtHeapNode *n = view->nodes->pdata[i];
+      json_builder_begin_object (b);
+      JSON_INT (b, "id", i);
+      JSON_STR (b, "kind", kinds[n->kind]);
+      if (n->kind == HT_HEAP_NODE_BLOCK)
+        {
+          g_autofree char *addr = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", n->address);
+          JSON_STR (b, "address", addr);
+          JSON_INT (b, "size", n->size);
+          JSON_INT (b, "retained", n->retained);
+          JSON_STR (b, "type", n->type);
+          if (n->site)
+            JSON_STR (b, "site", n->site);
+          if (n->reach >= 0 && n->reach < HT_REACH_COUNT)
+            JSON_STR (b, "class", classes[n->reach]);
+        }
+      else
+        JSON_STR (b, "name", n->name);
+      json_builder_set_member_name (b, "selected");
+      json_builder_add_boolean_value (b, n->selected);
+      JSON_INT (b, "depth", n->depth);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "edges");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < view->edges->len; i++)
+    {
+      const HtHeapEdge *e = &g_array_index (view->edges, HtHeapEdge, i);
+      json_builder_begin_object (b);
+      JSON_INT (b, "from", e->from);
+      JSON_INT (b, "to", e->to);
+      if (e->word_offset >= 0)
+        JSON_INT (b, "word_offset", e->word_offset);
+      JSON_INT (b, "target_offset", e->target_offset);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+/* One line per node: "Node, 32 B, retains 160 B, at 0x5632..., fixture.c:36". */
+static void
+print_heap_node (const HtHeapNode *n)
+{
+  if (n->kind != HT_HEAP_NODE_BLOCK)
+    {
+      printf ("%s\n", n->name);
+      return;
+    }
+  g_autofree char *size = ht_format_size ((double) n->size, FALSE);
+  g_autofree char *retained = ht_format_size ((double) n->retained, FALSE);
+  printf (_("%s, %s, retains %s, at 0x%llx"), n->type, size, retained,
+          (unsigned long long) n->address);
+  if (n->site && g_strcmp0 (n->site, n->type) != 0)
+    printf (", %s", n->site);
+  printf ("\n");
+}
+
+static void
+print_edge_prefix (const HtHeapEdge *e, guint indent, gboolean backwards)
+{
+  printf ("%*s%s ", (int) indent, "", backwards ? "<-" : "->");
+  if (e->word_offset >= 0)
+    printf ("[+%lld] ", (long long) e->word_offset);
+  if (e->target_offset)
+    printf ("(-> +%llu) ", (unsigned long long) e->target_offset);
+}
+
+/* The view as an indented tree from the selected blocks, each node once. */
+static void
+print_heap_tree (const HtHeapView *view, guint v, guint indent, gboolean *printed)
+{
+  for (guint i = 0; i < view->edges->len; i++)
+    {
+      const HtHeapEdge *e = &g_array_index (view->edges, HtHeapEdge, i);
+      guint next = view->backwards ? e->from : e->to;
+      if ((view->backwards ? e->to : e->from) != v)
+        continue;
+      print_edge_prefix (e, indent, view->backwards);
+      const HtHeapNode *n = view->nodes->pdata[next];
+      if (printed[next] && n->kind == HT_HEAP_NODE_BLOCK)
+        {
+          printf (_("0x%llx (above)\n"), (unsigned long long) n->address);
+          continue;
+        }
+      print_heap_node (n);
+      printed[next] = TRUE;
+      print_heap_tree (view, next, indent + 3, printed);
+    }
+}
+
+static int
+run_heap_walk (int argc, char **argv, int which)
+{
+  g_autofree char *at = NULL, *type = NULL, *site = NULL, *block = NULL, *output = NULL;
+  int depth = which == 2 ? 0 : 6, too_many = 10;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "at", 0, 0, G_OPTION_ARG_STRING, &at,
+      N_("The heap graph of this snapshot (default: at exit, else the latest)"), N_("WHEN") },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &type,
+      N_("Blocks of this type: a tag, a C++ class, or the function that allocated them"),
+      N_("TYPE") },
+    { "site", 0, 0, G_OPTION_ARG_STRING, &site, N_("Blocks allocated in FUNCTION (at LINE)"),
+      N_("FUNCTION[:LINE]") },
+    { "block", 0, 0, G_OPTION_ARG_STRING, &block, N_("The block holding this address"),
+      N_("ADDR") },
+    { "depth", 0, 0, G_OPTION_ARG_INT, &depth, N_("Follow at most N pointers (default 6)"), "N" },
+    { "too-many", 0, 0, G_OPTION_ARG_INT, &too_many,
+      N_("Show at most K blocks selected and K neighbours per node (default 10)"), "K" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      N_("Write the graph to FILE: .dot, .svg or .png"), N_("FILE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_TIME_ENTRY,
+    { NULL }
+  };
+  if (which == 2) /* chain: --block only */
+    {
+      entries[1] = entries[3]; /* --block */
+      entries[2] = entries[6]; /* -o */
+      entries[3] = entries[7]; /* --json */
+      entries[4] = entries[8]; /* --time */
+      entries[5] = (GOptionEntry){ NULL };
+    }
+  const char *summaries[] = {
+    N_("What points to the chosen blocks, up to the roots (objgraph's show_backrefs)."),
+    N_("What the chosen blocks point to (objgraph's show_refs)."),
+    N_("The shortest chain of pointers from a root to a block (objgraph's find_backref_chain)."),
+  };
+  int code = 0;
+  if (!parse_options (entries, which == 2 ? "REC --block ADDR" : "REC (--type T | --site F[:L] | --block ADDR)",
+                      _(summaries[which]), &argc, &argv, 1, 1, &code))
+    return code;
+  HtHeapQuery q = { .at = at, .type = type, .site = site, .depth = (guint) MAX (depth, 0),
+                    .too_many = (guint) MAX (too_many, 1) };
+  if ((type != NULL) + (site != NULL) + (block != NULL) != 1)
+    return fail (EXIT_USAGE, NULL,
+                 which == 2 ? _("give the block: --block ADDR")
+                            : _("choose the blocks with one of --type, --site or --block"));
+  if (depth < 0 || too_many < 1)
+    return fail (EXIT_USAGE, NULL, _("--depth takes N >= 0 and --too-many K >= 1"));
+  if (block)
+    {
+      char *end = NULL;
+      q.address = g_ascii_strtoull (block, &end, 0);
+      if (!end || *end || end == block)
+        return fail (EXIT_USAGE, NULL, _("--block takes an address such as 0x5581a2c0, not '%s'"),
+                     block);
+      q.by_address = TRUE;
+    }
+  g_autoptr (HtDb) db = open_recording (argv[1], &code);
+  if (!db)
+    return code;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HtHeapView) view = which == 0   ? ht_heap_backrefs (db, &q, &error)
+                                : which == 1 ? ht_heap_refs (db, &q, &error)
+                                             : ht_heap_chain (db, &q, &error);
+  if (!view)
+    return fail (exit_code_for (error), argv[1], "%s", error->message);
+  if (output)
+    {
+      if (!ht_heap_view_write (view, output, &error))
+        return fail (EXIT_IO, output, "%s", error->message);
+      fprintf (stderr, _("%s: wrote %s (%u nodes)\n"), prog_name, output, view->nodes->len);
+    }
+  if (json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_heap_view (b, view);
+      print_json (b);
+      return EXIT_OK;
+    }
+  if (output)
+    return EXIT_OK;
+  if (which == 2)
+    {
+      /* the chain in order, root first */
+      for (guint i = 0; i < view->nodes->len; i++)
+        {
+          if (i > 0)
+            print_edge_prefix (&g_array_index (view->edges, HtHeapEdge, i - 1), 2, FALSE);
+          print_heap_node (view->nodes->pdata[i]);
+        }
+      const HtHeapNode *first = view->nodes->pdata[0];
+      if (first->kind == HT_HEAP_NODE_BLOCK)
+        printf (_("(no root reaches it: the chain starts at a block nothing reachable points "
+                  "to)\n"));
+      return EXIT_OK;
+    }
+  g_autofree gboolean *printed = g_new0 (gboolean, view->nodes->len);
+  for (guint i = 0; i < view->nodes->len; i++)
+    {
+      const HtHeapNode *n = view->nodes->pdata[i];
+      if (!n->selected)
+        continue;
+      print_heap_node (n);
+      printed[i] = TRUE;
+      print_heap_tree (view, i, 3, printed);
+    }
+  if (view->matched > q.too_many)
+    printf (_("(%u blocks match; %u shown: --too-many shows more)\n"), view->matched,
+            q.too_many);
+  return EXIT_OK;
+}
+
+static int
+cmd_backrefs (int argc, char **argv)
+{
+  return run_heap_walk (argc, argv, 0);
+}
+
+static int
+cmd_refs (int argc, char **argv)
+{
+  return run_heap_walk (argc, argv, 1);
+}
+
+static int
+cmd_chain (int argc, char **argv)
+{
+  return run_heap_walk (argc, argv, 2);
 }
 
 /* One show_growth table: "%-*s%9d %+9d", growth first; with `all`, shrinkage after. */
@@ -1386,7 +1689,8 @@ usage (FILE *to)
   fprintf (to, _("Usage: %s COMMAND [OPTIONS] ...\n"
                  "\n"
                  "Commands:\n"
-                 "  record [-o FILE] [--frames N] -- PROGRAM [ARGS...]   record a program\n"
+                 "  record [-o FILE] [--frames N] [--graph] -- PROGRAM [ARGS...]\n"
+                 "                              record a program (--graph: with its heap graph)\n"
                  "  import LOG [-o DB]          import a log into a database\n"
                  "  summary REC [--json]        key figures: allocations, peak, leaks\n"
                  "  top REC [--by KEY] [-n N] [--at peak|end|LABEL] [--allocations] [--cumulative]\n"
@@ -1399,6 +1703,11 @@ usage (FILE *to)
                  "  growth REC [A B] [-n N] [--all]\n"
                  "                              live blocks per type between snapshots\n"
                  "  snapshot PID [LABEL]        take a snapshot of a recorded process now\n"
+                 "  backrefs REC (--type T | --site F[:L] | --block ADDR) [--depth N] [-o FILE]\n"
+                 "                              what keeps blocks alive, up to the roots (.dot/.svg/.png)\n"
+                 "  refs REC (--type T | --site F[:L] | --block ADDR) [--depth N] [-o FILE]\n"
+                 "                              what blocks point to\n"
+                 "  chain REC --block ADDR      the shortest chain from a root to a block\n"
                  "\n"
                  "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
            prog_name, prog_name);
@@ -1435,6 +1744,9 @@ main (int argc, char **argv)
     { "leaks", cmd_leaks },
     { "growth", cmd_growth },
     { "snapshot", cmd_snapshot },
+    { "backrefs", cmd_backrefs },
+    { "refs", cmd_refs },
+    { "chain", cmd_chain },
   };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ht-error.h"
+#include "ht-graph.h"
 #include "ht-query.h"
 
 /* "peak", "end", a label, or a time ("1.5s"): the snapshot taken at or before it. */
@@ -219,7 +220,7 @@ group_key (HtGroupBy by, const HtLocation *l)
     }
 }
 
-static void
+static HtStat *
 add_to_group (GHashTable *groups, char *key, gint64 count, gint64 bytes, GArray *frames,
               GHashTable *locations)
 {
@@ -228,6 +229,7 @@ add_to_group (GHashTable *groups, char *key, gint64 count, gint64 bytes, GArray 
     {
       s = g_new0 (HtStat, 1);
       s->key = key;
+      s->reach = -1;
       s->traceback = g_ptr_array_new_with_free_func (location_free);
       for (guint i = 0; frames && i < frames->len; i++)
         {
@@ -241,6 +243,7 @@ add_to_group (GHashTable *groups, char *key, gint64 count, gint64 bytes, GArray 
     g_free (key);
   s->count += (guint64) count;
   s->size += (guint64) bytes;
+  return s;
 }
 
 static gint
@@ -292,10 +295,113 @@ trace_passes (const HtTopOptions *options, GArray *frames, GHashTable *locations
            && trace_matches (frames, locations, options->exclude));
 }
 
+/* A trace's group for options->by (cumulative aside): its key frame's line, function or
+ * file; its frames' contents for a traceback (not ids, so that two recordings match; the
+ * display key is replaced by the innermost frame later); for a type, the block's tag or
+ * class when it has one, else the key frame's function. */
+static char *
+trace_key (const HtTopOptions *options, GArray *fr, GHashTable *locations, const char *type)
+{
+  static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
+  if (options->by == HT_GROUP_TYPE && type)
+    return g_strdup (type);
+  if (options->by == HT_GROUP_TRACEBACK)
+    {
+      GString *k = g_string_new (NULL);
+      for (guint i = 0; fr && i < fr->len; i++)
+        {
+          const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
+          if (l)
+            g_string_append_printf (k, "%s\x1f%s\x1f%u\x1e", l->function, l->file ? l->file : "",
+                                    l->line);
+        }
+      return g_string_free (k, FALSE);
+    }
+  HtGroupBy by = options->by == HT_GROUP_TYPE ? HT_GROUP_FUNCTION : options->by;
+  const HtLocation *key_loc = fr && fr->len ? key_frame (fr, locations) : NULL;
+  return group_key (by, key_loc ? key_loc : &unknown);
+}
+
+/* Groups rows of (trace_id, count, bytes) from `st` as options say. */
+static GHashTable *
+group_rows (const HtTopOptions *options, sqlite3_stmt *st, GHashTable *locations,
+            GHashTable *frames)
+{
+  GHashTable *groups = g_hash_table_new (g_str_hash, g_str_equal);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      gint64 trace = sqlite3_column_int64 (st, 0);
+      gint64 count = sqlite3_column_int64 (st, 1);
+      gint64 bytes = sqlite3_column_int64 (st, 2);
+      GArray *fr = g_hash_table_lookup (frames, &trace);
+      if (!trace_passes (options, fr, locations))
+        continue;
+      if (options->cumulative && options->by != HT_GROUP_TRACEBACK && fr && fr->len)
+        {
+          g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                               NULL);
+          HtGroupBy by = options->by == HT_GROUP_TYPE ? HT_GROUP_FUNCTION : options->by;
+          for (guint i = 0; i < fr->len; i++)
+            {
+              const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
+              if (!l)
+                continue;
+              char *key = group_key (by, l);
+              if (g_hash_table_contains (seen, key))
+                {
+                  g_free (key);
+                  continue;
+                }
+              g_hash_table_add (seen, g_strdup (key));
+              add_to_group (groups, key, count, bytes, NULL, locations);
+            }
+          continue;
+        }
+      add_to_group (groups, trace_key (options, fr, locations, NULL), count, bytes, fr, locations);
+    }
+  return groups;
+}
+
+/* The groups as a sorted array; a traceback's display key becomes its innermost frame. */
+static GPtrArray *
+finish_groups (GHashTable *groups, const HtTopOptions *options)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (stat_free);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, groups);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      HtStat *s = value;
+      s->match = g_strdup (s->key);
+      if (options->by == HT_GROUP_TRACEBACK)
+        {
+          g_free (s->key);
+          s->key = s->traceback->len ? ht_location_format (s->traceback->pdata[0])
+                                     : g_strdup ("<unknown>");
+        }
+      g_ptr_array_add (out, s);
+    }
+  g_hash_table_unref (groups);
+  g_ptr_array_sort (out, stat_compare);
+  return out;
+}
+
+static GPtrArray *top_retained (HtDb *db, const HtTopOptions *options, GError **error);
+
 GPtrArray *
 ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
 {
   g_return_val_if_fail (db != NULL && options != NULL, NULL);
+  if (options->retained)
+    return top_retained (db, options, error);
+  if (options->by == HT_GROUP_TYPE)
+    {
+      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+                   "grouping by type needs the heap graph's retained sizes (--metric retained);"
+                   " 'heaptrail growth' counts blocks per type");
+      return NULL;
+    }
   sqlite3 *h = ht_db_handle (db);
   const char *at = options->at ? options->at : "peak";
   sqlite3_stmt *st;
@@ -334,84 +440,230 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
     return NULL;
   if (!options->allocations && !options->temporary && !options->short_lived)
     sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
+  GHashTable *groups = group_rows (options, st, locations, frames);
+  sqlite3_finalize (st);
+  return finish_groups (groups, options);
+}
 
-  GHashTable *groups = g_hash_table_new (g_str_hash, g_str_equal);
-  while (sqlite3_step (st) == SQLITE_ROW)
+/* ---------------------------------------------------------------------------------------
+ * Trace names
+ */
+struct _HtTraceNames
+{
+  GHashTable *locations, *frames;
+};
+
+HtTraceNames *
+ht_trace_names_new (HtDb *db, GError **error)
+{
+  GHashTable *locations = load_locations (db, error);
+  if (!locations)
+    return NULL;
+  GHashTable *frames = load_frames (db, error);
+  if (!frames)
     {
-      gint64 trace = sqlite3_column_int64 (st, 0);
-      gint64 count = sqlite3_column_int64 (st, 1);
-      gint64 bytes = sqlite3_column_int64 (st, 2);
-      GArray *fr = g_hash_table_lookup (frames, &trace);
-      static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
-      if (!trace_passes (options, fr, locations))
-        continue;
+      g_hash_table_unref (locations);
+      return NULL;
+    }
+  HtTraceNames *self = g_new (HtTraceNames, 1);
+  self->locations = locations;
+  self->frames = frames;
+  return self;
+}
 
-      if (options->by == HT_GROUP_TRACEBACK)
-        {
-          /* the frames' contents, not their ids, so that two recordings match; the
-           * display key is replaced below by the innermost frame */
-          GString *k = g_string_new (NULL);
-          for (guint i = 0; fr && i < fr->len; i++)
-            {
-              const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
-              if (l)
-                g_string_append_printf (k, "%s\x1f%s\x1f%u\x1e", l->function,
-                                        l->file ? l->file : "", l->line);
-            }
-          add_to_group (groups, g_string_free (k, FALSE), count, bytes, fr, locations);
-          continue;
-        }
+void
+ht_trace_names_free (HtTraceNames *self)
+{
+  if (!self)
+    return;
+  g_hash_table_unref (self->locations);
+  g_hash_table_unref (self->frames);
+  g_free (self);
+}
 
-      if (!fr || fr->len == 0)
-        {
-          add_to_group (groups, group_key (options->by, &unknown), count, bytes, NULL, locations);
-          continue;
-        }
-      if (options->cumulative)
-        {
-          g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                               NULL);
-          for (guint i = 0; i < fr->len; i++)
-            {
-              const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
-              if (!l)
-                continue;
-              char *key = group_key (options->by, l);
-              if (g_hash_table_contains (seen, key))
-                {
-                  g_free (key);
-                  continue;
-                }
-              g_hash_table_add (seen, g_strdup (key));
-              add_to_group (groups, key, count, bytes, NULL, locations);
-            }
-          continue;
-        }
-      const HtLocation *key_loc = key_frame (fr, locations);
-      add_to_group (groups, group_key (options->by, key_loc ? key_loc : &unknown), count, bytes,
-                    fr, locations);
+const HtLocation *
+ht_trace_names_site (HtTraceNames *self, gint64 trace)
+{
+  GArray *fr = g_hash_table_lookup (self->frames, &trace);
+  return fr && fr->len ? key_frame (fr, self->locations) : NULL;
+}
+
+GPtrArray *
+ht_trace_names_traceback (HtTraceNames *self, gint64 trace)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (location_free);
+  GArray *fr = g_hash_table_lookup (self->frames, &trace);
+  for (guint i = 0; fr && i < fr->len; i++)
+    {
+      const HtLocation *l = g_hash_table_lookup (self->locations, &g_array_index (fr, gint64, i));
+      if (l)
+        g_ptr_array_add (out, location_copy (l));
+    }
+  return out;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Heap graphs
+ */
+void
+ht_graph_info_clear (HtGraphInfo *info)
+{
+  g_clear_pointer (&info->label, g_free);
+}
+
+gboolean
+ht_query_graph_info (HtDb *db, const char *at, HtGraphInfo *out, GError **error)
+{
+  memset (out, 0, sizeof *out);
+  sqlite3 *h = ht_db_handle (db);
+  g_autofree char *label = NULL;
+  if (at)
+    {
+      label = ht_query_resolve_at (db, at, error);
+      if (!label)
+        return FALSE;
+    }
+  sqlite3_stmt *st;
+  const char *sql = label ? "SELECT n.id, n.label, n.time_s, g.blocks, g.bytes, g.edges,"
+                            " g.root_words, g.heap_scanned, g.root_scanned, g.threads_stopped,"
+                            " g.threads_missed, g.scan_s, g.flags FROM snapshots n"
+                            " LEFT JOIN graphs g ON g.snapshot_id = n.id WHERE n.label = ?"
+                          : "SELECT n.id, n.label, n.time_s, g.blocks, g.bytes, g.edges,"
+                            " g.root_words, g.heap_scanned, g.root_scanned, g.threads_stopped,"
+                            " g.threads_missed, g.scan_s, g.flags FROM snapshots n"
+                            " JOIN graphs g ON g.snapshot_id = n.id"
+                            " ORDER BY n.kind = 'end' DESC, n.id DESC LIMIT 1";
+  if (!ht_db_prepare (h, sql, &st, error))
+    return FALSE;
+  if (label)
+    sqlite3_bind_text (st, 1, label, -1, SQLITE_STATIC);
+  gboolean found = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 3) != SQLITE_NULL;
+  if (found)
+    {
+      out->snapshot_id = sqlite3_column_int64 (st, 0);
+      out->label = g_strdup ((const char *) sqlite3_column_text (st, 1));
+      out->time_s = sqlite3_column_double (st, 2);
+      gint64 *fields[] = { &out->blocks, &out->bytes, &out->edges, &out->root_words,
+                           &out->heap_scanned, &out->root_scanned, &out->threads_stopped,
+                           &out->threads_missed };
+      for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+        *fields[i] = sqlite3_column_int64 (st, 3 + (int) i);
+      out->scan_s = sqlite3_column_double (st, 11);
+      out->flags = sqlite3_column_int64 (st, 12);
     }
   sqlite3_finalize (st);
+  if (!found && label)
+    g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+                 "snapshot '%s' has no heap graph: with 'heaptrail record --graph', graphs are "
+                 "taken at heaptrail_snapshot() calls, at 'heaptrail snapshot PID' and at exit",
+                 label);
+  else if (!found)
+    g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+                 "this recording has no heap graph: record it with 'heaptrail record --graph'");
+  return found;
+}
 
-  GPtrArray *out = g_ptr_array_new_with_free_func (stat_free);
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init (&it, groups);
-  while (g_hash_table_iter_next (&it, NULL, &value))
+/* Retained size per group: the bytes freed if every block of the group were.  A block
+ * counts only when no block of its own group dominates it (else its bytes are in that
+ * one's already): one walk of the dominator tree, keeping per group how many of its
+ * blocks are on the current path. */
+static GPtrArray *
+top_retained (HtDb *db, const HtTopOptions *options, GError **error)
+{
+  HtGraphInfo info;
+  if (!ht_query_graph_info (db, options->at, &info, error))
+    return NULL;
+  g_autoptr (GHashTable) locations = load_locations (db, error);
+  if (!locations)
+    return NULL;
+  g_autoptr (GHashTable) frames = load_frames (db, error);
+  if (!frames)
+    return NULL;
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT id, trace_id, type, idom, retained FROM graph_blocks"
+                      " WHERE snapshot_id = ? ORDER BY id",
+                      &st, error))
+    return NULL;
+  sqlite3_bind_int64 (st, 1, info.snapshot_id);
+  guint n = (guint) info.blocks;
+  gint64 *idom = g_new (gint64, MAX (n, 1));
+  guint64 *retained = g_new (guint64, MAX (n, 1));
+  HtStat **group = g_new0 (HtStat *, MAX (n, 1));
+  GHashTable *groups = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i = 0;
+  while (sqlite3_step (st) == SQLITE_ROW && i < n)
     {
-      HtStat *s = value;
-      s->match = g_strdup (s->key);
-      if (options->by == HT_GROUP_TRACEBACK)
+      gint64 trace = sqlite3_column_int64 (st, 1);
+      const char *type = (const char *) sqlite3_column_text (st, 2);
+      idom[i] = sqlite3_column_int64 (st, 3);
+      retained[i] = (guint64) sqlite3_column_int64 (st, 4);
+      if (idom[i] < -1 || idom[i] >= n)
+        idom[i] = -1;
+      GArray *fr = g_hash_table_lookup (frames, &trace);
+      if (trace_passes (options, fr, locations))
         {
-          g_free (s->key);
-          s->key = s->traceback->len ? ht_location_format (s->traceback->pdata[0])
-                                     : g_strdup ("<unknown>");
+          group[i] = add_to_group (groups, trace_key (options, fr, locations, type), 1, 0, fr,
+                                   locations);
         }
-      g_ptr_array_add (out, s);
+      i++;
     }
-  g_hash_table_unref (groups);
-  g_ptr_array_sort (out, stat_compare);
-  return out;
+  sqlite3_finalize (st);
+  n = i;
+
+  /* children lists, then a depth-first walk from the super-root's children */
+  guint *child_start = g_new0 (guint, n + 2), *child = g_new (guint, MAX (n, 1));
+  for (guint b = 0; b < n; b++)
+    child_start[idom[b] + 2]++;
+  for (guint b = 1; b < n + 2; b++)
+    child_start[b] += child_start[b - 1];
+  guint *fill = g_memdup2 (child_start, (n + 2) * sizeof (guint));
+  for (guint b = 0; b < n; b++)
+    child[fill[idom[b] + 1]++] = b;
+  g_free (fill);
+  GHashTable *active = g_hash_table_new (NULL, NULL); /* HtStat* -> blocks on the path */
+  GArray *stack = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (guint c = child_start[0]; c < child_start[1]; c++)
+    {
+      gint64 top = child[c];
+      g_array_append_val (stack, top);
+      while (stack->len)
+        {
+          gint64 v = g_array_index (stack, gint64, stack->len - 1);
+          stack->len--;
+          if (v < 0) /* leaving block ~v */
+            {
+              HtStat *s = group[~v];
+              guint on = GPOINTER_TO_UINT (g_hash_table_lookup (active, s));
+              g_hash_table_insert (active, s, GUINT_TO_POINTER (on - 1));
+              continue;
+            }
+          HtStat *s = group[v];
+          if (s)
+            {
+              guint on = GPOINTER_TO_UINT (g_hash_table_lookup (active, s));
+              if (on == 0)
+                s->size += retained[v];
+              g_hash_table_insert (active, s, GUINT_TO_POINTER (on + 1));
+              gint64 leave = ~v;
+              g_array_append_val (stack, leave);
+            }
+          for (guint k = child_start[v + 1]; k < child_start[v + 2]; k++)
+            {
+              gint64 w = child[k];
+              g_array_append_val (stack, w);
+            }
+        }
+    }
+  g_array_unref (stack);
+  g_hash_table_unref (active);
+  g_free (child_start);
+  g_free (child);
+  g_free (idom);
+  g_free (retained);
+  g_free (group);
+  ht_graph_info_clear (&info);
+  return finish_groups (groups, options);
 }
 
 gboolean
@@ -685,6 +937,50 @@ suppressed (HtSuppressions *self, const HtStat *stat)
   return self->no_user_frames && !user_frame;
 }
 
+static gint
+leak_compare (gconstpointer a, gconstpointer b)
+{
+  const HtStat *x = *(HtStat **) a, *y = *(HtStat **) b;
+  if (x->reach != y->reach)
+    return x->reach > y->reach ? -1 : 1; /* definitely lost first */
+  return stat_compare (a, b);
+}
+
+/* With the heap graph at exit: groups per class, from its blocks. */
+static gboolean
+leaks_by_class (HtDb *db, gint64 snapshot, const HtTopOptions *opt, GPtrArray *all,
+                GError **error)
+{
+  g_autoptr (GHashTable) locations = load_locations (db, error);
+  if (!locations)
+    return FALSE;
+  g_autoptr (GHashTable) frames = load_frames (db, error);
+  if (!frames)
+    return FALSE;
+  for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
+    {
+      sqlite3_stmt *st;
+      if (!ht_db_prepare (ht_db_handle (db),
+                          "SELECT trace_id, count(*), sum(size) FROM graph_blocks"
+                          " WHERE snapshot_id = ? AND reach = ? GROUP BY trace_id",
+                          &st, error))
+        return FALSE;
+      sqlite3_bind_int64 (st, 1, snapshot);
+      sqlite3_bind_int (st, 2, c);
+      GPtrArray *groups = finish_groups (group_rows (opt, st, locations, frames), opt);
+      sqlite3_finalize (st);
+      g_ptr_array_set_free_func (groups, NULL);
+      for (guint i = 0; i < groups->len; i++)
+        {
+          HtStat *s = groups->pdata[i];
+          s->reach = c;
+          g_ptr_array_add (all, s);
+        }
+      g_ptr_array_unref (groups);
+    }
+  return TRUE;
+}
+
 gboolean
 ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filters,
                 HtLeaks *out, GError **error)
@@ -696,7 +992,19 @@ ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filt
       opt.include = filters->include;
       opt.exclude = filters->exclude;
     }
-  g_autoptr (GPtrArray) all = ht_query_top (db, &opt, error);
+  HtGraphInfo graph;
+  g_autoptr (GPtrArray) all = NULL;
+  if (ht_query_graph_info (db, "end", &graph, NULL))
+    {
+      out->classified = TRUE;
+      all = g_ptr_array_new_with_free_func (stat_free);
+      gboolean ok = leaks_by_class (db, graph.snapshot_id, &opt, all, error);
+      ht_graph_info_clear (&graph);
+      if (!ok)
+        return FALSE;
+    }
+  else
+    all = ht_query_top (db, &opt, error);
   if (!all)
     return FALSE;
   out->leaks = g_ptr_array_new_with_free_func (stat_free);
@@ -713,8 +1021,14 @@ ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filt
         }
       out->bytes += s->size;
       out->blocks += s->count;
+      if (s->reach >= 0)
+        {
+          out->class_bytes[s->reach] += s->size;
+          out->class_blocks[s->reach] += s->count;
+        }
       g_ptr_array_add (out->leaks, s);
     }
+  g_ptr_array_sort (out->leaks, leak_compare);
   return TRUE;
 }
 

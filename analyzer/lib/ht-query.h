@@ -13,6 +13,7 @@ typedef enum
   HT_GROUP_FUNCTION,
   HT_GROUP_FILE,
   HT_GROUP_TRACEBACK,
+  HT_GROUP_TYPE, /* the block's tag or C++ class, else its function (retained only) */
 } HtGroupBy;
 
 typedef struct
@@ -24,6 +25,9 @@ typedef struct
   gboolean untagged;    /* leave out blocks that carry a heaptrail_tag */
   gboolean temporary;   /* temporary allocations over the run instead of the live blocks */
   gboolean short_lived; /* short-lived allocations over the run (meta short_lived_ms) */
+  /* retained size in the heap graph at `at` (default: the end's, else the latest one):
+   * what freeing the group's blocks would free; count is the group's blocks */
+  gboolean retained;
   /* tracemalloc's Filter: globs on the source file or module (the full path, or its base
    * name when the glob has no '/') of a stack's innermost frame, the one that called the
    * allocator.  NULL-terminated, or NULL.  A stack passes when it matches an include (if
@@ -47,6 +51,7 @@ typedef struct
   guint64 size;
   guint64 count;
   GPtrArray *traceback; /* HtLocation*, innermost first: the group's (first) stack */
+  gint reach;           /* leaks with a heap graph: its HtReach; else -1 */
 } HtStat;
 
 /* One group of Snapshot.compare_to(): B's figures and their change since A. */
@@ -114,6 +119,22 @@ char *ht_query_resolve_at (HtDb *db, const char *at, GError **error);
  * first.  Returns HtStat* (free with g_ptr_array_unref). */
 GPtrArray *ht_query_top (HtDb *db, const HtTopOptions *options, GError **error);
 
+/* The heap graph of a snapshot (record --graph). */
+typedef struct
+{
+  gint64 snapshot_id;
+  char *label;
+  double time_s;
+  gint64 blocks, bytes, edges, root_words, heap_scanned, root_scanned;
+  gint64 threads_stopped, threads_missed, flags;
+  double scan_s; /* the recorder's time for the scan, threads stopped */
+} HtGraphInfo;
+
+/* The graph at snapshot `at`, or with `at` NULL the one at the end (else the latest).
+ * HT_DB_ERROR_NOT_FOUND, saying how to get one, when there is none. */
+gboolean ht_query_graph_info (HtDb *db, const char *at, HtGraphInfo *out, GError **error);
+void ht_graph_info_clear (HtGraphInfo *info);
+
 typedef struct
 {
   char *exe;
@@ -152,16 +173,29 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtSuppressions, ht_suppressions_free)
 
 typedef struct
 {
-  GPtrArray *leaks;  /* HtStat*, grouped by traceback, largest first */
+  GPtrArray *leaks;  /* HtStat*, grouped by traceback (and class), largest first */
   guint64 bytes, blocks;                     /* reported */
   guint64 suppressed_bytes, suppressed_blocks;
+  gboolean classified; /* the recording has a heap graph at exit: reach is set */
+  guint64 class_bytes[4], class_blocks[4]; /* by HtReach, suppressed ones left out */
 } HtLeaks;
 
 /* Blocks not freed at the end of the recording, grouped by stack, minus the suppressed;
- * `filters` (may be NULL) supplies --include / --exclude. */
+ * `filters` (may be NULL) supplies --include / --exclude.  With a heap graph taken at exit
+ * (record --graph) every group is of one memcheck class, definitely lost first. */
 gboolean ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filters,
                          HtLeaks *out, GError **error);
 void ht_leaks_clear (HtLeaks *leaks);
+
+/* Names for the traces of a recording: each trace's key frame (the location `top --by
+ * line` groups it under) and its traceback.  Loads every location once. */
+typedef struct _HtTraceNames HtTraceNames;
+
+HtTraceNames *ht_trace_names_new (HtDb *db, GError **error);
+void ht_trace_names_free (HtTraceNames *self);
+const HtLocation *ht_trace_names_site (HtTraceNames *self, gint64 trace); /* NULL: unknown */
+GPtrArray *ht_trace_names_traceback (HtTraceNames *self, gint64 trace);  /* HtLocation* */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtTraceNames, ht_trace_names_free)
 
 /* Formats like tracemalloc's _format_size: "126 KiB", "19.2 KiB", "+64 B". */
 char *ht_format_size (double size, gboolean sign);
