@@ -478,9 +478,9 @@ ht_heap_node_label (const HtHeapNode *n)
 
 /* Graphviz reads backslash sequences in labels (\n, \l, \N, \G...), so a backslash from a
  * recording becomes "\\"; a newline ends the line ("\n"), other control characters become
- * spaces.  Quotes, braces and angle brackets are left to cgraph, which quotes the string
- * when it writes .dot, and to the SVG renderer, which escapes XML; labels are never given
- * to cgraph as HTML. */
+ * spaces.  It also decodes HTML entities ("&amp;"), so '&' becomes "&amp;".  Quotes, braces
+ * and angle brackets are left to cgraph, which quotes the string when it writes .dot, and
+ * to the SVG renderer, which escapes XML; labels are never given to cgraph as HTML. */
 static char *
 escape_label (const char *text)
 {
@@ -491,6 +491,8 @@ escape_label (const char *text)
         g_string_append (s, "\\\\");
       else if (*p == '\n')
         g_string_append (s, "\\n");
+      else if (*p == '&')
+        g_string_append (s, "&amp;");
       else if ((unsigned char) *p < 0x20 || *p == 0x7f)
         g_string_append_c (s, ' ');
       else
@@ -517,6 +519,8 @@ build_graph (const HtHeapView *view)
 {
   Agraph_t *g = agopen ((char *) "heaptrail", Agdirected, NULL);
   agattr (g, AGRAPH, (char *) "label", (char *) "");
+  agattr (g, AGRAPH, (char *) "fontname", (char *) "Sans");
+  agattr (g, AGRAPH, (char *) "fontsize", (char *) "10");
   agattr (g, AGNODE, (char *) "shape", (char *) "box");
   agattr (g, AGNODE, (char *) "style", (char *) "filled,rounded");
   agattr (g, AGNODE, (char *) "fontname", (char *) "Sans");
@@ -528,7 +532,8 @@ build_graph (const HtHeapView *view)
   agattr (g, AGEDGE, (char *) "fontname", (char *) "Sans");
   agattr (g, AGEDGE, (char *) "fontsize", (char *) "9");
   agattr (g, AGEDGE, (char *) "style", (char *) "solid");
-  g_autofree char *title = escape_label (view->snapshot ? view->snapshot : "");
+  g_autofree char *snapshot = g_strdup_printf ("snapshot %s", view->snapshot ? view->snapshot : "");
+  g_autofree char *title = escape_label (snapshot);
   agset (g, (char *) "label", title);
   Agnode_t **nodes = g_new (Agnode_t *, MAX (view->nodes->len, 1));
   for (guint i = 0; i < view->nodes->len; i++)

@@ -20,6 +20,7 @@ class Ctx:
         self.heaptrail = args.heaptrail
         self.fixtures = args.fixtures
         self.robust = args.robust
+        self.dot_check = args.dot_check
         self.work = args.work
         if os.path.isdir(self.work):
             shutil.rmtree(self.work)
@@ -524,6 +525,147 @@ def case_cpp_classes(c):
     print("classes from vtables: Node +5, Edge +3, then Leaf +4, Node -2")
 
 
+# ---------------------------------------------------------------------------------------
+# Heap graphs (record --graph): tests/e2e/fixture-graph.c documents the heap it builds
+GRAPH_CLASSES = {"definitely_lost": (212, 3), "indirectly_lost": (152, 4),
+                 "possibly_lost": (200, 1), "still_reachable": (160, 5)}
+
+
+def valgrind_leak_summary(argv):
+    """memcheck's LEAK SUMMARY: class -> (bytes, blocks)"""
+    p = subprocess.run(["valgrind", "--leak-check=full", *argv], capture_output=True, text=True)
+    out = {}
+    for key in GRAPH_CLASSES:
+        m = re.search(key.replace("_", " ") + r": ([\d,]+) bytes in ([\d,]+) blocks", p.stderr)
+        expect(m, f"no '{key}' line in valgrind's output:\n{p.stderr}")
+        out[key] = (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")))
+    return out
+
+
+def case_graph_classes_vs_valgrind(c):
+    """leak classes from the heap graph equal memcheck's on the same binary"""
+    prog = os.path.join(c.fixtures, "fixture-graph")
+    log, _ = c.record("graph.htr", prog, options=("--graph",))
+    leaks = c.ht_json("leaks", log)
+    ours = {k: (v["bytes"], v["blocks"]) for k, v in leaks["classes"].items()}
+    theirs = valgrind_leak_summary([prog])
+    expect(ours == theirs, f"heaptrail {ours}, valgrind {theirs}")
+    expect(ours == GRAPH_CLASSES, f"heaptrail {ours}, the fixture says {GRAPH_CLASSES}")
+    text = c.ht("leaks", log).stdout
+    for line in ("definitely lost: 212 bytes in 3 blocks", "indirectly lost: 152 bytes in 4 blocks",
+                 "possibly lost: 200 bytes in 1 blocks", "still reachable: 160 bytes in 5 blocks"):
+        expect(line in text, f"no '{line}' in:\n{text}")
+    kinds = {(l["class"], l["size"]) for l in leaks["leaks"]}
+    expect(("definitely_lost", 100) in kinds and ("possibly_lost", 200) in kinds, f"{kinds}")
+    # without --graph, leaks says how to get classes
+    log2, _ = c.record("plain.htr", prog)
+    expect("--graph" in c.ht("leaks", log2).stdout, "no hint to record with --graph")
+    print(f"classes equal valgrind's: {ours}")
+
+
+def case_graph_backrefs(c):
+    """backrefs, refs and chain on a list under a global; retained sizes; .dot via libcgraph"""
+    prog = os.path.join(c.fixtures, "fixture-graph")
+    log, _ = c.record("graph.htr", prog, options=("--graph",))
+    # the list: 5 Node blocks of 32 B, the head held by g_list retains all of them
+    view = c.ht_json("backrefs", log, "--type", "Node", "--too-many", "1", "--depth", "10")
+    nodes = view["nodes"]
+    expect(view["matched"] == 5, f"5 Node blocks expected: {view['matched']}")
+    roots = [n for n in nodes if n["kind"] == "root"]
+    expect([r["name"] for r in roots] == ["g_list"], f"roots: {roots}")
+    blocks = [n for n in nodes if n["kind"] == "block"]
+    expect(sorted(b["retained"] for b in blocks) == [32, 64, 96, 128, 160],
+           f"retained along the list: {[b['retained'] for b in blocks]}")
+    expect(all(b["type"] == "Node" and b["size"] == 32 and b["class"] == "still_reachable"
+               for b in blocks), f"{blocks}")
+    head = max(blocks, key=lambda b: b["retained"])
+    # chain from the root to the tail goes through all five
+    tail = min(blocks, key=lambda b: b["retained"])
+    chain = c.ht_json("chain", log, "--block", tail["address"])
+    names = [n.get("name") or n["type"] for n in chain["nodes"]]
+    expect(names == ["g_list"] + ["Node"] * 5, f"chain: {names}")
+    # an address inside a block finds that block
+    inside = hex(int(head["address"], 16) + 8)
+    chain = c.ht_json("chain", log, "--block", inside)
+    expect(len(chain["nodes"]) == 2 and chain["nodes"][1]["address"] == head["address"],
+           f"chain to {inside}: {chain['nodes']}")
+    # retained by type: Node 160 B; the lost tree's root retains its whole tree (168 B)
+    top = c.ht_json("top", log, "--metric", "retained", "--by", "type", "-n", "0")["stats"]
+    by_type = {s["key"]: (s["size"], s["count"]) for s in top}
+    expect(by_type.get("Node") == (160, 5), f"retained by type: {by_type}")
+    expect(by_type.get("make_lost_tree") == (168, 4), f"retained by type: {by_type}")
+    # refs: the lost tree's root points at its two children, one of them at the grandchild
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixture-graph.c")
+    with open(src) as f:
+        line = next(i for i, l in enumerate(f, 1) if "void **root = calloc" in l)
+    refs = c.ht_json("refs", log, "--site", f"make_lost_tree:{line}")
+    sizes = sorted(n["size"] for n in refs["nodes"] if n["kind"] == "block")
+    expect(sizes == [24, 40, 40, 64], f"refs of the lost tree: {sizes}")
+    # growth per type between the snapshots: Node 2 -> 5
+    g = {t["type"]: (t["count"], t["delta"])
+         for t in c.ht_json("growth", log, "before", "after")[0]["types"]}
+    expect(g.get("Node") == (5, 3), f"growth: {g}")
+    # .dot, read back with libcgraph
+    dot = os.path.join(c.work, "node.dot")
+    c.ht("backrefs", log, "--type", "Node", "-o", dot)
+    parsed = json.loads(c.run(c.dot_check, dot).stdout)
+    labels = [n["label"] for n in parsed["nodes"]]
+    expect("g_list" in labels, f"labels: {labels}")
+    expect(sum(l.startswith("Node\\n32 B") for l in labels) == 5, f"labels: {labels}")
+    expect(len(parsed["edges"]) == 5, f"edges: {parsed['edges']}")
+    yellow = [n for n in parsed["nodes"] if n["fillcolor"] == "#ffd54f"]
+    expect(len(yellow) == 5, "the selected blocks are not highlighted")
+    for ext, magic in (("svg", b"<?xml"), ("png", b"\x89PNG")):
+        out = os.path.join(c.work, "node." + ext)
+        c.ht("backrefs", log, "--type", "Node", "-o", out)
+        with open(out, "rb") as f:
+            expect(f.read(5).startswith(magic), f"{out} is not {ext}")
+    bad = c.ht("backrefs", log, "--type", "NoSuchType", check=False)
+    expect(bad.returncode == 2 and "NoSuchType" in bad.stderr, f"unknown type: {bad.stderr}")
+    bad = c.ht("backrefs", log, "--type", "Node", "-o", os.path.join(c.work, "x.txt"),
+               check=False)
+    expect(bad.returncode != 0 and ".dot" in bad.stderr, f"bad extension: {bad.stderr}")
+    print("list under g_list: retained 160..32, chain of 6, .dot with 6 nodes and 5 edges")
+
+
+def case_graph_threads(c):
+    """blocks only worker threads' stacks hold at a snapshot are reachable, from those stacks"""
+    prog = os.path.join(c.fixtures, "fixture-graph-threads")
+    log, p = c.record("threads.htr", prog, options=("--graph",))
+    tids = [int(t) for t in p.stdout.split()]
+    expect(len(tids) == 3, f"worker tids: {p.stdout}")
+    for i, tid in enumerate(tids):
+        view = c.ht_json("backrefs", log, "--at", "workers", "--site", "worker", "--too-many", "20")
+        mine = [n for n in view["nodes"] if n["kind"] == "block" and n["size"] == 1000 + i]
+        expect(len(mine) == 1 and mine[0]["class"] == "still_reachable", f"worker {i}: {mine}")
+        chain = c.ht_json("chain", log, "--at", "workers", "--block", mine[0]["address"])
+        expect(chain["nodes"][0].get("name") == f"stack of thread {tid}",
+               f"worker {i} (tid {tid}): chain {chain['nodes']}")
+    s = c.ht_json("leaks", log)["classes"]
+    expect(s["definitely_lost"]["blocks"] == 0, f"at exit: {s}")
+    print(f"3 workers' blocks reachable from their stacks ({tids})")
+
+
+def case_graph_escaping(c):
+    """a type name full of quotes, braces, angle brackets, a newline and HTML stays text"""
+    import xml.etree.ElementTree as ET
+    prog = os.path.join(c.fixtures, "fixture-graph")
+    log, _ = c.record("evil.htr", prog, "evil", options=("--graph",))
+    evil = 'a"b{c}<d>\n<b>x</b>&amp;\\N'
+    dot = os.path.join(c.work, "evil.dot")
+    c.ht("backrefs", log, "--type", evil, "-o", dot)
+    parsed = json.loads(c.run(c.dot_check, dot).stdout)
+    want = evil.replace("\\", "\\\\").replace("\n", "\\n").replace("&", "&amp;") + "\\n16 B"
+    labels = [n["label"] for n in parsed["nodes"]]
+    expect(any(l.startswith(want) for l in labels), f"want {want!r} in {labels!r}")
+    expect(any(l == "g_evil" for l in labels), f"no g_evil root in {labels!r}")
+    svg = os.path.join(c.work, "evil.svg")
+    c.ht("backrefs", log, "--type", evil, "-o", svg)
+    texts = [t.text for t in ET.parse(svg).iter("{http://www.w3.org/2000/svg}text")]
+    expect('a"b{c}<d>' in texts and "<b>x</b>&amp;\\N" in texts, f"svg texts: {texts!r}")
+    print("labels escaped: .dot reads back, SVG is well-formed with the text intact")
+
+
 def case_truncated_log(c):
     """a log cut short imports its complete part, with a warning"""
     log, _ = c.record("full.htr", os.path.join(c.fixtures, "fixture-threads"))
@@ -888,6 +1030,7 @@ if __name__ == "__main__":
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--robust", help="directory of the tests/robust programs")
+    ap.add_argument("--dot-check", help="tests/graph/dot-check, reads .dot with libcgraph")
     args = ap.parse_args()
     try:
         CASES[args.case](Ctx(args))

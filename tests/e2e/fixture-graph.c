@@ -14,6 +14,10 @@
  * block, which valgrind frees at exit and we do not); writes with write(2).  Every block
  * is made in a function of its own and the stack is scrubbed before main returns, so no
  * stale copy of a lost pointer is left where a scan would see it.
+ *
+ * With the argument "evil", one more block (16 B, held by g_evil) is tagged with a type
+ * name made of what labels must escape: quotes, braces, angle brackets, a newline, HTML,
+ * an entity and Graphviz's own escape \N.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,10 @@ struct node
 
 struct node *g_list;
 char *g_interior;
+char *g_evil;
+
+#define EVIL_TYPE "a\"b{c}<d>\n<b>x</b>&amp;\\N"
+
 
 __attribute__ ((noinline)) static void
 push_node (void)
@@ -78,8 +86,13 @@ scrub_stack (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+  if (argc > 1 && strcmp (argv[1], "evil") == 0)
+    {
+      g_evil = calloc (1, 16);
+      heaptrail_tag (g_evil, EVIL_TYPE);
+    }
   push_node ();
   push_node ();
   heaptrail_snapshot ("before");
