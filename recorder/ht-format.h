@@ -121,7 +121,8 @@ enum
 {
   HT_ROOT_DATA = 1,  /* a writable segment of a loaded object (.data, .bss) */
   HT_ROOT_STACK = 2, /* a thread's stack, from its live end up, with its saved registers */
-  HT_ROOT_TLS = 3,   /* the memory around a thread's thread pointer, outside its stack */
+  HT_ROOT_TLS = 3,   /* the mapping of a thread's thread pointer, outside its stack */
+  HT_ROOT_ANON = 4,  /* another anonymous mapping of the program (not malloc's, not ours) */
 };
 
 enum

@@ -235,14 +235,65 @@ sort_blocks (HtRecBlock *b, size_t n)
   return true;
 }
 
+/* Pages that hold the start of a block, hashed: page number -> the first and one past the
+ * last block (numbers in address order) starting in it.  Finding a pointer's block is then
+ * a probe and a search among a page's blocks instead of a search among all. */
+#define PAGE_SHIFT_ 12
+
+typedef struct
+{
+  uintptr_t page; /* page number + 1; 0: empty */
+  uint32_t first, end;
+} HtRecPage;
+
 typedef struct
 {
   HtRecBlock *blocks;
   size_t n;
   uintptr_t lo, hi; /* every block lies in [lo, hi) */
+  HtRecPage *pages;
+  size_t page_mask;
   HtRecOut out;
   uint64_t edges, root_words, heap_bytes, root_bytes;
 } HtRecScan;
+
+static inline size_t
+page_slot (uintptr_t page)
+{
+  return (size_t) ((page * 0x9E3779B97F4A7C15ull) >> 20);
+}
+
+/* Builds sc->pages; without memory for it every lookup searches all blocks. */
+static void
+index_pages (HtRecScan *sc)
+{
+  size_t pages = 0;
+  uintptr_t last = 0;
+  for (size_t i = 0; i < sc->n; i++)
+    if ((sc->blocks[i].ptr >> PAGE_SHIFT_) + 1 != last)
+      {
+        last = (sc->blocks[i].ptr >> PAGE_SHIFT_) + 1;
+        pages++;
+      }
+  size_t cap = 16;
+  while (cap < pages * 2)
+    cap *= 2;
+  if (sc->n > UINT32_MAX || !(sc->pages = ht_rec_mmap (cap * sizeof *sc->pages)))
+    return;
+  sc->page_mask = cap - 1;
+  for (size_t i = 0; i < sc->n;)
+    {
+      uintptr_t page = (sc->blocks[i].ptr >> PAGE_SHIFT_) + 1;
+      size_t j = i;
+      while (j < sc->n && (sc->blocks[j].ptr >> PAGE_SHIFT_) + 1 == page)
+        j++;
+      size_t k = page_slot (page) & sc->page_mask;
+      while (sc->pages[k].page)
+        k = (k + 1) & sc->page_mask;
+      sc->pages[k] = (HtRecPage){ page, (uint32_t) i, (uint32_t) j };
+      i = j;
+    }
+}
 
 /* The block `word` points into (at its start or inside it), as its number; false if none.
  * A zero-sized block is pointed to only at its start, as memcheck sees it. */
@@ -252,6 +303,27 @@ find_block (const HtRecScan *sc, uintptr_t word, size_t *index, uintptr_t *offse
   if (word < sc->lo || word >= sc->hi)
     return false;
   size_t a = 0, b = sc->n;
+  if (sc->pages)
+    {
+      /* blocks starting in word's page, else the last one before it (a block that spans
+       * pages): both narrow the search to one page's blocks or fewer */
+      uintptr_t page = (word >> PAGE_SHIFT_) + 1;
+      size_t k = page_slot (page) & sc->page_mask;
+      while (sc->pages[k].page && sc->pages[k].page != page)
+        k = (k + 1) & sc->page_mask;
+      if (sc->pages[k].page)
+        {
+          a = sc->pages[k].first;
+          b = sc->pages[k].end;
+          if (word < sc->blocks[a].ptr)
+            {
+              if (a == 0)
+                return false;
+              a--;
+              b = a + 1;
+            }
+        }
+    }
   while (b - a > 1)
     {
       size_t mid = a + (b - a) / 2;
@@ -374,20 +446,70 @@ mapping_of (const HtRecRanges *maps, uintptr_t a)
   return NULL;
 }
 
-/* A thread's roots: its stack from `sp` to the end of the mapping holding it, and the
- * mapping holding its thread pointer when that is not the same (the main thread's static
- * TLS) and no loaded object's data. */
+/* A thread's stack, from `sp` to the end of the mapping holding it. */
 static void
-scan_thread (HtRecScan *sc, const HtRecRanges *maps, const HtRecRanges *data, pid_t tid,
-             uintptr_t sp, uintptr_t tp)
+scan_stack (HtRecScan *sc, const HtRecRanges *maps, pid_t tid, uintptr_t sp)
 {
   const HtRecRange *stack = mapping_of (maps, sp);
   if (stack)
     scan_mapped (sc, maps, sp, stack->end, HT_ROOT_STACK, tid, 0);
-  const HtRecRange *tls = mapping_of (maps, tp);
-  if (!tls || tls == stack || mapping_of (data, tp))
-    return;
-  scan_mapped (sc, maps, tls->start, tls->end, HT_ROOT_TLS, tid, 0);
+}
+
+static bool
+holds_block (const HtRecScan *sc, uintptr_t start, uintptr_t end)
+{
+  size_t a = 0, b = sc->n; /* the first block at or after start */
+  while (a < b)
+    {
+      size_t mid = a + (b - a) / 2;
+      if (sc->blocks[mid].ptr < start)
+        a = mid + 1;
+      else
+        b = mid;
+    }
+  return a < sc->n && sc->blocks[a].ptr < end;
+}
+
+/* memcheck scans every mapping the program can write; so does the scan, except: malloc's
+ * own (a mapping that holds a live block: [heap], arenas, mmap'd chunks), the recorder's,
+ * thread stacks (from their live end, above) and loaded objects' data (above).  What is
+ * left: the main thread's TLS, mappings the program made itself (arenas of its own
+ * allocators), stacks of exited threads glibc keeps for reuse. */
+static void
+scan_anonymous (HtRecScan *sc, const HtRecRanges *maps, const HtRecRanges *data,
+                const HtRecWorld *world, uintptr_t self_sp)
+{
+  for (size_t i = 0; i < maps->n; i++)
+    {
+      const HtRecRange *m = &maps->r[i];
+      if (!(m->flags & HT_REC_RANGE_ANON) || holds_block (sc, m->start, m->end)
+          || ht_rec_own_memory (m->start, m->end) || (self_sp >= m->start && self_sp < m->end))
+        continue;
+      bool skip = false;
+      for (size_t k = 0; k < data->n && !skip; k++)
+        skip = data->r[k].start < m->end && data->r[k].end > m->start;
+      int kind = HT_ROOT_ANON;
+      pid_t tid = 0;
+      if ((uintptr_t) pthread_self () >= m->start && (uintptr_t) pthread_self () < m->end)
+        {
+          kind = HT_ROOT_TLS;
+          tid = ht_rec_gettid ();
+        }
+      for (size_t k = 0; k < world->n && !skip; k++)
+        {
+          const HtRecStopped *t = &world->threads[k];
+          if (atomic_load (&t->state) != 1 /* stopped */)
+            continue;
+          skip = t->sp >= m->start && t->sp < m->end;
+          if (t->tp >= m->start && t->tp < m->end)
+            {
+              kind = HT_ROOT_TLS;
+              tid = t->tid;
+            }
+        }
+      if (!skip)
+        scan_mapped (sc, maps, m->start, m->end, kind, tid, 0);
+    }
 }
 
 static uint64_t
@@ -417,6 +539,7 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
         sc->blocks[sc->n++] = (HtRecBlock){ shards[k].slots[i].ptr, shards[k].slots[i].size };
   if (!sort_blocks (sc->blocks, sc->n))
     return HT_SCAN_INCOMPLETE;
+  index_pages (sc);
   sc->lo = sc->n ? sc->blocks[0].ptr : 1;
   sc->hi = 0;
   for (size_t i = 0; i < sc->n; i++)
@@ -455,12 +578,12 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
     {
       scan_words (sc, (uintptr_t) caller_regs, (uintptr_t) (caller_regs + 1), HT_ROOT_STACK,
                   ht_rec_gettid (), 0, 0);
-      scan_thread (sc, &maps, data, ht_rec_gettid (), caller_sp, (uintptr_t) pthread_self ());
+      scan_stack (sc, &maps, ht_rec_gettid (), caller_sp);
     }
   for (size_t i = 0; i < world->n; i++)
     if (atomic_load (&world->threads[i].state) == 1 /* stopped */)
-      scan_thread (sc, &maps, data, world->threads[i].tid, world->threads[i].sp,
-                   world->threads[i].tp);
+      scan_stack (sc, &maps, world->threads[i].tid, world->threads[i].sp);
+  scan_anonymous (sc, &maps, data, world, caller_sp);
   for (size_t i = 0; i < sc->n; i++)
     {
       scan_words (sc, sc->blocks[i].ptr, sc->blocks[i].ptr + sc->blocks[i].size, 0, 0, i, 0);
@@ -535,6 +658,8 @@ ht_rec_live_scan (void (*then) (void *), void *data)
     ht_rec_munmap (sc.out.buf, sc.out.cap);
   if (sc.blocks)
     ht_rec_munmap (sc.blocks, (sc.n ? sc.n : 1) * sizeof *sc.blocks);
+  if (sc.pages)
+    ht_rec_munmap (sc.pages, (sc.page_mask + 1) * sizeof *sc.pages);
   ht_rec_ranges_free (&modules);
 }
 

@@ -97,6 +97,7 @@ HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
 HT_REC_HIDDEN HtRecStream *ht_rec_control_stream (void);
 HT_REC_HIDDEN void *ht_rec_mmap (size_t size);
 HT_REC_HIDDEN void ht_rec_munmap (void *p, size_t size);
+HT_REC_HIDDEN bool ht_rec_own_memory (uintptr_t start, uintptr_t end);
 HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
 HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
 HT_REC_HIDDEN int ht_rec_log_fd (void);
@@ -125,6 +126,7 @@ typedef struct
 enum
 {
   HT_REC_RANGE_LIBC = 1, /* libc's data, where malloc keeps its own pointers */
+  HT_REC_RANGE_ANON = 2, /* a mapping of no file (nor [heap], [stack], [vvar]...) */
 };
 
 typedef struct

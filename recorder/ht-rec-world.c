@@ -332,7 +332,17 @@ ht_rec_rw_mappings (HtRecRanges *out)
           s++; /* '-' */
           uintptr_t end = parse_hex (&s);
           s++; /* ' ' */
-          if (s[0] == 'r' && s[1] == 'w' && !ht_rec_ranges_add (out, start, end, 0))
+          bool rw = s[0] == 'r' && s[1] == 'w';
+          /* after perms, offset, device and inode comes the path, or nothing */
+          for (int field = 0; field < 4 && s < nl; field++)
+            {
+              while (s < nl && *s != ' ')
+                s++;
+              while (s < nl && *s == ' ')
+                s++;
+            }
+          bool anon = s == nl || (nl - s >= 6 && memcmp (s, "[anon:", 6) == 0);
+          if (rw && !ht_rec_ranges_add (out, start, end, anon ? HT_REC_RANGE_ANON : 0))
             ok = false;
           used = (size_t) (nl + 1 - buf);
         }

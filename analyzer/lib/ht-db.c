@@ -20,10 +20,14 @@
  * Heap graphs (record --graph), one per snapshot the recorder scanned:
  *   graphs(snapshot_id, blocks, bytes, edges, root_words, heap_scanned, root_scanned,
  *          threads_stopped, threads_missed, scan_s, flags)
- *   graph_blocks(snapshot_id, id, address, size, trace_id, type, reach, idom, retained)
+ *   graph_blocks(snapshot_id, id, address, size, trace_id, type, reach, idom, retained,
+ *                refs, referrers)
  *          id: the block's number in the scan (address order); trace_id 0 when unknown;
- *          type: tag or C++ class, else NULL; reach: HtReach; idom: -1 the super-root
- *   graph_edges(snapshot_id, src, word, dst, offset)   word: index in src; offset in dst
+ *          type: tag or C++ class, else NULL; reach: HtReach; idom: -1 the super-root;
+ *          refs: the block's pointers, referrers: the pointers to it, each a BLOB of
+ *          LEB128 varint triples (other block's id, word index in the source block,
+ *          offset in the target block).  One row per block and no edge index: importing
+ *          millions of edges stays linear, and a walk reads a node's edges in one lookup.
  *   graph_roots(snapshot_id, kind, thread, address, name, dst, offset)
  *          kind: data, stack, tls; name: "g_list", "stack of thread 1234", ...
  *
@@ -77,9 +81,7 @@ static const char schema_sql[] =
   "CREATE TABLE graph_blocks (snapshot_id INTEGER NOT NULL, id INTEGER NOT NULL,"
   "  address INTEGER NOT NULL, size INTEGER NOT NULL, trace_id INTEGER NOT NULL, type TEXT,"
   "  reach INTEGER NOT NULL, idom INTEGER NOT NULL, retained INTEGER NOT NULL,"
-  "  PRIMARY KEY (snapshot_id, id)) WITHOUT ROWID;"
-  "CREATE TABLE graph_edges (snapshot_id INTEGER NOT NULL, src INTEGER NOT NULL,"
-  "  word INTEGER NOT NULL, dst INTEGER NOT NULL, offset INTEGER NOT NULL);"
+  "  refs BLOB NOT NULL, referrers BLOB NOT NULL, PRIMARY KEY (snapshot_id, id)) WITHOUT ROWID;"
   "CREATE TABLE graph_roots (snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL,"
   "  thread INTEGER NOT NULL, address INTEGER NOT NULL, name TEXT NOT NULL,"
   "  dst INTEGER NOT NULL, offset INTEGER NOT NULL);";

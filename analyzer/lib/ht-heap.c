@@ -83,18 +83,14 @@ walk_init (Walk *w, HtDb *db, const char *at, GError **error)
                          " WHERE snapshot_id = ? AND id = ?",
                          &w->block, error)
       || !ht_db_prepare (w->h,
-                         "SELECT src, min(word), min(offset) FROM graph_edges"
-                         " WHERE snapshot_id = ? AND dst = ? AND src != dst GROUP BY src"
-                         " ORDER BY src",
+                         "SELECT referrers FROM graph_blocks WHERE snapshot_id = ? AND id = ?",
                          &w->in_edges, error)
       || !ht_db_prepare (w->h,
                          "SELECT name, min(offset) FROM graph_roots"
                          " WHERE snapshot_id = ? AND dst = ? GROUP BY name ORDER BY name",
                          &w->in_roots, error)
       || !ht_db_prepare (w->h,
-                         "SELECT dst, min(word), min(offset) FROM graph_edges"
-                         " WHERE snapshot_id = ? AND src = ? AND src != dst GROUP BY dst"
-                         " ORDER BY min(word)",
+                         "SELECT refs FROM graph_blocks WHERE snapshot_id = ? AND id = ?",
                          &w->out_edges, error))
     {
       walk_clear (w);
@@ -109,6 +105,65 @@ walk_finish (Walk *w)
   HtHeapView *view = g_steal_pointer (&w->view);
   walk_clear (w);
   return view;
+}
+
+typedef struct
+{
+  gint64 other;  /* the block at the other end */
+  gint64 word;   /* the pointer's offset in the source block, in bytes */
+  guint64 offset; /* where it points in the target */
+} Link;
+
+static gboolean
+read_varint (const guint8 **p, const guint8 *end, guint64 *v)
+{
+  *v = 0;
+  for (int shift = 0; *p < end && shift < 64; shift += 7)
+    {
+      guint8 byte = *(*p)++;
+      *v |= (guint64) (byte & 0x7f) << shift;
+      if (!(byte & 0x80))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The pointers from (incoming: to) `block`, one per other block (the first word that
+ * holds one), never the block's pointers to itself. */
+static GArray *
+links (Walk *w, gint64 block, gboolean incoming)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (Link));
+  sqlite3_stmt *st = incoming ? w->in_edges : w->out_edges;
+  sqlite3_reset (st);
+  sqlite3_bind_int64 (st, 1, w->snapshot);
+  sqlite3_bind_int64 (st, 2, block);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return out;
+  const guint8 *p = sqlite3_column_blob (st, 0);
+  const guint8 *end = p + sqlite3_column_bytes (st, 0);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_int64_hash, g_int64_equal);
+  guint64 other, word, offset;
+  while (p && p < end && read_varint (&p, end, &other) && read_varint (&p, end, &word)
+         && read_varint (&p, end, &offset))
+    {
+      Link l = { (gint64) other, (gint64) word * 8, offset };
+      if (l.other == block || l.other < 0)
+        continue;
+      g_array_append_val (out, l);
+    }
+  /* one link per other block: the first word pointing there */
+  GArray *unique = g_array_new (FALSE, FALSE, sizeof (Link));
+  for (guint i = 0; i < out->len; i++)
+    {
+      Link *l = &g_array_index (out, Link, i);
+      if (g_hash_table_contains (seen, &l->other))
+        continue;
+      g_hash_table_add (seen, &l->other);
+      g_array_append_val (unique, *l);
+    }
+  g_array_unref (out);
+  return unique;
 }
 
 /* A block's type: its tag or class, else the function of its site. */
@@ -318,24 +373,20 @@ walk (HtDb *db, const HtHeapQuery *q, gboolean backwards, GError **error)
               add_edge (&w, r, v, -1, (guint64) sqlite3_column_int64 (w.in_roots, 1));
             }
         }
-      sqlite3_stmt *st = backwards ? w.in_edges : w.out_edges;
-      sqlite3_reset (st);
-      sqlite3_bind_int64 (st, 1, w.snapshot);
-      sqlite3_bind_int64 (st, 2, block);
-      while (sqlite3_step (st) == SQLITE_ROW)
+      g_autoptr (GArray) next = links (&w, block, backwards);
+      for (guint k = 0; k < next->len; k++)
         {
+          const Link *l = &g_array_index (next, Link, k);
           total++;
           if (shown >= too_many)
             continue;
           shown++;
           gboolean is_new;
-          guint other = block_node (&w, sqlite3_column_int64 (st, 0), depth, &is_new);
-          gint64 word = sqlite3_column_int64 (st, 1) * 8;
-          guint64 offset = (guint64) sqlite3_column_int64 (st, 2);
+          guint other = block_node (&w, l->other, depth, &is_new);
           if (backwards)
-            add_edge (&w, other, v, word, offset);
+            add_edge (&w, other, v, l->word, l->offset);
           else
-            add_edge (&w, v, other, word, offset);
+            add_edge (&w, v, other, l->word, l->offset);
           if (is_new)
             g_array_append_val (queue, other);
         }
@@ -412,20 +463,17 @@ ht_heap_chain (HtDb *db, const HtHeapQuery *query, GError **error)
           start = b;
           break;
         }
-      sqlite3_reset (w.in_edges);
-      sqlite3_bind_int64 (w.in_edges, 1, w.snapshot);
-      sqlite3_bind_int64 (w.in_edges, 2, b);
-      gboolean held = FALSE;
-      while (sqlite3_step (w.in_edges) == SQLITE_ROW)
+      g_autoptr (GArray) in = links (&w, b, TRUE);
+      gboolean held = in->len > 0;
+      for (guint k = 0; k < in->len; k++)
         {
-          held = TRUE;
-          gint64 src = sqlite3_column_int64 (w.in_edges, 0);
-          if (g_hash_table_contains (steps, &src))
+          const Link *l = &g_array_index (in, Link, k);
+          if (g_hash_table_contains (steps, &l->other))
             continue;
-          ChainStep s = { b, sqlite3_column_int64 (w.in_edges, 1) * 8,
-                          (guint64) sqlite3_column_int64 (w.in_edges, 2) };
-          g_hash_table_insert (steps, g_memdup2 (&src, sizeof src), g_memdup2 (&s, sizeof s));
-          g_array_append_val (queue, src);
+          ChainStep s = { b, l->word, l->offset };
+          g_hash_table_insert (steps, g_memdup2 (&l->other, sizeof l->other),
+                               g_memdup2 (&s, sizeof s));
+          g_array_append_val (queue, l->other);
         }
       if (!held && lost < 0)
         lost = b; /* nothing points to it: where a lost structure begins */

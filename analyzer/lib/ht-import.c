@@ -1176,6 +1176,8 @@ static char *
 root_name (HtImport *im, const HtScanRoot *r)
 {
   const char *what = r->kind == HT_ROOT_STACK ? "stack" : "TLS";
+  if (r->kind == HT_ROOT_ANON)
+    return g_strdup ("anonymous mappings");
   if (r->kind == HT_ROOT_STACK || r->kind == HT_ROOT_TLS)
     return r->tid == ht_reader_info (im->reader)->pid
              ? g_strdup_printf ("%s of main thread", what)
@@ -1202,21 +1204,66 @@ step_done (sqlite3 *db, sqlite3_stmt *st, GError **error)
   return ok ? TRUE : ht_db_set_error (db, error, "writing the heap graph");
 }
 
+static void
+put_varint (GByteArray *out, guint64 v)
+{
+  guint8 buf[HT_VARINT_MAX];
+  g_byte_array_append (out, buf, (guint) ht_varint_put (buf, v));
+}
+
+/* A block's pointers, one way: (other block, word index in the source, offset in the
+ * target) varint triples, the form graph_blocks keeps them in (see ht-db.c). */
+static void
+pack_edges (GByteArray *out, const HtScanEdge *const *edges, guint n, gboolean incoming)
+{
+  g_byte_array_set_size (out, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      put_varint (out, incoming ? edges[i]->src : edges[i]->dst);
+      put_varint (out, edges[i]->word);
+      put_varint (out, edges[i]->offset);
+    }
+}
+
 static gboolean
 write_graph (HtImport *im, sqlite3 *db, gint64 snapshot, const HtScan *sc, GError **error)
 {
-  sqlite3_stmt *graph = NULL, *block = NULL, *edge = NULL, *root = NULL;
+  sqlite3_stmt *graph = NULL, *block = NULL, *root = NULL;
   gboolean ok = FALSE;
+  guint n = sc->blocks->len, m = sc->edges->len;
+  /* edges are sorted by source (on_scan); the incoming ones, grouped by target */
+  const HtScanEdge **out_edges = g_new (const HtScanEdge *, MAX (m, 1));
+  const HtScanEdge **in_edges = g_new (const HtScanEdge *, MAX (m, 1));
+  guint *in_start = g_new0 (guint, n + 1), *out_start = g_new0 (guint, n + 1);
+  for (guint i = 0; i < m; i++)
+    {
+      const HtScanEdge *e = &g_array_index (sc->edges, HtScanEdge, i);
+      out_edges[i] = e;
+      out_start[e->src + 1]++;
+      in_start[e->dst + 1]++;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      out_start[i + 1] += out_start[i];
+      in_start[i + 1] += in_start[i];
+    }
+  guint *fill = g_memdup2 (in_start, (n + 1) * sizeof (guint));
+  for (guint i = 0; i < m; i++)
+    in_edges[fill[out_edges[i]->dst]++] = out_edges[i];
+  g_free (fill);
+  GByteArray *refs = g_byte_array_new (), *referrers = g_byte_array_new ();
+  GHashTable *names = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+
   if (!ht_db_prepare (db, "INSERT INTO graphs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &graph,
                       error)
-      || !ht_db_prepare (db, "INSERT INTO graph_blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      || !ht_db_prepare (db,
+                         "INSERT INTO graph_blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          &block, error)
-      || !ht_db_prepare (db, "INSERT INTO graph_edges VALUES (?, ?, ?, ?, ?)", &edge, error)
       || !ht_db_prepare (db, "INSERT INTO graph_roots VALUES (?, ?, ?, ?, ?, ?, ?)", &root,
                          error))
     goto out;
   guint64 bytes = 0;
-  for (guint i = 0; i < sc->blocks->len; i++)
+  for (guint i = 0; i < n; i++)
     {
       const HtScanBlock *b = &g_array_index (sc->blocks, HtScanBlock, i);
       bytes += b->size;
@@ -1232,27 +1279,21 @@ write_graph (HtImport *im, sqlite3 *db, gint64 snapshot, const HtScan *sc, GErro
       sqlite3_bind_int (block, 7, sc->reach[i]);
       sqlite3_bind_int64 (block, 8, sc->idom[i]);
       sqlite3_bind_int64 (block, 9, (gint64) sc->retained[i]);
+      pack_edges (refs, out_edges + out_start[i], out_start[i + 1] - out_start[i], FALSE);
+      pack_edges (referrers, in_edges + in_start[i], in_start[i + 1] - in_start[i], TRUE);
+      static const guint8 none = 0; /* an empty BLOB, not NULL */
+      sqlite3_bind_blob (block, 10, refs->len ? refs->data : &none, (int) refs->len,
+                         SQLITE_STATIC);
+      sqlite3_bind_blob (block, 11, referrers->len ? referrers->data : &none,
+                         (int) referrers->len, SQLITE_STATIC);
       if (!step_done (db, block, error))
         goto out;
     }
-  for (guint i = 0; i < sc->edges->len; i++)
-    {
-      const HtScanEdge *e = &g_array_index (sc->edges, HtScanEdge, i);
-      sqlite3_bind_int64 (edge, 1, snapshot);
-      sqlite3_bind_int64 (edge, 2, e->src);
-      sqlite3_bind_int64 (edge, 3, (gint64) e->word);
-      sqlite3_bind_int64 (edge, 4, e->dst);
-      sqlite3_bind_int64 (edge, 5, (gint64) e->offset);
-      if (!step_done (db, edge, error))
-        goto out;
-    }
-  static const char *const kinds[] = { "", "data", "stack", "tls" };
-  g_autoptr (GHashTable) names = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                        g_free);
+  static const char *const kinds[] = { "", "data", "stack", "tls", "mapping" };
   for (guint i = 0; i < sc->roots->len; i++)
     {
       const HtScanRoot *r = &g_array_index (sc->roots, HtScanRoot, i);
-      gint64 key = r->kind == HT_ROOT_DATA ? (gint64) r->addr : -(gint64) (r->tid * 4 + r->kind);
+      gint64 key = r->kind == HT_ROOT_DATA ? (gint64) r->addr : -(gint64) (r->tid * 8 + r->kind);
       const char *name = g_hash_table_lookup (names, &key);
       if (!name)
         {
@@ -1284,8 +1325,14 @@ write_graph (HtImport *im, sqlite3 *db, gint64 snapshot, const HtScan *sc, GErro
 out:
   sqlite3_finalize (graph);
   sqlite3_finalize (block);
-  sqlite3_finalize (edge);
   sqlite3_finalize (root);
+  g_byte_array_unref (refs);
+  g_byte_array_unref (referrers);
+  g_hash_table_unref (names);
+  g_free (out_edges);
+  g_free (in_edges);
+  g_free (out_start);
+  g_free (in_start);
   return ok;
 }
 
@@ -1487,8 +1534,6 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   ok = ht_db_exec (db,
                    "CREATE INDEX snapshot_sites_trace ON snapshot_sites (trace_id);"
                    "CREATE INDEX locations_file ON locations (file, line);"
-                   "CREATE INDEX graph_edges_src ON graph_edges (snapshot_id, src);"
-                   "CREATE INDEX graph_edges_dst ON graph_edges (snapshot_id, dst);"
                    "CREATE INDEX graph_roots_dst ON graph_roots (snapshot_id, dst);"
                    "COMMIT",
                    error);

@@ -424,7 +424,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
         case HT_REC_ROOTS:
           {
             guint64 kind = cursor_varint (&c);
-            if (kind < HT_ROOT_DATA || kind > HT_ROOT_TLS)
+            if (kind < HT_ROOT_DATA || kind > HT_ROOT_ANON)
               c.bad = TRUE;
             e.roots.kind = (guint) kind;
             e.roots.tid = cursor_varint (&c);
