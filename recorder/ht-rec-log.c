@@ -778,6 +778,25 @@ sampler_main (void *arg)
   return NULL;
 }
 
+/* The sampler runs on a stack the recorder maps itself, so that the heap scan of --graph
+ * knows it for the recorder's memory and never reads it as the program's. */
+#define SAMPLER_STACK (256u * 1024u)
+
+static bool
+start_sampler (void)
+{
+  static void *stack;
+  if (!stack)
+    stack = ht_rec_mmap (SAMPLER_STACK);
+  pthread_attr_t attr;
+  if (!stack || pthread_attr_init (&attr) != 0)
+    return false;
+  bool ok = pthread_attr_setstack (&attr, stack, SAMPLER_STACK) == 0
+            && pthread_create (&sampler, &attr, sampler_main, NULL) == 0;
+  pthread_attr_destroy (&attr);
+  return ok;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Lifecycle
  */
@@ -1084,7 +1103,7 @@ at_fork_child (void)
       ht_rec_stream_unlock (st);
     }
   sampler_stop = false;
-  sampler_running = pthread_create (&sampler, NULL, sampler_main, NULL) == 0;
+  sampler_running = start_sampler ();
 }
 
 /* Header, module map and a first sample: the start of a log. */
@@ -1163,7 +1182,7 @@ ht_rec_constructor (void)
     {
       ht_rec_zstd_init ();
       install_sigusr2 ();
-      sampler_running = pthread_create (&sampler, NULL, sampler_main, NULL) == 0;
+      sampler_running = start_sampler ();
     }
   if (entered)
     ht_rec_guard_leave ();
