@@ -924,13 +924,19 @@ cmd_leaks (int argc, char **argv)
     }
   g_autofree char *total = ht_format_size ((double) leaks.bytes, FALSE);
   g_autofree char *supp_total = ht_format_size ((double) leaks.suppressed_bytes, FALSE);
-  printf (_("not freed at exit: %s in %llu blocks (%u stacks); suppressed: %s in %llu blocks\n"),
-          total, (unsigned long long) leaks.blocks, leaks.leaks->len, supp_total,
-          (unsigned long long) leaks.suppressed_blocks);
+  if (!leaks.classified)
+    printf (_("not freed at exit: %s in %llu blocks (%u stacks); suppressed: %s in %llu "
+              "blocks\n"),
+            total, (unsigned long long) leaks.blocks, leaks.leaks->len, supp_total,
+            (unsigned long long) leaks.suppressed_blocks);
+  else if (leaks.leaks->len == 0)
+    printf (_("nothing lost: the %llu blocks left at exit (%s) are still reachable "
+              "(--show-reachable lists them)\n"),
+            (unsigned long long) leaks.blocks, total);
   if (leaks.classified)
     {
       /* memcheck's LEAK SUMMARY, its labels right-aligned on the colon */
-      printf ("\n%s\n", _("LEAK SUMMARY:"));
+      printf ("%s%s\n", leaks.leaks->len ? "" : "\n", _("LEAK SUMMARY:"));
       for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
         print_summary_line (_(class_names[c]), leaks.class_bytes[c], leaks.class_blocks[c]);
       print_summary_line (_("suppressed"), leaks.suppressed_bytes, leaks.suppressed_blocks);
