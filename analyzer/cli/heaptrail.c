@@ -618,7 +618,8 @@ cmd_top (int argc, char **argv)
   gboolean allocations = FALSE, cumulative = FALSE, json = FALSE;
   g_autofree char *metric = NULL;
   GOptionEntry entries[] = {
-    { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg, N_("Group by line, function, file or traceback"),
+    { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg,
+      N_("Group by line, function, file, traceback or type (tag, C++ class, else function)"),
       N_("KEY") },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show the N largest groups (default 10)"),
       "N" },
@@ -664,11 +665,11 @@ cmd_top (int argc, char **argv)
     return fail (EXIT_USAGE, NULL, _("--short-lived takes a number of milliseconds"));
   if ((opt.allocations || opt.temporary || opt.short_lived) && at)
     return fail (EXIT_USAGE, NULL, _("--at applies to live memory only"));
-  if (!parse_group (by, &opt.by) || (opt.by == HT_GROUP_TYPE && !opt.retained))
+  if (!parse_group (by, &opt.by))
     return fail (EXIT_USAGE, NULL,
-                 _("--by takes line, function, file or traceback (or type, with --metric "
-                   "retained), not '%s'"),
-                 by);
+                 _("--by takes line, function, file, traceback or type, not '%s'"), by);
+  if (opt.by == HT_GROUP_TYPE && (opt.allocations || opt.temporary || opt.short_lived))
+    return fail (EXIT_USAGE, NULL, _("--by type applies to live memory and retained size only"));
   if (cumulative && opt.by == HT_GROUP_TRACEBACK)
     return fail (EXIT_USAGE, NULL, _("--cumulative does not apply to --by traceback"));
   if (cumulative && opt.retained)

@@ -389,6 +389,63 @@ finish_groups (GHashTable *groups, const HtTopOptions *options)
 
 static GPtrArray *top_retained (HtDb *db, const HtTopOptions *options, GError **error);
 
+/* Live blocks by type at a snapshot: tagged and C++-classed blocks by their type (without
+ * their stacks, so --include/--exclude do not apply to them, as in growth), the others by
+ * the function that allocated them. */
+static GPtrArray *
+top_by_type (HtDb *db, const HtTopOptions *options, GError **error)
+{
+  if (options->allocations || options->temporary || options->short_lived)
+    {
+      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+                   "blocks have types only while they live: --by type goes with live memory "
+                   "(--at) or --metric retained");
+      return NULL;
+    }
+  HtTopOptions opt = *options;
+  opt.by = HT_GROUP_FUNCTION;
+  opt.untagged = TRUE;
+  opt.cumulative = FALSE;
+  GPtrArray *out = ht_query_top (db, &opt, error);
+  if (!out)
+    return NULL;
+  g_autofree char *label = ht_query_resolve_at (db, options->at ? options->at : "peak", error);
+  sqlite3_stmt *st;
+  if (!label || !ht_db_prepare (ht_db_handle (db),
+                                "SELECT t.type, t.count, t.bytes FROM snapshot_types t"
+                                " JOIN snapshots n ON n.id = t.snapshot_id WHERE n.label = ?",
+                                &st, error))
+    {
+      g_ptr_array_unref (out);
+      return NULL;
+    }
+  sqlite3_bind_text (st, 1, label, -1, SQLITE_STATIC);
+  GHashTable *by_key = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < out->len; i++)
+    g_hash_table_insert (by_key, ((HtStat *) out->pdata[i])->key, out->pdata[i]);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      const char *type = (const char *) sqlite3_column_text (st, 0);
+      HtStat *s = g_hash_table_lookup (by_key, type);
+      if (!s)
+        {
+          s = g_new0 (HtStat, 1);
+          s->key = g_strdup (type);
+          s->match = g_strdup (type);
+          s->reach = -1;
+          s->traceback = g_ptr_array_new_with_free_func (location_free);
+          g_ptr_array_add (out, s);
+          g_hash_table_insert (by_key, s->key, s);
+        }
+      s->count += (guint64) sqlite3_column_int64 (st, 1);
+      s->size += (guint64) sqlite3_column_int64 (st, 2);
+    }
+  sqlite3_finalize (st);
+  g_hash_table_unref (by_key);
+  g_ptr_array_sort (out, stat_compare);
+  return out;
+}
+
 GPtrArray *
 ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
 {
@@ -396,12 +453,7 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
   if (options->retained)
     return top_retained (db, options, error);
   if (options->by == HT_GROUP_TYPE)
-    {
-      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
-                   "grouping by type needs the heap graph's retained sizes (--metric retained);"
-                   " 'heaptrail growth' counts blocks per type");
-      return NULL;
-    }
+    return top_by_type (db, options, error);
   sqlite3 *h = ht_db_handle (db);
   const char *at = options->at ? options->at : "peak";
   sqlite3_stmt *st;

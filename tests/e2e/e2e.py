@@ -518,6 +518,15 @@ def case_cpp_classes(c):
     expect(g.get("Node") == (5, 5) and g.get("Edge") == (3, 3), f"s0 -> s1: {g}")
     g = growth("s1", "s2")
     expect(g.get("Leaf") == (4, 4) and g.get("Node") == (3, -2), f"s1 -> s2: {g}")
+    # the same classes in top --by type and in graphs
+    top = {s["key"]: (s["count"], s["size"])
+           for s in c.ht_json("top", log, "--by", "type", "--at", "s2", "-n", "0")["stats"]}
+    expect(top.get("Leaf") == (4, 160) and top.get("Node") == (3, 120)
+           and top.get("Edge") == (3, 120), f"top --by type at s2: {top}")
+    view = c.ht_json("backrefs", log, "--type", "Leaf", "--at", "s2")
+    leaves = [n for n in view["nodes"] if n["kind"] == "block" and n["type"] == "Leaf"]
+    roots = {n["name"] for n in view["nodes"] if n["kind"] == "root"}
+    expect(len(leaves) == 4 and "objects" in roots, f"backrefs of Leaf: {leaves}, {roots}")
     # without --graph there is no first word to read: the allocating function names them
     log2, _ = c.record("plain.htr", prog)
     g = {t["type"] for t in c.ht_json("growth", log2, "s0", "s1")[0]["types"]}
