@@ -563,7 +563,7 @@ node_color (const HtHeapNode *n)
 }
 
 static Agraph_t *
-build_graph (const HtHeapView *view)
+build_graph (const HtHeapView *view, Agnode_t ***nodes_out)
 {
   Agraph_t *g = agopen ((char *) "heaptrail", Agdirected, NULL);
   agattr (g, AGRAPH, (char *) "label", (char *) "");
@@ -619,14 +619,63 @@ build_graph (const HtHeapView *view)
       if (e->target_offset) /* an interior pointer */
         agset (edge, (char *) "style", (char *) "dashed");
     }
-  g_free (nodes);
+  if (nodes_out)
+    *nodes_out = nodes;
+  else
+    g_free (nodes);
   return g_steal_pointer (&g);
+}
+
+GBytes *
+ht_heap_view_render_png (const HtHeapView *view, double dpi, GArray **boxes, GError **error)
+{
+  Agnode_t **nodes = NULL;
+  Agraph_t *g = build_graph (view, &nodes);
+  char dpi_s[32];
+  g_ascii_formatd (dpi_s, sizeof dpi_s, "%.1f", dpi);
+  agattr (g, AGRAPH, (char *) "dpi", dpi_s);
+  agattr (g, AGRAPH, (char *) "pad", (char *) "0");
+  GVC_t *gvc = gvContext ();
+  GBytes *out = NULL;
+  if (gvLayout (gvc, g, "dot") != 0)
+    g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_SQLITE, "Graphviz could not lay the graph out");
+  else
+    {
+      char *data = NULL;
+      unsigned int len = 0;
+      if (gvRenderData (gvc, g, "png", &data, &len) != 0 || !data)
+        g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_SQLITE, "Graphviz cannot render png");
+      else
+        out = g_bytes_new (data, len);
+      gvFreeRenderData (data);
+      /* node boxes: layout coordinates are points, y up, from the bounding box's corner */
+      boxf bb = GD_bb (g);
+      double scale = dpi / 72.0;
+      GArray *b = g_array_new (FALSE, FALSE, sizeof (double));
+      for (guint i = 0; i < view->nodes->len; i++)
+        {
+          pointf c = ND_coord (nodes[i]);
+          double w = ND_width (nodes[i]) * 72.0, h = ND_height (nodes[i]) * 72.0;
+          double box[4] = { (c.x - w / 2 - bb.LL.x) * scale, (bb.UR.y - c.y - h / 2) * scale,
+                            w * scale, h * scale };
+          g_array_append_vals (b, box, 4);
+        }
+      if (boxes)
+        *boxes = b;
+      else
+        g_array_unref (b);
+      gvFreeLayout (gvc, g);
+    }
+  g_free (nodes);
+  agclose (g);
+  gvFreeContext (gvc);
+  return out;
 }
 
 GBytes *
 ht_heap_view_render (const HtHeapView *view, const char *format, GError **error)
 {
-  Agraph_t *g = build_graph (view);
+  Agraph_t *g = build_graph (view, NULL);
   GBytes *out = NULL;
   if (g_str_equal (format, "dot"))
     {

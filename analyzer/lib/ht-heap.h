@@ -81,4 +81,10 @@ gboolean ht_heap_view_write (const HtHeapView *view, const char *path, GError **
 /* The same, rendered in memory: format "dot", "svg" or "png". */
 GBytes *ht_heap_view_render (const HtHeapView *view, const char *format, GError **error);
 
+/* Laid out and rendered as PNG at `dpi` (72: one pixel per point), with each node's box in
+ * the image's pixels (`boxes`: 4 doubles x, y, width, height per node, in view order), so
+ * a click can be mapped to its node. */
+GBytes *ht_heap_view_render_png (const HtHeapView *view, double dpi, GArray **boxes,
+                                 GError **error);
+
 G_END_DECLS

@@ -387,6 +387,38 @@ finish_groups (GHashTable *groups, const HtTopOptions *options)
   return out;
 }
 
+/* The rows (trace_id, count, bytes) `options` selects, as a prepared statement: the sites'
+ * figures over the run (allocations, temporary, short-lived), or the live blocks per trace
+ * at the snapshot options->at (default: the peak), tagged ones left out if asked. */
+static sqlite3_stmt *
+metric_rows (HtDb *db, const HtTopOptions *options, GError **error)
+{
+  gboolean live = !options->allocations && !options->temporary && !options->short_lived;
+  g_autofree char *label = NULL;
+  if (live && !(label = ht_query_resolve_at (db, options->at ? options->at : "peak", error)))
+    return NULL;
+  const char *sql = options->short_lived
+                      ? "SELECT trace_id, short_lived_count, short_lived_bytes FROM sites"
+                        " WHERE short_lived_count > 0"
+                    : options->temporary
+                      ? "SELECT trace_id, temporary_count, temporary_bytes FROM sites"
+                        " WHERE temporary_count > 0"
+                    : options->allocations
+                      ? "SELECT trace_id, alloc_count, alloc_bytes FROM sites"
+                    : options->untagged
+                      ? "SELECT s.trace_id, s.count - s.tagged_count, s.bytes - s.tagged_bytes"
+                        " FROM snapshot_sites s JOIN snapshots n ON n.id = s.snapshot_id"
+                        " WHERE n.label = ? AND s.count > s.tagged_count"
+                      : "SELECT s.trace_id, s.count, s.bytes FROM snapshot_sites s"
+                        " JOIN snapshots n ON n.id = s.snapshot_id WHERE n.label = ?";
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db), sql, &st, error))
+    return NULL;
+  if (live)
+    sqlite3_bind_text (st, 1, label, -1, SQLITE_TRANSIENT);
+  return st;
+}
+
 static GPtrArray *top_retained (HtDb *db, const HtTopOptions *options, GError **error);
 
 /* Live blocks by type at a snapshot: tagged and C++-classed blocks by their type (without
@@ -454,47 +486,141 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
     return top_retained (db, options, error);
   if (options->by == HT_GROUP_TYPE)
     return top_by_type (db, options, error);
-  sqlite3 *h = ht_db_handle (db);
-  const char *at = options->at ? options->at : "peak";
-  sqlite3_stmt *st;
-
-  g_autofree char *resolved = NULL;
-  if (!options->allocations && !options->temporary && !options->short_lived)
-    {
-      resolved = ht_query_resolve_at (db, at, error);
-      if (!resolved)
-        return NULL;
-      at = resolved;
-    }
-
   g_autoptr (GHashTable) locations = load_locations (db, error);
   if (!locations)
     return NULL;
   g_autoptr (GHashTable) frames = load_frames (db, error);
   if (!frames)
     return NULL;
-
-  const char *sql = options->short_lived
-                      ? "SELECT trace_id, short_lived_count, short_lived_bytes FROM sites"
-                        " WHERE short_lived_count > 0"
-                    : options->temporary
-                      ? "SELECT trace_id, temporary_count, temporary_bytes FROM sites"
-                        " WHERE temporary_count > 0"
-                    : options->allocations
-                      ? "SELECT trace_id, alloc_count, alloc_bytes FROM sites"
-                    : options->untagged
-                      ? "SELECT s.trace_id, s.count - s.tagged_count, s.bytes - s.tagged_bytes"
-                        " FROM snapshot_sites s JOIN snapshots n ON n.id = s.snapshot_id"
-                        " WHERE n.label = ? AND s.count > s.tagged_count"
-                      : "SELECT s.trace_id, s.count, s.bytes FROM snapshot_sites s"
-                        " JOIN snapshots n ON n.id = s.snapshot_id WHERE n.label = ?";
-  if (!ht_db_prepare (h, sql, &st, error))
+  sqlite3_stmt *st = metric_rows (db, options, error);
+  if (!st)
     return NULL;
-  if (!options->allocations && !options->temporary && !options->short_lived)
-    sqlite3_bind_text (st, 1, at, -1, SQLITE_STATIC);
   GHashTable *groups = group_rows (options, st, locations, frames);
   sqlite3_finalize (st);
   return finish_groups (groups, options);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Timeline and call trees
+ */
+GArray *
+ht_query_timeline (HtDb *db, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT time_s, heap_bytes, rss_bytes FROM timeline ORDER BY time_s", &st,
+                      error))
+    return NULL;
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (HtTimePoint));
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      HtTimePoint p = { sqlite3_column_double (st, 0), sqlite3_column_int64 (st, 1),
+                        sqlite3_column_int64 (st, 2) };
+      g_array_append_val (out, p);
+    }
+  sqlite3_finalize (st);
+  return out;
+}
+
+void
+ht_call_node_free (HtCallNode *node)
+{
+  if (!node)
+    return;
+  if (node->location)
+    location_free (node->location);
+  if (node->children)
+    g_ptr_array_unref (node->children);
+  g_free (node);
+}
+
+static gint
+call_node_compare (gconstpointer a, gconstpointer b)
+{
+  const HtCallNode *x = *(HtCallNode **) a, *y = *(HtCallNode **) b;
+  if (x->total_bytes != y->total_bytes)
+    return x->total_bytes > y->total_bytes ? -1 : 1;
+  return x->total_count > y->total_count ? -1 : x->total_count < y->total_count;
+}
+
+static void
+call_node_sort (HtCallNode *node)
+{
+  if (!node->children)
+    return;
+  g_ptr_array_sort (node->children, call_node_compare);
+  for (guint i = 0; i < node->children->len; i++)
+    call_node_sort (node->children->pdata[i]);
+}
+
+/* The child of `parent` at `loc` (same function, file and line), made on first use. */
+static HtCallNode *
+call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index)
+{
+  g_autofree char *key = g_strdup_printf ("%p\x1f%s\x1f%s\x1f%u", (void *) parent, loc->function,
+                                          loc->file ? loc->file : "", loc->line);
+  HtCallNode *n = g_hash_table_lookup (index, key);
+  if (n)
+    return n;
+  n = g_new0 (HtCallNode, 1);
+  n->location = location_copy (loc);
+  n->parent = parent;
+  if (!parent->children)
+    parent->children = g_ptr_array_new_with_free_func ((GDestroyNotify) ht_call_node_free);
+  g_ptr_array_add (parent->children, n);
+  g_hash_table_insert (index, g_steal_pointer (&key), n);
+  return n;
+}
+
+HtCallNode *
+ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, GError **error)
+{
+  g_autoptr (GHashTable) locations = load_locations (db, error);
+  if (!locations)
+    return NULL;
+  g_autoptr (GHashTable) frames = load_frames (db, error);
+  if (!frames)
+    return NULL;
+  sqlite3_stmt *st = metric_rows (db, options, error);
+  if (!st)
+    return NULL;
+  HtCallNode *root = g_new0 (HtCallNode, 1);
+  g_autoptr (GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      gint64 trace = sqlite3_column_int64 (st, 0);
+      guint64 count = (guint64) sqlite3_column_int64 (st, 1);
+      guint64 bytes = (guint64) sqlite3_column_int64 (st, 2);
+      GArray *fr = g_hash_table_lookup (frames, &trace);
+      if (!trace_passes (options, fr, locations))
+        continue;
+      root->total_bytes += bytes;
+      root->total_count += count;
+      HtCallNode *node = root;
+      guint n = fr ? fr->len : 0;
+      if (n == 0)
+        node = call_node_child (root, &unknown, index);
+      for (guint k = 0; k < n; k++)
+        {
+          /* frames are innermost first: top-down walks them backwards */
+          guint i = bottom_up ? k : n - 1 - k;
+          const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
+          node = call_node_child (node, l ? l : &unknown, index);
+          node->total_bytes += bytes;
+          node->total_count += count;
+        }
+      if (n == 0)
+        {
+          node->total_bytes += bytes;
+          node->total_count += count;
+        }
+      node->self_bytes += bytes;
+      node->self_count += count;
+    }
+  sqlite3_finalize (st);
+  call_node_sort (root);
+  return root;
 }
 
 /* ---------------------------------------------------------------------------------------

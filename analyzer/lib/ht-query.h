@@ -187,6 +187,33 @@ gboolean ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOpti
                          HtLeaks *out, GError **error);
 void ht_leaks_clear (HtLeaks *leaks);
 
+typedef struct
+{
+  double time_s;
+  gint64 heap_bytes, rss_bytes;
+} HtTimePoint;
+
+/* The heap and RSS every 10 ms (HtTimePoint, in a GArray, in time order). */
+GArray *ht_query_timeline (HtDb *db, GError **error);
+
+/* A call tree: top-down (callers first, from main down) or bottom-up (allocating functions
+ * first, then who called them), over the traces options select (the same rows as
+ * ht_query_top: live at `at`, allocations, temporary, short-lived; filters apply). */
+typedef struct _HtCallNode HtCallNode;
+struct _HtCallNode
+{
+  HtLocation *location; /* NULL for the root */
+  guint64 self_bytes, self_count;   /* of traces ending here */
+  guint64 total_bytes, total_count; /* of every trace through here */
+  GPtrArray *children;              /* HtCallNode*, largest first */
+  HtCallNode *parent;
+};
+
+HtCallNode *ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up,
+                                GError **error);
+void ht_call_node_free (HtCallNode *root);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtCallNode, ht_call_node_free)
+
 /* Names for the traces of a recording: each trace's key frame (the location `top --by
  * line` groups it under) and its traceback.  Loads every location once. */
 typedef struct _HtTraceNames HtTraceNames;

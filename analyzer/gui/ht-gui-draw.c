@@ -1,0 +1,370 @@
+/* ht-gui-draw.c - the drawn widgets: memory over time, and the flame graph. */
+#include <math.h>
+
+#include "ht-gui.h"
+
+/* ---------------------------------------------------------------------------------------
+ * Timeline: heap and RSS over time, snapshots as marks
+ */
+typedef struct
+{
+  GArray *a, *b;          /* HtTimePoint; b only when two recordings are overlaid */
+  char *label_a, *label_b;
+  GPtrArray *snapshots;   /* HtSnapshotInfo*, or NULL */
+  double duration;
+} Timeline;
+
+static void
+timeline_free (gpointer data)
+{
+  Timeline *t = data;
+  g_clear_pointer (&t->a, g_array_unref);
+  g_clear_pointer (&t->b, g_array_unref);
+  g_clear_pointer (&t->snapshots, g_ptr_array_unref);
+  g_free (t->label_a);
+  g_free (t->label_b);
+  g_free (t);
+}
+
+static void
+plot (cairo_t *cr, GArray *pts, gboolean rss, double x0, double y0, double w, double h,
+      double tmax, double vmax)
+{
+  for (guint i = 0; i < pts->len; i++)
+    {
+      const HtTimePoint *p = &g_array_index (pts, HtTimePoint, i);
+      double x = x0 + w * p->time_s / tmax;
+      double y = y0 + h - h * (double) (rss ? p->rss_bytes : p->heap_bytes) / vmax;
+      if (i == 0)
+        cairo_move_to (cr, x, y);
+      else
+        cairo_line_to (cr, x, y);
+    }
+  cairo_stroke (cr);
+}
+
+static void
+draw_timeline (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
+{
+  (void) area;
+  Timeline *t = data;
+  double left = 70, right = 16, top = 24, bottom = 28;
+  double w = width - left - right, h = height - top - bottom;
+  if (w < 10 || h < 10)
+    return;
+  double tmax = MAX (t->duration, 1e-3), vmax = 1;
+  GArray *sets[] = { t->a, t->b };
+  for (guint s = 0; s < 2; s++)
+    for (guint i = 0; sets[s] && i < sets[s]->len; i++)
+      {
+        const HtTimePoint *p = &g_array_index (sets[s], HtTimePoint, i);
+        tmax = MAX (tmax, p->time_s);
+        vmax = MAX (vmax, (double) MAX (p->heap_bytes, p->rss_bytes));
+      }
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_rectangle (cr, left, top, w, h);
+  cairo_fill (cr);
+  cairo_set_source_rgb (cr, 0.8, 0.8, 0.8);
+  cairo_set_line_width (cr, 1);
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, 11);
+  for (int i = 0; i <= 4; i++)
+    {
+      double y = top + h - h * i / 4.0;
+      cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
+      cairo_move_to (cr, left, y);
+      cairo_line_to (cr, left + w, y);
+      cairo_stroke (cr);
+      g_autofree char *v = ht_format_size (vmax * i / 4.0, FALSE);
+      cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
+      cairo_move_to (cr, 4, y + 4);
+      cairo_show_text (cr, v);
+    }
+  for (int i = 0; i <= 5; i++)
+    {
+      char v[32];
+      double t = tmax * i / 5.0;
+      g_snprintf (v, sizeof v, tmax >= 10 ? "%.0fs" : tmax >= 0.5 ? "%.1fs" : "%.0fms",
+                  tmax >= 0.5 ? t : t * 1000);
+      cairo_move_to (cr, left + w * i / 5.0 - 12, top + h + 18);
+      cairo_show_text (cr, v);
+    }
+  /* snapshots: a dashed line and the label */
+  for (guint i = 0; t->snapshots && i < t->snapshots->len; i++)
+    {
+      const HtSnapshotInfo *s = t->snapshots->pdata[i];
+      if (g_str_equal (s->kind, "auto"))
+        continue;
+      double x = left + w * s->time_s / tmax;
+      double dash = 3;
+      cairo_set_dash (cr, &dash, 1, 0);
+      cairo_set_source_rgba (cr, 0.55, 0.35, 0.0, 0.8);
+      cairo_move_to (cr, x, top);
+      cairo_line_to (cr, x, top + h);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      cairo_move_to (cr, x + 2, top - 4 - 10 * (i % 2));
+      cairo_show_text (cr, s->label);
+    }
+  cairo_set_line_width (cr, 1.8);
+  static const double colors[2][2][3] = { { { 0.10, 0.45, 0.80 }, { 0.55, 0.70, 0.90 } },
+                                          { { 0.85, 0.35, 0.10 }, { 0.95, 0.65, 0.45 } } };
+  for (guint s = 0; s < 2; s++)
+    {
+      if (!sets[s])
+        continue;
+      cairo_set_source_rgb (cr, colors[s][1][0], colors[s][1][1], colors[s][1][2]);
+      plot (cr, sets[s], TRUE, left, top, w, h, tmax, vmax);
+      cairo_set_source_rgb (cr, colors[s][0][0], colors[s][0][1], colors[s][0][2]);
+      plot (cr, sets[s], FALSE, left, top, w, h, tmax, vmax);
+    }
+  /* legend */
+  const char *names[2][2] = { { t->label_a, NULL }, { t->label_b, NULL } };
+  double lx = left + 8, ly = top + 14;
+  for (guint s = 0; s < 2; s++)
+    {
+      if (!sets[s])
+        continue;
+      const char *what[2] = { _("heap"), _("RSS") };
+      for (guint k = 0; k < 2; k++)
+        {
+          g_autofree char *text = names[s][0] ? g_strdup_printf ("%s %s", names[s][0], what[k])
+                                              : g_strdup (what[k]);
+          cairo_set_source_rgb (cr, colors[s][k][0], colors[s][k][1], colors[s][k][2]);
+          cairo_rectangle (cr, lx, ly - 8, 12, 8);
+          cairo_fill (cr);
+          cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+          cairo_move_to (cr, lx + 16, ly);
+          cairo_show_text (cr, text);
+          cairo_text_extents_t ext;
+          cairo_text_extents (cr, text, &ext);
+          lx += 30 + ext.x_advance;
+        }
+    }
+}
+
+static GtkWidget *
+timeline_widget (Timeline *t)
+{
+  GtkWidget *area = gtk_drawing_area_new ();
+  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (area), 220);
+  gtk_widget_set_hexpand (area, TRUE);
+  gtk_widget_set_vexpand (area, TRUE);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (area), draw_timeline, t, timeline_free);
+  return area;
+}
+
+GtkWidget *
+ht_timeline_new (GArray *points, GPtrArray *snapshots, double duration_s)
+{
+  Timeline *t = g_new0 (Timeline, 1);
+  t->a = g_array_ref (points);
+  t->snapshots = snapshots ? g_ptr_array_ref (snapshots) : NULL;
+  t->duration = duration_s;
+  return timeline_widget (t);
+}
+
+GtkWidget *
+ht_timeline_overlay_new (GArray *a, GArray *b, const char *label_a, const char *label_b)
+{
+  Timeline *t = g_new0 (Timeline, 1);
+  t->a = g_array_ref (a);
+  t->b = g_array_ref (b);
+  t->label_a = g_strdup (label_a);
+  t->label_b = g_strdup (label_b);
+  return timeline_widget (t);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Flame graph: the top-down call tree, callers at the bottom, width by cost; a click
+ * zooms into a frame, a click on the bottom bar zooms out.
+ */
+typedef struct
+{
+  HtCallNode *root;  /* owned */
+  HtCallNode *focus; /* drawn as full width */
+  GtkWidget *area;
+} Flame;
+
+#define FLAME_ROW 18.0
+
+static void
+flame_free (gpointer data)
+{
+  Flame *f = data;
+  ht_call_node_free (f->root);
+  g_free (f);
+}
+
+static void
+flame_color (cairo_t *cr, const char *name)
+{
+  guint h = g_str_hash (name);
+  cairo_set_source_rgb (cr, 0.85 + (h % 16) / 120.0, 0.35 + (h / 16 % 64) / 140.0,
+                        0.15 + (h / 1024 % 32) / 200.0);
+}
+
+static void
+flame_draw_node (cairo_t *cr, const HtCallNode *n, double x, double w, double y, guint64 total)
+{
+  if (w < 0.5)
+    return;
+  if (n->location)
+    {
+      flame_color (cr, n->location->function);
+      cairo_rectangle (cr, x + 0.5, y - FLAME_ROW + 1, MAX (w - 1, 0.5), FLAME_ROW - 2);
+      cairo_fill (cr);
+      if (w > 30)
+        {
+          cairo_save (cr);
+          cairo_rectangle (cr, x, y - FLAME_ROW, w - 2, FLAME_ROW);
+          cairo_clip (cr);
+          cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
+          cairo_move_to (cr, x + 3, y - 5);
+          cairo_show_text (cr, n->location->function);
+          cairo_restore (cr);
+        }
+      y -= FLAME_ROW;
+    }
+  double cx = x;
+  for (guint i = 0; n->children && i < n->children->len; i++)
+    {
+      const HtCallNode *c = n->children->pdata[i];
+      double cw = total ? w * (double) c->total_bytes / (double) n->total_bytes : 0;
+      flame_draw_node (cr, c, cx, cw, y, total);
+      cx += cw;
+    }
+}
+
+static void
+draw_flame (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
+{
+  (void) area;
+  Flame *f = data;
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  if (!f->focus || f->focus->total_bytes == 0)
+    return;
+  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, 11);
+  /* the focus's callers, full width, below it */
+  double y = height - 4;
+  g_autoptr (GPtrArray) chain = g_ptr_array_new ();
+  for (HtCallNode *p = f->focus->parent; p && p->location; p = p->parent)
+    g_ptr_array_insert (chain, 0, p);
+  for (guint i = 0; i < chain->len; i++)
+    {
+      HtCallNode *p = chain->pdata[i];
+      cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
+      cairo_rectangle (cr, 0.5, y - FLAME_ROW + 1, width - 1, FLAME_ROW - 2);
+      cairo_fill (cr);
+      cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+      cairo_move_to (cr, 3, y - 5);
+      cairo_show_text (cr, p->location->function);
+      y -= FLAME_ROW;
+    }
+  flame_draw_node (cr, f->focus, 0, width, y, f->focus->total_bytes);
+}
+
+/* The node under (x, y), walking the same layout as the drawing. */
+static HtCallNode *
+flame_hit (HtCallNode *n, double x, double w, double y, double px, double py)
+{
+  if (n->location)
+    {
+      if (py <= y && py > y - FLAME_ROW && px >= x && px < x + w)
+        return n;
+      y -= FLAME_ROW;
+    }
+  double cx = x;
+  for (guint i = 0; n->children && i < n->children->len; i++)
+    {
+      HtCallNode *c = n->children->pdata[i];
+      double cw = n->total_bytes ? w * (double) c->total_bytes / (double) n->total_bytes : 0;
+      HtCallNode *hit = flame_hit (c, cx, cw, y, px, py);
+      if (hit)
+        return hit;
+      cx += cw;
+    }
+  return NULL;
+}
+
+static double
+flame_base (Flame *f, int height)
+{
+  double y = height - 4;
+  for (HtCallNode *p = f->focus->parent; p && p->location; p = p->parent)
+    y -= FLAME_ROW;
+  return y;
+}
+
+static void
+flame_clicked (GtkGestureClick *gesture, int n_press, double x, double y, gpointer data)
+{
+  (void) n_press;
+  Flame *f = data;
+  GtkWidget *w = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (gesture));
+  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
+  if (!f->focus)
+    return;
+  double base = flame_base (f, height);
+  if (y > base && f->focus->parent) /* the callers' bars: zoom out */
+    f->focus = f->focus->parent->location ? f->focus->parent : f->root;
+  else
+    {
+      HtCallNode *hit = flame_hit (f->focus, 0, width, base, x, y);
+      if (hit)
+        f->focus = hit;
+    }
+  gtk_widget_queue_draw (w);
+}
+
+static gboolean
+flame_tooltip (GtkWidget *w, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
+{
+  (void) keyboard;
+  Flame *f = data;
+  if (!f->focus)
+    return FALSE;
+  HtCallNode *hit = flame_hit (f->focus, 0, gtk_widget_get_width (w),
+                               flame_base (f, gtk_widget_get_height (w)), x, y);
+  if (!hit || !hit->location)
+    return FALSE;
+  g_autofree char *size = ht_format_size ((double) hit->total_bytes, FALSE);
+  g_autofree char *where = ht_location_format (hit->location);
+  g_autofree char *text = g_strdup_printf (_("%s\n%s: %s in %llu allocations (%.1f%%)"),
+                                           hit->location->function, where, size,
+                                           (unsigned long long) hit->total_count,
+                                           100.0 * (double) hit->total_bytes
+                                             / (double) MAX (f->root->total_bytes, 1));
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+GtkWidget *
+ht_flame_new (HtCallNode *root)
+{
+  Flame *f = g_new0 (Flame, 1);
+  GtkWidget *area = gtk_drawing_area_new ();
+  f->area = area;
+  gtk_widget_set_hexpand (area, TRUE);
+  gtk_widget_set_vexpand (area, TRUE);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (area), draw_flame, f, flame_free);
+  g_object_set_data (G_OBJECT (area), "ht-flame", f);
+  GtkGesture *click = gtk_gesture_click_new ();
+  g_signal_connect (click, "pressed", G_CALLBACK (flame_clicked), f);
+  gtk_widget_add_controller (area, GTK_EVENT_CONTROLLER (click));
+  gtk_widget_set_has_tooltip (area, TRUE);
+  g_signal_connect (area, "query-tooltip", G_CALLBACK (flame_tooltip), f);
+  ht_flame_set_root (area, root);
+  return area;
+}
+
+void
+ht_flame_set_root (GtkWidget *area, HtCallNode *root)
+{
+  Flame *f = g_object_get_data (G_OBJECT (area), "ht-flame");
+  ht_call_node_free (f->root);
+  f->root = f->focus = root;
+  gtk_widget_queue_draw (area);
+}

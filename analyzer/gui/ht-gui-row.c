@@ -1,0 +1,180 @@
+/* ht-gui-row.c - HtRow and the sortable tables that list them. */
+#include "ht-gui.h"
+
+G_DEFINE_FINAL_TYPE (HtRow, ht_row, G_TYPE_OBJECT)
+
+static void
+ht_row_finalize (GObject *object)
+{
+  HtRow *self = HT_ROW (object);
+  g_free (self->key);
+  g_free (self->detail);
+  g_clear_pointer (&self->traceback, g_ptr_array_unref);
+  G_OBJECT_CLASS (ht_row_parent_class)->finalize (object);
+}
+
+static void
+ht_row_class_init (HtRowClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = ht_row_finalize;
+}
+
+static void
+ht_row_init (HtRow *self)
+{
+  (void) self;
+}
+
+HtRow *
+ht_row_new (const char *key, const char *detail)
+{
+  HtRow *row = g_object_new (HT_TYPE_ROW, NULL);
+  row->key = g_strdup (key);
+  row->detail = g_strdup (detail);
+  return row;
+}
+
+HtRow *
+ht_row_from_stat (const HtStat *stat)
+{
+  HtRow *row = ht_row_new (stat->key, NULL);
+  row->values[0] = (gint64) stat->size;
+  row->values[1] = (gint64) stat->count;
+  row->values[2] = stat->count ? (gint64) (stat->size / stat->count) : 0;
+  if (stat->traceback)
+    row->traceback = g_ptr_array_ref (stat->traceback);
+  return row;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Tables
+ */
+typedef struct
+{
+  int column; /* -2 key, -1 detail, else a value index */
+  gboolean size;
+} ColumnInfo;
+
+static void
+setup_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  (void) factory;
+  const ColumnInfo *info = data;
+  GtkWidget *label = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (label), info->column >= 0 ? 1.0f : 0.0f);
+  if (info->column < 0)
+    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_START);
+  else
+    gtk_widget_add_css_class (label, "numeric");
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+bind_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  (void) factory;
+  const ColumnInfo *info = data;
+  HtRow *row = gtk_list_item_get_item (item);
+  GtkLabel *label = GTK_LABEL (gtk_list_item_get_child (item));
+  if (info->column == -2)
+    {
+      gtk_label_set_text (label, row->key);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (label), row->key);
+      return;
+    }
+  if (info->column == -1)
+    {
+      gtk_label_set_text (label, row->detail ? row->detail : "");
+      return;
+    }
+  gint64 v = row->values[info->column];
+  g_autofree char *text = info->size ? ht_format_size ((double) v, FALSE)
+                                     : g_strdup_printf ("%" G_GINT64_FORMAT, v);
+  gtk_label_set_text (label, text);
+}
+
+static int
+compare_rows (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const ColumnInfo *info = data;
+  const HtRow *x = a, *y = b;
+  if (info->column == -2)
+    return g_strcmp0 (x->key, y->key);
+  if (info->column == -1)
+    return g_strcmp0 (x->detail, y->detail);
+  gint64 u = x->values[info->column], v = y->values[info->column];
+  return u < v ? -1 : u > v;
+}
+
+static GtkColumnViewColumn *
+add_column (GtkColumnView *view, const char *title, int column, gboolean size, gboolean expand)
+{
+  ColumnInfo *info = g_new0 (ColumnInfo, 1);
+  info->column = column;
+  info->size = size;
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_label), info);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_label), info);
+  GtkColumnViewColumn *col = gtk_column_view_column_new (title, factory);
+  g_object_set_data_full (G_OBJECT (col), "ht-info", info, g_free);
+  GtkSorter *sorter = GTK_SORTER (gtk_custom_sorter_new (compare_rows, info, NULL));
+  gtk_column_view_column_set_sorter (col, sorter);
+  g_object_unref (sorter);
+  gtk_column_view_column_set_expand (col, expand);
+  gtk_column_view_column_set_resizable (col, TRUE);
+  gtk_column_view_append_column (view, col);
+  g_object_unref (col);
+  return col;
+}
+
+GtkWidget *
+ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
+              GtkFilter *filter)
+{
+  GtkWidget *view = gtk_column_view_new (NULL);
+  GtkColumnView *cv = GTK_COLUMN_VIEW (view);
+  gtk_column_view_set_show_column_separators (cv, TRUE);
+  gtk_widget_add_css_class (view, "data-table");
+  GtkColumnViewColumn *key = add_column (cv, titles[0], -2, FALSE, TRUE);
+  gtk_column_view_column_set_fixed_width (key, 240);
+  guint first_value = 1;
+  if (detail_column)
+    {
+      add_column (cv, titles[1], -1, FALSE, FALSE);
+      first_value = 2;
+    }
+  GtkColumnViewColumn *first_numeric = NULL;
+  for (guint i = first_value; titles[i]; i++)
+    {
+      gboolean size = g_str_has_suffix (titles[i], "(B)");
+      GtkColumnViewColumn *c = add_column (cv, titles[i], (int) (i - first_value), size, FALSE);
+      if (!first_numeric)
+        first_numeric = c;
+    }
+  GListModel *model = G_LIST_MODEL (g_object_ref (store));
+  if (filter)
+    model = G_LIST_MODEL (gtk_filter_list_model_new (model, g_object_ref (filter)));
+  GtkSorter *sorter = g_object_ref (gtk_column_view_get_sorter (cv));
+  GtkSortListModel *sorted = gtk_sort_list_model_new (model, sorter);
+  GtkSingleSelection *selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
+  gtk_single_selection_set_autoselect (selection, FALSE);
+  gtk_single_selection_set_can_unselect (selection, TRUE);
+  gtk_column_view_set_model (cv, GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
+  if (first_numeric)
+    gtk_column_view_sort_by_column (cv, first_numeric, GTK_SORT_DESCENDING);
+  return view;
+}
+
+HtRow *
+ht_table_selected (GtkColumnView *table)
+{
+  GtkSingleSelection *sel = GTK_SINGLE_SELECTION (gtk_column_view_get_model (table));
+  return gtk_single_selection_get_selected_item (sel);
+}
+
+GListModel *
+ht_table_visible (GtkColumnView *table)
+{
+  return G_LIST_MODEL (gtk_column_view_get_model (table));
+}

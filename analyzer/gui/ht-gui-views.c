@@ -1,0 +1,1366 @@
+/* ht-gui-views.c - the views of one recording, each fed by the analyzer library.
+ *
+ * A view that needs what the recording lacks (a heap graph without record --graph) says
+ * so, and how to get it, instead of showing an empty table.
+ */
+#include <string.h>
+
+#include "ht-graph.h"
+#include "ht-gui.h"
+
+const char *const ht_view_ids[HT_VIEW_COUNT] = {
+  "summary", "allocations", "top-down", "bottom-up", "flame",
+  "snapshots", "types", "leaks", "graph", "compare",
+};
+
+struct _HtViews
+{
+  HtDb *db;
+  char *path;
+  GtkStack *stack;
+  gboolean has_graph;
+  GPtrArray *snapshots; /* HtSnapshotInfo* */
+  GtkStringList *snapshot_labels;
+
+  /* allocations */
+  GListStore *alloc_store;
+  GtkColumnView *alloc_table;
+  GtkDropDown *group_by;
+  GtkCheckButton *cumulative;
+  GtkSearchEntry *search;
+  GtkCustomFilter *alloc_filter;
+  GtkLabel *stack_panel;
+  GtkLabel *alloc_status;
+
+  /* call trees and flame graph */
+  GtkColumnView *tree_view[2];
+  GtkDropDown *tree_cost[2];
+  GtkWidget *flame;
+  GtkDropDown *flame_cost;
+
+  /* snapshots and types */
+  GtkDropDown *snap_a, *snap_b, *types_a, *types_b;
+  GListStore *diff_store, *types_store;
+  GtkColumnView *diff_table;
+
+  /* leaks */
+  GListStore *leaks_store;
+  GtkLabel *leaks_summary;
+
+  /* graph */
+  GtkEntry *graph_what;
+  GtkSpinButton *graph_depth;
+  GtkPicture *graph_picture;
+  GtkLabel *graph_status, *graph_detail;
+  HtHeapView *graph_view;
+  GArray *graph_boxes;
+  double graph_zoom;
+
+  /* compare */
+  HtDb *other;
+  GListStore *compare_store;
+  GtkColumnView *compare_table;
+  GtkBox *compare_chart;
+  GtkLabel *compare_status;
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Helpers
+ */
+static GtkWidget *
+scrolled (GtkWidget *child)
+{
+  GtkWidget *sw = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), child);
+  gtk_widget_set_vexpand (sw, TRUE);
+  gtk_widget_set_hexpand (sw, TRUE);
+  return sw;
+}
+
+static GtkWidget *
+vbox (int spacing)
+{
+  GtkWidget *b = gtk_box_new (GTK_ORIENTATION_VERTICAL, spacing);
+  gtk_widget_set_margin_start (b, 8);
+  gtk_widget_set_margin_end (b, 8);
+  gtk_widget_set_margin_top (b, 8);
+  gtk_widget_set_margin_bottom (b, 8);
+  return b;
+}
+
+static GtkWidget *
+hbox (void)
+{
+  return gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+}
+
+static GtkWidget *
+label (const char *text)
+{
+  GtkWidget *l = gtk_label_new (text);
+  gtk_label_set_xalign (GTK_LABEL (l), 0);
+  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (l), PANGO_WRAP_WORD_CHAR);
+  return l;
+}
+
+/* A short label that never wraps (in tool bars). */
+static GtkWidget *
+tag (const char *text)
+{
+  GtkWidget *l = gtk_label_new (text);
+  gtk_label_set_xalign (GTK_LABEL (l), 0);
+  return l;
+}
+
+/* A view a recording cannot feed: why, and how to get it. */
+static GtkWidget *
+unavailable (const char *why, const char *how)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
+  GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-information-symbolic");
+  gtk_image_set_pixel_size (GTK_IMAGE (icon), 48);
+  gtk_box_append (GTK_BOX (box), icon);
+  GtkWidget *title = gtk_label_new (why);
+  gtk_widget_add_css_class (title, "title-2");
+  gtk_box_append (GTK_BOX (box), title);
+  GtkWidget *hint = gtk_label_new (how);
+  gtk_label_set_selectable (GTK_LABEL (hint), TRUE);
+  gtk_widget_add_css_class (hint, "dim-label");
+  gtk_box_append (GTK_BOX (box), hint);
+  return box;
+}
+
+static GtkDropDown *
+dropdown (const char *const *items)
+{
+  return GTK_DROP_DOWN (gtk_drop_down_new_from_strings (items));
+}
+
+static GtkDropDown *
+snapshot_dropdown (HtViews *v, guint selected)
+{
+  GtkDropDown *d = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (v->snapshot_labels)),
+                                                     NULL));
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (v->snapshot_labels));
+  gtk_drop_down_set_selected (d, MIN (selected, n ? n - 1 : 0));
+  return d;
+}
+
+static void snapshot_pair_changed (GObject *o, GParamSpec *p, gpointer data);
+
+/* "From [A] to [B]  note": two snapshot pickers, the first and the last chosen; `refill`
+ * runs when either changes. */
+static GtkWidget *
+snapshot_bar (HtViews *v, GtkDropDown **a, GtkDropDown **b, const char *note,
+              void (*refill) (HtViews *))
+{
+  guint n = v->snapshots->len;
+  GtkWidget *bar = hbox ();
+  gtk_box_append (GTK_BOX (bar), tag (_("From")));
+  *a = snapshot_dropdown (v, 0);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (*a));
+  gtk_box_append (GTK_BOX (bar), tag (_("to")));
+  *b = snapshot_dropdown (v, n ? n - 1 : 0);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (*b));
+  gtk_box_append (GTK_BOX (bar), label (note));
+  g_object_set_data (G_OBJECT (*a), "ht-refill", refill);
+  g_object_set_data (G_OBJECT (*b), "ht-refill", refill);
+  g_signal_connect (*a, "notify::selected", G_CALLBACK (snapshot_pair_changed), v);
+  g_signal_connect (*b, "notify::selected", G_CALLBACK (snapshot_pair_changed), v);
+  return bar;
+}
+
+static const char *
+dropdown_string (GtkDropDown *d)
+{
+  GtkStringObject *o = gtk_drop_down_get_selected_item (d);
+  return o ? gtk_string_object_get_string (o) : NULL;
+}
+
+static void
+show_error (GtkLabel *status, const GError *error)
+{
+  g_autofree char *text = g_strdup_printf (_("Cannot show this: %s"), error->message);
+  gtk_label_set_text (status, text);
+}
+
+static char *
+traceback_text (GPtrArray *tb)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; tb && i < tb->len; i++)
+    {
+      const HtLocation *l = tb->pdata[i];
+      g_autofree char *where = ht_location_format (l);
+      g_string_append_printf (s, "%s\n    %s\n", l->function, where);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Summary
+ */
+static void
+grid_row (GtkGrid *grid, int row, const char *name, const char *value)
+{
+  GtkWidget *n = label (name);
+  gtk_widget_add_css_class (n, "dim-label");
+  GtkWidget *v = label (value);
+  gtk_label_set_selectable (GTK_LABEL (v), TRUE);
+  gtk_grid_attach (grid, n, 0, row, 1, 1);
+  gtk_grid_attach (grid, v, 1, row, 1, 1);
+}
+
+static GtkWidget *
+build_summary (HtViews *v)
+{
+  GtkWidget *box = vbox (12);
+  HtSummary s = { 0 };
+  g_autoptr (GError) error = NULL;
+  if (!ht_query_summary (v->db, &s, &error))
+    return unavailable (_("This database cannot be read"), error->message);
+  GtkGrid *grid = GTK_GRID (gtk_grid_new ());
+  gtk_grid_set_column_spacing (grid, 24);
+  gtk_grid_set_row_spacing (grid, 4);
+  int r = 0;
+  g_autofree char *total = ht_format_size ((double) s.allocated_bytes, FALSE);
+  g_autofree char *peak = ht_format_size ((double) s.peak_heap_bytes, FALSE);
+  g_autofree char *leaked = ht_format_size ((double) s.leaked_bytes, FALSE);
+  g_autofree char *rss = ht_format_size ((double) s.peak_rss_bytes, FALSE);
+  g_autofree char *rec = ht_format_size ((double) s.recorder_peak_bytes, FALSE);
+  g_autofree char *prog = g_strdup_printf ("%s (pid %" G_GINT64_FORMAT ")", s.command_line,
+                                           s.pid);
+  g_autofree char *dur = g_strdup_printf (_("%.2f s, ended by %s"), s.duration_s, s.end_reason);
+  g_autofree char *allocs = g_strdup_printf (_("%lld calls, %s in total"),
+                                             (long long) s.allocations, total);
+  g_autofree char *peak_s = g_strdup_printf (_("%s in %lld blocks, at %.3f s"), peak,
+                                             (long long) s.peak_heap_blocks, s.peak_time_s);
+  g_autofree char *leak_s = g_strdup_printf (_("%s in %lld blocks"), leaked,
+                                             (long long) s.leaked_blocks);
+  g_autofree char *temp = g_strdup_printf ("%" G_GINT64_FORMAT, s.temporary);
+  g_autofree char *rec_s = g_strdup_printf (_("%s, %.3f s"), rec, s.recorder_time_s);
+  grid_row (grid, r++, _("Program"), prog);
+  grid_row (grid, r++, _("Duration"), dur);
+  grid_row (grid, r++, _("Allocations"), allocs);
+  grid_row (grid, r++, _("Peak heap"), peak_s);
+  grid_row (grid, r++, _("Peak RSS"), rss);
+  grid_row (grid, r++, _("Not freed at exit"), leak_s);
+  grid_row (grid, r++, _("Temporary allocations"), temp);
+  grid_row (grid, r++, _("Recorder's memory and time"), rec_s);
+  grid_row (grid, r++, _("Heap graph"),
+            v->has_graph ? _("yes: leak classes, retained sizes and the graph view")
+                         : _("no (record with heaptrail record --graph)"));
+  if (s.warning && *s.warning)
+    grid_row (grid, r++, _("Warning"), s.warning);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (grid));
+  double duration = s.duration_s;
+  ht_summary_clear (&s);
+
+  g_autoptr (GArray) points = ht_query_timeline (v->db, NULL);
+  GtkWidget *title = label (_("Heap and RSS over time; dashed lines are snapshots"));
+  gtk_widget_add_css_class (title, "heading");
+  gtk_box_append (GTK_BOX (box), title);
+  if (points && points->len > 1)
+    gtk_box_append (GTK_BOX (box), ht_timeline_new (points, v->snapshots, duration));
+  else
+    gtk_box_append (GTK_BOX (box), label (_("The recording is too short for a timeline.")));
+  return box;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Allocations
+ */
+static const char *const group_names[] = { N_("Line"), N_("Function"), N_("File"),
+                                           N_("Traceback"), NULL };
+
+enum
+{
+  COL_ALLOC_BYTES,
+  COL_ALLOC_COUNT,
+  COL_AVERAGE,
+  COL_PEAK,
+  COL_LEAKED,
+  COL_TEMPORARY,
+  COL_RETAINED,
+};
+
+/* Adds `stats` into the rows by match key, in value column `column` (bytes). */
+static void
+merge_stats (GHashTable *rows, GPtrArray *stats, int column)
+{
+  for (guint i = 0; stats && i < stats->len; i++)
+    {
+      const HtStat *s = stats->pdata[i];
+      HtRow *row = g_hash_table_lookup (rows, s->match);
+      if (!row)
+        {
+          row = ht_row_from_stat (s);
+          memset (row->values, 0, sizeof row->values);
+          g_hash_table_insert (rows, g_strdup (s->match), row);
+        }
+      row->values[column] += (gint64) s->size;
+      if (column == COL_ALLOC_BYTES)
+        {
+          row->values[COL_ALLOC_COUNT] = (gint64) s->count;
+          row->values[COL_AVERAGE] = s->count ? (gint64) (s->size / s->count) : 0;
+        }
+    }
+}
+
+static void
+fill_allocations (HtViews *v)
+{
+  HtTopOptions opt = { .by = (HtGroupBy) gtk_drop_down_get_selected (v->group_by),
+                       .cumulative = gtk_check_button_get_active (v->cumulative) };
+  if (opt.by == HT_GROUP_TRACEBACK)
+    opt.cumulative = FALSE;
+  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                       g_object_unref);
+  g_autoptr (GError) error = NULL;
+  struct
+  {
+    int column;
+    HtTopOptions opt;
+  } queries[] = {
+    { COL_ALLOC_BYTES, opt }, { COL_PEAK, opt }, { COL_LEAKED, opt }, { COL_TEMPORARY, opt },
+    { COL_RETAINED, opt },
+  };
+  queries[0].opt.allocations = TRUE;
+  queries[1].opt.at = "peak";
+  queries[2].opt.at = "end";
+  queries[3].opt.temporary = TRUE;
+  queries[4].opt.retained = TRUE;
+  queries[4].opt.cumulative = FALSE;
+  for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
+    {
+      if (queries[q].column == COL_RETAINED && !v->has_graph)
+        continue;
+      g_autoptr (GPtrArray) stats = ht_query_top (v->db, &queries[q].opt, &error);
+      if (!stats)
+        {
+          show_error (v->alloc_status, error);
+          return;
+        }
+      merge_stats (rows, stats, queries[q].column);
+    }
+  g_list_store_remove_all (v->alloc_store);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, rows);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_list_store_append (v->alloc_store, value);
+  g_autofree char *status
+    = g_strdup_printf (_("%u groups. Peak and leaked are live bytes at the peak and at exit%s."),
+                       g_list_model_get_n_items (G_LIST_MODEL (v->alloc_store)),
+                       v->has_graph ? _("; retained: what freeing them would free")
+                                    : _("; retained needs record --graph"));
+  gtk_label_set_text (v->alloc_status, status);
+}
+
+static gboolean
+alloc_matches (gpointer item, gpointer data)
+{
+  HtViews *v = data;
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (v->search));
+  if (!text || !*text)
+    return TRUE;
+  g_autofree char *needle = g_utf8_casefold (text, -1);
+  g_autofree char *hay = g_utf8_casefold (HT_ROW (item)->key, -1);
+  return strstr (hay, needle) != NULL;
+}
+
+static void
+search_changed (GtkSearchEntry *entry, gpointer data)
+{
+  (void) entry;
+  HtViews *v = data;
+  gtk_filter_changed (GTK_FILTER (v->alloc_filter), GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+static void
+alloc_options_changed (GObject *o, GParamSpec *p, gpointer data)
+{
+  (void) o;
+  (void) p;
+  fill_allocations (data);
+}
+
+static void
+alloc_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data)
+{
+  (void) model;
+  (void) pos;
+  (void) n;
+  HtViews *v = data;
+  HtRow *row = ht_table_selected (v->alloc_table);
+  if (!row)
+    {
+      gtk_label_set_text (v->stack_panel, _("Select a row to see its stack."));
+      return;
+    }
+  g_autofree char *text = traceback_text (row->traceback);
+  gtk_label_set_text (v->stack_panel, text);
+}
+
+/* The source file of a row's innermost frame, read-only, scrolled to its line.  Nothing
+ * named in a recording is ever run: the file is only read. */
+static void
+show_source (GtkWidget *parent, const HtLocation *l)
+{
+  g_autofree char *text = NULL;
+  if (!l || !l->file || !g_file_get_contents (l->file, &text, NULL, NULL)
+      || !g_utf8_validate (text, -1, NULL))
+    return;
+  GtkWidget *win = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (win), l->file);
+  gtk_window_set_default_size (GTK_WINDOW (win), 800, 600);
+  GtkRoot *root = gtk_widget_get_root (parent);
+  if (GTK_IS_WINDOW (root))
+    gtk_window_set_transient_for (GTK_WINDOW (win), GTK_WINDOW (root));
+  GtkWidget *tv = gtk_text_view_new ();
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (tv), FALSE);
+  gtk_text_view_set_monospace (GTK_TEXT_VIEW (tv), TRUE);
+  GtkTextBuffer *buf = gtk_text_view_get_buffer (GTK_TEXT_VIEW (tv));
+  gtk_text_buffer_set_text (buf, text, -1);
+  GtkTextTag *mark = gtk_text_buffer_create_tag (buf, NULL, "background", "#fff3b0", NULL);
+  GtkTextIter a, b;
+  gtk_text_buffer_get_iter_at_line (buf, &a, l->line > 0 ? (int) l->line - 1 : 0);
+  b = a;
+  gtk_text_iter_forward_to_line_end (&b);
+  gtk_text_buffer_apply_tag (buf, mark, &a, &b);
+  gtk_text_buffer_place_cursor (buf, &a);
+  gtk_window_set_child (GTK_WINDOW (win), scrolled (tv));
+  gtk_window_present (GTK_WINDOW (win));
+  GtkTextMark *m = gtk_text_buffer_create_mark (buf, NULL, &a, TRUE);
+  gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (tv), m, 0.1, TRUE, 0, 0.3);
+}
+
+static void
+alloc_activated (GtkColumnView *view, guint pos, gpointer data)
+{
+  (void) data;
+  g_autoptr (HtRow) row = g_list_model_get_item (ht_table_visible (view), pos);
+  if (row && row->traceback && row->traceback->len)
+    {
+      /* the key frame: the first one in the program's own files */
+      const HtLocation *l = row->traceback->pdata[0];
+      for (guint i = 0; i < row->traceback->len; i++)
+        {
+          const HtLocation *c = row->traceback->pdata[i];
+          if (c->file && g_file_test (c->file, G_FILE_TEST_IS_REGULAR)
+              && !g_str_has_prefix (c->file, "/usr/"))
+            {
+              l = c;
+              break;
+            }
+        }
+      show_source (GTK_WIDGET (view), l);
+    }
+}
+
+static void graph_show_row (HtViews *v, HtRow *row);
+
+static void
+alloc_graph_clicked (GtkButton *button, gpointer data)
+{
+  (void) button;
+  HtViews *v = data;
+  HtRow *row = ht_table_selected (v->alloc_table);
+  if (row)
+    {
+      graph_show_row (v, row);
+      gtk_stack_set_visible_child_name (v->stack, "graph");
+    }
+}
+
+static GtkWidget *
+build_allocations (HtViews *v)
+{
+  GtkWidget *box = vbox (6);
+  GtkWidget *bar = hbox ();
+  gtk_box_append (GTK_BOX (bar), tag (_("Group by")));
+  const char *groups[G_N_ELEMENTS (group_names)];
+  for (guint i = 0; i < G_N_ELEMENTS (group_names); i++)
+    groups[i] = group_names[i] ? _(group_names[i]) : NULL;
+  v->group_by = dropdown (groups);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->group_by));
+  v->cumulative = GTK_CHECK_BUTTON (gtk_check_button_new_with_label (_("Cumulative")));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (v->cumulative),
+                               _("Count every frame of a stack, not only the innermost"));
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->cumulative));
+  v->search = GTK_SEARCH_ENTRY (gtk_search_entry_new ());
+  gtk_widget_set_hexpand (GTK_WIDGET (v->search), TRUE);
+  g_object_set (v->search, "placeholder-text", _("Filter (Ctrl+F)"), NULL);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->search));
+  GtkWidget *graph = gtk_button_new_with_label (_("Show in graph"));
+  gtk_widget_set_sensitive (graph, v->has_graph);
+  g_signal_connect (graph, "clicked", G_CALLBACK (alloc_graph_clicked), v);
+  gtk_box_append (GTK_BOX (bar), graph);
+  gtk_box_append (GTK_BOX (box), bar);
+
+  v->alloc_store = g_list_store_new (HT_TYPE_ROW);
+  v->alloc_filter = gtk_custom_filter_new (alloc_matches, v, NULL);
+  const char *titles[] = { _("Where"), _("Allocated (B)"), _("Allocations"), _("Average (B)"),
+                           _("Peak (B)"), _("Leaked (B)"), _("Temporary (B)"),
+                           _("Retained (B)"), NULL };
+  GtkWidget *table = ht_table_new (v->alloc_store, titles, FALSE, GTK_FILTER (v->alloc_filter));
+  v->alloc_table = GTK_COLUMN_VIEW (table);
+  g_signal_connect (table, "activate", G_CALLBACK (alloc_activated), v);
+  g_signal_connect (gtk_column_view_get_model (v->alloc_table), "selection-changed",
+                    G_CALLBACK (alloc_selected), v);
+
+  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
+  gtk_paned_set_start_child (GTK_PANED (paned), scrolled (table));
+  v->stack_panel = GTK_LABEL (label (_("Select a row to see its stack.")));
+  gtk_label_set_selectable (v->stack_panel, TRUE);
+  gtk_label_set_yalign (v->stack_panel, 0);
+  gtk_widget_add_css_class (GTK_WIDGET (v->stack_panel), "monospace");
+  gtk_paned_set_end_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->stack_panel)));
+  gtk_paned_set_position (GTK_PANED (paned), 330);
+  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
+  gtk_widget_set_vexpand (paned, TRUE);
+  gtk_box_append (GTK_BOX (box), paned);
+  v->alloc_status = GTK_LABEL (label (""));
+  gtk_widget_add_css_class (GTK_WIDGET (v->alloc_status), "dim-label");
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->alloc_status));
+
+  g_signal_connect (v->group_by, "notify::selected", G_CALLBACK (alloc_options_changed), v);
+  g_signal_connect (v->cumulative, "notify::active", G_CALLBACK (alloc_options_changed), v);
+  g_signal_connect (v->search, "search-changed", G_CALLBACK (search_changed), v);
+  fill_allocations (v);
+  return box;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Call trees (top-down, bottom-up) and the flame graph
+ */
+static const char *const cost_names[] = { N_("Peak (live bytes)"), N_("Allocated"),
+                                          N_("Temporary"), N_("Leaked (at exit)"), NULL };
+
+static HtTopOptions
+cost_options (guint cost)
+{
+  HtTopOptions o = { .by = HT_GROUP_LINE, .at = "peak" };
+  if (cost == 1)
+    o.allocations = TRUE;
+  else if (cost == 2)
+    o.temporary = TRUE;
+  else if (cost == 3)
+    o.at = "end";
+  return o;
+}
+
+static GListModel *
+tree_children (gpointer item, gpointer data)
+{
+  (void) data;
+  const HtCallNode *n = g_object_get_data (G_OBJECT (item), "ht-node");
+  if (!n || !n->children || n->children->len == 0)
+    return NULL;
+  GListStore *store = g_list_store_new (HT_TYPE_ROW);
+  for (guint i = 0; i < n->children->len; i++)
+    {
+      const HtCallNode *c = n->children->pdata[i];
+      g_autofree char *where = ht_location_format (c->location);
+      g_autoptr (HtRow) row = ht_row_new (c->location->function, where);
+      row->values[0] = (gint64) c->total_bytes;
+      row->values[1] = (gint64) c->self_bytes;
+      row->values[2] = (gint64) c->total_count;
+      g_object_set_data (G_OBJECT (row), "ht-node", (gpointer) c);
+      g_list_store_append (store, row);
+    }
+  return G_LIST_MODEL (store);
+}
+
+static void
+tree_setup (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
+{
+  (void) f;
+  (void) data;
+  GtkWidget *expander = gtk_tree_expander_new ();
+  GtkWidget *l = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (l), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_END);
+  gtk_tree_expander_set_child (GTK_TREE_EXPANDER (expander), l);
+  gtk_list_item_set_child (item, expander);
+}
+
+static void
+tree_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
+{
+  (void) f;
+  (void) data;
+  GtkTreeListRow *tr = gtk_list_item_get_item (item);
+  GtkTreeExpander *expander = GTK_TREE_EXPANDER (gtk_list_item_get_child (item));
+  gtk_tree_expander_set_list_row (expander, tr);
+  HtRow *row = gtk_tree_list_row_get_item (tr);
+  gtk_label_set_text (GTK_LABEL (gtk_tree_expander_get_child (expander)), row->key);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (expander), row->detail);
+  g_object_unref (row);
+}
+
+typedef struct
+{
+  int column; /* -1: detail */
+  gboolean size;
+} TreeCol;
+
+static void
+tree_value_setup (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
+{
+  (void) f;
+  const TreeCol *c = data;
+  GtkWidget *l = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (l), c->column < 0 ? 0 : 1);
+  gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_START);
+  gtk_list_item_set_child (item, l);
+}
+
+static void
+tree_value_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
+{
+  (void) f;
+  const TreeCol *c = data;
+  HtRow *row = gtk_tree_list_row_get_item (gtk_list_item_get_item (item));
+  g_autofree char *text = c->column < 0 ? g_strdup (row->detail ? row->detail : "")
+                          : c->size ? ht_format_size ((double) row->values[c->column], FALSE)
+                                    : g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                       row->values[c->column]);
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), text);
+  g_object_unref (row);
+}
+
+static void
+tree_column (GtkColumnView *view, const char *title, int column, gboolean size, gboolean expand)
+{
+  GtkListItemFactory *f = gtk_signal_list_item_factory_new ();
+  TreeCol *c = g_new (TreeCol, 1);
+  c->column = column;
+  c->size = size;
+  g_signal_connect (f, "setup", G_CALLBACK (tree_value_setup), c);
+  g_signal_connect (f, "bind", G_CALLBACK (tree_value_bind), c);
+  GtkColumnViewColumn *col = gtk_column_view_column_new (title, f);
+  g_object_set_data_full (G_OBJECT (col), "ht-col", c, g_free);
+  gtk_column_view_column_set_expand (col, expand);
+  gtk_column_view_column_set_resizable (col, TRUE);
+  gtk_column_view_append_column (view, col);
+  g_object_unref (col);
+}
+
+static void
+fill_tree (HtViews *v, int which)
+{
+  HtTopOptions opt = cost_options (gtk_drop_down_get_selected (v->tree_cost[which]));
+  g_autoptr (GError) error = NULL;
+  HtCallNode *root = ht_query_call_tree (v->db, &opt, which == 1, &error);
+  GtkColumnView *view = v->tree_view[which];
+  if (!root)
+    {
+      gtk_column_view_set_model (view, NULL);
+      return;
+    }
+  g_autoptr (HtRow) top = ht_row_new ("", NULL);
+  g_object_set_data (G_OBJECT (top), "ht-node", root);
+  GListModel *kids = tree_children (top, NULL);
+  if (!kids)
+    kids = G_LIST_MODEL (g_list_store_new (HT_TYPE_ROW));
+  GtkTreeListModel *tree = gtk_tree_list_model_new (kids, FALSE, FALSE, tree_children, NULL, NULL);
+  /* the tree owns the nodes: freed with the model */
+  g_object_set_data_full (G_OBJECT (tree), "ht-root", root, (GDestroyNotify) ht_call_node_free);
+  GtkSingleSelection *sel = gtk_single_selection_new (G_LIST_MODEL (tree));
+  gtk_column_view_set_model (view, GTK_SELECTION_MODEL (sel));
+  g_object_unref (sel);
+}
+
+static void
+tree_cost_changed (GObject *o, GParamSpec *p, gpointer data)
+{
+  (void) p;
+  HtViews *v = data;
+  fill_tree (v, GTK_DROP_DOWN (o) == v->tree_cost[0] ? 0 : 1);
+}
+
+static GtkWidget *
+build_tree (HtViews *v, int which)
+{
+  GtkWidget *box = vbox (6);
+  GtkWidget *bar = hbox ();
+  gtk_box_append (GTK_BOX (bar), tag (_("Cost")));
+  const char *costs[G_N_ELEMENTS (cost_names)];
+  for (guint i = 0; i < G_N_ELEMENTS (cost_names); i++)
+    costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
+  v->tree_cost[which] = dropdown (costs);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->tree_cost[which]));
+  gtk_box_append (GTK_BOX (bar), label (which == 0 ? _("Callers first: from main down to the "
+                                                       "allocating lines.")
+                                                   : _("Allocating functions first, then "
+                                                       "who called them.")));
+  gtk_box_append (GTK_BOX (box), bar);
+  GtkColumnView *view = GTK_COLUMN_VIEW (gtk_column_view_new (NULL));
+  v->tree_view[which] = view;
+  GtkListItemFactory *f = gtk_signal_list_item_factory_new ();
+  g_signal_connect (f, "setup", G_CALLBACK (tree_setup), NULL);
+  g_signal_connect (f, "bind", G_CALLBACK (tree_bind), NULL);
+  GtkColumnViewColumn *col = gtk_column_view_column_new (_("Function"), f);
+  gtk_column_view_column_set_expand (col, TRUE);
+  gtk_column_view_column_set_resizable (col, TRUE);
+  gtk_column_view_append_column (view, col);
+  g_object_unref (col);
+  tree_column (view, _("Location"), -1, FALSE, FALSE);
+  tree_column (view, _("Total"), 0, TRUE, FALSE);
+  tree_column (view, _("Self"), 1, TRUE, FALSE);
+  tree_column (view, _("Count"), 2, FALSE, FALSE);
+  gtk_box_append (GTK_BOX (box), scrolled (GTK_WIDGET (view)));
+  g_signal_connect (v->tree_cost[which], "notify::selected", G_CALLBACK (tree_cost_changed), v);
+  fill_tree (v, which);
+  return box;
+}
+
+static void
+flame_cost_changed (GObject *o, GParamSpec *p, gpointer data)
+{
+  (void) o;
+  (void) p;
+  HtViews *v = data;
+  HtTopOptions opt = cost_options (gtk_drop_down_get_selected (v->flame_cost));
+  ht_flame_set_root (v->flame, ht_query_call_tree (v->db, &opt, FALSE, NULL));
+}
+
+static GtkWidget *
+build_flame (HtViews *v)
+{
+  GtkWidget *box = vbox (6);
+  GtkWidget *bar = hbox ();
+  gtk_box_append (GTK_BOX (bar), tag (_("Cost")));
+  const char *costs[G_N_ELEMENTS (cost_names)];
+  for (guint i = 0; i < G_N_ELEMENTS (cost_names); i++)
+    costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
+  v->flame_cost = dropdown (costs);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->flame_cost));
+  gtk_box_append (GTK_BOX (bar), label (_("Click a frame to zoom in, the bars below to zoom out.")));
+  gtk_box_append (GTK_BOX (box), bar);
+  HtTopOptions opt = cost_options (0);
+  v->flame = ht_flame_new (ht_query_call_tree (v->db, &opt, FALSE, NULL));
+  gtk_box_append (GTK_BOX (box), v->flame);
+  g_signal_connect (v->flame_cost, "notify::selected", G_CALLBACK (flame_cost_changed), v);
+  return box;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Snapshots: tracemalloc's compare_to between A and B
+ */
+static void
+fill_diff (HtViews *v)
+{
+  const char *a = dropdown_string (v->snap_a), *b = dropdown_string (v->snap_b);
+  g_list_store_remove_all (v->diff_store);
+  if (!a || !b)
+    return;
+  HtTopOptions opt = { .by = HT_GROUP_LINE };
+  g_autoptr (GPtrArray) diffs = ht_query_diff (v->db, a, v->db, b, &opt, NULL);
+  for (guint i = 0; diffs && i < diffs->len; i++)
+    {
+      const HtStatDiff *d = diffs->pdata[i];
+      g_autoptr (HtRow) row = ht_row_from_stat (d->stat);
+      row->values[0] = (gint64) d->stat->size;
+      row->values[1] = d->size_diff;
+      row->values[2] = (gint64) d->stat->count;
+      row->values[3] = d->count_diff;
+      g_list_store_append (v->diff_store, row);
+    }
+}
+
+static void
+snapshot_pair_changed (GObject *o, GParamSpec *p, gpointer data)
+{
+  (void) p;
+  void (*refill) (HtViews *) = g_object_get_data (o, "ht-refill");
+  refill (data);
+}
+
+static GtkWidget *
+build_snapshots (HtViews *v)
+{
+  GtkWidget *box = vbox (6);
+  guint n = v->snapshots->len;
+  if (n < 2)
+    return unavailable (_("This recording has a single snapshot"),
+                        _("Take more with heaptrail_snapshot() in the program, or heaptrail "
+                          "snapshot PID while it runs."));
+  gtk_box_append (GTK_BOX (box),
+                  snapshot_bar (v, &v->snap_a, &v->snap_b,
+                                _("like tracemalloc's Snapshot.compare_to(), by line"),
+                                fill_diff));
+  v->diff_store = g_list_store_new (HT_TYPE_ROW);
+  const char *titles[] = { _("Where"), _("Size (B)"), _("Size change (B)"), _("Count"),
+                           _("Count change"), NULL };
+  GtkWidget *table = ht_table_new (v->diff_store, titles, FALSE, NULL);
+  v->diff_table = GTK_COLUMN_VIEW (table);
+  gtk_box_append (GTK_BOX (box), scrolled (table));
+  fill_diff (v);
+  return box;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Types: objgraph's show_growth
+ */
+static void
+fill_types (HtViews *v)
+{
+  const char *a = dropdown_string (v->types_a), *b = dropdown_string (v->types_b);
+  g_list_store_remove_all (v->types_store);
+  if (!a || !b)
+    return;
+  g_autoptr (GPtrArray) rows = ht_query_growth (v->db, a, b, NULL, NULL);
+  for (guint i = 0; rows && i < rows->len; i++)
+    {
+      const HtGrowth *g = rows->pdata[i];
+      g_autoptr (HtRow) row = ht_row_new (g->type, NULL);
+      row->values[0] = g->count_b;
+      row->values[1] = g->count_b - g->count_a;
+      row->values[2] = g->bytes_b;
+      row->values[3] = g->bytes_b - g->bytes_a;
+      g_list_store_append (v->types_store, row);
+    }
+}
+
+
+static void
+types_activated (GtkColumnView *view, guint pos, gpointer data)
+{
+  HtViews *v = data;
+  g_autoptr (HtRow) row = g_list_model_get_item (ht_table_visible (view), pos);
+  if (row && v->has_graph)
+    {
+      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), row->key);
+      gtk_widget_activate (GTK_WIDGET (v->graph_what));
+      gtk_stack_set_visible_child_name (v->stack, "graph");
+    }
+}
+
+static GtkWidget *
+build_types (HtViews *v)
+{
+  GtkWidget *box = vbox (6);
+  gtk_box_append (GTK_BOX (box),
+                  snapshot_bar (v, &v->types_a, &v->types_b,
+                                _("A type is a heaptrail_tag(), a C++ class (record --graph), "
+                                  "else the allocating function. Double-click: its graph."),
+                                fill_types));
+  v->types_store = g_list_store_new (HT_TYPE_ROW);
+  const char *titles[] = { _("Type"), _("Count"), _("Count change"), _("Size (B)"),
+                           _("Size change (B)"), NULL };
+  GtkWidget *table = ht_table_new (v->types_store, titles, FALSE, NULL);
+  g_signal_connect (table, "activate", G_CALLBACK (types_activated), v);
+  gtk_box_append (GTK_BOX (box), scrolled (table));
+  fill_types (v);
+  return box;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Leaks
+ */
+static void
+leaks_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data)
+{
+  (void) pos;
+  (void) n;
+  (void) data;
+  GtkLabel *panel = g_object_get_data (G_OBJECT (model), "ht-panel");
+  HtRow *row = ht_table_selected (g_object_get_data (G_OBJECT (model), "ht-table"));
+  if (panel && row)
+    {
+      g_autofree char *text = traceback_text (row->traceback);
+      gtk_label_set_text (panel, text);
+    }
+}
+
+
+static GtkWidget *
+build_leaks (HtViews *v)
+{
+  GtkWidget *box = vbox (6);
+  g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
+  ht_suppressions_add_builtin (supp);
+  HtLeaks leaks;
+  g_autoptr (GError) error = NULL;
+  if (!ht_query_leaks (v->db, supp, NULL, &leaks, &error))
+    return unavailable (_("Leaks cannot be listed"), error->message);
+  const char *class_names[] = { _("still reachable"), _("possibly lost"), _("indirectly lost"),
+                                _("definitely lost") };
+  GString *s = g_string_new (NULL);
+  if (leaks.classified)
+    {
+      g_string_append (s, _("Leak summary (memcheck's classes):"));
+      for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
+        {
+          g_autofree char *size = ht_format_size ((double) leaks.class_bytes[c], FALSE);
+          g_string_append_printf (s, _("   %s: %s in %llu blocks"), class_names[c], size,
+                                  (unsigned long long) leaks.class_blocks[c]);
+        }
+    }
+  else
+    g_string_append (s, _("Blocks not freed at exit, by stack. Record with heaptrail record "
+                          "--graph to tell lost blocks from reachable ones."));
+  g_autofree char *supp_size = ht_format_size ((double) leaks.suppressed_bytes, FALSE);
+  g_string_append_printf (s, _("   Suppressed (glibc's and the C++ runtime's own): %s"),
+                          supp_size);
+  v->leaks_summary = GTK_LABEL (label (s->str));
+  g_string_free (s, TRUE);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->leaks_summary));
+  v->leaks_store = g_list_store_new (HT_TYPE_ROW);
+  for (guint i = 0; i < leaks.leaks->len; i++)
+    {
+      const HtStat *st = leaks.leaks->pdata[i];
+      g_autoptr (HtRow) row = ht_row_from_stat (st);
+      g_free (row->detail);
+      row->detail = g_strdup (st->reach >= 0 ? class_names[st->reach] : _("not freed"));
+      row->values[2] = st->reach >= 0 ? st->reach : 0;
+      g_list_store_append (v->leaks_store, row);
+    }
+  ht_leaks_clear (&leaks);
+  const char *titles[] = { _("Where"), _("Class"), _("Size (B)"), _("Blocks"), NULL };
+  GtkWidget *table = ht_table_new (v->leaks_store, titles, TRUE, NULL);
+  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
+  gtk_paned_set_start_child (GTK_PANED (paned), scrolled (table));
+  GtkLabel *panel = GTK_LABEL (label (_("Select a row to see its stack.")));
+  gtk_label_set_yalign (panel, 0);
+  gtk_label_set_selectable (panel, TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (panel), "monospace");
+  gtk_paned_set_end_child (GTK_PANED (paned), scrolled (GTK_WIDGET (panel)));
+  gtk_paned_set_position (GTK_PANED (paned), 300);
+  gtk_widget_set_vexpand (paned, TRUE);
+  g_object_set_data (G_OBJECT (gtk_column_view_get_model (GTK_COLUMN_VIEW (table))), "ht-panel",
+                     panel);
+  g_object_set_data (G_OBJECT (gtk_column_view_get_model (GTK_COLUMN_VIEW (table))), "ht-table",
+                     table);
+  g_signal_connect (gtk_column_view_get_model (GTK_COLUMN_VIEW (table)), "selection-changed",
+                    G_CALLBACK (leaks_selected), v);
+  gtk_box_append (GTK_BOX (box), paned);
+  return box;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Graph: backrefs drawn by Graphviz inside the window
+ */
+static void
+graph_render (HtViews *v)
+{
+  if (!v->graph_view)
+    return;
+  g_clear_pointer (&v->graph_boxes, g_array_unref);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) png = ht_heap_view_render_png (v->graph_view, 72.0 * v->graph_zoom,
+                                                    &v->graph_boxes, &error);
+  if (!png)
+    {
+      show_error (v->graph_status, error);
+      return;
+    }
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_bytes (png, &error);
+  if (!texture)
+    {
+      show_error (v->graph_status, error);
+      return;
+    }
+  gtk_picture_set_paintable (v->graph_picture, GDK_PAINTABLE (texture));
+  gtk_widget_set_size_request (GTK_WIDGET (v->graph_picture), gdk_texture_get_width (texture),
+                               gdk_texture_get_height (texture));
+}
+
+static void
+graph_load (HtViews *v, const HtHeapQuery *q)
+{
+  g_autoptr (GError) error = NULL;
+  HtHeapView *view = ht_heap_backrefs (v->db, q, &error);
+  if (!view)
+    {
+      show_error (v->graph_status, error);
+      return;
+    }
+  g_clear_pointer (&v->graph_view, ht_heap_view_free);
+  v->graph_view = view;
+  g_autofree char *status = g_strdup_printf (
+    _("%u nodes at snapshot '%s'; %u blocks match. Click a node for its stack."),
+    view->nodes->len, view->snapshot, view->matched);
+  gtk_label_set_text (v->graph_status, status);
+  graph_render (v);
+}
+
+/* The entry holds a type, FUNCTION:LINE, or an address (0x...). */
+static void
+graph_entry_activated (GtkEntry *entry, gpointer data)
+{
+  HtViews *v = data;
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
+  if (!text || !*text)
+    return;
+  HtHeapQuery q = { .depth = (guint) gtk_spin_button_get_value_as_int (v->graph_depth),
+                    .too_many = 10 };
+  g_autofree char *copy = g_strstrip (g_strdup (text));
+  if (g_str_has_prefix (copy, "0x"))
+    {
+      q.by_address = TRUE;
+      q.address = g_ascii_strtoull (copy, NULL, 16);
+    }
+  else if (strchr (copy, ':') && g_ascii_isdigit (copy[strlen (copy) - 1]))
+    q.site = copy;
+  else
+    q.type = copy;
+  graph_load (v, &q);
+}
+
+static void
+graph_show_row (HtViews *v, HtRow *row)
+{
+  /* a group's key frame: its function, at the line when the group is one */
+  const HtLocation *l = row->traceback && row->traceback->len ? row->traceback->pdata[0] : NULL;
+  for (guint i = 0; row->traceback && i < row->traceback->len; i++)
+    {
+      const HtLocation *c = row->traceback->pdata[i];
+      if (c->file && !g_str_has_prefix (c->file, "/usr/") && !g_str_has_prefix (c->file, "."))
+        {
+          l = c;
+          break;
+        }
+    }
+  if (!l)
+    return;
+  g_autofree char *what = l->line ? g_strdup_printf ("%s:%u", l->function, l->line)
+                                  : g_strdup (l->function);
+  gtk_editable_set_text (GTK_EDITABLE (v->graph_what), what);
+  graph_entry_activated (v->graph_what, v);
+}
+
+static void
+graph_clicked (GtkGestureClick *gesture, int n_press, double x, double y, gpointer data)
+{
+  (void) gesture;
+  (void) n_press;
+  HtViews *v = data;
+  if (!v->graph_view || !v->graph_boxes)
+    return;
+  for (guint i = 0; i < v->graph_view->nodes->len; i++)
+    {
+      const double *b = &g_array_index (v->graph_boxes, double, 4 * i);
+      if (x < b[0] || x > b[0] + b[2] || y < b[1] || y > b[1] + b[3])
+        continue;
+      const HtHeapNode *n = v->graph_view->nodes->pdata[i];
+      g_autofree char *label_text = ht_heap_node_label (n);
+      GString *s = g_string_new (label_text);
+      if (n->kind == HT_HEAP_NODE_BLOCK)
+        {
+          g_string_append_printf (s, _("\nat 0x%llx\n\nAllocated at:\n"),
+                                  (unsigned long long) n->address);
+          g_autoptr (HtTraceNames) names = ht_trace_names_new (v->db, NULL);
+          g_autoptr (GPtrArray) tb = names ? ht_trace_names_traceback (names, n->trace_id) : NULL;
+          g_autofree char *text = traceback_text (tb);
+          g_string_append (s, text);
+        }
+      gtk_label_set_text (v->graph_detail, s->str);
+      g_string_free (s, TRUE);
+      return;
+    }
+}
+
+static void
+graph_zoom (GtkButton *b, gpointer data)
+{
+  HtViews *v = data;
+  double factor = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (b), "ht-zoom")) > 0 ? 1.25 : 0.8;
+  v->graph_zoom = CLAMP (v->graph_zoom * factor, 0.25, 4.0);
+  graph_render (v);
+}
+
+static void
+graph_saved (GtkNativeDialog *dialog, int response, gpointer data)
+{
+  HtViews *v = data;
+  if (response == GTK_RESPONSE_ACCEPT && v->graph_view)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr (GError) error = NULL;
+      if (path && !ht_heap_view_write (v->graph_view, path, &error))
+        show_error (v->graph_status, error);
+      else if (path)
+        {
+          g_autofree char *msg = g_strdup_printf (_("Wrote %s"), path);
+          gtk_label_set_text (v->graph_status, msg);
+        }
+    }
+  g_object_unref (dialog);
+}
+
+static void
+graph_export (GtkButton *b, gpointer data)
+{
+  HtViews *v = data;
+  if (!v->graph_view)
+    return;
+  const char *ext = g_object_get_data (G_OBJECT (b), "ht-ext");
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (b));
+  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
+    _("Export the graph"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+    GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  g_autofree char *name = g_strdup_printf ("backrefs.%s", ext);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
+  g_signal_connect (dialog, "response", G_CALLBACK (graph_saved), v);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static GtkWidget *
+build_graph (HtViews *v)
+{
+  if (!v->has_graph)
+    return unavailable (_("This recording has no heap graph"),
+                        _("Record the program with: heaptrail record --graph -- PROGRAM ARGS\n"
+                          "The graph is taken at each heaptrail_snapshot() and at exit."));
+  GtkWidget *box = vbox (6);
+  GtkWidget *bar = hbox ();
+  gtk_box_append (GTK_BOX (bar), tag (_("Backrefs of")));
+  v->graph_what = GTK_ENTRY (gtk_entry_new ());
+  gtk_entry_set_placeholder_text (v->graph_what, _("a type, FUNCTION:LINE, or 0xADDRESS"));
+  gtk_widget_set_hexpand (GTK_WIDGET (v->graph_what), TRUE);
+  g_signal_connect (v->graph_what, "activate", G_CALLBACK (graph_entry_activated), v);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_what));
+  gtk_box_append (GTK_BOX (bar), tag (_("Depth")));
+  v->graph_depth = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (1, 30, 1));
+  gtk_spin_button_set_value (v->graph_depth, 6);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_depth));
+  for (int z = -1; z <= 1; z += 2)
+    {
+      GtkWidget *b = gtk_button_new_from_icon_name (z > 0 ? "zoom-in-symbolic"
+                                                           : "zoom-out-symbolic");
+      gtk_widget_set_tooltip_text (b, z > 0 ? _("Zoom in") : _("Zoom out"));
+      g_object_set_data (G_OBJECT (b), "ht-zoom", GINT_TO_POINTER (z));
+      g_signal_connect (b, "clicked", G_CALLBACK (graph_zoom), v);
+      gtk_box_append (GTK_BOX (bar), b);
+    }
+  static const char *const exts[] = { "dot", "svg", "png" };
+  for (guint i = 0; i < G_N_ELEMENTS (exts); i++)
+    {
+      g_autofree char *text = g_strdup_printf (_("Export .%s"), exts[i]);
+      GtkWidget *b = gtk_button_new_with_label (text);
+      g_object_set_data (G_OBJECT (b), "ht-ext", (gpointer) exts[i]);
+      g_signal_connect (b, "clicked", G_CALLBACK (graph_export), v);
+      gtk_box_append (GTK_BOX (bar), b);
+    }
+  gtk_box_append (GTK_BOX (box), bar);
+  v->graph_status = GTK_LABEL (label (_("Type a type name and press Enter, or pick a row in "
+                                        "Allocations or Types.")));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->graph_status));
+  v->graph_picture = GTK_PICTURE (gtk_picture_new ());
+  gtk_picture_set_can_shrink (v->graph_picture, FALSE);
+  gtk_widget_set_halign (GTK_WIDGET (v->graph_picture), GTK_ALIGN_START);
+  gtk_widget_set_valign (GTK_WIDGET (v->graph_picture), GTK_ALIGN_START);
+  GtkGesture *click = gtk_gesture_click_new ();
+  g_signal_connect (click, "pressed", G_CALLBACK (graph_clicked), v);
+  gtk_widget_add_controller (GTK_WIDGET (v->graph_picture), GTK_EVENT_CONTROLLER (click));
+  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  gtk_paned_set_start_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->graph_picture)));
+  v->graph_detail = GTK_LABEL (label (_("Click a node for its allocation stack.")));
+  gtk_label_set_yalign (v->graph_detail, 0);
+  gtk_label_set_selectable (v->graph_detail, TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (v->graph_detail), "monospace");
+  gtk_paned_set_end_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->graph_detail)));
+  gtk_paned_set_position (GTK_PANED (paned), 660);
+  gtk_widget_set_vexpand (paned, TRUE);
+  gtk_box_append (GTK_BOX (box), paned);
+
+  /* start with the type that grew most, else the largest retained type */
+  HtTopOptions opt = { .by = HT_GROUP_TYPE, .retained = TRUE };
+  g_autoptr (GPtrArray) types = ht_query_top (v->db, &opt, NULL);
+  if (types && types->len)
+    {
+      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), ((HtStat *) types->pdata[0])->key);
+      graph_entry_activated (v->graph_what, v);
+    }
+  return box;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Compare: two recordings side by side
+ */
+static GtkWidget *
+build_compare (HtViews *v)
+{
+  GtkWidget *box = vbox (6);
+  v->compare_status = GTK_LABEL (label (_("Open a second recording (a tab, or Ctrl+O) and pick "
+                                          "it here to compare live memory at the peak, "
+                                          "aligned by source location.")));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->compare_status));
+  v->compare_chart = GTK_BOX (gtk_box_new (GTK_ORIENTATION_VERTICAL, 0));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->compare_chart));
+  v->compare_store = g_list_store_new (HT_TYPE_ROW);
+  const char *titles[] = { _("Where"), _("This (B)"), _("Other (B)"), _("Change (B)"),
+                           _("Count here"), _("Count there"), NULL };
+  GtkWidget *table = ht_table_new (v->compare_store, titles, FALSE, NULL);
+  v->compare_table = GTK_COLUMN_VIEW (table);
+  gtk_box_append (GTK_BOX (box), scrolled (table));
+  return box;
+}
+
+gboolean
+ht_views_compare_with (HtViews *v, const char *db_path, GError **error)
+{
+  HtDb *other = ht_db_open (db_path, error);
+  if (!other)
+    return FALSE;
+  g_clear_pointer (&v->other, ht_db_close);
+  v->other = other;
+  HtTopOptions opt = { .by = HT_GROUP_LINE };
+  g_autoptr (GPtrArray) diffs = ht_query_diff (v->db, "peak", other, "peak", &opt, error);
+  if (!diffs)
+    return FALSE;
+  g_list_store_remove_all (v->compare_store);
+  for (guint i = 0; i < diffs->len; i++)
+    {
+      const HtStatDiff *d = diffs->pdata[i];
+      g_autoptr (HtRow) row = ht_row_from_stat (d->stat);
+      row->values[0] = (gint64) d->stat->size - d->size_diff;
+      row->values[1] = (gint64) d->stat->size;
+      row->values[2] = d->size_diff;
+      row->values[3] = (gint64) d->stat->count - d->count_diff;
+      row->values[4] = (gint64) d->stat->count;
+      g_list_store_append (v->compare_store, row);
+    }
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (v->compare_chart))))
+    gtk_box_remove (v->compare_chart, child);
+  g_autoptr (GArray) a = ht_query_timeline (v->db, NULL);
+  g_autoptr (GArray) b = ht_query_timeline (other, NULL);
+  if (a && b)
+    {
+      GtkWidget *chart = ht_timeline_overlay_new (a, b, _("this"), _("other"));
+      gtk_widget_set_vexpand (chart, FALSE);
+      gtk_box_append (v->compare_chart, chart);
+    }
+  g_autofree char *base = g_path_get_basename (db_path);
+  g_autofree char *status = g_strdup_printf (_("Compared with %s: %u locations, at the peak of "
+                                               "each; positive change: more in the other."),
+                                             base, diffs->len);
+  gtk_label_set_text (v->compare_status, status);
+  return TRUE;
+}
+
+GListModel *
+ht_views_compare_rows (HtViews *v)
+{
+  return ht_table_visible (v->compare_table);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The views together
+ */
+static void
+add_view (HtViews *v, HtView which, const char *title, GtkWidget *widget)
+{
+  gtk_stack_add_titled (v->stack, widget, ht_view_ids[which], title);
+}
+
+HtViews *
+ht_views_new (HtDb *db, const char *path, GtkStack *stack)
+{
+  HtViews *v = g_new0 (HtViews, 1);
+  v->db = db;
+  v->path = g_strdup (path);
+  v->stack = stack;
+  v->graph_zoom = 1.0;
+  HtGraphInfo info;
+  v->has_graph = ht_query_graph_info (db, NULL, &info, NULL);
+  if (v->has_graph)
+    ht_graph_info_clear (&info);
+  v->snapshots = ht_query_snapshots (db, NULL);
+  if (!v->snapshots)
+    v->snapshots = g_ptr_array_new ();
+  v->snapshot_labels = gtk_string_list_new (NULL);
+  for (guint i = 0; i < v->snapshots->len; i++)
+    gtk_string_list_append (v->snapshot_labels,
+                            ((HtSnapshotInfo *) v->snapshots->pdata[i])->label);
+
+  add_view (v, HT_VIEW_SUMMARY, _("Summary"), scrolled (build_summary (v)));
+  add_view (v, HT_VIEW_ALLOCATIONS, _("Allocations"), build_allocations (v));
+  add_view (v, HT_VIEW_TOP_DOWN, _("Top-down"), build_tree (v, 0));
+  add_view (v, HT_VIEW_BOTTOM_UP, _("Bottom-up"), build_tree (v, 1));
+  add_view (v, HT_VIEW_FLAME, _("Flame graph"), build_flame (v));
+  add_view (v, HT_VIEW_SNAPSHOTS, _("Snapshots"), build_snapshots (v));
+  add_view (v, HT_VIEW_TYPES, _("Types"), build_types (v));
+  add_view (v, HT_VIEW_LEAKS, _("Leaks"), build_leaks (v));
+  add_view (v, HT_VIEW_GRAPH, _("Graph"), build_graph (v));
+  add_view (v, HT_VIEW_COMPARE, _("Compare"), build_compare (v));
+  return v;
+}
+
+void
+ht_views_free (HtViews *v)
+{
+  if (!v)
+    return;
+  g_free (v->path);
+  g_ptr_array_unref (v->snapshots);
+  g_object_unref (v->snapshot_labels);
+  g_clear_pointer (&v->graph_view, ht_heap_view_free);
+  g_clear_pointer (&v->graph_boxes, g_array_unref);
+  g_clear_pointer (&v->other, ht_db_close);
+  g_clear_object (&v->alloc_store);
+  g_clear_object (&v->diff_store);
+  g_clear_object (&v->types_store);
+  g_clear_object (&v->leaks_store);
+  g_clear_object (&v->compare_store);
+  g_free (v);
+}
+
+void
+ht_views_focus_search (HtViews *v)
+{
+  gtk_stack_set_visible_child_name (v->stack, "allocations");
+  gtk_widget_grab_focus (GTK_WIDGET (v->search));
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Test hooks
+ */
+void
+ht_views_set_group_by (HtViews *v, HtGroupBy by)
+{
+  gtk_drop_down_set_selected (v->group_by, by);
+}
+
+GtkColumnView *
+ht_views_allocations_table (HtViews *v)
+{
+  return v->alloc_table;
+}
+
+void
+ht_views_graph_for_row (HtViews *v, HtRow *row)
+{
+  if (v->has_graph)
+    graph_show_row (v, row);
+}
+
+guint
+ht_views_graph_nodes (HtViews *v)
+{
+  return v->graph_view ? v->graph_view->nodes->len : 0;
+}
+
+void
+ht_views_pick_snapshots (HtViews *v, guint a, guint b)
+{
+  if (!v->snap_a)
+    return;
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (v->snapshot_labels));
+  gtk_drop_down_set_selected (v->snap_a, MIN (a, n - 1));
+  gtk_drop_down_set_selected (v->snap_b, MIN (b, n - 1));
+}
+
+GListModel *
+ht_views_snapshot_diff (HtViews *v)
+{
+  return v->diff_table ? ht_table_visible (v->diff_table) : NULL;
+}

@@ -1,0 +1,111 @@
+/* ht-gui.h - heaptrail-gui's parts.
+ *
+ *   ht-gui-app.c     the application: command line, window, tabs, open/recent/drop, import
+ *                    in a worker thread, shortcuts, --screenshot and --self-test
+ *   ht-gui-views.c   one HtPage per recording: the views (summary, allocations, call trees,
+ *                    flame graph, snapshots, types, leaks, graph, compare)
+ *   ht-gui-draw.c    the drawn widgets: the timeline chart and the flame graph
+ *   ht-gui-row.c     HtRow, the one GObject every table lists
+ *
+ * Every figure comes from the analyzer library (ht-query.h, ht-heap.h), as in the CLI.
+ */
+#pragma once
+
+#include <glib/gi18n.h>
+#include <gtk/gtk.h>
+
+#include "ht-db.h"
+#include "ht-heap.h"
+#include "ht-query.h"
+
+G_BEGIN_DECLS
+
+/* ---------------------------------------------------------------------------------------
+ * HtRow: a table row: a key, a few numbers, and what the row stands for
+ */
+#define HT_ROW_VALUES 8
+
+#define HT_TYPE_ROW (ht_row_get_type ())
+G_DECLARE_FINAL_TYPE (HtRow, ht_row, HT, ROW, GObject)
+
+struct _HtRow
+{
+  GObject parent;
+  char *key;      /* first column */
+  char *detail;   /* second text column (class, site...), or NULL */
+  gint64 values[HT_ROW_VALUES]; /* the numeric columns, as the view defines them */
+  GPtrArray *traceback;         /* HtLocation*, innermost first, or NULL */
+  guint64 address;              /* a block's (graph views), 0 otherwise */
+};
+
+HtRow *ht_row_new (const char *key, const char *detail);
+HtRow *ht_row_from_stat (const HtStat *stat);
+
+/* A column view over a list of HtRow: `titles` name the key column, then each value
+ * column (NULL-terminated); values with a name ending in "B" are shown as sizes.  Every
+ * column sorts; the returned view's model is a GtkSingleSelection over a sort model over a
+ * filter model over `store`. */
+GtkWidget *ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
+                         GtkFilter *filter);
+HtRow *ht_table_selected (GtkColumnView *table);
+/* The GListModel the user sees (sorted and filtered), for tests. */
+GListModel *ht_table_visible (GtkColumnView *table);
+
+/* ---------------------------------------------------------------------------------------
+ * HtPage: one recording
+ */
+typedef enum
+{
+  HT_VIEW_SUMMARY,
+  HT_VIEW_ALLOCATIONS,
+  HT_VIEW_TOP_DOWN,
+  HT_VIEW_BOTTOM_UP,
+  HT_VIEW_FLAME,
+  HT_VIEW_SNAPSHOTS,
+  HT_VIEW_TYPES,
+  HT_VIEW_LEAKS,
+  HT_VIEW_GRAPH,
+  HT_VIEW_COMPARE,
+  HT_VIEW_COUNT,
+} HtView;
+
+extern const char *const ht_view_ids[HT_VIEW_COUNT];
+
+#define HT_TYPE_PAGE (ht_page_get_type ())
+G_DECLARE_FINAL_TYPE (HtPage, ht_page, HT, PAGE, GtkBox)
+
+/* A page for the recording at `path` (a log or a database); a log is imported first, in
+ * a worker thread, with a progress bar and Cancel.  `opened` runs once the database is
+ * open (or failed: error set). */
+HtPage *ht_page_new (const char *path);
+const char *ht_page_title (HtPage *page);
+gboolean ht_page_ready (HtPage *page);
+void ht_page_show_view (HtPage *page, HtView view);
+HtView ht_page_current_view (HtPage *page);
+void ht_page_focus_search (HtPage *page);
+/* For tests and --self-test: the widgets of the views. */
+GtkWidget *ht_page_view_widget (HtPage *page, HtView view);
+
+/* ht-gui-views.c: builds the views of an open database into `stack`. */
+typedef struct _HtViews HtViews;
+HtViews *ht_views_new (HtDb *db, const char *path, GtkStack *stack);
+void ht_views_free (HtViews *views);
+void ht_views_focus_search (HtViews *views);
+/* Test hooks: drive the views the way a user would and report what the models hold. */
+void ht_views_set_group_by (HtViews *views, HtGroupBy by);
+GtkColumnView *ht_views_allocations_table (HtViews *views);
+void ht_views_graph_for_row (HtViews *views, HtRow *row);
+guint ht_views_graph_nodes (HtViews *views);
+void ht_views_pick_snapshots (HtViews *views, guint a, guint b);
+GListModel *ht_views_snapshot_diff (HtViews *views);
+gboolean ht_views_compare_with (HtViews *views, const char *path, GError **error);
+GListModel *ht_views_compare_rows (HtViews *views);
+
+/* ht-gui-draw.c */
+GtkWidget *ht_timeline_new (GArray *points, GPtrArray *snapshots, double duration_s);
+GtkWidget *ht_timeline_overlay_new (GArray *a, GArray *b, const char *label_a,
+                                    const char *label_b);
+GtkWidget *ht_flame_new (HtCallNode *root);
+void ht_flame_set_root (GtkWidget *flame, HtCallNode *root);
+
+G_END_DECLS

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""heaptrail-gui under Xvfb, for real: windows, screenshots that are looked at, the views
+driven through GTK's API.  ctest runs one case per test:
+
+    gui.py CASE --gui PATH --heaptrail PATH --fixtures DIR --schemas DIR --work DIR
+
+Each recording is made by recording a fixture program with the CLI, as a user would.
+"""
+import argparse
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+class Ctx:
+    def __init__(self, a):
+        self.gui, self.heaptrail, self.fixtures, self.schemas = a.gui, a.heaptrail, a.fixtures, a.schemas
+        self.work = a.work
+        if os.path.isdir(self.work):
+            shutil.rmtree(self.work)
+        os.makedirs(self.work)
+
+    def env(self, **extra):
+        env = dict(os.environ, GDK_BACKEND="x11", GSK_RENDERER="cairo", NO_AT_BRIDGE="1",
+                   GSETTINGS_BACKEND="memory", GSETTINGS_SCHEMA_DIR=self.schemas,
+                   LANG="C.UTF-8", LC_ALL="")
+        env.pop("LANGUAGE", None)
+        env.update(extra)
+        return env
+
+    def record(self, name, prog, *args):
+        log = os.path.join(self.work, name)
+        p = subprocess.run([self.heaptrail, "record", "--graph", "-o", log, "--",
+                            os.path.join(self.fixtures, prog), *args],
+                           capture_output=True, text=True)
+        expect(p.returncode == 0, f"record {prog}: {p.stderr}")
+        return log
+
+    def run_gui(self, *args, env=None, timeout=120):
+        argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", self.gui, *args]
+        p = subprocess.run(argv, env=env or self.env(), capture_output=True, text=True,
+                           timeout=timeout, cwd=self.work)
+        return p
+
+
+def read_png(path):
+    """(width, height, rows of RGB(A) bytes): 8-bit, non-interlaced PNGs, as GDK writes them"""
+    with open(path, "rb") as f:
+        data = f.read()
+    expect(data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG")
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", chunk)
+            expect(depth == 8 and ctype in (2, 6) and interlace == 0,
+                   f"{path}: depth {depth}, colour type {ctype}, interlace {interlace}")
+            bpp = 4 if ctype == 6 else 3
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        ftype = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 255
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 255
+            elif ftype == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return width, height, bpp, rows
+
+
+def colours(rows, bpp, step=7):
+    """distinct colours among a sample of pixels"""
+    seen = set()
+    for y in range(0, len(rows), step):
+        r = rows[y]
+        for x in range(0, len(r) // bpp, step):
+            seen.add(r[x * bpp:x * bpp + 3])
+    return seen
+
+
+VIEWS = ["summary", "allocations", "top-down", "bottom-up", "flame", "snapshots", "types",
+         "leaks", "graph", "compare"]
+
+
+def case_screenshots(c):
+    """--screenshot saves one PNG per view, each the window's size and showing something"""
+    log = c.record("graph.htr", "fixture-graph")
+    shots = os.path.join(c.work, "shots")
+    p = c.run_gui("--screenshot", shots, log)
+    expect(p.returncode == 0, f"heaptrail-gui --screenshot exited {p.returncode}:\n{p.stderr}")
+    for i, view in enumerate(VIEWS):
+        path = os.path.join(shots, f"{i:02d}-{view}.png")
+        expect(os.path.exists(path), f"no screenshot of {view}:\n{p.stdout}\n{p.stderr}")
+        w, h, bpp, rows = read_png(path)
+        expect(1000 <= w <= 1100 and 600 <= h <= 720, f"{view}: {w}x{h}, not the 1024x700 window")
+        n = len(colours(rows, bpp))
+        # a blank or single-colour window has a handful; a view with text, tables or a chart
+        # has hundreds (antialiased text alone brings dozens of greys)
+        expect(n >= 40, f"{view}: only {n} colours, the view looks empty")
+        print(f"{view}: {w}x{h}, {n} colours")
+
+
+def case_self_test(c):
+    """the views driven through GTK: group-by, sort, select, graph, snapshots, compare"""
+    a = c.record("a.htr", "fixture-graph")
+    b = c.record("b.htr", "fixture-graph", "evil")
+    p = c.run_gui("--self-test", a, b, env=c.env(HT_SELF_TEST_EXPECT_GRAPH="1"))
+    print(p.stdout)
+    expect(p.returncode == 0 and "FAIL" not in p.stderr,
+           f"self-test exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    for what in ("by line", "by function", "sorted by allocations, descending",
+                 "has a traceback", "the row's graph", "diff between", "compare:"):
+        expect(f"ok: {what}" in p.stdout or f"self-test: ok: {what}" in p.stdout
+               or what in p.stdout, f"no '{what}' check ran:\n{p.stdout}")
+
+
+def case_chinese(c):
+    """in zh_CN the window shows Chinese"""
+    log = c.record("graph.htr", "fixture-graph")
+    labels = os.path.join(c.work, "labels.txt")
+    p = c.run_gui("--self-test", log, env=c.env(LANGUAGE="zh_CN", HT_SELF_TEST_LABELS=labels))
+    expect(os.path.exists(labels), f"no labels written:\n{p.stdout}\n{p.stderr}")
+    with open(labels, encoding="utf-8") as f:
+        text = f.read()
+    chinese = [l for l in text.splitlines() if any("\u4e00" <= ch <= "\u9fff" for ch in l)]
+    expect(len(chinese) >= 5, f"few Chinese labels on screen:\n{text}")
+    for word in ("概要", "分配"):
+        expect(word in text, f"'{word}' is not on screen:\n{text}")
+    print(f"{len(chinese)} Chinese labels, e.g. {chinese[:5]}")
+
+
+def case_no_graph(c):
+    """a recording without --graph: the graph view says why and how, instead of sitting empty"""
+    log = os.path.join(c.work, "plain.htr")
+    p = subprocess.run([c.heaptrail, "record", "-o", log, "--",
+                        os.path.join(c.fixtures, "fixture-graph")], capture_output=True, text=True)
+    expect(p.returncode == 0, p.stderr)
+    labels = os.path.join(c.work, "labels.txt")
+    p = c.run_gui("--self-test", log, env=c.env(HT_SELF_TEST_LABELS=labels,
+                                                 HT_SELF_TEST_VIEW="graph"))
+    with open(labels, encoding="utf-8") as f:
+        text = f.read()
+    expect("no heap graph" in text and "heaptrail record --graph" in text,
+           f"the graph view does not say how to get a graph:\n{text}")
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    for opt in ("--gui", "--heaptrail", "--fixtures", "--schemas", "--work"):
+        ap.add_argument(opt, required=True)
+    args = ap.parse_args()
+    try:
+        CASES[args.case](Ctx(args))
+    except AssertionError as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        sys.exit(1)
