@@ -726,6 +726,7 @@ flame_cost_changed (GObject *o, GParamSpec *p, gpointer data)
   (void) p;
   HtViews *v = data;
   HtTopOptions opt = cost_options (gtk_drop_down_get_selected (v->flame_cost));
+  opt.by = HT_GROUP_FUNCTION;
   ht_flame_set_root (v->flame, ht_query_call_tree (v->db, &opt, FALSE, NULL));
 }
 
@@ -743,6 +744,7 @@ build_flame (HtViews *v)
   gtk_box_append (GTK_BOX (bar), label (_("Click a frame to zoom in, the bars below to zoom out.")));
   gtk_box_append (GTK_BOX (box), bar);
   HtTopOptions opt = cost_options (0);
+  opt.by = HT_GROUP_FUNCTION;
   v->flame = ht_flame_new (ht_query_call_tree (v->db, &opt, FALSE, NULL));
   gtk_box_append (GTK_BOX (box), v->flame);
   g_signal_connect (v->flame_cost, "notify::selected", G_CALLBACK (flame_cost_changed), v);
@@ -1171,12 +1173,18 @@ build_graph (HtViews *v)
   gtk_widget_set_vexpand (paned, TRUE);
   gtk_box_append (GTK_BOX (box), paned);
 
-  /* start with the type that grew most, else the largest retained type */
+  /* start with the type that grew most over the run, else the largest retained one */
+  const char *first = v->snapshots->len ? ((HtSnapshotInfo *) v->snapshots->pdata[0])->label
+                                        : NULL;
+  g_autoptr (GPtrArray) growth = first ? ht_query_growth (v->db, first, "end", NULL, NULL) : NULL;
   HtTopOptions opt = { .by = HT_GROUP_TYPE, .retained = TRUE };
-  g_autoptr (GPtrArray) types = ht_query_top (v->db, &opt, NULL);
-  if (types && types->len)
+  g_autoptr (GPtrArray) types = growth && growth->len ? NULL : ht_query_top (v->db, &opt, NULL);
+  const char *start = growth && growth->len ? ((HtGrowth *) growth->pdata[0])->type
+                      : types && types->len ? ((HtStat *) types->pdata[0])->key
+                                            : NULL;
+  if (start)
     {
-      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), ((HtStat *) types->pdata[0])->key);
+      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), start);
       graph_entry_activated (v->graph_what, v);
     }
   return box;

@@ -364,13 +364,30 @@ walk (HtDb *db, const HtHeapQuery *q, gboolean backwards, GError **error)
           sqlite3_bind_int64 (w.in_roots, 2, block);
           while (sqlite3_step (w.in_roots) == SQLITE_ROW)
             {
+              /* one node per global: "g_table+16" is g_table, the edge says +16 */
+              g_autofree char *name = g_strdup ((const char *) sqlite3_column_text (w.in_roots, 0));
+              gint64 offset = -1;
+              char *plus = strrchr (name, '+');
+              if (plus && plus != name && plus[1]
+                  && strspn (plus + 1, "0123456789") == strlen (plus + 1))
+                {
+                  offset = g_ascii_strtoll (plus + 1, NULL, 10);
+                  *plus = 0;
+                }
+              gpointer known = g_hash_table_lookup (w.root_node, name);
+              gboolean linked = FALSE;
+              for (guint k = 0; known && k < w.view->edges->len && !linked; k++)
+                linked = g_array_index (w.view->edges, HtHeapEdge, k).from
+                           == GPOINTER_TO_UINT (known) - 1
+                         && g_array_index (w.view->edges, HtHeapEdge, k).to == v;
+              if (linked)
+                continue; /* another word of the same global */
               total++;
               if (shown >= too_many)
                 continue;
               shown++;
-              guint r = named_node (&w, HT_HEAP_NODE_ROOT,
-                                    (const char *) sqlite3_column_text (w.in_roots, 0), depth);
-              add_edge (&w, r, v, -1, (guint64) sqlite3_column_int64 (w.in_roots, 1));
+              guint r = named_node (&w, HT_HEAP_NODE_ROOT, name, depth);
+              add_edge (&w, r, v, offset, (guint64) sqlite3_column_int64 (w.in_roots, 1));
             }
         }
       g_autoptr (GArray) next = links (&w, block, backwards);

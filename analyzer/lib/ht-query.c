@@ -555,10 +555,12 @@ call_node_sort (HtCallNode *node)
 
 /* The child of `parent` at `loc` (same function, file and line), made on first use. */
 static HtCallNode *
-call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index)
+call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index, gboolean lines)
 {
-  g_autofree char *key = g_strdup_printf ("%p\x1f%s\x1f%s\x1f%u", (void *) parent, loc->function,
-                                          loc->file ? loc->file : "", loc->line);
+  g_autofree char *key = lines ? g_strdup_printf ("%p\x1f%s\x1f%s\x1f%u", (void *) parent,
+                                                  loc->function, loc->file ? loc->file : "",
+                                                  loc->line)
+                               : g_strdup_printf ("%p\x1f%s", (void *) parent, loc->function);
   HtCallNode *n = g_hash_table_lookup (index, key);
   if (n)
     return n;
@@ -584,6 +586,7 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
   sqlite3_stmt *st = metric_rows (db, options, error);
   if (!st)
     return NULL;
+  gboolean lines = options->by != HT_GROUP_FUNCTION; /* one node per line, or per function */
   HtCallNode *root = g_new0 (HtCallNode, 1);
   g_autoptr (GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
@@ -600,13 +603,13 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
       HtCallNode *node = root;
       guint n = fr ? fr->len : 0;
       if (n == 0)
-        node = call_node_child (root, &unknown, index);
+        node = call_node_child (root, &unknown, index, lines);
       for (guint k = 0; k < n; k++)
         {
           /* frames are innermost first: top-down walks them backwards */
           guint i = bottom_up ? k : n - 1 - k;
           const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
-          node = call_node_child (node, l ? l : &unknown, index);
+          node = call_node_child (node, l ? l : &unknown, index, lines);
           node->total_bytes += bytes;
           node->total_count += count;
         }

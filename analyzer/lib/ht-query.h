@@ -198,7 +198,9 @@ GArray *ht_query_timeline (HtDb *db, GError **error);
 
 /* A call tree: top-down (callers first, from main down) or bottom-up (allocating functions
  * first, then who called them), over the traces options select (the same rows as
- * ht_query_top: live at `at`, allocations, temporary, short-lived; filters apply). */
+ * ht_query_top: live at `at`, allocations, temporary, short-lived; filters apply).  With
+ * options->by HT_GROUP_FUNCTION a node is a function (a flame graph's frames), else a
+ * source line. */
 typedef struct _HtCallNode HtCallNode;
 struct _HtCallNode
 {
