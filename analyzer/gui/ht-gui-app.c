@@ -35,6 +35,8 @@ struct _HtPage
   double fraction; /* written by the worker, read by a timeout */
   guint progress_source;
   gboolean ready;
+  char *log;                /* the log behind the database, for time ranges; NULL if gone */
+  double range_from, range_to; /* the time window shown; range_to 0: all */
 };
 
 G_DEFINE_FINAL_TYPE (HtPage, ht_page, GTK_TYPE_BOX)
@@ -67,6 +69,7 @@ ht_page_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_free (self->path);
   g_free (self->title);
+  g_free (self->log);
   G_OBJECT_CLASS (ht_page_parent_class)->finalize (object);
 }
 
@@ -90,6 +93,7 @@ ht_page_init (HtPage *self)
 typedef struct
 {
   char *log, *db;
+  double from, to; /* --time window; to 0: none */
 } ImportJob;
 
 static void
@@ -114,7 +118,8 @@ import_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   HtPage *page = source;
   ImportJob *job = data;
   HtImportOptions opt = { .progress = import_progress, .progress_data = page,
-                          .cancellable = cancellable };
+                          .cancellable = cancellable, .window_from_s = job->from,
+                          .window_to_s = job->to };
   GError *error = NULL;
   if (ht_import (job->log, job->db, &opt, &error))
     g_task_return_boolean (task, TRUE);
@@ -145,9 +150,14 @@ page_fail (HtPage *page, const char *message)
   g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, message);
 }
 
+static void page_range_chosen (double from, double to, gpointer data);
+
 static void
 page_open_db (HtPage *page, const char *db_path)
 {
+  g_clear_pointer (&page->views, ht_views_free);
+  g_clear_pointer (&page->db, ht_db_close);
+  page->ready = FALSE;
   g_autoptr (GError) error = NULL;
   page->db = ht_db_open (db_path, &error);
   if (!page->db)
@@ -172,6 +182,14 @@ page_open_db (HtPage *page, const char *db_path)
   gtk_box_append (GTK_BOX (row), GTK_WIDGET (page->stack));
   gtk_box_append (GTK_BOX (page), row);
   page->views = ht_views_new (page->db, page->path, page->stack);
+  if (!page->log)
+    {
+      g_autofree char *log = ht_db_meta_string (page->db, "log_path");
+      if (log && g_file_test (log, G_FILE_TEST_IS_REGULAR))
+        page->log = g_steal_pointer (&log);
+    }
+  if (page->log)
+    ht_views_set_range (page->views, page->range_from, page->range_to, page_range_chosen, page);
   page->ready = TRUE;
   g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, NULL);
 }
@@ -195,8 +213,8 @@ import_done (GObject *source, GAsyncResult *result, gpointer data)
       page_fail (page, msg);
       return;
     }
-  g_autofree char *db = ht_import_default_db_path (page->path);
-  page_open_db (page, db);
+  ImportJob *job = g_task_get_task_data (G_TASK (result));
+  page_open_db (page, job->db);
 }
 
 static void
@@ -205,6 +223,8 @@ cancel_clicked (GtkButton *b, gpointer data)
   (void) b;
   g_cancellable_cancel (HT_PAGE (data)->cancellable);
 }
+
+static void page_import (HtPage *page, const char *log, char *db, double from, double to);
 
 /* A database given directly, or a log: its database when current, else an import. */
 static void
@@ -221,10 +241,23 @@ page_start (HtPage *page)
       page_open_db (page, db);
       return;
     }
+  page_import (page, page->path, g_steal_pointer (&db), 0, 0);
+}
+
+/* Imports `log` into `db` (taken) in a worker thread, showing progress and Cancel. */
+static void
+page_import (HtPage *page, const char *log, char *db, double from, double to)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
+    gtk_box_remove (GTK_BOX (page), child);
+  page->ready = FALSE;
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
   gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
   gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
-  g_autofree char *text = g_strdup_printf (_("Importing %s..."), page->title);
+  g_autofree char *text = to > 0 ? g_strdup_printf (_("Importing %s, %.3f s to %.3f s..."),
+                                                   page->title, from, to)
+                                 : g_strdup_printf (_("Importing %s..."), page->title);
   gtk_box_append (GTK_BOX (box), gtk_label_new (text));
   page->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
   gtk_widget_set_size_request (GTK_WIDGET (page->progress), 360, -1);
@@ -238,13 +271,46 @@ page_start (HtPage *page)
   page->loading = box;
   page->cancellable = g_cancellable_new ();
   page->progress_source = g_timeout_add (100, poll_progress, page);
+  g_clear_object (&page->cancellable);
   ImportJob *job = g_new0 (ImportJob, 1);
-  job->log = g_strdup (page->path);
-  job->db = g_steal_pointer (&db);
+  job->log = g_strdup (log);
+  job->db = db;
+  job->from = from;
+  job->to = to;
   GTask *task = g_task_new (page, page->cancellable, import_done, NULL);
   g_task_set_task_data (task, job, import_job_free);
   g_task_run_in_thread (task, import_thread);
   g_object_unref (task);
+}
+
+void
+ht_page_set_range (HtPage *page, double from, double to)
+{
+  if (!page->log || (to <= from && page->range_to == 0))
+    return;
+  if (to <= from)
+    from = to = 0;
+  page->range_from = from;
+  page->range_to = to;
+  g_autofree char *db = NULL;
+  if (to > 0)
+    {
+      /* windowed databases go to the cache, named by the log and the window */
+      g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "heaptrail", NULL);
+      g_mkdir_with_parents (dir, 0700);
+      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA1, page->log, -1);
+      g_autofree char *name = g_strdup_printf ("%.12s-%.3f-%.3f.db", hash, from, to);
+      db = g_build_filename (dir, name, NULL);
+    }
+  else
+    db = ht_import_default_db_path (page->log);
+  page_import (page, page->log, g_steal_pointer (&db), from, to);
+}
+
+static void
+page_range_chosen (double from, double to, gpointer data)
+{
+  ht_page_set_range (HT_PAGE (data), from, to);
 }
 
 HtPage *
@@ -709,6 +775,35 @@ visible_row (GtkColumnView *table, guint i)
   return g_list_model_get_item (ht_table_visible (table), i);
 }
 
+static guint64
+allocated_total (GtkColumnView *table)
+{
+  guint64 total = 0;
+  GListModel *rows = ht_table_visible (table);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr (HtRow) r = g_list_model_get_item (rows, i);
+      total += (guint64) r->values[1];
+    }
+  return total;
+}
+
+static gboolean
+self_test_range_step (gpointer data)
+{
+  GPtrArray *pages = data;
+  HtPage *page = pages->pdata[0];
+  if (!ht_page_ready (page))
+    return G_SOURCE_CONTINUE;
+  guint64 before = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (page), "ht-before"));
+  guint64 after = allocated_total (ht_views_allocations_table (ht_page_views (page)));
+  CHECK (after < before, "time range: %llu allocations in the last tenth of the run, %llu in all",
+         (unsigned long long) after, (unsigned long long) before);
+  g_ptr_array_unref (pages);
+  gtk_window_destroy (app_state.window);
+  return G_SOURCE_REMOVE;
+}
+
 /* Drives the first page the way a user would and checks what the models hold. */
 static gboolean
 self_test_step (gpointer data)
@@ -806,6 +901,17 @@ self_test_step (gpointer data)
       g_autofree char *path = g_strdup (g_getenv ("HT_SELF_TEST_LABELS"));
       g_file_set_contents (path, labels->str, -1, NULL);
       g_string_free (labels, TRUE);
+    }
+  /* a time range chosen on the chart: every view then counts only what was allocated in
+   * it (the log is imported again with the window) */
+  if (page->log)
+    {
+      guint64 before = allocated_total (table);
+      double duration = ht_db_meta_double (page->db, "duration_s");
+      g_object_set_data (G_OBJECT (page), "ht-before", GSIZE_TO_POINTER ((gsize) before));
+      ht_page_set_range (page, duration * 0.9, duration);
+      g_timeout_add (200, self_test_range_step, pages);
+      return G_SOURCE_REMOVE;
     }
   g_ptr_array_unref (pages);
   gtk_window_destroy (app_state.window);

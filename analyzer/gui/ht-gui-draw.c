@@ -12,6 +12,11 @@ typedef struct
   char *label_a, *label_b;
   GPtrArray *snapshots;   /* HtSnapshotInfo*, or NULL */
   double duration;
+  double left, width, tmax; /* the plot's place, from the last draw */
+  double sel_from, sel_to;  /* the selected range in seconds; sel_to 0: none */
+  double drag_x;
+  HtRangeFunc on_range;
+  gpointer on_range_data;
 } Timeline;
 
 static void
@@ -61,9 +66,19 @@ draw_timeline (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointe
         tmax = MAX (tmax, p->time_s);
         vmax = MAX (vmax, (double) MAX (p->heap_bytes, p->rss_bytes));
       }
+  t->left = left;
+  t->width = w;
+  t->tmax = tmax;
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_rectangle (cr, left, top, w, h);
   cairo_fill (cr);
+  if (t->sel_to > t->sel_from)
+    {
+      cairo_set_source_rgba (cr, 0.2, 0.5, 0.9, 0.15);
+      cairo_rectangle (cr, left + w * t->sel_from / tmax, top, w * (t->sel_to - t->sel_from) / tmax,
+                       h);
+      cairo_fill (cr);
+    }
   cairo_set_source_rgb (cr, 0.8, 0.8, 0.8);
   cairo_set_line_width (cr, 1);
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
@@ -143,15 +158,75 @@ draw_timeline (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointe
     }
 }
 
+static double
+x_to_time (Timeline *t, double x)
+{
+  return t->width > 0 ? CLAMP ((x - t->left) / t->width, 0, 1) * t->tmax : 0;
+}
+
+static void
+drag_begin (GtkGestureDrag *g, double x, double y, gpointer data)
+{
+  (void) g;
+  (void) y;
+  Timeline *t = data;
+  t->drag_x = x;
+}
+
+static void
+drag_update (GtkGestureDrag *g, double dx, double dy, gpointer data)
+{
+  (void) dy;
+  Timeline *t = data;
+  double a = x_to_time (t, t->drag_x), b = x_to_time (t, t->drag_x + dx);
+  t->sel_from = MIN (a, b);
+  t->sel_to = MAX (a, b);
+  gtk_widget_queue_draw (gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (g)));
+}
+
+static void
+drag_end (GtkGestureDrag *g, double dx, double dy, gpointer data)
+{
+  drag_update (g, dx, dy, data);
+  Timeline *t = data;
+  if (t->sel_to - t->sel_from < t->tmax / 200) /* a click, not a drag: no range */
+    t->sel_from = t->sel_to = 0;
+  if (t->on_range) /* a range, or (a click) none */
+    t->on_range (t->sel_from, t->sel_to, t->on_range_data);
+}
+
 static GtkWidget *
 timeline_widget (Timeline *t)
 {
   GtkWidget *area = gtk_drawing_area_new ();
+  g_object_set_data (G_OBJECT (area), "ht-timeline", t);
   gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (area), 220);
   gtk_widget_set_hexpand (area, TRUE);
   gtk_widget_set_vexpand (area, TRUE);
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (area), draw_timeline, t, timeline_free);
   return area;
+}
+
+void
+ht_timeline_set_range (GtkWidget *timeline, double from, double to, HtRangeFunc on_range,
+                       gpointer data)
+{
+  Timeline *t = g_object_get_data (G_OBJECT (timeline), "ht-timeline");
+  t->sel_from = from;
+  t->sel_to = to;
+  if (on_range && !t->on_range)
+    {
+      GtkGesture *drag = gtk_gesture_drag_new ();
+      g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin), t);
+      g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update), t);
+      g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end), t);
+      gtk_widget_add_controller (timeline, GTK_EVENT_CONTROLLER (drag));
+      gtk_widget_set_tooltip_text (timeline, _("Drag across the chart to look at the allocations "
+                                               "made in that time only"));
+    }
+  t->on_range = on_range;
+  t->on_range_data = data;
+  gtk_widget_queue_draw (timeline);
 }
 
 GtkWidget *

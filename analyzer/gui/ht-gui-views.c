@@ -56,6 +56,10 @@ struct _HtViews
   GArray *graph_boxes;
   double graph_zoom;
 
+  /* summary */
+  GtkWidget *timeline;
+  GtkLabel *range_label;
+
   /* compare */
   HtDb *other;
   GListStore *compare_store;
@@ -264,7 +268,14 @@ build_summary (HtViews *v)
   gtk_widget_add_css_class (title, "heading");
   gtk_box_append (GTK_BOX (box), title);
   if (points && points->len > 1)
-    gtk_box_append (GTK_BOX (box), ht_timeline_new (points, v->snapshots, duration));
+    {
+      v->timeline = ht_timeline_new (points, v->snapshots, duration);
+      gtk_box_append (GTK_BOX (box), v->timeline);
+      v->range_label = GTK_LABEL (label (_("Drag across the chart to keep only the allocations "
+                                           "made in that time, in every view.")));
+      gtk_widget_add_css_class (GTK_WIDGET (v->range_label), "dim-label");
+      gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->range_label));
+    }
   else
     gtk_box_append (GTK_BOX (box), label (_("The recording is too short for a timeline.")));
   return box;
@@ -1301,6 +1312,22 @@ ht_views_new (HtDb *db, const char *path, GtkStack *stack)
   add_view (v, HT_VIEW_GRAPH, _("Graph"), build_graph (v));
   add_view (v, HT_VIEW_COMPARE, _("Compare"), build_compare (v));
   return v;
+}
+
+void
+ht_views_set_range (HtViews *v, double from, double to, HtRangeFunc on_range, gpointer data)
+{
+  if (!v->timeline)
+    return;
+  ht_timeline_set_range (v->timeline, from, to, on_range, data);
+  if (to > 0)
+    {
+      g_autofree char *text = g_strdup_printf (_("Every view shows the allocations made between "
+                                                 "%.3f s and %.3f s. Click the chart to show "
+                                                 "them all again."),
+                                               from, to);
+      gtk_label_set_text (v->range_label, text);
+    }
 }
 
 void

@@ -20,6 +20,9 @@
 
 G_BEGIN_DECLS
 
+/* A time range chosen on a chart, in seconds from the start (to 0: none). */
+typedef void (*HtRangeFunc) (double from_s, double to_s, gpointer data);
+
 /* ---------------------------------------------------------------------------------------
  * HtRow: a table row: a key, a few numbers, and what the row stands for
  */
@@ -83,12 +86,19 @@ gboolean ht_page_ready (HtPage *page);
 void ht_page_show_view (HtPage *page, HtView view);
 HtView ht_page_current_view (HtPage *page);
 void ht_page_focus_search (HtPage *page);
+/* Shows only the allocations made between from and to (seconds; to 0: all): the log is
+ * imported again with that window (like --time), in a worker thread. */
+void ht_page_set_range (HtPage *page, double from, double to);
 /* For tests and --self-test: the widgets of the views. */
 GtkWidget *ht_page_view_widget (HtPage *page, HtView view);
 
 /* ht-gui-views.c: builds the views of an open database into `stack`. */
 typedef struct _HtViews HtViews;
 HtViews *ht_views_new (HtDb *db, const char *path, GtkStack *stack);
+/* The time range the views show (--time): the summary marks it; dragging across the
+ * summary's chart calls on_range. */
+void ht_views_set_range (HtViews *views, double from, double to, HtRangeFunc on_range,
+                         gpointer data);
 void ht_views_free (HtViews *views);
 void ht_views_focus_search (HtViews *views);
 /* Test hooks: drive the views the way a user would and report what the models hold. */
@@ -103,6 +113,9 @@ GListModel *ht_views_compare_rows (HtViews *views);
 
 /* ht-gui-draw.c */
 GtkWidget *ht_timeline_new (GArray *points, GPtrArray *snapshots, double duration_s);
+/* Shows [from, to] as selected (to 0: none); with on_range, dragging selects a range. */
+void ht_timeline_set_range (GtkWidget *timeline, double from, double to, HtRangeFunc on_range,
+                            gpointer data);
 GtkWidget *ht_timeline_overlay_new (GArray *a, GArray *b, const char *label_a,
                                     const char *label_b);
 GtkWidget *ht_flame_new (HtCallNode *root);

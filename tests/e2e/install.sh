@@ -16,6 +16,18 @@ lib=$(find "$prefix" -name libheaptrail.so)
 pc=$(find "$prefix" -name heaptrail.pc)
 [[ -n $pc ]] || { echo "FAIL: heaptrail.pc not installed"; exit 1; }
 
+# the desktop app and its data
+for f in bin/heaptrail-gui share/applications/org.heaptrail.Heaptrail.desktop \
+         share/metainfo/org.heaptrail.Heaptrail.metainfo.xml \
+         share/glib-2.0/schemas/org.heaptrail.Heaptrail.gschema.xml \
+         share/icons/hicolor/scalable/apps/org.heaptrail.Heaptrail.svg \
+         share/icons/hicolor/symbolic/apps/org.heaptrail.Heaptrail-symbolic.svg \
+         share/mime/packages/heaptrail.xml share/locale/zh_CN/LC_MESSAGES/heaptrail.mo; do
+  [[ -f $prefix/$f ]] || { echo "FAIL: $f not installed"; exit 1; }
+done
+grep -q '^Name\[zh_CN\]=' "$prefix/share/applications/org.heaptrail.Heaptrail.desktop" \
+  || { echo "FAIL: the desktop file is not translated"; exit 1; }
+
 # hide the build tree: copy the installed prefix elsewhere, so only the install layout works
 moved=$work/moved
 cp -a "$prefix" "$moved"

@@ -134,7 +134,8 @@ def case_self_test(c):
     expect(p.returncode == 0 and "FAIL" not in p.stderr,
            f"self-test exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
     for what in ("by line", "by function", "sorted by allocations, descending",
-                 "has a traceback", "the row's graph", "diff between", "compare:"):
+                 "has a traceback", "the row's graph", "diff between", "compare:",
+                 "time range:"):
         expect(f"ok: {what}" in p.stdout or f"self-test: ok: {what}" in p.stdout
                or what in p.stdout, f"no '{what}' check ran:\n{p.stdout}")
 
