@@ -148,7 +148,8 @@ ht_graph_dominators (const HtGraph *g, const guint8 *reach, gint64 *idom_out, gu
   guint nedges = g->edge_start[g->n];
   guint total = root_succ->len + nedges;
   guint *succ = g_new (guint, MAX (total, 1));
-  memcpy (succ, root_succ->data, root_succ->len * sizeof (guint));
+  if (root_succ->len)
+    memcpy (succ, root_succ->data, root_succ->len * sizeof (guint));
   succ_start[0] = 0;
   succ_start[1] = root_succ->len;
   for (guint i = 0; i < g->n; i++)
