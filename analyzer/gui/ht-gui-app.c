@@ -20,6 +20,28 @@
 #define APP_ID "org.heaptrail.Heaptrail"
 
 /* ---------------------------------------------------------------------------------------
+ * The recordings open, for Compare
+ */
+GtkStringList *
+ht_gui_recordings (void)
+{
+  static GtkStringList *list;
+  if (!list)
+    list = gtk_string_list_new (NULL);
+  return list;
+}
+
+static void
+recordings_add (const char *db_path)
+{
+  GtkStringList *list = ht_gui_recordings ();
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (list)); i++)
+    if (g_str_equal (gtk_string_list_get_string (list, i), db_path))
+      return;
+  gtk_string_list_append (list, db_path);
+}
+
+/* ---------------------------------------------------------------------------------------
  * HtPage
  */
 struct _HtPage
@@ -191,6 +213,7 @@ page_open_db (HtPage *page, const char *db_path)
   if (page->log)
     ht_views_set_range (page->views, page->range_from, page->range_to, page_range_chosen, page);
   page->ready = TRUE;
+  recordings_add (ht_db_path (page->db));
   g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, NULL);
 }
 
@@ -873,9 +896,16 @@ self_test_step (gpointer data)
   CHECK (diff && g_list_model_get_n_items (diff) > 0, "diff between the first and last snapshots: %u rows",
          diff ? g_list_model_get_n_items (diff) : 0);
 
-  /* compare with the second recording */
+  /* the help overlay lists the shortcuts */
+  GtkShortcutsWindow *help = gtk_application_window_get_help_overlay (
+    GTK_APPLICATION_WINDOW (app_state.window));
+  CHECK (help != NULL, "the help overlay (Ctrl+?) is loaded");
+
+  /* compare with the second recording, which Compare's list offers */
   if (pages->len > 1)
     {
+      CHECK (g_list_model_get_n_items (G_LIST_MODEL (ht_gui_recordings ())) == pages->len,
+             "Compare offers the %u open recordings", pages->len);
       HtPage *other = pages->pdata[1];
       g_autoptr (GError) error = NULL;
       g_autofree char *db = ht_log_looks_like_log (other->path)

@@ -1204,10 +1204,56 @@ build_graph (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * Compare: two recordings side by side
  */
+static void
+compare_clicked (GtkButton *b, gpointer data)
+{
+  HtViews *v = data;
+  GtkDropDown *pick = g_object_get_data (G_OBJECT (b), "ht-pick");
+  const char *path = dropdown_string (pick);
+  g_autoptr (GError) error = NULL;
+  if (path && !ht_views_compare_with (v, path, &error))
+    show_error (v->compare_status, error);
+}
+
+/* Recordings are listed by their file name; the full path is the tooltip. */
+static void
+compare_item_setup (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
+{
+  (void) f;
+  (void) data;
+  gtk_list_item_set_child (item, gtk_label_new (NULL));
+}
+
+static void
+compare_item_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
+{
+  (void) f;
+  (void) data;
+  const char *path = gtk_string_object_get_string (gtk_list_item_get_item (item));
+  g_autofree char *base = g_path_get_basename (path);
+  GtkWidget *l = gtk_list_item_get_child (item);
+  gtk_label_set_text (GTK_LABEL (l), base);
+  gtk_widget_set_tooltip_text (l, path);
+}
+
 static GtkWidget *
 build_compare (HtViews *v)
 {
   GtkWidget *box = vbox (6);
+  GtkWidget *bar = hbox ();
+  gtk_box_append (GTK_BOX (bar), tag (_("Compare with")));
+  GtkListItemFactory *f = gtk_signal_list_item_factory_new ();
+  g_signal_connect (f, "setup", G_CALLBACK (compare_item_setup), NULL);
+  g_signal_connect (f, "bind", G_CALLBACK (compare_item_bind), NULL);
+  GtkWidget *pick = gtk_drop_down_new (G_LIST_MODEL (g_object_ref (ht_gui_recordings ())), NULL);
+  gtk_drop_down_set_factory (GTK_DROP_DOWN (pick), f);
+  g_object_unref (f);
+  gtk_box_append (GTK_BOX (bar), pick);
+  GtkWidget *go = gtk_button_new_with_label (_("Compare"));
+  g_object_set_data (G_OBJECT (go), "ht-pick", pick);
+  g_signal_connect (go, "clicked", G_CALLBACK (compare_clicked), v);
+  gtk_box_append (GTK_BOX (bar), go);
+  gtk_box_append (GTK_BOX (box), bar);
   v->compare_status = GTK_LABEL (label (_("Open a second recording (a tab, or Ctrl+O) and pick "
                                           "it here to compare live memory at the peak, "
                                           "aligned by source location.")));

@@ -92,6 +92,9 @@ void ht_page_set_range (HtPage *page, double from, double to);
 /* For tests and --self-test: the widgets of the views. */
 GtkWidget *ht_page_view_widget (HtPage *page, HtView view);
 
+/* ht-gui-app.c: the databases of the recordings open in the window, for Compare. */
+GtkStringList *ht_gui_recordings (void);
+
 /* ht-gui-views.c: builds the views of an open database into `stack`. */
 typedef struct _HtViews HtViews;
 HtViews *ht_views_new (HtDb *db, const char *path, GtkStack *stack);
