@@ -403,7 +403,8 @@ typedef struct
   GtkNotebook *notebook;
   GSettings *settings; /* NULL when the schema is not installed */
   char *screenshot_dir;
-  gboolean self_test;
+  gboolean self_test, bench;
+  gint64 started;
   int exit_code;
 } App;
 
@@ -948,6 +949,24 @@ self_test_step (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* --bench: the time from the command line to a usable window, and each view's share. */
+static gboolean
+bench_step (gpointer data)
+{
+  GPtrArray *pages = data;
+  HtPage *page = pages->pdata[0];
+  if (!ht_page_ready (page))
+    return G_SOURCE_CONTINUE;
+  const gint64 *us = ht_views_build_times (ht_page_views (page));
+  g_print ("{\"open_ms\": %.1f", (double) (g_get_monotonic_time () - app_state.started) / 1000);
+  for (int i = 0; i < HT_VIEW_COUNT; i++)
+    g_print (", \"%s_ms\": %.1f", ht_view_ids[i], (double) us[i] / 1000);
+  g_print ("}\n");
+  g_ptr_array_unref (pages);
+  gtk_window_destroy (app_state.window);
+  return G_SOURCE_REMOVE;
+}
+
 /* ---------------------------------------------------------------------------------------
  * The application
  */
@@ -985,6 +1004,8 @@ on_open (GApplication *gapp, GFile **files, int n, const char *hint, gpointer da
       g_timeout_add (400, screenshot_step, s);
       g_ptr_array_unref (pages);
     }
+  else if (app_state.bench && pages->len)
+    g_timeout_add (20, bench_step, pages);
   else if (app_state.self_test && pages->len)
     {
       gtk_notebook_set_current_page (app_state.notebook, 0);
@@ -1007,6 +1028,8 @@ handle_local_options (GApplication *app, GVariantDict *options, gpointer data)
     }
   if (g_variant_dict_contains (options, "self-test"))
     app_state.self_test = TRUE;
+  if (g_variant_dict_contains (options, "bench"))
+    app_state.self_test = app_state.bench = TRUE;
   if (g_variant_dict_contains (options, "version"))
     {
       g_print ("heaptrail-gui %s\n", HT_VERSION);
@@ -1038,6 +1061,7 @@ setup_gettext (const char *argv0)
 int
 main (int argc, char **argv)
 {
+  app_state.started = g_get_monotonic_time ();
   setlocale (LC_ALL, "");
   setup_gettext (argv[0]);
   g_set_application_name (_("heaptrail"));
@@ -1048,6 +1072,9 @@ main (int argc, char **argv)
       N_("Save a PNG of every view of the first recording into DIR, then quit"), N_("DIR") },
     { "self-test", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Drive the views of the first recording, check what they show, then quit"), NULL },
+    { "bench", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Print how long the first recording took to open and each view to build, then quit"),
+      NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },
     { NULL },
   };

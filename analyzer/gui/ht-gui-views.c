@@ -56,6 +56,8 @@ struct _HtViews
   GArray *graph_boxes;
   double graph_zoom;
 
+  gint64 build_us[HT_VIEW_COUNT]; /* what building each view took, queries included */
+
   /* summary */
   GtkWidget *timeline;
   GtkLabel *range_label;
@@ -1321,10 +1323,21 @@ ht_views_compare_rows (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * The views together
  */
+static gint64 view_started;
+
 static void
 add_view (HtViews *v, HtView which, const char *title, GtkWidget *widget)
 {
   gtk_stack_add_titled (v->stack, widget, ht_view_ids[which], title);
+  gint64 now = g_get_monotonic_time ();
+  v->build_us[which] = now - view_started;
+  view_started = now;
+}
+
+const gint64 *
+ht_views_build_times (HtViews *v)
+{
+  return v->build_us;
 }
 
 HtViews *
@@ -1347,6 +1360,7 @@ ht_views_new (HtDb *db, const char *path, GtkStack *stack)
     gtk_string_list_append (v->snapshot_labels,
                             ((HtSnapshotInfo *) v->snapshots->pdata[i])->label);
 
+  view_started = g_get_monotonic_time ();
   add_view (v, HT_VIEW_SUMMARY, _("Summary"), scrolled (build_summary (v)));
   add_view (v, HT_VIEW_ALLOCATIONS, _("Allocations"), build_allocations (v));
   add_view (v, HT_VIEW_TOP_DOWN, _("Top-down"), build_tree (v, 0));
