@@ -74,7 +74,7 @@ walk_init (Walk *w, HtDb *db, const char *at, GError **error)
   w->view->snapshot_id = info.snapshot_id;
   w->view->snapshot = g_steal_pointer (&info.label);
   ht_graph_info_clear (&info);
-  w->block_node = g_hash_table_new (g_int64_hash, g_int64_equal);
+  w->block_node = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   w->root_node = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   w->names = ht_trace_names_new (db, error);
   if (!w->names

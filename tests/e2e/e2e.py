@@ -829,6 +829,57 @@ def case_bad_input_more(c):
     print("unknown node, absurd size, bad varint, foreign and newer databases: one line, exit 3")
 
 
+def case_bad_input_permission(c):
+    """a log the user may not read: one line, exit 4 (I/O), nothing written"""
+    prog = os.path.join(c.fixtures, "fixture-leaks")
+    log, _ = c.record("secret.htr", prog)
+    os.chmod(log, 0o000)
+    argv = [c.heaptrail, "summary", log]
+    if os.geteuid() == 0:
+        # root reads anything: run as nobody, who may enter the directory but not read the log
+        setpriv = shutil.which("setpriv")
+        expect(setpriv, "setpriv (util-linux) is needed to test as root")
+        d = c.work
+        while d != "/":
+            os.chmod(d, os.stat(d).st_mode | 0o011)
+            d = os.path.dirname(d)
+        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    p = subprocess.run(argv, capture_output=True, text=True, cwd=c.work)
+    lines = p.stderr.strip().splitlines()
+    expect(p.returncode == 4 and len(lines) == 1 and "Permission denied" in lines[0]
+           and lines[0].startswith("heaptrail: "), f"exit {p.returncode}: {p.stderr!r}")
+    expect(not os.path.exists(log + ".db"), "a database was written")
+    print(f"unreadable log: {lines[0]}")
+
+
+def case_files_private(c):
+    """logs, databases and windowed databases are 0600; .dot/.svg keep the user's umask"""
+    prog = os.path.join(c.fixtures, "fixture-graph")
+    log, _ = c.record("private.htr", prog, options=("--graph",))
+    c.ht("import", log)
+    c.ht("top", log, "--time", "0..1")
+    for path in (log, log + ".db"):
+        mode = os.stat(path).st_mode & 0o777
+        expect(mode == 0o600, f"{path}: mode {oct(mode)}, expected 0600")
+    print("log and database are 0600")
+
+
+def case_cli_valgrind_clean(c):
+    """the CLI under memcheck: import, top, leaks, backrefs and chain make no error, leak nothing"""
+    prog = os.path.join(c.fixtures, "fixture-graph")
+    log, _ = c.record("vg.htr", prog, options=("--graph",))
+    supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "valgrind.supp")
+    vg = ["valgrind", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+          "--quiet", f"--suppressions={supp}"]
+    for args in (["import", log], ["top", log], ["leaks", log], ["top", log, "--metric", "retained"],
+                 ["backrefs", log, "--type", "Node", "-o", os.path.join(c.work, "n.svg")],
+                 ["growth", log, "before", "after"]):
+        p = subprocess.run(vg + [c.heaptrail, *args], capture_output=True, text=True, cwd=c.work)
+        expect(p.returncode == 0, f"heaptrail {' '.join(args[:1])} under valgrind: exit "
+                                  f"{p.returncode}\n{p.stderr[-3000:]}")
+    print("import, top, leaks, retained, backrefs, growth: valgrind-clean")
+
+
 def case_record_passthrough(c):
     """record keeps the program's stdin/stdout/exit status and says where the log went"""
     prog = os.path.join(c.fixtures, "fixture-exit")
