@@ -56,7 +56,7 @@ struct _HtPage
   GCancellable *cancellable;
   double fraction; /* written by the worker, read by a timeout */
   guint progress_source;
-  gboolean ready;
+  gboolean ready, failed;
   char *log;                /* the log behind the database, for time ranges; NULL if gone */
   double range_from, range_to; /* the time window shown; range_to 0: all */
 };
@@ -161,6 +161,7 @@ poll_progress (gpointer data)
 static void
 page_fail (HtPage *page, const char *message)
 {
+  page->failed = TRUE;
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
     gtk_box_remove (GTK_BOX (page), child);
@@ -732,8 +733,7 @@ screenshot_step (gpointer data)
   Shots *s = data;
   if (!ht_page_ready (s->page))
     {
-      if (gtk_widget_get_first_child (GTK_WIDGET (s->page)) && s->page->db == NULL
-          && !s->page->loading && s->wait++ > 5)
+      if (s->page->failed)
         {
           g_printerr ("heaptrail-gui: %s could not be opened\n", s->page->path);
           app_state.exit_code = 1;
@@ -829,10 +829,31 @@ self_test_range_step (gpointer data)
 }
 
 /* Drives the first page the way a user would and checks what the models hold. */
+/* --screenshot, --self-test and --bench on a recording that cannot be opened: say so, fail */
+static gboolean
+any_failed (GPtrArray *pages)
+{
+  for (guint i = 0; i < pages->len; i++)
+    {
+      HtPage *p = pages->pdata[i];
+      if (p->failed)
+        {
+          g_printerr ("heaptrail-gui: %s could not be opened\n", p->path);
+          app_state.exit_code = 1;
+          gtk_window_destroy (app_state.window);
+          g_ptr_array_unref (pages);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static gboolean
 self_test_step (gpointer data)
 {
   GPtrArray *pages = data;
+  if (any_failed (pages))
+    return G_SOURCE_REMOVE;
   for (guint i = 0; i < pages->len; i++)
     if (!ht_page_ready (pages->pdata[i]))
       return G_SOURCE_CONTINUE;
@@ -955,6 +976,8 @@ bench_step (gpointer data)
 {
   GPtrArray *pages = data;
   HtPage *page = pages->pdata[0];
+  if (any_failed (pages))
+    return G_SOURCE_REMOVE;
   if (!ht_page_ready (page))
     return G_SOURCE_CONTINUE;
   const gint64 *us = ht_views_build_times (ht_page_views (page));

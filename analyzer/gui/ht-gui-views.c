@@ -110,6 +110,20 @@ label (const char *text)
   return l;
 }
 
+/* A hint in a tool bar: one line, cut short when the window is narrow, whole in the
+ * tooltip. */
+static GtkWidget *
+note (const char *text)
+{
+  GtkWidget *l = gtk_label_new (text);
+  gtk_label_set_xalign (GTK_LABEL (l), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (l, TRUE);
+  gtk_widget_set_tooltip_text (l, text);
+  gtk_widget_add_css_class (l, "dim-label");
+  return l;
+}
+
 /* A short label that never wraps (in tool bars). */
 static GtkWidget *
 tag (const char *text)
@@ -160,7 +174,7 @@ static void snapshot_pair_changed (GObject *o, GParamSpec *p, gpointer data);
 /* "From [A] to [B]  note": two snapshot pickers, the first and the last chosen; `refill`
  * runs when either changes. */
 static GtkWidget *
-snapshot_bar (HtViews *v, GtkDropDown **a, GtkDropDown **b, const char *note,
+snapshot_bar (HtViews *v, GtkDropDown **a, GtkDropDown **b, const char *hint,
               void (*refill) (HtViews *))
 {
   guint n = v->snapshots->len;
@@ -171,7 +185,7 @@ snapshot_bar (HtViews *v, GtkDropDown **a, GtkDropDown **b, const char *note,
   gtk_box_append (GTK_BOX (bar), tag (_("to")));
   *b = snapshot_dropdown (v, n ? n - 1 : 0);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (*b));
-  gtk_box_append (GTK_BOX (bar), label (note));
+  gtk_box_append (GTK_BOX (bar), note (hint));
   g_object_set_data (G_OBJECT (*a), "ht-refill", refill);
   g_object_set_data (G_OBJECT (*b), "ht-refill", refill);
   g_signal_connect (*a, "notify::selected", G_CALLBACK (snapshot_pair_changed), v);
@@ -707,10 +721,10 @@ build_tree (HtViews *v, int which)
     costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
   v->tree_cost[which] = dropdown (costs);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->tree_cost[which]));
-  gtk_box_append (GTK_BOX (bar), label (which == 0 ? _("Callers first: from main down to the "
-                                                       "allocating lines.")
-                                                   : _("Allocating functions first, then "
-                                                       "who called them.")));
+  gtk_box_append (GTK_BOX (bar), note (which == 0 ? _("Callers first: from main down to the "
+                                                      "allocating lines.")
+                                                  : _("Allocating functions first, then "
+                                                      "who called them.")));
   gtk_box_append (GTK_BOX (box), bar);
   GtkColumnView *view = GTK_COLUMN_VIEW (gtk_column_view_new (NULL));
   v->tree_view[which] = view;
@@ -754,7 +768,7 @@ build_flame (HtViews *v)
     costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
   v->flame_cost = dropdown (costs);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->flame_cost));
-  gtk_box_append (GTK_BOX (bar), label (_("Click a frame to zoom in, the bars below to zoom out.")));
+  gtk_box_append (GTK_BOX (bar), note (_("Click a frame to zoom in, the bars below to zoom out.")));
   gtk_box_append (GTK_BOX (box), bar);
   HtTopOptions opt = cost_options (0);
   opt.by = HT_GROUP_FUNCTION;

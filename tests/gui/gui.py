@@ -170,6 +170,24 @@ def case_no_graph(c):
            f"the graph view does not say how to get a graph:\n{text}")
 
 
+def case_bad_input(c):
+    """a text file, a corrupt log and a directory: the tab says why, nothing crashes"""
+    text = os.path.join(c.work, "notes.htr")
+    with open(text, "w") as f:
+        f.write("not a recording\n")
+    corrupt = os.path.join(c.work, "corrupt.htr")
+    with open(corrupt, "wb") as f:
+        f.write(b"HTRAIL\r\n\x00\x00" + b"\xff" * 64)
+    folder = os.path.join(c.work, "folder")
+    os.makedirs(folder)
+    for path in (text, corrupt, folder):
+        p = c.run_gui("--self-test", path, timeout=60)
+        expect(p.returncode == 1 and f"{path} could not be opened" in p.stderr,
+               f"{path}: exit {p.returncode}\n{p.stderr}")
+        expect("CRITICAL" not in p.stderr or "minimum height" in p.stderr,
+               f"{path}: {p.stderr}")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
