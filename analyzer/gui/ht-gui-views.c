@@ -57,6 +57,8 @@ struct _HtViews
   double graph_zoom;
 
   gint64 build_us[HT_VIEW_COUNT]; /* what building each view took, queries included */
+  GtkWidget *slots[HT_VIEW_COUNT]; /* the stack's pages; a view is built into its slot */
+  gboolean built[HT_VIEW_COUNT];
 
   /* summary */
   GtkWidget *timeline;
@@ -69,6 +71,8 @@ struct _HtViews
   GtkBox *compare_chart;
   GtkLabel *compare_status;
 };
+
+static void ensure_view (HtViews *v, HtView which);
 
 /* ---------------------------------------------------------------------------------------
  * Helpers
@@ -862,7 +866,8 @@ types_activated (GtkColumnView *view, guint pos, gpointer data)
 {
   HtViews *v = data;
   g_autoptr (HtRow) row = g_list_model_get_item (ht_table_visible (view), pos);
-  if (row && v->has_graph)
+  ensure_view (v, HT_VIEW_GRAPH);
+  if (row && v->has_graph && v->graph_what)
     {
       gtk_editable_set_text (GTK_EDITABLE (v->graph_what), row->key);
       gtk_widget_activate (GTK_WIDGET (v->graph_what));
@@ -1045,6 +1050,9 @@ graph_entry_activated (GtkEntry *entry, gpointer data)
 static void
 graph_show_row (HtViews *v, HtRow *row)
 {
+  ensure_view (v, HT_VIEW_GRAPH);
+  if (!v->graph_what)
+    return;
   /* a group's key frame: its function, at the line when the group is one */
   const HtLocation *l = row->traceback && row->traceback->len ? row->traceback->pdata[0] : NULL;
   for (guint i = 0; row->traceback && i < row->traceback->len; i++)
@@ -1288,6 +1296,7 @@ build_compare (HtViews *v)
 gboolean
 ht_views_compare_with (HtViews *v, const char *db_path, GError **error)
 {
+  ensure_view (v, HT_VIEW_COMPARE);
   HtDb *other = ht_db_open (db_path, error);
   if (!other)
     return FALSE;
@@ -1337,15 +1346,65 @@ ht_views_compare_rows (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * The views together
  */
-static gint64 view_started;
+/* Views are built the first time they are shown (or asked for), each into the slot the
+ * stack lists from the start: opening a recording costs only its summary. */
+static GtkWidget *
+build_view (HtViews *v, HtView which)
+{
+  switch (which)
+    {
+    case HT_VIEW_SUMMARY:
+      return scrolled (build_summary (v));
+    case HT_VIEW_ALLOCATIONS:
+      return build_allocations (v);
+    case HT_VIEW_TOP_DOWN:
+      return build_tree (v, 0);
+    case HT_VIEW_BOTTOM_UP:
+      return build_tree (v, 1);
+    case HT_VIEW_FLAME:
+      return build_flame (v);
+    case HT_VIEW_SNAPSHOTS:
+      return build_snapshots (v);
+    case HT_VIEW_TYPES:
+      return build_types (v);
+    case HT_VIEW_LEAKS:
+      return build_leaks (v);
+    case HT_VIEW_GRAPH:
+      return build_graph (v);
+    case HT_VIEW_COMPARE:
+    default:
+      return build_compare (v);
+    }
+}
 
 static void
-add_view (HtViews *v, HtView which, const char *title, GtkWidget *widget)
+ensure_view (HtViews *v, HtView which)
 {
-  gtk_stack_add_titled (v->stack, widget, ht_view_ids[which], title);
-  gint64 now = g_get_monotonic_time ();
-  v->build_us[which] = now - view_started;
-  view_started = now;
+  if (v->built[which])
+    return;
+  v->built[which] = TRUE;
+  gint64 start = g_get_monotonic_time ();
+  GtkWidget *content = build_view (v, which);
+  gtk_widget_set_vexpand (content, TRUE);
+  gtk_box_append (GTK_BOX (v->slots[which]), content);
+  v->build_us[which] = g_get_monotonic_time () - start;
+}
+
+static void
+visible_view_changed (GtkStack *stack, GParamSpec *p, gpointer data)
+{
+  (void) p;
+  const char *name = gtk_stack_get_visible_child_name (stack);
+  for (int i = 0; name && i < HT_VIEW_COUNT; i++)
+    if (g_str_equal (name, ht_view_ids[i]))
+      ensure_view (data, (HtView) i);
+}
+
+void
+ht_views_build_all (HtViews *v)
+{
+  for (int i = 0; i < HT_VIEW_COUNT; i++)
+    ensure_view (v, (HtView) i);
 }
 
 const gint64 *
@@ -1374,17 +1433,16 @@ ht_views_new (HtDb *db, const char *path, GtkStack *stack)
     gtk_string_list_append (v->snapshot_labels,
                             ((HtSnapshotInfo *) v->snapshots->pdata[i])->label);
 
-  view_started = g_get_monotonic_time ();
-  add_view (v, HT_VIEW_SUMMARY, _("Summary"), scrolled (build_summary (v)));
-  add_view (v, HT_VIEW_ALLOCATIONS, _("Allocations"), build_allocations (v));
-  add_view (v, HT_VIEW_TOP_DOWN, _("Top-down"), build_tree (v, 0));
-  add_view (v, HT_VIEW_BOTTOM_UP, _("Bottom-up"), build_tree (v, 1));
-  add_view (v, HT_VIEW_FLAME, _("Flame graph"), build_flame (v));
-  add_view (v, HT_VIEW_SNAPSHOTS, _("Snapshots"), build_snapshots (v));
-  add_view (v, HT_VIEW_TYPES, _("Types"), build_types (v));
-  add_view (v, HT_VIEW_LEAKS, _("Leaks"), build_leaks (v));
-  add_view (v, HT_VIEW_GRAPH, _("Graph"), build_graph (v));
-  add_view (v, HT_VIEW_COMPARE, _("Compare"), build_compare (v));
+  const char *titles[HT_VIEW_COUNT] = { _("Summary"), _("Allocations"), _("Top-down"),
+                                        _("Bottom-up"), _("Flame graph"), _("Snapshots"),
+                                        _("Types"), _("Leaks"), _("Graph"), _("Compare") };
+  for (int i = 0; i < HT_VIEW_COUNT; i++)
+    {
+      v->slots[i] = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+      gtk_stack_add_titled (stack, v->slots[i], ht_view_ids[i], titles[i]);
+    }
+  ensure_view (v, HT_VIEW_SUMMARY);
+  g_signal_connect (stack, "notify::visible-child", G_CALLBACK (visible_view_changed), v);
   return v;
 }
 
@@ -1426,6 +1484,7 @@ ht_views_free (HtViews *v)
 void
 ht_views_focus_search (HtViews *v)
 {
+  ensure_view (v, HT_VIEW_ALLOCATIONS);
   gtk_stack_set_visible_child_name (v->stack, "allocations");
   gtk_widget_grab_focus (GTK_WIDGET (v->search));
 }
@@ -1436,18 +1495,21 @@ ht_views_focus_search (HtViews *v)
 void
 ht_views_set_group_by (HtViews *v, HtGroupBy by)
 {
+  ensure_view (v, HT_VIEW_ALLOCATIONS);
   gtk_drop_down_set_selected (v->group_by, by);
 }
 
 GtkColumnView *
 ht_views_allocations_table (HtViews *v)
 {
+  ensure_view (v, HT_VIEW_ALLOCATIONS);
   return v->alloc_table;
 }
 
 void
 ht_views_graph_for_row (HtViews *v, HtRow *row)
 {
+  ensure_view (v, HT_VIEW_GRAPH);
   if (v->has_graph)
     graph_show_row (v, row);
 }
@@ -1461,6 +1523,7 @@ ht_views_graph_nodes (HtViews *v)
 void
 ht_views_pick_snapshots (HtViews *v, guint a, guint b)
 {
+  ensure_view (v, HT_VIEW_SNAPSHOTS);
   if (!v->snap_a)
     return;
   guint n = g_list_model_get_n_items (G_LIST_MODEL (v->snapshot_labels));

@@ -103,6 +103,8 @@ HtViews *ht_views_new (HtDb *db, const char *path, GtkStack *stack);
 void ht_views_set_range (HtViews *views, double from, double to, HtRangeFunc on_range,
                          gpointer data);
 void ht_views_free (HtViews *views);
+/* Builds every view now (views are otherwise built when first shown). */
+void ht_views_build_all (HtViews *views);
 /* Microseconds each view took to build, its queries included (HT_VIEW_COUNT values). */
 const gint64 *ht_views_build_times (HtViews *views);
 void ht_views_focus_search (HtViews *views);

@@ -43,6 +43,7 @@ struct _HtDb
 {
   sqlite3 *handle;
   char *path;
+  GData *cache; /* what queries loaded once and share (the database is read-only) */
 };
 
 static const char schema_sql[] =
@@ -198,9 +199,22 @@ ht_db_close (HtDb *db)
 {
   if (!db)
     return;
+  g_datalist_clear (&db->cache);
   sqlite3_close (db->handle);
   g_free (db->path);
   g_free (db);
+}
+
+gpointer
+ht_db_cache_get (HtDb *db, const char *key)
+{
+  return g_datalist_get_data (&db->cache, key);
+}
+
+void
+ht_db_cache_set (HtDb *db, const char *key, gpointer data, GDestroyNotify destroy)
+{
+  g_datalist_set_data_full (&db->cache, key, data, destroy);
 }
 
 sqlite3 *

@@ -17,6 +17,11 @@ void ht_db_close (HtDb *db);
 sqlite3 *ht_db_handle (HtDb *db);
 const char *ht_db_path (HtDb *db);
 
+/* Data a query loaded from the database, kept for the next query (a database is never
+ * written once imported): owned by the database, freed with it. */
+gpointer ht_db_cache_get (HtDb *db, const char *key);
+void ht_db_cache_set (HtDb *db, const char *key, gpointer data, GDestroyNotify destroy);
+
 /* meta table values; NULL / 0 when absent */
 char *ht_db_meta_string (HtDb *db, const char *key);
 gint64 ht_db_meta_int (HtDb *db, const char *key);

@@ -113,9 +113,38 @@ ht_location_format (const HtLocation *loc)
   return g_strdup (loc->function);
 }
 
-/* All locations, by id. */
+/* All locations, by id (loaded once per database, then shared: callers get a reference). */
+static GHashTable *load_locations_uncached (HtDb *db, GError **error);
+static GHashTable *load_frames_uncached (HtDb *db, GError **error);
+
+static GHashTable *
+load_cached (HtDb *db, const char *key, GHashTable *(*load) (HtDb *, GError **), GError **error)
+{
+  GHashTable *h = ht_db_cache_get (db, key);
+  if (!h)
+    {
+      h = load (db, error);
+      if (!h)
+        return NULL;
+      ht_db_cache_set (db, key, h, (GDestroyNotify) g_hash_table_unref);
+    }
+  return g_hash_table_ref (h);
+}
+
 static GHashTable *
 load_locations (HtDb *db, GError **error)
+{
+  return load_cached (db, "ht-locations", load_locations_uncached, error);
+}
+
+static GHashTable *
+load_frames (HtDb *db, GError **error)
+{
+  return load_cached (db, "ht-frames", load_frames_uncached, error);
+}
+
+static GHashTable *
+load_locations_uncached (HtDb *db, GError **error)
 {
   sqlite3_stmt *st;
   if (!ht_db_prepare (ht_db_handle (db), "SELECT l.id, l.function, l.file, l.line, m.path FROM locations l"
@@ -141,7 +170,7 @@ load_locations (HtDb *db, GError **error)
 
 /* trace id -> GArray of location ids, innermost first */
 static GHashTable *
-load_frames (HtDb *db, GError **error)
+load_frames_uncached (HtDb *db, GError **error)
 {
   sqlite3_stmt *st;
   if (!ht_db_prepare (ht_db_handle (db),
@@ -553,15 +582,46 @@ call_node_sort (HtCallNode *node)
     call_node_sort (node->children->pdata[i]);
 }
 
-/* The child of `parent` at `loc` (same function, file and line), made on first use. */
-static HtCallNode *
-call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index, gboolean lines)
+/* The child of `parent` at `loc` (the same location, or with `lines` FALSE the same
+ * function), made on first use.  `index` maps (parent, key) to children during the build;
+ * keys are borrowed from the locations table, which outlives the build. */
+typedef struct
 {
-  g_autofree char *key = lines ? g_strdup_printf ("%p\x1f%s\x1f%s\x1f%u", (void *) parent,
-                                                  loc->function, loc->file ? loc->file : "",
-                                                  loc->line)
-                               : g_strdup_printf ("%p\x1f%s", (void *) parent, loc->function);
-  HtCallNode *n = g_hash_table_lookup (index, key);
+  const HtCallNode *parent;
+  gconstpointer key;
+} ChildKey;
+
+static guint
+child_key_hash (gconstpointer k)
+{
+  const ChildKey *c = k;
+  return g_direct_hash (c->parent) * 31 + GPOINTER_TO_UINT (c->key);
+}
+
+static gboolean
+child_key_equal (gconstpointer a, gconstpointer b)
+{
+  const ChildKey *x = a, *y = b;
+  return x->parent == y->parent && x->key == y->key;
+}
+
+static HtCallNode *
+call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index, gboolean lines,
+                 GHashTable *functions)
+{
+  /* functions: one pointer per distinct name, so names compare as pointers */
+  gconstpointer key = loc;
+  if (!lines)
+    {
+      key = g_hash_table_lookup (functions, loc->function);
+      if (!key)
+        {
+          key = loc->function;
+          g_hash_table_insert (functions, (gpointer) loc->function, (gpointer) key);
+        }
+    }
+  ChildKey k = { parent, key };
+  HtCallNode *n = g_hash_table_lookup (index, &k);
   if (n)
     return n;
   n = g_new0 (HtCallNode, 1);
@@ -570,7 +630,7 @@ call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index, g
   if (!parent->children)
     parent->children = g_ptr_array_new_with_free_func ((GDestroyNotify) ht_call_node_free);
   g_ptr_array_add (parent->children, n);
-  g_hash_table_insert (index, g_steal_pointer (&key), n);
+  g_hash_table_insert (index, g_memdup2 (&k, sizeof k), n);
   return n;
 }
 
@@ -588,7 +648,9 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
     return NULL;
   gboolean lines = options->by != HT_GROUP_FUNCTION; /* one node per line, or per function */
   HtCallNode *root = g_new0 (HtCallNode, 1);
-  g_autoptr (GHashTable) index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) index = g_hash_table_new_full (child_key_hash, child_key_equal, g_free,
+                                                        NULL);
+  g_autoptr (GHashTable) functions = g_hash_table_new (g_str_hash, g_str_equal);
   static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
   while (sqlite3_step (st) == SQLITE_ROW)
     {
@@ -603,13 +665,13 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
       HtCallNode *node = root;
       guint n = fr ? fr->len : 0;
       if (n == 0)
-        node = call_node_child (root, &unknown, index, lines);
+        node = call_node_child (root, &unknown, index, lines, functions);
       for (guint k = 0; k < n; k++)
         {
           /* frames are innermost first: top-down walks them backwards */
           guint i = bottom_up ? k : n - 1 - k;
           const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
-          node = call_node_child (node, l ? l : &unknown, index, lines);
+          node = call_node_child (node, l ? l : &unknown, index, lines, functions);
           node->total_bytes += bytes;
           node->total_count += count;
         }
