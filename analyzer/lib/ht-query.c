@@ -556,8 +556,8 @@ ht_call_node_free (HtCallNode *node)
 {
   if (!node)
     return;
-  if (node->location)
-    location_free (node->location);
+  if (node->locations)
+    g_hash_table_unref (node->locations);
   if (node->children)
     g_ptr_array_unref (node->children);
   g_free (node);
@@ -625,7 +625,7 @@ call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index, g
   if (n)
     return n;
   n = g_new0 (HtCallNode, 1);
-  n->location = location_copy (loc);
+  n->location = loc; /* borrowed from the locations table the root holds */
   n->parent = parent;
   if (!parent->children)
     parent->children = g_ptr_array_new_with_free_func ((GDestroyNotify) ht_call_node_free);
@@ -648,6 +648,7 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
     return NULL;
   gboolean lines = options->by != HT_GROUP_FUNCTION; /* one node per line, or per function */
   HtCallNode *root = g_new0 (HtCallNode, 1);
+  root->locations = g_hash_table_ref (locations);
   g_autoptr (GHashTable) index = g_hash_table_new_full (child_key_hash, child_key_equal, g_free,
                                                         NULL);
   g_autoptr (GHashTable) functions = g_hash_table_new (g_str_hash, g_str_equal);

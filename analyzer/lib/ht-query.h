@@ -204,11 +204,12 @@ GArray *ht_query_timeline (HtDb *db, GError **error);
 typedef struct _HtCallNode HtCallNode;
 struct _HtCallNode
 {
-  HtLocation *location; /* NULL for the root */
+  const HtLocation *location; /* NULL for the root; owned by the tree */
   guint64 self_bytes, self_count;   /* of traces ending here */
   guint64 total_bytes, total_count; /* of every trace through here */
   GPtrArray *children;              /* HtCallNode*, largest first */
   HtCallNode *parent;
+  GHashTable *locations; /* the root's: keeps the shared locations alive */
 };
 
 HtCallNode *ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up,
