@@ -764,6 +764,19 @@ screenshot_step (gpointer data)
       return G_SOURCE_REMOVE;
     }
   ht_page_show_view (s->page, (HtView) s->view);
+  if (s->view == HT_VIEW_ALLOCATIONS)
+    {
+      /* show what a row holds: the first one selected (its stack below) and expanded */
+      GtkColumnView *table = ht_views_allocations_table (ht_page_views (s->page));
+      GListModel *visible = ht_table_visible (table);
+      if (g_list_model_get_n_items (visible) > 0)
+        {
+          gtk_selection_model_select_item (GTK_SELECTION_MODEL (visible), 0, TRUE);
+          g_autoptr (GObject) first = g_list_model_get_item (visible, 0);
+          if (GTK_IS_TREE_LIST_ROW (first))
+            gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), TRUE);
+        }
+    }
   return G_SOURCE_CONTINUE; /* next tick: the view has been laid out and drawn */
 }
 
@@ -796,7 +809,7 @@ collect_labels (GtkWidget *w, GString *out)
 static HtRow *
 visible_row (GtkColumnView *table, guint i)
 {
-  return g_list_model_get_item (ht_table_visible (table), i);
+  return ht_table_row (table, i);
 }
 
 static guint64
@@ -806,7 +819,7 @@ allocated_total (GtkColumnView *table)
   GListModel *rows = ht_table_visible (table);
   for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
     {
-      g_autoptr (HtRow) r = g_list_model_get_item (rows, i);
+      g_autoptr (HtRow) r = ht_table_row (table, i);
       total += (guint64) r->values[1];
     }
   return total;
@@ -903,6 +916,20 @@ self_test_step (gpointer data)
   HtRow *row = ht_table_selected (table);
   CHECK (row && row->traceback && row->traceback->len > 0, "selected '%s' has a traceback",
          row ? row->key : "");
+  /* the row expands to its traceback, frame by frame */
+  {
+    GListModel *visible = ht_table_visible (table);
+    guint before = g_list_model_get_n_items (visible);
+    g_autoptr (GObject) first = g_list_model_get_item (visible, 0);
+    if (GTK_IS_TREE_LIST_ROW (first))
+      gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), TRUE);
+    guint after = g_list_model_get_n_items (visible);
+    guint frames = row && row->traceback ? row->traceback->len : 0;
+    CHECK (after == before + frames, "the row expands to its %u frames (%u -> %u rows)", frames,
+           before, after);
+    if (GTK_IS_TREE_LIST_ROW (first))
+      gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), FALSE);
+  }
   if (row)
     {
       ht_views_graph_for_row (v, row);

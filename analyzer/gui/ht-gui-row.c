@@ -53,7 +53,50 @@ typedef struct
 {
   int column; /* -2 key, -1 detail, else a value index */
   gboolean size;
+  gboolean expander; /* the key column of a table whose rows expand to their traceback */
 } ColumnInfo;
+
+/* A row of a table, whether the table lists rows or tree rows over them (a new ref). */
+static HtRow *
+row_of (gpointer item)
+{
+  if (GTK_IS_TREE_LIST_ROW (item))
+    return gtk_tree_list_row_get_item (item);
+  return item ? g_object_ref (item) : NULL;
+}
+
+static gboolean
+is_frame (HtRow *row)
+{
+  return g_object_get_data (G_OBJECT (row), "ht-frame") != NULL;
+}
+
+/* A group's children: the frames of its traceback, innermost first. */
+static GListModel *
+traceback_children (gpointer item, gpointer data)
+{
+  (void) data;
+  HtRow *row = item;
+  if (is_frame (row) || !row->traceback || row->traceback->len == 0)
+    return NULL;
+  GListStore *store = g_list_store_new (HT_TYPE_ROW);
+  for (guint i = 0; i < row->traceback->len; i++)
+    {
+      const HtLocation *l = row->traceback->pdata[i];
+      g_autofree char *where = ht_location_format (l);
+      g_autofree char *base = g_path_get_basename (where);
+      g_autofree char *key = g_str_equal (where, l->function)
+                               ? g_strdup (l->function)
+                               : g_strdup_printf ("%s (%s)", l->function, base);
+      g_autoptr (HtRow) frame = ht_row_new (key, NULL);
+      g_object_set_data (G_OBJECT (frame), "ht-frame", GINT_TO_POINTER (1));
+      /* frames sort in stack order whatever the column: by their depth */
+      for (int k = 0; k < HT_ROW_VALUES; k++)
+        frame->values[k] = -(gint64) i;
+      g_list_store_append (store, frame);
+    }
+  return G_LIST_MODEL (store);
+}
 
 static void
 setup_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
@@ -66,6 +109,13 @@ setup_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data
     gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_START);
   else
     gtk_widget_add_css_class (label, "numeric");
+  if (info->expander)
+    {
+      GtkWidget *expander = gtk_tree_expander_new ();
+      gtk_tree_expander_set_child (GTK_TREE_EXPANDER (expander), label);
+      gtk_list_item_set_child (item, expander);
+      return;
+    }
   gtk_list_item_set_child (item, label);
 }
 
@@ -74,12 +124,24 @@ bind_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
 {
   (void) factory;
   const ColumnInfo *info = data;
-  HtRow *row = gtk_list_item_get_item (item);
-  GtkLabel *label = GTK_LABEL (gtk_list_item_get_child (item));
+  gpointer it = gtk_list_item_get_item (item);
+  g_autoptr (HtRow) row = row_of (it);
+  GtkWidget *child = gtk_list_item_get_child (item);
+  if (GTK_IS_TREE_EXPANDER (child))
+    {
+      gtk_tree_expander_set_list_row (GTK_TREE_EXPANDER (child), it);
+      child = gtk_tree_expander_get_child (GTK_TREE_EXPANDER (child));
+    }
+  GtkLabel *label = GTK_LABEL (child);
   if (info->column == -2)
     {
       gtk_label_set_text (label, row->key);
       gtk_widget_set_tooltip_text (GTK_WIDGET (label), row->key);
+      return;
+    }
+  if (is_frame (row))
+    {
+      gtk_label_set_text (label, "");
       return;
     }
   if (info->column == -1)
@@ -107,11 +169,13 @@ compare_rows (gconstpointer a, gconstpointer b, gpointer data)
 }
 
 static GtkColumnViewColumn *
-add_column (GtkColumnView *view, const char *title, int column, gboolean size, gboolean expand)
+add_column (GtkColumnView *view, const char *title, int column, gboolean size, gboolean expand,
+            gboolean expander)
 {
   ColumnInfo *info = g_new0 (ColumnInfo, 1);
   info->column = column;
   info->size = size;
+  info->expander = expander;
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
   g_signal_connect (factory, "setup", G_CALLBACK (setup_label), info);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_label), info);
@@ -129,25 +193,26 @@ add_column (GtkColumnView *view, const char *title, int column, gboolean size, g
 
 GtkWidget *
 ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
-              GtkFilter *filter)
+              GtkFilter *filter, gboolean expandable)
 {
   GtkWidget *view = gtk_column_view_new (NULL);
   GtkColumnView *cv = GTK_COLUMN_VIEW (view);
   gtk_column_view_set_show_column_separators (cv, TRUE);
   gtk_widget_add_css_class (view, "data-table");
-  GtkColumnViewColumn *key = add_column (cv, titles[0], -2, FALSE, TRUE);
+  GtkColumnViewColumn *key = add_column (cv, titles[0], -2, FALSE, TRUE, expandable);
   gtk_column_view_column_set_fixed_width (key, 240);
   guint first_value = 1;
   if (detail_column)
     {
-      add_column (cv, titles[1], -1, FALSE, FALSE);
+      add_column (cv, titles[1], -1, FALSE, FALSE, FALSE);
       first_value = 2;
     }
   GtkColumnViewColumn *first_numeric = NULL;
   for (guint i = first_value; titles[i]; i++)
     {
       gboolean size = g_str_has_suffix (titles[i], "(B)");
-      GtkColumnViewColumn *c = add_column (cv, titles[i], (int) (i - first_value), size, FALSE);
+      GtkColumnViewColumn *c = add_column (cv, titles[i], (int) (i - first_value), size, FALSE,
+                                           FALSE);
       if (!first_numeric)
         first_numeric = c;
     }
@@ -155,6 +220,13 @@ ht_table_new (GListStore *store, const char *const *titles, gboolean detail_colu
   if (filter)
     model = G_LIST_MODEL (gtk_filter_list_model_new (model, g_object_ref (filter)));
   GtkSorter *sorter = g_object_ref (gtk_column_view_get_sorter (cv));
+  if (expandable)
+    {
+      /* rows expand to their traceback; sorting keeps each frame under its row */
+      model = G_LIST_MODEL (gtk_tree_list_model_new (model, FALSE, FALSE, traceback_children,
+                                                     NULL, NULL));
+      sorter = GTK_SORTER (gtk_tree_list_row_sorter_new (sorter));
+    }
   GtkSortListModel *sorted = gtk_sort_list_model_new (model, sorter);
   GtkSingleSelection *selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
   gtk_single_selection_set_autoselect (selection, FALSE);
@@ -170,7 +242,19 @@ HtRow *
 ht_table_selected (GtkColumnView *table)
 {
   GtkSingleSelection *sel = GTK_SINGLE_SELECTION (gtk_column_view_get_model (table));
-  return gtk_single_selection_get_selected_item (sel);
+  gpointer item = gtk_single_selection_get_selected_item (sel);
+  if (!item)
+    return NULL;
+  HtRow *row = row_of (item);
+  g_object_unref (row); /* the model keeps it alive */
+  return row;
+}
+
+HtRow *
+ht_table_row (GtkColumnView *table, guint position)
+{
+  g_autoptr (GObject) item = g_list_model_get_item (ht_table_visible (table), position);
+  return row_of (item);
 }
 
 GListModel *

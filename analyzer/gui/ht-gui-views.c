@@ -473,7 +473,7 @@ static void
 alloc_activated (GtkColumnView *view, guint pos, gpointer data)
 {
   (void) data;
-  g_autoptr (HtRow) row = g_list_model_get_item (ht_table_visible (view), pos);
+  g_autoptr (HtRow) row = ht_table_row (view, pos);
   if (row && row->traceback && row->traceback->len)
     {
       /* the key frame: the first one in the program's own files */
@@ -537,7 +537,8 @@ build_allocations (HtViews *v)
   const char *titles[] = { _("Where"), _("Allocated (B)"), _("Allocations"), _("Average (B)"),
                            _("Peak (B)"), _("Leaked (B)"), _("Temporary (B)"),
                            _("Retained (B)"), NULL };
-  GtkWidget *table = ht_table_new (v->alloc_store, titles, FALSE, GTK_FILTER (v->alloc_filter));
+  GtkWidget *table = ht_table_new (v->alloc_store, titles, FALSE, GTK_FILTER (v->alloc_filter),
+                                   TRUE);
   v->alloc_table = GTK_COLUMN_VIEW (table);
   g_signal_connect (table, "activate", G_CALLBACK (alloc_activated), v);
   g_signal_connect (gtk_column_view_get_model (v->alloc_table), "selection-changed",
@@ -830,7 +831,7 @@ build_snapshots (HtViews *v)
   v->diff_store = g_list_store_new (HT_TYPE_ROW);
   const char *titles[] = { _("Where"), _("Size (B)"), _("Size change (B)"), _("Count"),
                            _("Count change"), NULL };
-  GtkWidget *table = ht_table_new (v->diff_store, titles, FALSE, NULL);
+  GtkWidget *table = ht_table_new (v->diff_store, titles, FALSE, NULL, FALSE);
   v->diff_table = GTK_COLUMN_VIEW (table);
   gtk_box_append (GTK_BOX (box), scrolled (table));
   fill_diff (v);
@@ -865,7 +866,7 @@ static void
 types_activated (GtkColumnView *view, guint pos, gpointer data)
 {
   HtViews *v = data;
-  g_autoptr (HtRow) row = g_list_model_get_item (ht_table_visible (view), pos);
+  g_autoptr (HtRow) row = ht_table_row (view, pos);
   ensure_view (v, HT_VIEW_GRAPH);
   if (row && v->has_graph && v->graph_what)
     {
@@ -887,7 +888,7 @@ build_types (HtViews *v)
   v->types_store = g_list_store_new (HT_TYPE_ROW);
   const char *titles[] = { _("Type"), _("Count"), _("Count change"), _("Size (B)"),
                            _("Size change (B)"), NULL };
-  GtkWidget *table = ht_table_new (v->types_store, titles, FALSE, NULL);
+  GtkWidget *table = ht_table_new (v->types_store, titles, FALSE, NULL, FALSE);
   g_signal_connect (table, "activate", G_CALLBACK (types_activated), v);
   gtk_box_append (GTK_BOX (box), scrolled (table));
   fill_types (v);
@@ -957,7 +958,7 @@ build_leaks (HtViews *v)
     }
   ht_leaks_clear (&leaks);
   const char *titles[] = { _("Where"), _("Class"), _("Size (B)"), _("Blocks"), NULL };
-  GtkWidget *table = ht_table_new (v->leaks_store, titles, TRUE, NULL);
+  GtkWidget *table = ht_table_new (v->leaks_store, titles, TRUE, NULL, TRUE);
   GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
   gtk_paned_set_start_child (GTK_PANED (paned), scrolled (table));
   GtkLabel *panel = GTK_LABEL (label (_("Select a row to see its stack.")));
@@ -1287,7 +1288,7 @@ build_compare (HtViews *v)
   v->compare_store = g_list_store_new (HT_TYPE_ROW);
   const char *titles[] = { _("Where"), _("This (B)"), _("Other (B)"), _("Change (B)"),
                            _("Count here"), _("Count there"), NULL };
-  GtkWidget *table = ht_table_new (v->compare_store, titles, FALSE, NULL);
+  GtkWidget *table = ht_table_new (v->compare_store, titles, FALSE, NULL, FALSE);
   v->compare_table = GTK_COLUMN_VIEW (table);
   gtk_box_append (GTK_BOX (box), scrolled (table));
   return box;

@@ -49,8 +49,10 @@ HtRow *ht_row_from_stat (const HtStat *stat);
  * column sorts; the returned view's model is a GtkSingleSelection over a sort model over a
  * filter model over `store`. */
 GtkWidget *ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
-                         GtkFilter *filter);
+                         GtkFilter *filter, gboolean expandable);
+/* With `expandable`, each row expands to the frames of its traceback. */
 HtRow *ht_table_selected (GtkColumnView *table);
+HtRow *ht_table_row (GtkColumnView *table, guint position); /* a new ref, or NULL */
 /* The GListModel the user sees (sorted and filtered), for tests. */
 GListModel *ht_table_visible (GtkColumnView *table);
 
