@@ -583,33 +583,12 @@ call_node_sort (HtCallNode *node)
 }
 
 /* The child of `parent` at `loc` (the same location, or with `lines` FALSE the same
- * function), made on first use.  `index` maps (parent, key) to children during the build;
- * keys are borrowed from the locations table, which outlives the build. */
-typedef struct
-{
-  const HtCallNode *parent;
-  gconstpointer key;
-} ChildKey;
-
-static guint
-child_key_hash (gconstpointer k)
-{
-  const ChildKey *c = k;
-  return g_direct_hash (c->parent) * 31 + GPOINTER_TO_UINT (c->key);
-}
-
-static gboolean
-child_key_equal (gconstpointer a, gconstpointer b)
-{
-  const ChildKey *x = a, *y = b;
-  return x->parent == y->parent && x->key == y->key;
-}
-
+ * function), made on first use.  Children are found by a key borrowed from the locations
+ * table (a location, or one interned function name): a scan while there are few, a
+ * per-node hash table beyond that. */
 static HtCallNode *
-call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index, gboolean lines,
-                 GHashTable *functions)
+call_node_child (HtCallNode *parent, const HtLocation *loc, gboolean lines, GHashTable *functions)
 {
-  /* functions: one pointer per distinct name, so names compare as pointers */
   gconstpointer key = loc;
   if (!lines)
     {
@@ -620,18 +599,50 @@ call_node_child (HtCallNode *parent, const HtLocation *loc, GHashTable *index, g
           g_hash_table_insert (functions, (gpointer) loc->function, (gpointer) key);
         }
     }
-  ChildKey k = { parent, key };
-  HtCallNode *n = g_hash_table_lookup (index, &k);
-  if (n)
-    return n;
-  n = g_new0 (HtCallNode, 1);
+  guint n_children = parent->children ? parent->children->len : 0;
+  if (parent->index)
+    {
+      HtCallNode *n = g_hash_table_lookup (parent->index, key);
+      if (n)
+        return n;
+    }
+  else
+    for (guint i = 0; i < n_children; i++)
+      {
+        HtCallNode *c = parent->children->pdata[i];
+        if ((lines ? (gconstpointer) c->location : g_hash_table_lookup (functions, c->location->function)) == key)
+          return c;
+      }
+  HtCallNode *n = g_new0 (HtCallNode, 1);
   n->location = loc; /* borrowed from the locations table the root holds */
   n->parent = parent;
   if (!parent->children)
     parent->children = g_ptr_array_new_with_free_func ((GDestroyNotify) ht_call_node_free);
   g_ptr_array_add (parent->children, n);
-  g_hash_table_insert (index, g_memdup2 (&k, sizeof k), n);
+  if (!parent->index && parent->children->len > 8)
+    {
+      parent->index = g_hash_table_new (NULL, NULL);
+      for (guint i = 0; i < parent->children->len; i++)
+        {
+          HtCallNode *c = parent->children->pdata[i];
+          g_hash_table_insert (parent->index,
+                               lines ? (gpointer) c->location
+                                     : g_hash_table_lookup (functions, c->location->function),
+                               c);
+        }
+    }
+  else if (parent->index)
+    g_hash_table_insert (parent->index, (gpointer) key, n);
   return n;
+}
+
+/* Frees the build-time indexes. */
+static void
+call_node_done (HtCallNode *node)
+{
+  g_clear_pointer (&node->index, g_hash_table_unref);
+  for (guint i = 0; node->children && i < node->children->len; i++)
+    call_node_done (node->children->pdata[i]);
 }
 
 HtCallNode *
@@ -649,8 +660,6 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
   gboolean lines = options->by != HT_GROUP_FUNCTION; /* one node per line, or per function */
   HtCallNode *root = g_new0 (HtCallNode, 1);
   root->locations = g_hash_table_ref (locations);
-  g_autoptr (GHashTable) index = g_hash_table_new_full (child_key_hash, child_key_equal, g_free,
-                                                        NULL);
   g_autoptr (GHashTable) functions = g_hash_table_new (g_str_hash, g_str_equal);
   static const HtLocation unknown = { (char *) "<unknown>", NULL, 0, NULL };
   while (sqlite3_step (st) == SQLITE_ROW)
@@ -666,13 +675,13 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
       HtCallNode *node = root;
       guint n = fr ? fr->len : 0;
       if (n == 0)
-        node = call_node_child (root, &unknown, index, lines, functions);
+        node = call_node_child (root, &unknown, lines, functions);
       for (guint k = 0; k < n; k++)
         {
           /* frames are innermost first: top-down walks them backwards */
           guint i = bottom_up ? k : n - 1 - k;
           const HtLocation *l = g_hash_table_lookup (locations, &g_array_index (fr, gint64, i));
-          node = call_node_child (node, l ? l : &unknown, index, lines, functions);
+          node = call_node_child (node, l ? l : &unknown, lines, functions);
           node->total_bytes += bytes;
           node->total_count += count;
         }
@@ -685,6 +694,7 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
       node->self_count += count;
     }
   sqlite3_finalize (st);
+  call_node_done (root);
   call_node_sort (root);
   return root;
 }

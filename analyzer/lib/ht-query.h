@@ -210,6 +210,7 @@ struct _HtCallNode
   GPtrArray *children;              /* HtCallNode*, largest first */
   HtCallNode *parent;
   GHashTable *locations; /* the root's: keeps the shared locations alive */
+  GHashTable *index;     /* while building: children by key, once there are many */
 };
 
 HtCallNode *ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up,
