@@ -939,6 +939,19 @@ self_test_step (gpointer data)
         CHECK (nodes > 0, "the row's graph has %u nodes", nodes);
     }
 
+  /* the graph's blocks, read from SQLite a page at a time as the list shows them */
+  GListModel *blocks = ht_views_block_list (v);
+  if (blocks)
+    {
+      guint n = g_list_model_get_n_items (blocks);
+      g_autoptr (HtRow) mid = n ? g_list_model_get_item (blocks, n / 2) : NULL;
+      g_autoptr (HtRow) top = n ? g_list_model_get_item (blocks, 0) : NULL;
+      CHECK (n > 0 && mid && top && top->values[1] >= mid->values[1]
+               && ht_block_list_pages_read (HT_BLOCK_LIST (blocks)) <= 3,
+             "blocks: %u, largest retained first, %u page reads", n,
+             ht_block_list_pages_read (HT_BLOCK_LIST (blocks)));
+    }
+
   /* two snapshots: the first and the last */
   ht_views_pick_snapshots (v, 0, G_MAXUINT);
   GListModel *diff = ht_views_snapshot_diff (v);

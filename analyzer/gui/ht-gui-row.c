@@ -191,14 +191,13 @@ add_column (GtkColumnView *view, const char *title, int column, gboolean size, g
   return col;
 }
 
-GtkWidget *
-ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
-              GtkFilter *filter, gboolean expandable)
+/* The columns, from titles: the key, the detail when asked, then the values. */
+static GtkColumnViewColumn *
+add_columns (GtkColumnView *cv, const char *const *titles, gboolean detail_column,
+             gboolean expandable, gboolean sortable)
 {
-  GtkWidget *view = gtk_column_view_new (NULL);
-  GtkColumnView *cv = GTK_COLUMN_VIEW (view);
   gtk_column_view_set_show_column_separators (cv, TRUE);
-  gtk_widget_add_css_class (view, "data-table");
+  gtk_widget_add_css_class (GTK_WIDGET (cv), "data-table");
   GtkColumnViewColumn *key = add_column (cv, titles[0], -2, FALSE, TRUE, expandable);
   gtk_column_view_column_set_fixed_width (key, 240);
   guint first_value = 1;
@@ -216,6 +215,36 @@ ht_table_new (GListStore *store, const char *const *titles, gboolean detail_colu
       if (!first_numeric)
         first_numeric = c;
     }
+  if (!sortable)
+    {
+      GListModel *cols = gtk_column_view_get_columns (cv);
+      for (guint i = 0; i < g_list_model_get_n_items (cols); i++)
+        {
+          g_autoptr (GtkColumnViewColumn) c = g_list_model_get_item (cols, i);
+          gtk_column_view_column_set_sorter (c, NULL);
+        }
+    }
+  return first_numeric;
+}
+
+static void
+set_selection (GtkColumnView *cv, GListModel *model)
+{
+  GtkSingleSelection *selection = gtk_single_selection_new (model);
+  gtk_single_selection_set_autoselect (selection, FALSE);
+  gtk_single_selection_set_can_unselect (selection, TRUE);
+  gtk_single_selection_set_selected (selection, GTK_INVALID_LIST_POSITION);
+  gtk_column_view_set_model (cv, GTK_SELECTION_MODEL (selection));
+  g_object_unref (selection);
+}
+
+GtkWidget *
+ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
+              GtkFilter *filter, gboolean expandable)
+{
+  GtkWidget *view = gtk_column_view_new (NULL);
+  GtkColumnView *cv = GTK_COLUMN_VIEW (view);
+  GtkColumnViewColumn *first_numeric = add_columns (cv, titles, detail_column, expandable, TRUE);
   GListModel *model = G_LIST_MODEL (g_object_ref (store));
   if (filter)
     model = G_LIST_MODEL (gtk_filter_list_model_new (model, g_object_ref (filter)));
@@ -227,14 +256,18 @@ ht_table_new (GListStore *store, const char *const *titles, gboolean detail_colu
                                                      NULL, NULL));
       sorter = GTK_SORTER (gtk_tree_list_row_sorter_new (sorter));
     }
-  GtkSortListModel *sorted = gtk_sort_list_model_new (model, sorter);
-  GtkSingleSelection *selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
-  gtk_single_selection_set_autoselect (selection, FALSE);
-  gtk_single_selection_set_can_unselect (selection, TRUE);
-  gtk_column_view_set_model (cv, GTK_SELECTION_MODEL (selection));
-  g_object_unref (selection);
+  set_selection (cv, G_LIST_MODEL (gtk_sort_list_model_new (model, sorter)));
   if (first_numeric)
     gtk_column_view_sort_by_column (cv, first_numeric, GTK_SORT_DESCENDING);
+  return view;
+}
+
+GtkWidget *
+ht_table_new_lazy (GListModel *model, const char *const *titles, gboolean detail_column)
+{
+  GtkWidget *view = gtk_column_view_new (NULL);
+  add_columns (GTK_COLUMN_VIEW (view), titles, detail_column, FALSE, FALSE);
+  set_selection (GTK_COLUMN_VIEW (view), g_object_ref (model));
   return view;
 }
 

@@ -55,6 +55,10 @@ struct _HtViews
   HtHeapView *graph_view;
   GArray *graph_boxes;
   double graph_zoom;
+  HtBlockList *blocks;
+  GtkColumnView *blocks_table;
+  GtkLabel *blocks_title;
+  GtkDropDown *graph_at;
 
   gint64 build_us[HT_VIEW_COUNT]; /* what building each view took, queries included */
   GtkWidget *slots[HT_VIEW_COUNT]; /* the stack's pages; a view is built into its slot */
@@ -1034,7 +1038,7 @@ graph_entry_activated (GtkEntry *entry, gpointer data)
   if (!text || !*text)
     return;
   HtHeapQuery q = { .depth = (guint) gtk_spin_button_get_value_as_int (v->graph_depth),
-                    .too_many = 10 };
+                    .too_many = 10, .at = v->graph_at ? dropdown_string (v->graph_at) : NULL };
   g_autofree char *copy = g_strstrip (g_strdup (text));
   if (g_str_has_prefix (copy, "0x"))
     {
@@ -1150,6 +1154,56 @@ graph_export (GtkButton *b, gpointer data)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
 
+static void graph_block_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data);
+
+/* The blocks list of the chosen snapshot's graph. */
+static void
+fill_blocks (HtViews *v)
+{
+  HtGraphInfo info;
+  g_clear_object (&v->blocks);
+  if (!ht_query_graph_info (v->db, v->graph_at ? dropdown_string (v->graph_at) : NULL, &info,
+                            NULL))
+    return;
+  v->blocks = ht_block_list_new (v->db, info.snapshot_id, (guint) info.blocks);
+  g_autofree char *title = g_strdup_printf (_("%lld live blocks at '%s', by retained size"),
+                                            (long long) info.blocks, info.label);
+  gtk_label_set_text (v->blocks_title, title);
+  ht_graph_info_clear (&info);
+  GtkSingleSelection *sel = gtk_single_selection_new (G_LIST_MODEL (g_object_ref (v->blocks)));
+  gtk_single_selection_set_autoselect (sel, FALSE);
+  gtk_single_selection_set_can_unselect (sel, TRUE);
+  gtk_single_selection_set_selected (sel, GTK_INVALID_LIST_POSITION);
+  g_signal_connect (sel, "selection-changed", G_CALLBACK (graph_block_selected), v);
+  gtk_column_view_set_model (v->blocks_table, GTK_SELECTION_MODEL (sel));
+  g_object_unref (sel);
+}
+
+static void
+graph_at_changed (GObject *o, GParamSpec *p, gpointer data)
+{
+  (void) o;
+  (void) p;
+  HtViews *v = data;
+  fill_blocks (v);
+  graph_entry_activated (v->graph_what, v);
+}
+
+static void
+graph_block_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data)
+{
+  (void) model;
+  (void) pos;
+  (void) n;
+  HtViews *v = data;
+  HtRow *row = ht_table_selected (v->blocks_table);
+  if (!row || !row->address)
+    return;
+  g_autofree char *addr = g_strdup_printf ("0x%llx", (unsigned long long) row->address);
+  gtk_editable_set_text (GTK_EDITABLE (v->graph_what), addr);
+  graph_entry_activated (v->graph_what, v);
+}
+
 static GtkWidget *
 build_graph (HtViews *v)
 {
@@ -1169,6 +1223,12 @@ build_graph (HtViews *v)
   v->graph_depth = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (1, 30, 1));
   gtk_spin_button_set_value (v->graph_depth, 6);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_depth));
+  gtk_box_append (GTK_BOX (bar), tag (_("at")));
+  g_auto (GStrv) labels = ht_query_graph_labels (v->db);
+  v->graph_at = dropdown ((const char *const *) labels);
+  gtk_drop_down_set_selected (v->graph_at, g_strv_length (labels) - 1); /* the last: exit */
+  g_signal_connect (v->graph_at, "notify::selected", G_CALLBACK (graph_at_changed), v);
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_at));
   for (int z = -1; z <= 1; z += 2)
     {
       GtkWidget *b = gtk_button_new_from_icon_name (z > 0 ? "zoom-in-symbolic"
@@ -1198,16 +1258,34 @@ build_graph (HtViews *v)
   GtkGesture *click = gtk_gesture_click_new ();
   g_signal_connect (click, "pressed", G_CALLBACK (graph_clicked), v);
   gtk_widget_add_controller (GTK_WIDGET (v->graph_picture), GTK_EVENT_CONTROLLER (click));
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
   gtk_paned_set_start_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->graph_picture)));
   v->graph_detail = GTK_LABEL (label (_("Click a node for its allocation stack.")));
+  /* every live block of the graph, largest retained size first, read as it scrolls */
+  GtkWidget *blocks_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  v->blocks_title = GTK_LABEL (tag (""));
+  gtk_box_append (GTK_BOX (blocks_box), GTK_WIDGET (v->blocks_title));
+  const char *titles[] = { _("Block"), _("Type"), _("Size (B)"), _("Retains (B)"), NULL };
+  g_autoptr (GListStore) none = g_list_store_new (HT_TYPE_ROW);
+  GtkWidget *table = ht_table_new_lazy (G_LIST_MODEL (none), titles, TRUE);
+  v->blocks_table = GTK_COLUMN_VIEW (table);
+  g_autoptr (GtkColumnViewColumn) address_col = g_list_model_get_item (
+    gtk_column_view_get_columns (v->blocks_table), 0);
+  gtk_column_view_column_set_fixed_width (address_col, 120);
+  gtk_box_append (GTK_BOX (blocks_box), scrolled (table));
+  fill_blocks (v);
+  GtkWidget *outer = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  gtk_paned_set_start_child (GTK_PANED (outer), blocks_box);
+  gtk_paned_set_end_child (GTK_PANED (outer), paned);
+  gtk_paned_set_position (GTK_PANED (outer), 330);
+  gtk_widget_set_vexpand (outer, TRUE);
   gtk_label_set_yalign (v->graph_detail, 0);
   gtk_label_set_selectable (v->graph_detail, TRUE);
   gtk_widget_add_css_class (GTK_WIDGET (v->graph_detail), "monospace");
   gtk_paned_set_end_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->graph_detail)));
-  gtk_paned_set_position (GTK_PANED (paned), 660);
+  gtk_paned_set_position (GTK_PANED (paned), 380);
   gtk_widget_set_vexpand (paned, TRUE);
-  gtk_box_append (GTK_BOX (box), paned);
+  gtk_box_append (GTK_BOX (box), outer);
 
   /* start with the type that grew most over the run, else the largest retained one */
   const char *first = v->snapshots->len ? ((HtSnapshotInfo *) v->snapshots->pdata[0])->label
@@ -1473,6 +1551,7 @@ ht_views_free (HtViews *v)
   g_object_unref (v->snapshot_labels);
   g_clear_pointer (&v->graph_view, ht_heap_view_free);
   g_clear_pointer (&v->graph_boxes, g_array_unref);
+  g_clear_object (&v->blocks);
   g_clear_pointer (&v->other, ht_db_close);
   g_clear_object (&v->alloc_store);
   g_clear_object (&v->diff_store);
@@ -1513,6 +1592,13 @@ ht_views_graph_for_row (HtViews *v, HtRow *row)
   ensure_view (v, HT_VIEW_GRAPH);
   if (v->has_graph)
     graph_show_row (v, row);
+}
+
+GListModel *
+ht_views_block_list (HtViews *v)
+{
+  ensure_view (v, HT_VIEW_GRAPH);
+  return v->blocks ? G_LIST_MODEL (v->blocks) : NULL;
 }
 
 guint

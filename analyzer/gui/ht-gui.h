@@ -51,6 +51,18 @@ HtRow *ht_row_from_stat (const HtStat *stat);
 GtkWidget *ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
                          GtkFilter *filter, gboolean expandable);
 /* With `expandable`, each row expands to the frames of its traceback. */
+/* A table over a model in its own order (not sortable), such as HtBlockList. */
+GtkWidget *ht_table_new_lazy (GListModel *model, const char *const *titles,
+                              gboolean detail_column);
+
+/* ht-gui-lazy.c: the live blocks of a heap graph, largest retained size first, as a list
+ * model that reads them from SQLite a page at a time, when the list shows them: a graph of
+ * millions of blocks scrolls without loading it.  Items are HtRow: key "0xADDRESS", detail
+ * the type, values size, retained size, class (HtReach). */
+#define HT_TYPE_BLOCK_LIST (ht_block_list_get_type ())
+G_DECLARE_FINAL_TYPE (HtBlockList, ht_block_list, HT, BLOCK_LIST, GObject)
+HtBlockList *ht_block_list_new (HtDb *db, gint64 snapshot, guint n_blocks);
+guint ht_block_list_pages_read (HtBlockList *self); /* SQL queries made so far */
 HtRow *ht_table_selected (GtkColumnView *table);
 HtRow *ht_table_row (GtkColumnView *table, guint position); /* a new ref, or NULL */
 /* The GListModel the user sees (sorted and filtered), for tests. */
@@ -115,6 +127,7 @@ void ht_views_set_group_by (HtViews *views, HtGroupBy by);
 GtkColumnView *ht_views_allocations_table (HtViews *views);
 void ht_views_graph_for_row (HtViews *views, HtRow *row);
 guint ht_views_graph_nodes (HtViews *views);
+GListModel *ht_views_block_list (HtViews *views); /* NULL without a graph */
 void ht_views_pick_snapshots (HtViews *views, guint a, guint b);
 GListModel *ht_views_snapshot_diff (HtViews *views);
 gboolean ht_views_compare_with (HtViews *views, const char *path, GError **error);

@@ -1535,6 +1535,7 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
                    "CREATE INDEX snapshot_sites_trace ON snapshot_sites (trace_id);"
                    "CREATE INDEX locations_file ON locations (file, line);"
                    "CREATE INDEX graph_roots_dst ON graph_roots (snapshot_id, dst);"
+                   "CREATE INDEX graph_blocks_retained ON graph_blocks (snapshot_id, retained);"
                    "COMMIT",
                    error);
 out:

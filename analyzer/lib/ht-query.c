@@ -817,6 +817,23 @@ ht_query_graph_info (HtDb *db, const char *at, HtGraphInfo *out, GError **error)
   return found;
 }
 
+GStrv
+ht_query_graph_labels (HtDb *db)
+{
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  sqlite3_stmt *st;
+  if (ht_db_prepare (ht_db_handle (db),
+                     "SELECT n.label FROM snapshots n JOIN graphs g ON g.snapshot_id = n.id"
+                     " ORDER BY n.time_s, n.id",
+                     &st, NULL))
+    {
+      while (sqlite3_step (st) == SQLITE_ROW)
+        g_strv_builder_add (b, (const char *) sqlite3_column_text (st, 0));
+      sqlite3_finalize (st);
+    }
+  return g_strv_builder_end (b);
+}
+
 /* Retained size per group: the bytes freed if every block of the group were.  A block
  * counts only when no block of its own group dominates it (else its bytes are in that
  * one's already): one walk of the dominator tree, keeping per group how many of its

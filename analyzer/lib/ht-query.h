@@ -134,6 +134,8 @@ typedef struct
  * HT_DB_ERROR_NOT_FOUND, saying how to get one, when there is none. */
 gboolean ht_query_graph_info (HtDb *db, const char *at, HtGraphInfo *out, GError **error);
 void ht_graph_info_clear (HtGraphInfo *info);
+/* The labels of the snapshots that have a heap graph, in time order (NULL-terminated). */
+GStrv ht_query_graph_labels (HtDb *db);
 
 typedef struct
 {

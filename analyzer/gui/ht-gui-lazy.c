@@ -1,0 +1,144 @@
+/* ht-gui-lazy.c - HtBlockList: a heap graph's blocks, fetched from SQLite as they are shown.
+ *
+ * GtkColumnView asks for the items it draws (a screenful, plus what it keeps around); each
+ * ask maps to a page of 256 rows, read with one indexed query (graph_blocks_retained) and
+ * kept while a handful of pages are; further away, pages are read again.
+ */
+#include "ht-graph.h"
+#include "ht-gui.h"
+
+#define PAGE 256
+#define PAGES_KEPT 32
+
+struct _HtBlockList
+{
+  GObject parent;
+  HtDb *db; /* borrowed: the views own it and outlive their models */
+  gint64 snapshot;
+  guint n;
+  sqlite3_stmt *page;
+  HtTraceNames *names;
+  GHashTable *pages; /* page number -> GPtrArray of HtRow */
+  guint pages_read;
+};
+
+static void ht_block_list_model_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (HtBlockList, ht_block_list, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      ht_block_list_model_init))
+
+static void
+ht_block_list_finalize (GObject *object)
+{
+  HtBlockList *self = HT_BLOCK_LIST (object);
+  sqlite3_finalize (self->page);
+  ht_trace_names_free (self->names);
+  g_hash_table_unref (self->pages);
+  G_OBJECT_CLASS (ht_block_list_parent_class)->finalize (object);
+}
+
+static void
+ht_block_list_class_init (HtBlockListClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = ht_block_list_finalize;
+}
+
+static void
+ht_block_list_init (HtBlockList *self)
+{
+  self->pages = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static GType
+get_item_type (GListModel *model)
+{
+  (void) model;
+  return HT_TYPE_ROW;
+}
+
+static guint
+get_n_items (GListModel *model)
+{
+  return HT_BLOCK_LIST (model)->n;
+}
+
+static GPtrArray *
+read_page (HtBlockList *self, guint page)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func (g_object_unref);
+  if (!self->page)
+    return rows;
+  sqlite3_reset (self->page);
+  sqlite3_bind_int64 (self->page, 1, self->snapshot);
+  sqlite3_bind_int64 (self->page, 2, (gint64) page * PAGE);
+  while (sqlite3_step (self->page) == SQLITE_ROW)
+    {
+      char addr[32];
+      g_snprintf (addr, sizeof addr, "0x%llx",
+                  (unsigned long long) sqlite3_column_int64 (self->page, 0));
+      const char *type = (const char *) sqlite3_column_text (self->page, 4);
+      gint64 trace = sqlite3_column_int64 (self->page, 5);
+      const HtLocation *site = !type && self->names && trace
+                                 ? ht_trace_names_site (self->names, trace)
+                                 : NULL;
+      HtRow *row = ht_row_new (addr, type ? type : site ? site->function : "?");
+      row->address = (guint64) sqlite3_column_int64 (self->page, 0);
+      row->values[0] = sqlite3_column_int64 (self->page, 1);
+      row->values[1] = sqlite3_column_int64 (self->page, 2);
+      row->values[2] = sqlite3_column_int64 (self->page, 3);
+      g_ptr_array_add (rows, row);
+    }
+  self->pages_read++;
+  return rows;
+}
+
+static gpointer
+get_item (GListModel *model, guint position)
+{
+  HtBlockList *self = HT_BLOCK_LIST (model);
+  if (position >= self->n)
+    return NULL;
+  guint page = position / PAGE;
+  GPtrArray *rows = g_hash_table_lookup (self->pages, GUINT_TO_POINTER (page + 1));
+  if (!rows)
+    {
+      if (g_hash_table_size (self->pages) >= PAGES_KEPT)
+        g_hash_table_remove_all (self->pages);
+      rows = read_page (self, page);
+      g_hash_table_insert (self->pages, GUINT_TO_POINTER (page + 1), rows);
+    }
+  guint i = position % PAGE;
+  return i < rows->len ? g_object_ref (rows->pdata[i]) : ht_row_new ("?", NULL);
+}
+
+static void
+ht_block_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = get_item_type;
+  iface->get_n_items = get_n_items;
+  iface->get_item = get_item;
+}
+
+HtBlockList *
+ht_block_list_new (HtDb *db, gint64 snapshot, guint n_blocks)
+{
+  HtBlockList *self = g_object_new (HT_TYPE_BLOCK_LIST, NULL);
+  self->db = db;
+  self->snapshot = snapshot;
+  self->n = n_blocks;
+  self->names = ht_trace_names_new (db, NULL);
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT address, size, retained, reach, type, trace_id FROM graph_blocks"
+                      " WHERE snapshot_id = ? ORDER BY retained DESC LIMIT " G_STRINGIFY (PAGE)
+                      " OFFSET ?",
+                      &self->page, NULL))
+    self->n = 0;
+  return self;
+}
+
+guint
+ht_block_list_pages_read (HtBlockList *self)
+{
+  return self->pages_read;
+}
