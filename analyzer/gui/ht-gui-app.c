@@ -957,6 +957,18 @@ self_test_step (gpointer data)
   GListModel *diff = ht_views_snapshot_diff (v);
   CHECK (diff && g_list_model_get_n_items (diff) > 0, "diff between the first and last snapshots: %u rows",
          diff ? g_list_model_get_n_items (diff) : 0);
+  if (diff && g_list_model_get_n_items (diff) > 0)
+    {
+      /* click through to the site: Allocations filtered to that line */
+      g_autoptr (GObject) item = g_list_model_get_item (diff, 0);
+      ht_views_open_diff_row (v, 0);
+      guint shown = g_list_model_get_n_items (ht_table_visible (table));
+      g_autoptr (HtRow) only = shown ? ht_table_row (table, 0) : NULL;
+      CHECK (ht_page_current_view (page) == HT_VIEW_ALLOCATIONS && shown == 1 && only
+               && g_str_equal (only->key, HT_ROW (item)->key),
+             "a diff row opens its site in Allocations (%u rows shown)", shown);
+      ht_views_clear_filter (v);
+    }
 
   /* the help overlay lists the shortcuts */
   GtkShortcutsWindow *help = gtk_application_window_get_help_overlay (

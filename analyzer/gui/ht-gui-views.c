@@ -819,6 +819,21 @@ snapshot_pair_changed (GObject *o, GParamSpec *p, gpointer data)
   refill (data);
 }
 
+/* A diff row's site, in Allocations: grouped by line, filtered to it. */
+static void
+diff_activated (GtkColumnView *view, guint pos, gpointer data)
+{
+  HtViews *v = data;
+  g_autoptr (HtRow) row = ht_table_row (view, pos);
+  if (!row)
+    return;
+  ensure_view (v, HT_VIEW_ALLOCATIONS);
+  gtk_drop_down_set_selected (v->group_by, HT_GROUP_LINE);
+  gtk_editable_set_text (GTK_EDITABLE (v->search), row->key);
+  gtk_filter_changed (GTK_FILTER (v->alloc_filter), GTK_FILTER_CHANGE_DIFFERENT); /* now */
+  gtk_stack_set_visible_child_name (v->stack, ht_view_ids[HT_VIEW_ALLOCATIONS]);
+}
+
 static GtkWidget *
 build_snapshots (HtViews *v)
 {
@@ -837,6 +852,8 @@ build_snapshots (HtViews *v)
                            _("Count change"), NULL };
   GtkWidget *table = ht_table_new (v->diff_store, titles, FALSE, NULL, FALSE);
   v->diff_table = GTK_COLUMN_VIEW (table);
+  gtk_widget_set_tooltip_text (table, _("Double-click a line for its allocations"));
+  g_signal_connect (table, "activate", G_CALLBACK (diff_activated), v);
   gtk_box_append (GTK_BOX (box), scrolled (table));
   fill_diff (v);
   return box;
@@ -1616,6 +1633,21 @@ ht_views_pick_snapshots (HtViews *v, guint a, guint b)
   guint n = g_list_model_get_n_items (G_LIST_MODEL (v->snapshot_labels));
   gtk_drop_down_set_selected (v->snap_a, MIN (a, n - 1));
   gtk_drop_down_set_selected (v->snap_b, MIN (b, n - 1));
+}
+
+void
+ht_views_clear_filter (HtViews *v)
+{
+  ensure_view (v, HT_VIEW_ALLOCATIONS);
+  gtk_editable_set_text (GTK_EDITABLE (v->search), "");
+  gtk_filter_changed (GTK_FILTER (v->alloc_filter), GTK_FILTER_CHANGE_LESS_STRICT);
+}
+
+void
+ht_views_open_diff_row (HtViews *v, guint position)
+{
+  if (v->diff_table)
+    diff_activated (v->diff_table, position, v);
 }
 
 GListModel *
