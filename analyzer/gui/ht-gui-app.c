@@ -57,6 +57,7 @@ struct _HtPage
   double fraction; /* written by the worker, read by a timeout */
   guint progress_source;
   gboolean ready, failed;
+  char *error; /* why it failed */
   char *log;                /* the log behind the database, for time ranges; NULL if gone */
   double range_from, range_to; /* the time window shown; range_to 0: all */
 };
@@ -92,6 +93,7 @@ ht_page_finalize (GObject *object)
   g_free (self->path);
   g_free (self->title);
   g_free (self->log);
+  g_free (self->error);
   G_OBJECT_CLASS (ht_page_parent_class)->finalize (object);
 }
 
@@ -162,6 +164,8 @@ static void
 page_fail (HtPage *page, const char *message)
 {
   page->failed = TRUE;
+  g_free (page->error);
+  page->error = g_strdup (message);
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
     gtk_box_remove (GTK_BOX (page), child);
@@ -293,9 +297,9 @@ page_import (HtPage *page, const char *log, char *db, double from, double to)
   gtk_widget_set_vexpand (box, TRUE);
   gtk_box_append (GTK_BOX (page), box);
   page->loading = box;
+  g_clear_object (&page->cancellable);
   page->cancellable = g_cancellable_new ();
   page->progress_source = g_timeout_add (100, poll_progress, page);
-  g_clear_object (&page->cancellable);
   ImportJob *job = g_new0 (ImportJob, 1);
   job->log = g_strdup (log);
   job->db = db;
@@ -851,7 +855,7 @@ any_failed (GPtrArray *pages)
       HtPage *p = pages->pdata[i];
       if (p->failed)
         {
-          g_printerr ("heaptrail-gui: %s could not be opened\n", p->path);
+          g_printerr ("heaptrail-gui: %s could not be opened (%s)\n", p->path, p->error);
           app_state.exit_code = 1;
           gtk_window_destroy (app_state.window);
           g_ptr_array_unref (pages);
@@ -865,6 +869,13 @@ static gboolean
 self_test_step (gpointer data)
 {
   GPtrArray *pages = data;
+  if (g_getenv ("HT_SELF_TEST_CANCEL"))
+    for (guint i = 0; i < pages->len; i++)
+      {
+        HtPage *p = pages->pdata[i];
+        if (p->cancellable)
+          g_cancellable_cancel (p->cancellable); /* as the Cancel button does */
+      }
   if (any_failed (pages))
     return G_SOURCE_REMOVE;
   for (guint i = 0; i < pages->len; i++)
@@ -1086,7 +1097,7 @@ on_open (GApplication *gapp, GFile **files, int n, const char *hint, gpointer da
   else if (app_state.self_test && pages->len)
     {
       gtk_notebook_set_current_page (app_state.notebook, 0);
-      g_timeout_add (300, self_test_step, pages);
+      g_timeout_add (g_getenv ("HT_SELF_TEST_CANCEL") ? 5 : 300, self_test_step, pages);
     }
   else
     g_ptr_array_unref (pages);

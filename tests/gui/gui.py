@@ -188,6 +188,21 @@ def case_bad_input(c):
                f"{path}: {p.stderr}")
 
 
+def case_cancel(c):
+    """Cancel during an import: the tab says so, no database or temporary file is left"""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+    log = os.path.join(c.work, "big.htr")
+    code = "d = [dict(zip('xy', (0, i))) for i in range(1000000)]"
+    p = subprocess.run([c.heaptrail, "record", "-o", log, "--", py, "-c", code],
+                       env=dict(os.environ, PYTHONMALLOC="malloc"), capture_output=True, text=True)
+    expect(p.returncode == 0, p.stderr)
+    p = c.run_gui("--self-test", log, env=c.env(HT_SELF_TEST_CANCEL="1"))
+    expect(p.returncode == 1 and "import cancelled" in p.stderr,
+           f"exit {p.returncode}: {p.stderr}")
+    left = [f for f in os.listdir(c.work) if f != "big.htr"]
+    expect(not left, f"left behind: {left}")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
