@@ -1644,7 +1644,9 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
 
   im.short_lived_ms = options->short_lived_ms > 0 ? options->short_lived_ms : 1.0;
   double ns_per_stamp = ht_reader_ns_per_stamp (im.reader);
-  im.short_lived_stamps = ns_per_stamp > 0 ? (guint64) (im.short_lived_ms * 1e6 / ns_per_stamp) : 0;
+  /* a corrupt log can claim any clock rate: the threshold saturates instead of overflowing */
+  double stamps = ns_per_stamp > 0 ? im.short_lived_ms * 1e6 / ns_per_stamp : 0;
+  im.short_lived_stamps = stamps >= 1.8e19 ? G_MAXUINT64 : (guint64) stamps;
   im.window_from = 0;
   im.window_to = G_MAXUINT64;
   im.window_from_s = options->window_from_s;
