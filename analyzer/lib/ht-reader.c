@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ struct _HtReader
   const guint8 *data;
   gsize size;
   gsize offset;
+  gsize dropped; /* the log's pages before this were read and handed back to the kernel */
   HtLogInfo info;
   GHashTable *streams; /* id -> HtStream */
   GPtrArray *heap;     /* HtStream*, min-heap on head stamp */
@@ -481,9 +483,25 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
 }
 
 /* Reads the next chunk.  FALSE at the end of the file (r->eof set) or on error. */
+/* Chunks are read once, in file order: what lies behind is given back to the kernel every
+ * 8 MiB (the pages stay in the page cache), so the import's resident memory does not grow
+ * with the log, however large. */
+static void
+drop_read_pages (HtReader *r)
+{
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
+  gsize upto = r->offset & ~(page - 1);
+  if (r->map && upto >= r->dropped + (8u << 20))
+    {
+      madvise ((void *) (r->data + r->dropped), upto - r->dropped, MADV_DONTNEED);
+      r->dropped = upto;
+    }
+}
+
 static gboolean
 read_chunk (HtReader *r, GError **error)
 {
+  drop_read_pages (r);
   gsize left = r->size - r->offset;
   if (left == 0)
     {
