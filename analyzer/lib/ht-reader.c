@@ -788,6 +788,8 @@ open_at_control_chunk (HtReader *reader, guint back)
       if (h.stream == HT_CONTROL_STREAM)
         recent[n++ % G_N_ELEMENTS (recent)] = off;
       off += sizeof h + h.payload_size;
+      r->offset = off; /* the walk's pages too go back to the kernel behind it */
+      drop_read_pages (r);
     }
   if (back >= MIN (n, G_N_ELEMENTS (recent)))
     return NULL;
