@@ -197,6 +197,40 @@ load_frames_uncached (HtDb *db, GError **error)
   return h;
 }
 
+/* Every query's names: the shared locations and stacks (see load_cached). */
+struct _HtTraceNames
+{
+  GHashTable *locations, *frames;
+};
+
+HtTraceNames *
+ht_trace_names_new (HtDb *db, GError **error)
+{
+  GHashTable *locations = load_locations (db, error);
+  if (!locations)
+    return NULL;
+  GHashTable *frames = load_frames (db, error);
+  if (!frames)
+    {
+      g_hash_table_unref (locations);
+      return NULL;
+    }
+  HtTraceNames *self = g_new (HtTraceNames, 1);
+  self->locations = locations;
+  self->frames = frames;
+  return self;
+}
+
+void
+ht_trace_names_free (HtTraceNames *self)
+{
+  if (!self)
+    return;
+  g_hash_table_unref (self->locations);
+  g_hash_table_unref (self->frames);
+  g_free (self);
+}
+
 static HtLocation *
 location_copy (const HtLocation *l)
 {
@@ -515,12 +549,10 @@ ht_query_top (HtDb *db, const HtTopOptions *options, GError **error)
     return top_retained (db, options, error);
   if (options->by == HT_GROUP_TYPE)
     return top_by_type (db, options, error);
-  g_autoptr (GHashTable) locations = load_locations (db, error);
-  if (!locations)
+  g_autoptr (HtTraceNames) names = ht_trace_names_new (db, error);
+  if (!names)
     return NULL;
-  g_autoptr (GHashTable) frames = load_frames (db, error);
-  if (!frames)
-    return NULL;
+  GHashTable *locations = names->locations, *frames = names->frames;
   sqlite3_stmt *st = metric_rows (db, options, error);
   if (!st)
     return NULL;
@@ -648,12 +680,10 @@ call_node_done (HtCallNode *node)
 HtCallNode *
 ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, GError **error)
 {
-  g_autoptr (GHashTable) locations = load_locations (db, error);
-  if (!locations)
+  g_autoptr (HtTraceNames) names = ht_trace_names_new (db, error);
+  if (!names)
     return NULL;
-  g_autoptr (GHashTable) frames = load_frames (db, error);
-  if (!frames)
-    return NULL;
+  GHashTable *locations = names->locations, *frames = names->frames;
   sqlite3_stmt *st = metric_rows (db, options, error);
   if (!st)
     return NULL;
@@ -702,39 +732,6 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
 /* ---------------------------------------------------------------------------------------
  * Trace names
  */
-struct _HtTraceNames
-{
-  GHashTable *locations, *frames;
-};
-
-HtTraceNames *
-ht_trace_names_new (HtDb *db, GError **error)
-{
-  GHashTable *locations = load_locations (db, error);
-  if (!locations)
-    return NULL;
-  GHashTable *frames = load_frames (db, error);
-  if (!frames)
-    {
-      g_hash_table_unref (locations);
-      return NULL;
-    }
-  HtTraceNames *self = g_new (HtTraceNames, 1);
-  self->locations = locations;
-  self->frames = frames;
-  return self;
-}
-
-void
-ht_trace_names_free (HtTraceNames *self)
-{
-  if (!self)
-    return;
-  g_hash_table_unref (self->locations);
-  g_hash_table_unref (self->frames);
-  g_free (self);
-}
-
 const HtLocation *
 ht_trace_names_site (HtTraceNames *self, gint64 trace)
 {
@@ -844,12 +841,10 @@ top_retained (HtDb *db, const HtTopOptions *options, GError **error)
   HtGraphInfo info;
   if (!ht_query_graph_info (db, options->at, &info, error))
     return NULL;
-  g_autoptr (GHashTable) locations = load_locations (db, error);
-  if (!locations)
+  g_autoptr (HtTraceNames) names = ht_trace_names_new (db, error);
+  if (!names)
     return NULL;
-  g_autoptr (GHashTable) frames = load_frames (db, error);
-  if (!frames)
-    return NULL;
+  GHashTable *locations = names->locations, *frames = names->frames;
   sqlite3_stmt *st;
   if (!ht_db_prepare (ht_db_handle (db),
                       "SELECT id, trace_id, type, idom, retained FROM graph_blocks"
@@ -1222,12 +1217,10 @@ static gboolean
 leaks_by_class (HtDb *db, gint64 snapshot, const HtTopOptions *opt, GPtrArray *all,
                 GError **error)
 {
-  g_autoptr (GHashTable) locations = load_locations (db, error);
-  if (!locations)
+  g_autoptr (HtTraceNames) names = ht_trace_names_new (db, error);
+  if (!names)
     return FALSE;
-  g_autoptr (GHashTable) frames = load_frames (db, error);
-  if (!frames)
-    return FALSE;
+  GHashTable *locations = names->locations, *frames = names->frames;
   for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
     {
       sqlite3_stmt *st;
