@@ -475,19 +475,26 @@ holds_block (const HtRecScan *sc, uintptr_t start, uintptr_t end)
  * thread stacks (from their live end, above) and loaded objects' data (above).  What is
  * left: the main thread's TLS, mappings the program made itself (arenas of its own
  * allocators), stacks of exited threads glibc keeps for reuse. */
+static bool
+overlaps (const HtRecRanges *ranges, uintptr_t start, uintptr_t end)
+{
+  for (size_t k = 0; k < ranges->n; k++)
+    if (ranges->r[k].start < end && ranges->r[k].end > start)
+      return true;
+  return false;
+}
+
 static void
 scan_anonymous (HtRecScan *sc, const HtRecRanges *maps, const HtRecRanges *data,
-                const HtRecWorld *world, uintptr_t self_sp)
+                const HtRecRanges *own, const HtRecWorld *world, uintptr_t self_sp)
 {
   for (size_t i = 0; i < maps->n; i++)
     {
       const HtRecRange *m = &maps->r[i];
       if (!(m->flags & HT_REC_RANGE_ANON) || holds_block (sc, m->start, m->end)
-          || ht_rec_own_memory (m->start, m->end) || (self_sp >= m->start && self_sp < m->end))
+          || overlaps (own, m->start, m->end) || (self_sp >= m->start && self_sp < m->end))
         continue;
-      bool skip = false;
-      for (size_t k = 0; k < data->n && !skip; k++)
-        skip = data->r[k].start < m->end && data->r[k].end > m->start;
+      bool skip = overlaps (data, m->start, m->end);
       int kind = HT_ROOT_ANON;
       pid_t tid = 0;
       if ((uintptr_t) pthread_self () >= m->start && (uintptr_t) pthread_self () < m->end)
@@ -583,7 +590,11 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
   for (size_t i = 0; i < world->n; i++)
     if (atomic_load (&world->threads[i].state) == 1 /* stopped */)
       scan_stack (sc, &maps, world->threads[i].tid, world->threads[i].sp);
-  scan_anonymous (sc, &maps, data, world, caller_sp);
+  HtRecRanges own = { 0 };
+  if (!ht_rec_own_ranges (&own))
+    flags |= HT_SCAN_INCOMPLETE;
+  scan_anonymous (sc, &maps, data, &own, world, caller_sp);
+  ht_rec_ranges_free (&own);
   for (size_t i = 0; i < sc->n; i++)
     {
       scan_words (sc, sc->blocks[i].ptr, sc->blocks[i].ptr + sc->blocks[i].size, 0, 0, i, 0);

@@ -149,15 +149,16 @@ own_remove (void *p)
 }
 
 bool
-ht_rec_own_memory (uintptr_t start, uintptr_t end)
+ht_rec_own_ranges (HtRecRanges *out)
 {
+  bool ok = true;
   for (size_t i = 0; own_table && i < OWN_SLOTS; i++)
     {
-      uintptr_t s = atomic_load_explicit (&own_table[i].start, memory_order_relaxed);
-      if (s && s < end && own_table[i].end > start)
-        return true;
+      uintptr_t start = atomic_load_explicit (&own_table[i].start, memory_order_relaxed);
+      if (start && !ht_rec_ranges_add (out, start, own_table[i].end, 0))
+        ok = false;
     }
-  return false;
+  return ok;
 }
 
 void *

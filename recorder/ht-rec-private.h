@@ -97,7 +97,6 @@ HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
 HT_REC_HIDDEN HtRecStream *ht_rec_control_stream (void);
 HT_REC_HIDDEN void *ht_rec_mmap (size_t size);
 HT_REC_HIDDEN void ht_rec_munmap (void *p, size_t size);
-HT_REC_HIDDEN bool ht_rec_own_memory (uintptr_t start, uintptr_t end);
 HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
 HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
 HT_REC_HIDDEN int ht_rec_log_fd (void);
@@ -158,6 +157,8 @@ HT_REC_HIDDEN bool ht_rec_ranges_add (HtRecRanges *r, uintptr_t start, uintptr_t
 HT_REC_HIDDEN void ht_rec_ranges_free (HtRecRanges *r);
 HT_REC_HIDDEN bool ht_rec_rw_mappings (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_module_data (HtRecRanges *out);
+/* ht-rec-log.c: every mapping the recorder made for itself, read once per scan */
+HT_REC_HIDDEN bool ht_rec_own_ranges (HtRecRanges *out);
 
 /* ht-rec-zstd.c */
 HT_REC_HIDDEN bool ht_rec_zstd_init (void);
