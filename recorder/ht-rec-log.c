@@ -1174,6 +1174,23 @@ ht_rec_init (void)
   atomic_store (&init_done, 2);
 }
 
+static void finish_recording (void);
+
+/* Our end of the run, registered with no DSO handle so that it is not tied to our own
+ * finalizer: exit() runs handlers in reverse order of registration, and ld.so's _dl_fini
+ * (which runs every library's destructors) is registered by __libc_start_main after all
+ * library constructors, ours included.  So this runs after the last destructor, and the
+ * frees those destructors make are recorded. */
+extern int __cxa_atexit (void (*fn) (void *), void *arg, void *dso_handle);
+static bool exit_handler_registered;
+
+static void
+at_last_exit (void *unused)
+{
+  (void) unused;
+  finish_recording ();
+}
+
 __attribute__ ((constructor)) static void
 ht_rec_constructor (void)
 {
@@ -1184,15 +1201,16 @@ ht_rec_constructor (void)
       ht_rec_zstd_init ();
       install_sigusr2 ();
       sampler_running = start_sampler ();
+      exit_handler_registered = __cxa_atexit (at_last_exit, NULL, NULL) == 0;
     }
   if (entered)
     ht_rec_guard_leave ();
 }
 
-/* At exit: stop the sampler, flush everything, write END.  Frees that happen after this
- * (other libraries' destructors) are not recorded; their blocks count as not freed. */
-__attribute__ ((destructor)) static void
-ht_rec_destructor (void)
+/* Stop the sampler, scan the heap left at exit (--graph), flush everything, write END.
+ * Nothing is recorded after this. */
+static void
+finish_recording (void)
 {
   bool expected = false;
   if (!atomic_compare_exchange_strong (&finished, &expected, true))
@@ -1211,4 +1229,13 @@ ht_rec_destructor (void)
   atomic_store (&ht_rec_state, HT_REC_OFF);
   if (entered)
     ht_rec_guard_leave ();
+}
+
+/* Our finalizer only ends the recording when the exit handler could not be registered:
+ * otherwise the destructors of libraries finalized after us still have frees to record. */
+__attribute__ ((destructor)) static void
+ht_rec_destructor (void)
+{
+  if (!exit_handler_registered)
+    finish_recording ();
 }

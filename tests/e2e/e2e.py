@@ -1063,12 +1063,21 @@ def case_robust_signals(c):
 
 
 def case_robust_early_constructor(c):
-    """malloc in a library constructor that may run before the recorder's"""
+    """malloc in a library constructor that may run before the recorder's, free in a library
+    destructor that runs after it"""
     log, p = c.record("ctor.htr", c.rb("rb-ctor"))
     exp = json_lines(p.stdout)
     got = c.line_count(log, exp["line"], "--at", "end")
     expect(got == (1, 4242), f"the constructor's block: {got}, expected (1, 4242)")
-    print("the block a constructor allocated before main is there")
+    # the 100 blocks its destructor frees after main returned: allocated, freed, not leaked
+    made = c.line_count(log, exp["temp_line"], "--allocations")
+    left = c.line_count(log, exp["temp_line"], "--at", "end")
+    expect(made[0] == exp["temp_count"], f"the constructor's {exp['temp_count']} blocks: {made}")
+    expect(left == (0, 0), f"blocks freed by a library destructor still live at the end: {left}")
+    s = c.ht_json("summary", log)
+    expect(s["leaked_blocks"] <= 2, f"{s['leaked_blocks']} blocks not freed, expected at most 2")
+    print("the block a constructor allocated before main is there; those a destructor freed "
+          "after main are freed")
 
 
 def case_robust_exceptions(c):
