@@ -1,50 +1,31 @@
-/* ht-rec-zstd.c - chunk compression with libzstd, loaded at run time.
+/* ht-rec-zstd.c - chunk compression with libzstd.
  *
- * The recorder links nothing but libc, pthread, libdl and libunwind, so zstd is opened
- * with dlopen when the recorder starts; without it, chunks are written raw (readers take
- * both).  zstd's memory comes from mmap through its custom allocator, never from the
- * malloc the recorder interposes.  A few compression contexts are shared by whoever
- * flushes a chunk (its thread, or the sampler); when all are busy the chunk goes out raw
- * rather than anyone waiting.  Frames carry a checksum, so a damaged chunk is an error,
- * not garbage records.
+ * libzstd is linked in statically (its symbols hidden), not opened with dlopen at start-up
+ * as it once was: a dlopen made by the recorder changes what ld.so allocates for the
+ * program's own dlopens later (its _dl_find_object segments are already grown), and a
+ * libzstd.so.1 in the process makes the program's own dlopen of it nearly free, so the
+ * program's allocation counts differed from a run without us.
+ * zstd's memory comes from mmap through its custom allocator, never from the malloc the
+ * recorder interposes.  A few compression contexts are shared by whoever flushes a chunk
+ * (its thread, or the sampler); when all are busy the chunk goes out raw rather than
+ * anyone waiting.  Frames carry a checksum, so a damaged chunk is an error, not garbage
+ * records.  HEAPTRAIL_COMPRESS=0 writes raw chunks (readers take both).
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createCCtx_advanced: our own allocator */
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "ht-rec-private.h"
 
 #define POOL 4
 #define LEVEL 1
 
-/* zstd's stable ABI, declared here so that building needs no zstd header either. */
-typedef struct
-{
-  void *(*alloc) (void *opaque, size_t size);
-  void (*free) (void *opaque, void *address);
-  void *opaque;
-} HtZstdMem;
-
-enum
-{
-  ZSTD_C_COMPRESSION_LEVEL = 100, /* ZSTD_c_compressionLevel */
-  ZSTD_C_CHECKSUM_FLAG = 201,     /* ZSTD_c_checksumFlag */
-};
-
-static struct
-{
-  void *(*create) (HtZstdMem mem);
-  size_t (*set) (void *cctx, int param, int value);
-  size_t (*compress) (void *cctx, void *dst, size_t cap, const void *src, size_t len);
-  size_t (*bound) (size_t len);
-  unsigned (*is_error) (size_t code);
-} z;
-
 typedef struct
 {
   atomic_int busy;
-  void *cctx;
+  ZSTD_CCtx *cctx;
   uint8_t *out;
   size_t cap;
 } HtRecZ;
@@ -76,35 +57,24 @@ z_free (void *opaque, void *address)
   ht_rec_munmap (p, size + 16);
 }
 
-/* Opens libzstd and makes the contexts; false (chunks stay raw) when that fails or
- * HEAPTRAIL_COMPRESS=0.  Called once, from the constructor, never inside a malloc hook. */
+/* Makes the contexts; false (chunks stay raw) when that fails or HEAPTRAIL_COMPRESS=0.
+ * Called once, from the constructor, never inside a malloc hook. */
 bool
 ht_rec_zstd_init (void)
 {
   const char *env = getenv ("HEAPTRAIL_COMPRESS");
   if (env && strcmp (env, "0") == 0)
     return false;
-  void *lib = dlopen ("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib)
-    return false;
-  z.create = (void *(*) (HtZstdMem)) dlsym (lib, "ZSTD_createCCtx_advanced");
-  z.set = (size_t (*) (void *, int, int)) dlsym (lib, "ZSTD_CCtx_setParameter");
-  z.compress = (size_t (*) (void *, void *, size_t, const void *, size_t)) dlsym (
-    lib, "ZSTD_compress2");
-  z.bound = (size_t (*) (size_t)) dlsym (lib, "ZSTD_compressBound");
-  z.is_error = (unsigned (*) (size_t)) dlsym (lib, "ZSTD_isError");
-  if (!z.create || !z.set || !z.compress || !z.bound || !z.is_error)
-    return false;
-  HtZstdMem mem = { z_alloc, z_free, NULL };
-  size_t cap = z.bound (HT_REC_BUFFER_SIZE);
+  ZSTD_customMem mem = { z_alloc, z_free, NULL };
+  size_t cap = ZSTD_compressBound (HT_REC_BUFFER_SIZE);
   for (int i = 0; i < POOL; i++)
     {
-      pool[i].cctx = z.create (mem);
+      pool[i].cctx = ZSTD_createCCtx_advanced (mem);
       pool[i].out = ht_rec_mmap (cap);
       pool[i].cap = cap;
       if (!pool[i].cctx || !pool[i].out
-          || z.is_error (z.set (pool[i].cctx, ZSTD_C_COMPRESSION_LEVEL, LEVEL))
-          || z.is_error (z.set (pool[i].cctx, ZSTD_C_CHECKSUM_FLAG, 1)))
+          || ZSTD_isError (ZSTD_CCtx_setParameter (pool[i].cctx, ZSTD_c_compressionLevel, LEVEL))
+          || ZSTD_isError (ZSTD_CCtx_setParameter (pool[i].cctx, ZSTD_c_checksumFlag, 1)))
         return false;
     }
   atomic_store (&ready, true);
@@ -123,8 +93,8 @@ ht_rec_zstd_compress (const void *src, size_t len, const uint8_t **out, int *slo
     {
       if (atomic_exchange_explicit (&pool[i].busy, 1, memory_order_acquire))
         continue;
-      size_t n = z.compress (pool[i].cctx, pool[i].out, pool[i].cap, src, len);
-      if (z.is_error (n) || n >= len)
+      size_t n = ZSTD_compress2 (pool[i].cctx, pool[i].out, pool[i].cap, src, len);
+      if (ZSTD_isError (n) || n >= len)
         {
           atomic_store_explicit (&pool[i].busy, 0, memory_order_release);
           return 0;
