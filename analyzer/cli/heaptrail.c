@@ -22,6 +22,7 @@
 #include "ht-heap.h"
 #include "ht-import.h"
 #include "ht-query.h"
+#include "ht-suppressions.h"
 #include "ht-reader.h"
 
 enum
@@ -422,6 +423,10 @@ cmd_summary (int argc, char **argv)
       JSON_INT (b, "peak_rss_bytes", s.peak_rss_bytes);
       JSON_INT (b, "leaked_bytes", s.leaked_bytes);
       JSON_INT (b, "leaked_blocks", s.leaked_blocks);
+      JSON_INT (b, "suppressed_bytes", s.suppressed_bytes);
+      JSON_INT (b, "suppressed_blocks", s.suppressed_blocks);
+      JSON_INT (b, "not_freed_bytes", s.not_freed_bytes);
+      JSON_INT (b, "not_freed_blocks", s.not_freed_blocks);
       JSON_INT (b, "recorder_peak_bytes", s.recorder_peak_bytes);
       JSON_DBL (b, "recorder_time_s", s.recorder_time_s);
       JSON_DBL (b, "recorder_share", s.duration_s > 0 ? s.recorder_time_s / s.duration_s : 0);
@@ -480,13 +485,19 @@ cmd_summary (int argc, char **argv)
           s.allocations ? 100.0 * (double) s.temporary / (double) s.allocations : 0.0);
   printf (_("short-lived allocations (freed within %g ms): %lld\n"), s.short_lived_ms,
           (long long) s.short_lived);
-  printf (_("not freed at exit: %s in %lld blocks\n"), leak, (long long) s.leaked_blocks);
+  g_autofree char *supp = ht_format_size ((double) s.suppressed_bytes, FALSE);
+  if (s.suppressed_blocks)
+    printf (_("not freed at exit: %s in %lld blocks, and %s in %lld blocks that glibc and the C++ "
+              "runtime keep for themselves ('leaks' lists both)\n"),
+            leak, (long long) s.leaked_blocks, supp, (long long) s.suppressed_blocks);
+  else
+    printf (_("not freed at exit: %s in %lld blocks\n"), leak, (long long) s.leaked_blocks);
   printf (_("peak RSS: %s\n"), rss);
   printf (_("threads: %lld\n"), (long long) s.threads);
   printf (_("recorder time: %.3f s over all threads (%.1f%% of the run time)\n"),
           s.recorder_time_s, s.duration_s > 0 ? 100.0 * s.recorder_time_s / s.duration_s : 0.0);
   printf ("trace alloc module use memory: %.1f KiB\n", (double) s.recorder_peak_bytes / 1024);
-  printf ("current size: %.1f KiB\n", (double) s.leaked_bytes / 1024);
+  printf ("current size: %.1f KiB\n", (double) s.not_freed_bytes / 1024);
   printf ("peak size: %.1f KiB", (double) s.peak_heap_bytes / 1024);
   printf (_(" (at %.3f s, %lld blocks)\n"), s.peak_time_s, (long long) s.peak_heap_blocks);
   if (hist && hist->len)
@@ -869,6 +880,18 @@ cmd_leaks (int argc, char **argv)
       JSON_INT (b, "leaked_blocks", leaks.blocks);
       JSON_INT (b, "suppressed_bytes", leaks.suppressed_bytes);
       JSON_INT (b, "suppressed_blocks", leaks.suppressed_blocks);
+      json_builder_set_member_name (b, "suppressed");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < leaks.suppressed->len; i++)
+        {
+          const HtSuppressed *g = &g_array_index (leaks.suppressed, HtSuppressed, i);
+          json_builder_begin_object (b);
+          JSON_STR (b, "reason", g->reason);
+          JSON_INT (b, "bytes", g->bytes);
+          JSON_INT (b, "blocks", g->blocks);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
       if (leaks.classified)
         {
           json_builder_set_member_name (b, "classes");
@@ -944,6 +967,13 @@ cmd_leaks (int argc, char **argv)
     }
   else
     printf (_("(record with --graph to tell lost blocks from reachable ones)\n"));
+  for (guint i = 0; i < leaks.suppressed->len; i++)
+    {
+      const HtSuppressed *g = &g_array_index (leaks.suppressed, HtSuppressed, i);
+      g_autofree char *size = ht_format_size ((double) g->bytes, FALSE);
+      printf (_("suppressed: %s in %llu blocks: %s\n"), size, (unsigned long long) g->blocks,
+              g->reason);
+    }
   ht_leaks_clear (&leaks);
   return EXIT_OK;
 }

@@ -266,8 +266,14 @@ build_summary (HtViews *v)
                                              (long long) s.allocations, total);
   g_autofree char *peak_s = g_strdup_printf (_("%s in %lld blocks, at %.3f s"), peak,
                                              (long long) s.peak_heap_blocks, s.peak_time_s);
-  g_autofree char *leak_s = g_strdup_printf (_("%s in %lld blocks"), leaked,
-                                             (long long) s.leaked_blocks);
+  g_autofree char *supp = ht_format_size ((double) s.suppressed_bytes, FALSE);
+  g_autofree char *leak_s
+    = s.suppressed_blocks
+        ? g_strdup_printf (_("%s in %lld blocks, and %s in %lld blocks glibc and the C++ "
+                             "runtime keep for themselves (see Leaks)"),
+                           leaked, (long long) s.leaked_blocks, supp,
+                           (long long) s.suppressed_blocks)
+        : g_strdup_printf (_("%s in %lld blocks"), leaked, (long long) s.leaked_blocks);
   g_autofree char *temp = g_strdup_printf ("%" G_GINT64_FORMAT, s.temporary);
   g_autofree char *rec_s = g_strdup_printf (_("%s, %.3f s"), rec, s.recorder_time_s);
   grid_row (grid, r++, _("Program"), prog);
@@ -961,9 +967,20 @@ build_leaks (HtViews *v)
   else
     g_string_append (s, _("Blocks not freed at exit, by stack. Record with heaptrail record "
                           "--graph to tell lost blocks from reachable ones."));
-  g_autofree char *supp_size = ht_format_size ((double) leaks.suppressed_bytes, FALSE);
-  g_string_append_printf (s, _("   Suppressed (glibc's and the C++ runtime's own): %s"),
-                          supp_size);
+  if (leaks.suppressed->len)
+    {
+      g_autofree char *supp_size = ht_format_size ((double) leaks.suppressed_bytes, FALSE);
+      g_string_append_printf (s, _("\nSuppressed, kept by glibc and the C++ runtime for "
+                                   "themselves: %s in %llu blocks"),
+                              supp_size, (unsigned long long) leaks.suppressed_blocks);
+      for (guint i = 0; i < leaks.suppressed->len; i++)
+        {
+          const HtSuppressed *g = &g_array_index (leaks.suppressed, HtSuppressed, i);
+          g_autofree char *size = ht_format_size ((double) g->bytes, FALSE);
+          g_string_append_printf (s, i ? "; %s %s" : " (%s %s", g->reason, size);
+        }
+      g_string_append (s, ")");
+    }
   v->leaks_summary = GTK_LABEL (label (s->str));
   g_string_free (s, TRUE);
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->leaks_summary));

@@ -17,6 +17,7 @@
 #include "ht-db.h"
 #include "ht-heap.h"
 #include "ht-query.h"
+#include "ht-suppressions.h"
 
 G_BEGIN_DECLS
 

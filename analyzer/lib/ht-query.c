@@ -13,6 +13,7 @@
 #include "ht-error.h"
 #include "ht-graph.h"
 #include "ht-query.h"
+#include "ht-suppressions.h"
 
 /* "peak", "end", a label, or a time ("1.5s"): the snapshot taken at or before it. */
 char *
@@ -952,8 +953,8 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->peak_heap_blocks = ht_db_meta_int (db, "peak_heap_blocks");
   s->peak_time_s = ht_db_meta_double (db, "peak_time_s");
   s->peak_rss_bytes = ht_db_meta_int (db, "peak_rss_bytes");
-  s->leaked_bytes = ht_db_meta_int (db, "leaked_bytes");
-  s->leaked_blocks = ht_db_meta_int (db, "leaked_blocks");
+  s->not_freed_bytes = ht_db_meta_int (db, "leaked_bytes");
+  s->not_freed_blocks = ht_db_meta_int (db, "leaked_blocks");
   s->recorder_peak_bytes = ht_db_meta_int (db, "recorder_peak_bytes");
   s->recorder_time_s = ht_db_meta_double (db, "recorder_time_s");
   s->threads = ht_db_meta_int (db, "threads");
@@ -968,6 +969,18 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
       g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_OURS, "the database has no summary");
       return FALSE;
     }
+  /* what is left at exit counts as the `leaks` command counts it: the runtime's own
+   * blocks (the built-in suppressions) apart */
+  g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
+  ht_suppressions_add_builtin (supp);
+  HtLeaks leaks;
+  if (!ht_query_leaks (db, supp, NULL, &leaks, error))
+    return FALSE;
+  s->leaked_bytes = (gint64) leaks.bytes;
+  s->leaked_blocks = (gint64) leaks.blocks;
+  s->suppressed_bytes = (gint64) leaks.suppressed_bytes;
+  s->suppressed_blocks = (gint64) leaks.suppressed_blocks;
+  ht_leaks_clear (&leaks);
   return TRUE;
 }
 
@@ -1103,106 +1116,6 @@ ht_query_snapshots (HtDb *db, GError **error)
 /* ---------------------------------------------------------------------------------------
  * Leaks and suppressions
  */
-struct _HtSuppressions
-{
-  GPtrArray *patterns; /* GPatternSpec* */
-  gboolean no_user_frames; /* the built-in rule: a stack entirely in system libraries */
-};
-
-static const char *const builtin_suppressions[] = {
-  "_IO_file_doallocate", /* stdio buffers, freed only by __libc_freeres */
-  "_dl_allocate_tls",    /* thread-local storage of threads */
-  "_dl_new_object",      /* the dynamic loader's own objects */
-  "__nss_",              /* NSS modules and their tables */
-  "setlocale",           /* locale data */
-  "__libc_setlocale",
-  "__cxa_get_globals",   /* the C++ runtime's per-thread exception globals */
-  NULL,
-};
-
-HtSuppressions *
-ht_suppressions_new (void)
-{
-  HtSuppressions *self = g_new0 (HtSuppressions, 1);
-  self->patterns = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
-  return self;
-}
-
-void
-ht_suppressions_free (HtSuppressions *self)
-{
-  if (!self)
-    return;
-  g_ptr_array_unref (self->patterns);
-  g_free (self);
-}
-
-static void
-add_pattern (HtSuppressions *self, const char *pattern)
-{
-  g_autofree char *p = g_strstrip (g_strdup (pattern));
-  gsize n = strlen (p);
-  if (n == 0)
-    return;
-  gboolean head = p[0] == '^', tail = p[n - 1] == '$';
-  if (tail)
-    p[n - 1] = 0;
-  g_autofree char *glob = g_strconcat (head ? "" : "*", p + head, tail ? "" : "*", NULL);
-  g_ptr_array_add (self->patterns, g_pattern_spec_new (glob));
-}
-
-void
-ht_suppressions_add_builtin (HtSuppressions *self)
-{
-  for (guint i = 0; builtin_suppressions[i]; i++)
-    add_pattern (self, builtin_suppressions[i]);
-  self->no_user_frames = TRUE;
-}
-
-gboolean
-ht_suppressions_load (HtSuppressions *self, const char *path, GError **error)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, error))
-    return FALSE;
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++)
-    {
-      char *l = g_strstrip (lines[i]);
-      if (g_str_has_prefix (l, "leak:"))
-        add_pattern (self, l + 5);
-    }
-  return TRUE;
-}
-
-static gboolean
-pattern_matches (GPatternSpec *spec, const char *s)
-{
-  return s && g_pattern_spec_match_string (spec, s);
-}
-
-static gboolean
-suppressed (HtSuppressions *self, const HtStat *stat)
-{
-  if (!self)
-    return FALSE;
-  gboolean user_frame = FALSE;
-  for (guint i = 0; i < stat->traceback->len; i++)
-    {
-      const HtLocation *l = stat->traceback->pdata[i];
-      if (l->module && !is_system_library (l->module))
-        user_frame = TRUE;
-      for (guint j = 0; j < self->patterns->len; j++)
-        {
-          GPatternSpec *spec = self->patterns->pdata[j];
-          if (pattern_matches (spec, l->function) || pattern_matches (spec, l->file)
-              || pattern_matches (spec, l->module))
-            return TRUE;
-        }
-    }
-  return self->no_user_frames && !user_frame;
-}
-
 static gint
 leak_compare (gconstpointer a, gconstpointer b)
 {
@@ -1245,6 +1158,36 @@ leaks_by_class (HtDb *db, gint64 snapshot, const HtTopOptions *opt, GPtrArray *a
   return TRUE;
 }
 
+static void
+add_suppressed (HtLeaks *out, const char *reason, const HtStat *s)
+{
+  for (guint i = 0; i < out->suppressed->len; i++)
+    {
+      HtSuppressed *g = &g_array_index (out->suppressed, HtSuppressed, i);
+      if (g_str_equal (g->reason, reason))
+        {
+          g->bytes += s->size;
+          g->blocks += s->count;
+          return;
+        }
+    }
+  HtSuppressed g = { g_strdup (reason), s->size, s->count };
+  g_array_append_val (out->suppressed, g);
+}
+
+static gint
+suppressed_compare (gconstpointer a, gconstpointer b)
+{
+  const HtSuppressed *x = a, *y = b;
+  return x->bytes != y->bytes ? (x->bytes > y->bytes ? -1 : 1) : g_strcmp0 (x->reason, y->reason);
+}
+
+static void
+suppressed_clear (gpointer data)
+{
+  g_free (((HtSuppressed *) data)->reason);
+}
+
 gboolean
 ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filters,
                 HtLeaks *out, GError **error)
@@ -1272,14 +1215,18 @@ ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filt
   if (!all)
     return FALSE;
   out->leaks = g_ptr_array_new_with_free_func (stat_free);
+  out->suppressed = g_array_new (FALSE, TRUE, sizeof (HtSuppressed));
+  g_array_set_clear_func (out->suppressed, suppressed_clear);
   g_ptr_array_set_free_func (all, NULL);
   for (guint i = 0; i < all->len; i++)
     {
       HtStat *s = all->pdata[i];
-      if (suppressed (suppressions, s))
+      const char *reason = ht_suppressions_match (suppressions, s->traceback);
+      if (reason)
         {
           out->suppressed_bytes += s->size;
           out->suppressed_blocks += s->count;
+          add_suppressed (out, reason, s);
           stat_free (s);
           continue;
         }
@@ -1293,6 +1240,7 @@ ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filt
       g_ptr_array_add (out->leaks, s);
     }
   g_ptr_array_sort (out->leaks, leak_compare);
+  g_array_sort (out->suppressed, suppressed_compare);
   return TRUE;
 }
 
@@ -1300,6 +1248,7 @@ void
 ht_leaks_clear (HtLeaks *leaks)
 {
   g_clear_pointer (&leaks->leaks, g_ptr_array_unref);
+  g_clear_pointer (&leaks->suppressed, g_array_unref);
 }
 
 /* ---------------------------------------------------------------------------------------

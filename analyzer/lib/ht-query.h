@@ -148,7 +148,9 @@ typedef struct
   gint64 peak_heap_bytes, peak_heap_blocks;
   double peak_time_s;
   gint64 peak_rss_bytes;
-  gint64 leaked_bytes, leaked_blocks;
+  gint64 not_freed_bytes, not_freed_blocks;   /* every block left at the end */
+  gint64 leaked_bytes, leaked_blocks;         /* of those, the program's own */
+  gint64 suppressed_bytes, suppressed_blocks; /* and the runtime's (built-in suppressions) */
   gint64 recorder_peak_bytes;
   double recorder_time_s; /* time the recorder took, summed over threads (estimated) */
   gint64 threads, lost_events;
@@ -160,24 +162,21 @@ typedef struct
 gboolean ht_query_summary (HtDb *db, HtSummary *out, GError **error);
 void ht_summary_clear (HtSummary *s);
 
-/* LeakSanitizer's suppression format: "leak:PATTERN" lines ('#' starts a comment; other
- * kinds are ignored).  A pattern matches a frame's function, source file or module, as a
- * substring with '*' wildcards, anchored by a leading '^' or trailing '$'. */
-typedef struct _HtSuppressions HtSuppressions;
+typedef struct _HtSuppressions HtSuppressions; /* ht-suppressions.h */
 
-HtSuppressions *ht_suppressions_new (void);
-/* heaptrail's own list: allocations glibc and the C++ runtime make for themselves (stdio
- * buffers, thread TLS, NSS, locale) and any stack with no frame in the program's code. */
-void ht_suppressions_add_builtin (HtSuppressions *self);
-gboolean ht_suppressions_load (HtSuppressions *self, const char *path, GError **error);
-void ht_suppressions_free (HtSuppressions *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtSuppressions, ht_suppressions_free)
+/* What one suppression rule hid. */
+typedef struct
+{
+  char *reason; /* "stdio buffers (glibc)", or "FILE: leak:PATTERN" */
+  guint64 bytes, blocks;
+} HtSuppressed;
 
 typedef struct
 {
   GPtrArray *leaks;  /* HtStat*, grouped by traceback (and class), largest first */
   guint64 bytes, blocks;                     /* reported */
   guint64 suppressed_bytes, suppressed_blocks;
+  GArray *suppressed;  /* HtSuppressed, by rule, largest first */
   gboolean classified; /* the recording has a heap graph at exit: reach is set */
   guint64 class_bytes[4], class_blocks[4]; /* by HtReach, suppressed ones left out */
 } HtLeaks;

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 
 class Ctx:
@@ -385,6 +386,34 @@ def case_leaks_suppressions(c):
     expect(p.returncode == 4 and len(p.stderr.strip().splitlines()) == 1, p.stderr)
     text = c.ht("leaks", log).stdout
     expect("not freed at exit: 800 B in 4 blocks" in text, f"summary line: {text[-200:]!r}")
+    # summary and leaks count the same blocks as the program's, and the same as suppressed
+    summ = c.ht_json("summary", log)
+    j, _ = leaks()
+    for key in ("leaked_bytes", "leaked_blocks", "suppressed_bytes", "suppressed_blocks"):
+        expect(summ[key] == j[key], f"summary says {key}={summ[key]}, leaks {j[key]}")
+    expect(summ["not_freed_bytes"] == j["leaked_bytes"] + j["suppressed_bytes"],
+           f"not freed {summ['not_freed_bytes']} != leaked + suppressed")
+    expect([g["reason"] for g in j["suppressed"]] == ["stdio buffers (glibc)"],
+           f"suppressed for: {j['suppressed']}")
+    text = c.ht("leaks", log).stdout
+    expect(re.search(r"^suppressed: \d+ B in 1 blocks: stdio buffers \(glibc\)$", text, re.M),
+           text[-300:])
+    # where a program is installed suppresses nothing: the same program under /usr/lib
+    try:
+        sysdir = tempfile.mkdtemp(prefix="heaptrail-test-", dir="/usr/lib")
+    except OSError as e:
+        print(f"skipped the copy under /usr/lib: {e}")
+    else:
+        try:
+            prog = os.path.join(sysdir, "fixture-leaks")
+            shutil.copy2(os.path.join(c.fixtures, "fixture-leaks"), prog)
+            log2, _ = c.record("leaks-usr-lib.htr", prog)
+            j2 = c.ht_json("leaks", log2, "-n", "0")
+            expect(j2["leaked_bytes"] == 800 and j2["leaked_blocks"] == 4,
+                   f"installed under /usr/lib, its leaks were hidden: {j2['leaked_bytes']} B in "
+                   f"{j2['leaked_blocks']} blocks, expected 800 B in 4")
+        finally:
+            shutil.rmtree(sysdir)
     print("leaks: 3 x 100 B and 1 x 500 B found; suppressions work as LeakSanitizer's")
 
 
