@@ -148,6 +148,7 @@ enum
   HT_END_EXEC = 2, /* the process called exec (if exec failed, the recording goes on) */
   HT_END_ABORT = 3, /* the process called abort */
   HT_END_EXIT_NOW = 4, /* the process called _exit: no destructors, no atexit handlers */
+  HT_END_SIGNAL = 0x100, /* + N: killed by signal N (written by the recorder's handler) */
 };
 
 /* ---------------------------------------------------------------------------------------

@@ -700,21 +700,6 @@ on_sigusr2 (int sig)
   atomic_fetch_add (&snapshot_requests, 1);
 }
 
-static void
-install_sigusr2 (void)
-{
-  struct sigaction old;
-  if (sigaction (SIGUSR2, NULL, &old) != 0 || old.sa_handler != SIG_DFL
-      || (old.sa_flags & SA_SIGINFO))
-    return; /* the program uses SIGUSR2 itself: leave it alone */
-  struct sigaction sa;
-  memset (&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigusr2;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset (&sa.sa_mask);
-  sigaction (SIGUSR2, &sa, NULL);
-}
-
 static bool
 request_path (char *path, size_t size)
 {
@@ -982,6 +967,26 @@ ht_rec_before_leaving (uint64_t reason)
   if (!ht_rec_guard_enter ())
     return;
   write_end (reason);
+  if (reason != HT_END_EXEC) /* _exit, abort: nothing more comes (abort's SIGABRT included) */
+    {
+      atomic_store (&finished, true);
+      atomic_store (&ht_rec_state, HT_REC_OFF);
+    }
+  ht_rec_guard_leave ();
+}
+
+/* Called by the handler of a signal that is about to end the process (ht-rec-signals.c):
+ * END names the signal, unless the log already ended (abort wrote its own) or this
+ * thread was inside the recorder when the signal came (see above). */
+void
+ht_rec_before_dying (int sig)
+{
+  if (atomic_load (&finished) || atomic_load (&ht_rec_state) != HT_REC_ON
+      || getpid () != recorded_pid || !ht_rec_guard_enter ())
+    return;
+  atomic_store (&finished, true);
+  write_end (HT_END_SIGNAL + (uint64_t) sig);
+  atomic_store (&ht_rec_state, HT_REC_OFF);
   ht_rec_guard_leave ();
 }
 
@@ -1199,7 +1204,7 @@ ht_rec_constructor (void)
   if (atomic_load (&ht_rec_state) == HT_REC_ON && !sampler_running)
     {
       ht_rec_zstd_init ();
-      install_sigusr2 ();
+      ht_rec_signals_init (on_sigusr2);
       sampler_running = start_sampler ();
       exit_handler_registered = __cxa_atexit (at_last_exit, NULL, NULL) == 0;
     }

@@ -99,6 +99,8 @@ HT_REC_HIDDEN void *ht_rec_mmap (size_t size);
 HT_REC_HIDDEN void ht_rec_munmap (void *p, size_t size);
 HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
 HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
+HT_REC_HIDDEN void ht_rec_before_dying (int sig);
+HT_REC_HIDDEN void ht_rec_signals_init (void (*on_snapshot_request) (int));
 HT_REC_HIDDEN int ht_rec_log_fd (void);
 HT_REC_HIDDEN void ht_rec_log_fd_move (void);
 HT_REC_HIDDEN pid_t ht_rec_sampler_tid (void);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -472,10 +473,12 @@ cmd_summary (int argc, char **argv)
   g_autofree char *total = ht_format_size ((double) s.allocated_bytes, FALSE);
   g_autofree char *rss = ht_format_size ((double) s.peak_rss_bytes, FALSE);
   g_autofree char *leak = ht_format_size ((double) s.leaked_bytes, FALSE);
+  g_autofree char *killed = g_strdup_printf (_(", killed by %s"), s.end_reason);
   const char *how = g_str_equal (s.end_reason, "exit")    ? ""
                     : g_str_equal (s.end_reason, "exec")  ? _(", ended by exec")
                     : g_str_equal (s.end_reason, "abort") ? _(", ended by abort")
                     : g_str_equal (s.end_reason, "_exit") ? _(", ended by _exit")
+                    : g_str_has_prefix (s.end_reason, "SIG") ? killed
                                                           : _(", incomplete");
   printf (_("recording of %s (pid %lld), %.2f s%s\n"), s.command_line, (long long) s.pid,
           s.duration_s, how);
@@ -1560,6 +1563,24 @@ list_child_logs (const char *dir, const char *main_log, gint64 since_us)
     }
 }
 
+/* The program was killed by `sig`: so are we, as timeout(1) does, so that our caller sees
+ * the same death (WIFSIGNALED; a shell's "Segmentation fault"; a pipeline's SIGPIPE).  The
+ * program already left its core dump, if any; we leave none.  Returns only if the signal
+ * does not end a process. */
+static void
+die_like (int sig)
+{
+  fflush (NULL);
+  struct rlimit no_core = { 0, 0 };
+  setrlimit (RLIMIT_CORE, &no_core);
+  signal (sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, sig);
+  sigprocmask (SIG_UNBLOCK, &set, NULL);
+  raise (sig);
+}
+
 static int
 record_usage (void)
 {
@@ -1700,6 +1721,8 @@ cmd_record (int argc, char **argv)
     fprintf (stderr, _("%s: %s: no log was written\n"), prog_name, path);
   if (follow_fork || follow_exec)
     list_child_logs (out_dir, path, started);
+  if (WIFSIGNALED (status))
+    die_like (WTERMSIG (status));
   return code;
 }
 

@@ -13,7 +13,9 @@
  * Temporary allocation (heaptrack's definition, per thread): a block freed by the thread
  * that allocated it before that thread allocated anything else.
  */
+#define _GNU_SOURCE /* sigabbrev_np */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
@@ -1140,7 +1142,15 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   g_autofree char *abs = g_canonicalize_filename (log_path, NULL);
   double duration = stamp_seconds (im, im->last_stamp);
   static const char *const reasons[] = { "", "exit", "exec", "abort", "_exit" };
+  g_autofree char *by_signal = NULL;
+  if (im->ended && im->end_reason > HT_END_SIGNAL && im->end_reason < HT_END_SIGNAL + 65)
+    {
+      const char *abbrev = sigabbrev_np ((int) (im->end_reason - HT_END_SIGNAL));
+      by_signal = abbrev ? g_strconcat ("SIG", abbrev, NULL)
+                         : g_strdup_printf ("signal %d", (int) (im->end_reason - HT_END_SIGNAL));
+    }
   const char *reason = !im->ended                                ? "incomplete"
+                       : by_signal                               ? by_signal
                        : im->end_reason < G_N_ELEMENTS (reasons) ? reasons[im->end_reason]
                                                                  : "unknown";
   const char *w = ht_reader_warning (im->reader);

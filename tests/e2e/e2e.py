@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -445,7 +446,6 @@ def case_growth_types(c):
 
 def case_snapshot_from_outside(c):
     """heaptrail snapshot PID LABEL, and kill -USR2: a snapshot while the program sleeps"""
-    import signal
     for how in ("cli", "sigusr2"):
         log = os.path.join(c.work, how + ".htr")
         p = subprocess.Popen([c.heaptrail, "record", "-o", log, "--",
@@ -757,7 +757,6 @@ def case_truncated_log(c):
 
 def case_interrupted_import(c):
     """an import stopped by SIGINT leaves no database and no temporary file behind"""
-    import signal
     import time
     # a log that takes a while to import: the article example makes 4M allocations
     article = os.path.join(os.path.dirname(c.fixtures), "..", "examples", "article")
@@ -929,6 +928,41 @@ def case_record_passthrough(c):
     print("record passes stdin, stdout and the exit status through")
 
 
+def case_record_signal_death(c):
+    """a program killed by a signal: record dies of the same signal, the log's end mark names
+    it, and the program sees its signal dispositions as it would alone"""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    cases = [
+        ("kill", ["sh", "-c", "kill -SEGV $$"], "SIGSEGV"),
+        ("fault", [py, "-c", "import ctypes; ctypes.string_at(0)"], "SIGSEGV"),
+        ("term", ["sh", "-c", "kill -TERM $$"], "SIGTERM"),
+    ]
+    for name, argv, signame in cases:
+        alone = subprocess.run(argv, capture_output=True)
+        log = os.path.join(c.work, name + ".htr")
+        p = subprocess.run([c.heaptrail, "record", "-o", log, "--", *argv], capture_output=True)
+        expect(p.returncode == alone.returncode < 0,
+               f"{name}: record ended with {p.returncode}, the program alone {alone.returncode}")
+        s = c.ht_json("summary", log)
+        expect(s["end_reason"] == signame and s["complete"],
+               f"{name}: end mark {s['end_reason']!r}, expected {signame}")
+        expect(f"killed by {signame}" in c.ht("summary", log).stdout, f"{name}: summary text")
+    # a pipeline's SIGPIPE, as the shell reports it
+    script = f"{c.heaptrail} record -o {c.work}/pipe.htr -- yes | head -1; echo ${{PIPESTATUS[0]}}"
+    p = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    expect(p.stdout.split() == ["y", "141"], f"yes | head -1 under record: {p.stdout!r}")
+    expect(c.ht_json("summary", f"{c.work}/pipe.htr")["end_reason"] == "SIGPIPE", "SIGPIPE mark")
+    # dispositions as the program would see them alone: Python installs its SIGINT handler
+    # only where SIGINT is at SIG_DFL; a C program reads SIG_DFL where it set nothing
+    code = ("import signal, ctypes; print(signal.getsignal(signal.SIGINT), "
+            "signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGSEGV))")
+    alone = subprocess.run([py, "-c", code], capture_output=True, text=True)
+    p = c.ht("record", "-o", os.path.join(c.work, "disp.htr"), "--", py, "-c", code)
+    expect(p.stdout == alone.stdout, f"dispositions: {p.stdout!r}, alone {alone.stdout!r}")
+    print("signal deaths pass through (SIGSEGV, SIGTERM, SIGPIPE) with their end marks; "
+          f"the program sees {alone.stdout.strip()}")
+
+
 def case_cli_speaks_chinese(c):
     """with LANGUAGE=zh_CN the CLI answers in Chinese"""
     log, _ = c.record("zh.htr", os.path.join(c.fixtures, "fixture-exit"), stdin="x\n")
@@ -1038,7 +1072,6 @@ def case_robust_thread_churn(c):
 
 def case_robust_sigkill(c):
     """SIGKILL mid-run: the log imports up to its last flush, losing at most ~10 ms"""
-    import signal
     import time
     progress = os.path.join(c.work, "progress")
     log = os.path.join(c.work, "kill.htr")
@@ -1055,7 +1088,7 @@ def case_robust_sigkill(c):
     os.kill(pid, signal.SIGKILL)
     p.wait()
     done = struct.unpack("q", open(progress, "rb").read(8))[0]
-    expect(p.returncode == 128 + signal.SIGKILL, f"record exited {p.returncode}")
+    expect(p.returncode == -signal.SIGKILL, f"record exited {p.returncode}, not killed by SIGKILL")
     imp = c.ht("import", log)
     expect("warning" in imp.stderr, f"no warning for a killed program: {imp.stderr!r}")
     s = c.ht_json("summary", log)
@@ -1068,7 +1101,7 @@ def case_robust_sigkill(c):
 
 def case_robust_exit_abort(c):
     """_exit and abort skip destructors; nothing is lost"""
-    for mode, code, reason in (("_exit", 3, "_exit"), ("abort", 134, "abort")):
+    for mode, code, reason in (("_exit", 3, "_exit"), ("abort", -signal.SIGABRT, "abort")):
         log, p = c.record(mode + ".htr", c.rb(), mode, check=False)
         expect(p.returncode == code, f"{mode}: exit {p.returncode}, expected {code}")
         exp = json_lines(p.stdout)
