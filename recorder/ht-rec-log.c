@@ -787,32 +787,6 @@ start_sampler (void)
  * Lifecycle
  */
 
-/* Removes our own entry from LD_PRELOAD, in place, so that programs this one executes are
- * not recorded unless asked (the string lives in the environment block; no allocation). */
-static void
-scrub_preload (void)
-{
-  char *v = getenv ("LD_PRELOAD");
-  if (!v)
-    return;
-  char *r = v, *w = v;
-  while (*r)
-    {
-      char *e = r + strcspn (r, ": ");
-      size_t n = (size_t) (e - r);
-      bool ours = n >= 15 && memcmp (e - 15, "libheaptrail.so", 15) == 0;
-      if (!ours && n > 0)
-        {
-          if (w != v)
-            *w++ = ':';
-          memmove (w, r, n);
-          w += n;
-        }
-      r = *e ? e + 1 : e;
-    }
-  *w = 0;
-}
-
 static int
 move_fd_high (int fd)
 {
@@ -990,6 +964,14 @@ ht_rec_before_dying (int sig)
   ht_rec_guard_leave ();
 }
 
+/* Whether an exec by this process starts a recorded image (it then needs our variables). */
+bool
+ht_rec_follows_exec (void)
+{
+  return follow_exec && atomic_load (&ht_rec_state) == HT_REC_ON
+         && (getpid () == recorded_pid || follow_fork);
+}
+
 pid_t
 ht_rec_sampler_tid (void)
 {
@@ -1156,8 +1138,6 @@ ht_rec_init (void)
     memcpy (log_dir, dir, strlen (dir) + 1);
   else if (!getcwd (log_dir, sizeof log_dir))
     snprintf (log_dir, sizeof log_dir, ".");
-  if (!follow_exec)
-    scrub_preload ();
 
   control = stream_new (HT_CONTROL_STREAM);
   late = stream_new (UINT32_MAX);
@@ -1168,7 +1148,10 @@ ht_rec_init (void)
       return;
     }
   late->id = next_stream_id++;
-  if (!open_log ())
+  bool opened = open_log ();
+  /* our variables read, the program gets its own environment back */
+  ht_rec_env_restore (log_dir, follow_fork && follow_exec);
+  if (!opened)
     {
       atomic_store (&init_done, 2);
       return;

@@ -30,56 +30,84 @@
     real_##name = (type) dlsym (RTLD_NEXT, #name)
 
 typedef int (*execve_fn) (const char *, char *const[], char *const[]);
-typedef int (*execv_fn) (const char *, char *const[]);
 typedef int (*fexecve_fn) (int, char *const[], char *const[]);
 
 /* ---------------------------------------------------------------------------------------
  * exec
  */
-static void
-before_exec (void)
+extern char **environ;
+
+/* Ends this image's log; returns the environment the new image gets: `envp` itself, or,
+ * when the new image is recorded too, `envp` with our variables added (ht-rec-env.c), in
+ * memory that after_failed_exec gives back. */
+static char *const *
+before_exec (char *const envp[], size_t *mapped)
 {
+  *mapped = 0;
+  bool follow = ht_rec_follows_exec ();
   ht_rec_before_leaving (HT_END_EXEC);
+  if (!follow)
+    return envp;
+  char **ours = ht_rec_env_for_exec (envp, mapped);
+  return ours ? ours : envp;
+}
+
+static void
+after_failed_exec (char *const envp[], size_t mapped)
+{
+  if (mapped)
+    ht_rec_munmap ((void *) envp, mapped);
 }
 
 HT_EXPORT int
 execve (const char *path, char *const argv[], char *const envp[])
 {
   REAL (execve_fn, execve);
-  before_exec ();
-  return real_execve (path, argv, envp);
+  size_t mapped;
+  char *const *env = before_exec (envp, &mapped);
+  int r = real_execve (path, argv, env);
+  int err = errno;
+  after_failed_exec (env, mapped);
+  errno = err;
+  return r;
 }
 
 HT_EXPORT int
 execv (const char *path, char *const argv[])
 {
-  REAL (execv_fn, execv);
-  before_exec ();
-  return real_execv (path, argv);
-}
-
-HT_EXPORT int
-execvp (const char *file, char *const argv[])
-{
-  REAL (execv_fn, execvp);
-  before_exec ();
-  return real_execvp (file, argv);
+  return execve (path, argv, environ);
 }
 
 HT_EXPORT int
 execvpe (const char *file, char *const argv[], char *const envp[])
 {
   REAL (execve_fn, execvpe);
-  before_exec ();
-  return real_execvpe (file, argv, envp);
+  size_t mapped;
+  char *const *env = before_exec (envp, &mapped);
+  int r = real_execvpe (file, argv, env);
+  int err = errno;
+  after_failed_exec (env, mapped);
+  errno = err;
+  return r;
+}
+
+HT_EXPORT int
+execvp (const char *file, char *const argv[])
+{
+  return execvpe (file, argv, environ);
 }
 
 HT_EXPORT int
 fexecve (int fd, char *const argv[], char *const envp[])
 {
   REAL (fexecve_fn, fexecve);
-  before_exec ();
-  return real_fexecve (fd, argv, envp);
+  size_t mapped;
+  char *const *env = before_exec (envp, &mapped);
+  int r = real_fexecve (fd, argv, env);
+  int err = errno;
+  after_failed_exec (env, mapped);
+  errno = err;
+  return r;
 }
 
 /* execl, execlp, execle: gather the variadic arguments into an argv on the stack. */

@@ -1688,6 +1688,8 @@ cmd_record (int argc, char **argv)
   if (pid == 0)
     {
       g_autofree char *path = output ? g_strdup (output) : default_log_name (child_argv[0], getpid ());
+      if (old) /* the recorder gives the program this back, set even when empty */
+        setenv ("HEAPTRAIL_LD_PRELOAD", old, 1);
       setenv ("LD_PRELOAD", preload, 1);
       setenv ("HEAPTRAIL_OUTPUT", path, 1);
       setenv ("HEAPTRAIL_FRAMES", frames_s, 1);

@@ -963,6 +963,38 @@ def case_record_signal_death(c):
           f"the program sees {alone.stdout.strip()}")
 
 
+def case_record_environment(c):
+    """the program and the children it starts see the environment they would have alone:
+    no HEAPTRAIL_* variables, the user's own LD_PRELOAD (unset, empty or set)"""
+    lib = c.ht("record", "--print-recorder").stdout.strip()
+    other = os.path.join(c.work, "libnothing.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", other, "-x", "c", "-"], input="int x;\n",
+                   text=True, check=True)
+    base = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    programs = [["env"], ["sh", "-c", "env; true"], ["env", "env"]]
+    for preload in (None, "", other):
+        env = dict(base) if preload is None else dict(base, LD_PRELOAD=preload)
+        for argv in programs:
+            alone = subprocess.run(argv, env=env, capture_output=True, text=True).stdout
+            for opts in ([], ["--follow-exec"]):
+                log = os.path.join(c.work, "env.htr")
+                p = subprocess.run([c.heaptrail, "record", "-o", log, *opts, "--", *argv],
+                                   env=env, capture_output=True, text=True)
+                expect(p.stdout == alone,
+                       f"LD_PRELOAD={preload!r} {' '.join(opts)} {argv}: the environment differs:"
+                       f"\n{sorted(set(p.stdout.splitlines()) ^ set(alone.splitlines()))}")
+    expect(lib not in alone, "test is broken: the recorder in the plain run")
+    # the same program allocates the same with and without --follow-exec
+    counts = []
+    for opts in ([], ["--follow-exec"]):
+        log, _ = c.record("sh.htr", "sh", "-c", "x=1; echo $x >/dev/null", options=opts)
+        counts.append(c.ht_json("summary", log)["allocations"])
+    expect(counts[0] == counts[1], f"sh allocates {counts[0]} without --follow-exec, "
+                                   f"{counts[1]} with it")
+    print(f"environment unchanged for {len(programs)} programs x 3 LD_PRELOAD settings, "
+          f"with and without --follow-exec; sh allocates {counts[0]} either way")
+
+
 def case_cli_speaks_chinese(c):
     """with LANGUAGE=zh_CN the CLI answers in Chinese"""
     log, _ = c.record("zh.htr", os.path.join(c.fixtures, "fixture-exit"), stdin="x\n")
