@@ -142,6 +142,10 @@ enum
   HT_MODULE_NEW_MAP = 1,
 };
 
+/* The outermost "frame" of a stack deeper than max_frames: its innermost max_frames frames
+ * follow, the rest were not recorded.  No code lives at this address. */
+#define HT_FRAME_CUT ((uintptr_t) 1)
+
 enum
 {
   HT_END_EXIT = 1, /* normal exit: the library's destructor ran */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -800,13 +801,41 @@ move_fd_high (int fd)
   return high;
 }
 
+/* The program as the user ran it: the path exec was given (AT_EXECFN: /usr/bin/dot), made
+ * absolute without resolving links, rather than what /proc/self/exe resolves it to
+ * (/usr/sbin/libgvc6-config-update).  The module map keeps the real file, for symbols. */
+static size_t
+program_path (char *out, size_t size)
+{
+  const char *fn = (const char *) getauxval (AT_EXECFN);
+  size_t n = 0;
+  if (fn && *fn && strncmp (fn, "/dev/fd/", 8) != 0 && strncmp (fn, "/proc/", 6) != 0)
+    {
+      if (fn[0] != '/' && getcwd (out, size))
+        {
+          n = strlen (out);
+          if (n + 1 < size)
+            out[n++] = '/';
+        }
+      while (fn[0] == '.' && fn[1] == '/')
+        fn += 2;
+      size_t len = strlen (fn);
+      if (n + len < size)
+        {
+          memcpy (out + n, fn, len + 1);
+          return n + len;
+        }
+    }
+  ssize_t r = readlink ("/proc/self/exe", out, size - 1);
+  out[r > 0 ? r : 0] = 0;
+  return r > 0 ? (size_t) r : 0;
+}
+
 static bool
 write_header (void)
 {
   char exe[PATH_MAX];
-  ssize_t exe_len = readlink ("/proc/self/exe", exe, sizeof exe);
-  if (exe_len < 0)
-    exe_len = 0;
+  ssize_t exe_len = (ssize_t) program_path (exe, sizeof exe);
 
   static char cmdline[16384];
   ssize_t cmd_len = 0;
@@ -848,8 +877,7 @@ static int
 open_default_log (void)
 {
   char exe[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-  exe[n > 0 ? n : 0] = 0;
+  program_path (exe, sizeof exe);
   const char *base = strrchr (exe, '/');
   base = base ? base + 1 : "prog";
   for (int i = 1; i < 1000; i++)
@@ -1188,6 +1216,8 @@ ht_rec_constructor (void)
     {
       ht_rec_zstd_init ();
       ht_rec_signals_init (on_sigusr2);
+      if (ht_rec_gettid () == getpid ())
+        thread_stream (); /* the main thread counts even if it never allocates */
       sampler_running = start_sampler ();
       exit_handler_registered = __cxa_atexit (at_last_exit, NULL, NULL) == 0;
     }

@@ -398,8 +398,14 @@ ht_rec_trace_capture (HtRecThread *t)
   while (skip < n && (uintptr_t) ips[skip] >= own_start && (uintptr_t) ips[skip] < own_end)
     skip++;
   int depth = n - skip;
-  if (depth > ht_rec_max_frames)
-    depth = ht_rec_max_frames;
+  /* A stack deeper than the limit keeps its innermost frames under a marker frame, so the
+   * analyzer shows it as cut rather than as a stack starting where the cut fell. */
+  bool cut = depth > ht_rec_max_frames;
+  if (cut)
+    {
+      depth = ht_rec_max_frames + 1;
+      ips[skip + ht_rec_max_frames] = (void *) HT_FRAME_CUT;
+    }
 
   /* ips[skip] is the innermost frame; the tree is built from the outermost one. */
   void **frames = ips + skip;

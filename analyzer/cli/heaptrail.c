@@ -629,7 +629,7 @@ cmd_top (int argc, char **argv)
 {
   g_autofree char *by_arg = NULL, *at = NULL; /* GOption allocates string values */
   int limit = 10;
-  gboolean allocations = FALSE, cumulative = FALSE, json = FALSE;
+  gboolean allocations = FALSE, cumulative = FALSE, json = FALSE, fold = FALSE;
   g_autofree char *metric = NULL;
   GOptionEntry entries[] = {
     { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg,
@@ -649,6 +649,9 @@ cmd_top (int argc, char **argv)
       N_("Every allocation of the run instead of the live blocks"), NULL },
     { "cumulative", 0, 0, G_OPTION_ARG_NONE, &cumulative,
       N_("Count every frame of a stack, not only the innermost"), NULL },
+    { "fold-recursion", 0, 0, G_OPTION_ARG_NONE, &fold,
+      N_("Fold recursion in tracebacks: a function called again counts as its first call"),
+      NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_FILTER_ENTRIES,
     HT_TIME_ENTRY,
@@ -660,7 +663,8 @@ cmd_top (int argc, char **argv)
                       &argc, &argv, 1, 1, &code))
     return code;
   const char *by = by_arg ? by_arg : "line";
-  HtTopOptions opt = { .at = at, .allocations = allocations, .cumulative = cumulative };
+  HtTopOptions opt = { .at = at, .allocations = allocations, .cumulative = cumulative,
+                       .fold_recursion = fold };
   apply_filters (&opt);
   if (metric && g_str_equal (metric, "allocations"))
     opt.allocations = TRUE;
@@ -1751,7 +1755,8 @@ usage (FILE *to)
   fprintf (to, _("Usage: %s COMMAND [OPTIONS] ...\n"
                  "\n"
                  "Commands:\n"
-                 "  record [-o FILE] [--frames N] [--graph] -- PROGRAM [ARGS...]\n"
+                 "  record [-o FILE] [--frames N] [--follow-fork] [--follow-exec] [--graph]\n"
+                 "         [--print-recorder] -- PROGRAM [ARGS...]\n"
                  "                              record a program (--graph: with its heap graph)\n"
                  "  import LOG [-o DB]          import a log into a database\n"
                  "  summary REC [--json]        key figures: allocations, peak, leaks\n"

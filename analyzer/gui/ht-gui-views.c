@@ -35,6 +35,8 @@ struct _HtViews
   /* call trees and flame graph */
   GtkColumnView *tree_view[2];
   GtkDropDown *tree_cost[2];
+  GtkCheckButton *tree_fold[2];
+  GtkCheckButton *flame_fold;
   GtkWidget *flame;
   GtkDropDown *flame_cost;
 
@@ -696,6 +698,7 @@ static void
 fill_tree (HtViews *v, int which)
 {
   HtTopOptions opt = cost_options (gtk_drop_down_get_selected (v->tree_cost[which]));
+  opt.fold_recursion = gtk_check_button_get_active (v->tree_fold[which]);
   g_autoptr (GError) error = NULL;
   HtCallNode *root = ht_query_call_tree (v->db, &opt, which == 1, &error);
   GtkColumnView *view = v->tree_view[which];
@@ -725,6 +728,23 @@ tree_cost_changed (GObject *o, GParamSpec *p, gpointer data)
   fill_tree (v, GTK_DROP_DOWN (o) == v->tree_cost[0] ? 0 : 1);
 }
 
+static void
+tree_fold_toggled (GtkCheckButton *b, gpointer data)
+{
+  HtViews *v = data;
+  fill_tree (v, b == v->tree_fold[0] ? 0 : 1);
+}
+
+/* "Fold recursion": a function called again counts as its first call. */
+static GtkCheckButton *
+fold_button (void)
+{
+  GtkWidget *b = gtk_check_button_new_with_label (_("Fold recursion"));
+  gtk_widget_set_tooltip_text (b, _("A function that calls itself again, directly or through "
+                                    "others, is shown once, at its first call"));
+  return GTK_CHECK_BUTTON (b);
+}
+
 static GtkWidget *
 build_tree (HtViews *v, int which)
 {
@@ -736,6 +756,8 @@ build_tree (HtViews *v, int which)
     costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
   v->tree_cost[which] = dropdown (costs);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->tree_cost[which]));
+  v->tree_fold[which] = fold_button ();
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->tree_fold[which]));
   gtk_box_append (GTK_BOX (bar), note (which == 0 ? _("Callers first: from main down to the "
                                                       "allocating lines.")
                                                   : _("Allocating functions first, then "
@@ -757,6 +779,7 @@ build_tree (HtViews *v, int which)
   tree_column (view, _("Count"), 2, FALSE, FALSE);
   gtk_box_append (GTK_BOX (box), scrolled (GTK_WIDGET (view)));
   g_signal_connect (v->tree_cost[which], "notify::selected", G_CALLBACK (tree_cost_changed), v);
+  g_signal_connect (v->tree_fold[which], "toggled", G_CALLBACK (tree_fold_toggled), v);
   fill_tree (v, which);
   return box;
 }
@@ -769,7 +792,15 @@ flame_cost_changed (GObject *o, GParamSpec *p, gpointer data)
   HtViews *v = data;
   HtTopOptions opt = cost_options (gtk_drop_down_get_selected (v->flame_cost));
   opt.by = HT_GROUP_FUNCTION;
+  opt.fold_recursion = gtk_check_button_get_active (v->flame_fold);
   ht_flame_set_root (v->flame, ht_query_call_tree (v->db, &opt, FALSE, NULL));
+}
+
+static void
+flame_fold_toggled (GtkCheckButton *b, gpointer data)
+{
+  (void) b;
+  flame_cost_changed (NULL, NULL, data);
 }
 
 static GtkWidget *
@@ -783,6 +814,8 @@ build_flame (HtViews *v)
     costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
   v->flame_cost = dropdown (costs);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->flame_cost));
+  v->flame_fold = fold_button ();
+  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->flame_fold));
   gtk_box_append (GTK_BOX (bar), note (_("Click a frame to zoom in, the bars below to zoom out.")));
   gtk_box_append (GTK_BOX (box), bar);
   HtTopOptions opt = cost_options (0);
@@ -790,6 +823,7 @@ build_flame (HtViews *v)
   v->flame = ht_flame_new (ht_query_call_tree (v->db, &opt, FALSE, NULL));
   gtk_box_append (GTK_BOX (box), v->flame);
   g_signal_connect (v->flame_cost, "notify::selected", G_CALLBACK (flame_cost_changed), v);
+  g_signal_connect (v->flame_fold, "toggled", G_CALLBACK (flame_fold_toggled), v);
   return box;
 }
 

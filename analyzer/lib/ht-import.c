@@ -1004,6 +1004,8 @@ location_id (HtImport *im, HtWriter *w, gint32 module, const HtFrame *f, guint64
       fallback = g_strdup_printf ("%s+0x%" G_GINT64_MODIFIER "x", base ? base + 1 : m->path,
                                   ip - m->bias);
     }
+  else if (!function && ip == HT_FRAME_CUT)
+    fallback = g_strdup_printf ("[stack cut at %u frames]", ht_reader_info (im->reader)->max_frames);
   else if (!function)
     fallback = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", ip);
   if (fallback)

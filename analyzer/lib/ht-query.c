@@ -387,6 +387,44 @@ trace_key (const HtTopOptions *options, GArray *fr, GHashTable *locations, const
 }
 
 /* Groups rows of (trace_id, count, bytes) from `st` as options say. */
+/* A stack (location ids, innermost first) with its recursion folded: walked from the
+ * outermost frame in, a function met again takes the stack back to where it was first
+ * met.  A new array; NULL for a stack without recursion. */
+static GArray *
+fold_recursion (GArray *fr, GHashTable *locations)
+{
+  if (!fr || fr->len < 2)
+    return NULL;
+  g_autoptr (GArray) path = g_array_sized_new (FALSE, FALSE, sizeof (gint64), fr->len);
+  gboolean folded = FALSE;
+  for (guint k = fr->len; k-- > 0;)
+    {
+      gint64 id = g_array_index (fr, gint64, k);
+      const HtLocation *l = g_hash_table_lookup (locations, &id);
+      guint j = 0;
+      for (; l && j < path->len; j++)
+        {
+          const HtLocation *m
+            = g_hash_table_lookup (locations, &g_array_index (path, gint64, j));
+          if (m && g_str_equal (m->function, l->function))
+            break;
+        }
+      if (l && j < path->len)
+        {
+          /* back to the first call, which now stands for the innermost of the cycle */
+          g_array_set_size (path, j);
+          folded = TRUE;
+        }
+      g_array_append_val (path, id);
+    }
+  if (!folded)
+    return NULL;
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (gint64), path->len);
+  for (guint k = path->len; k-- > 0;)
+    g_array_append_val (out, g_array_index (path, gint64, k));
+  return out;
+}
+
 static GHashTable *
 group_rows (const HtTopOptions *options, sqlite3_stmt *st, GHashTable *locations,
             GHashTable *frames)
@@ -400,6 +438,9 @@ group_rows (const HtTopOptions *options, sqlite3_stmt *st, GHashTable *locations
       GArray *fr = g_hash_table_lookup (frames, &trace);
       if (!trace_passes (options, fr, locations))
         continue;
+      g_autoptr (GArray) folded = options->fold_recursion ? fold_recursion (fr, locations) : NULL;
+      if (folded)
+        fr = folded;
       if (options->cumulative && options->by != HT_GROUP_TRACEBACK && fr && fr->len)
         {
           g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -701,6 +742,9 @@ ht_query_call_tree (HtDb *db, const HtTopOptions *options, gboolean bottom_up, G
       GArray *fr = g_hash_table_lookup (frames, &trace);
       if (!trace_passes (options, fr, locations))
         continue;
+      g_autoptr (GArray) folded = options->fold_recursion ? fold_recursion (fr, locations) : NULL;
+      if (folded)
+        fr = folded;
       root->total_bytes += bytes;
       root->total_count += count;
       HtCallNode *node = root;

@@ -28,6 +28,9 @@ typedef struct
   /* retained size in the heap graph at `at` (default: the end's, else the latest one):
    * what freeing the group's blocks would free; count is the group's blocks */
   gboolean retained;
+  /* recursion folded: where a function calls itself again (directly or through others),
+   * the stack goes back to its first call, so a 40-deep recursion is one frame */
+  gboolean fold_recursion;
   /* tracemalloc's Filter: globs on the source file or module (the full path, or its base
    * name when the glob has no '/') of a stack's innermost frame, the one that called the
    * allocator.  NULL-terminated, or NULL.  A stack passes when it matches an include (if

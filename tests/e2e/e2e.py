@@ -995,6 +995,46 @@ def case_record_environment(c):
           f"with and without --follow-exec; sh allocates {counts[0]} either way")
 
 
+def case_stacks_cut_and_folded(c):
+    """a stack deeper than --frames says it was cut (not a new root); recursion folds"""
+    log, p = c.record("deep.htr", os.path.join(c.fixtures, "fixture-deep"),
+                      options=("--frames", "16"))
+    exp = json.loads(p.stdout)
+    def ours(stats):
+        return [s for s in stats if s["key"].endswith(f"fixture-deep.c:{exp['line']}")]
+
+    stats = ours(c.ht_json("top", log, "--by", "traceback", "-n", "0", "--allocations")["stats"])
+    outer = sorted((s["traceback"][-1]["function"], s["count"]) for s in stats)
+    expect(outer == [("[stack cut at 16 frames]", exp["deep"]), ("_start", exp["shallow"])],
+           f"outermost frames: {outer}")
+    cut = [s for s in stats if s["traceback"][-1]["function"].startswith("[stack cut")][0]
+    expect(len(cut["traceback"]) == 17, f"a cut stack keeps 16 frames: {len(cut['traceback'])}")
+    folded = ours(c.ht_json("top", log, "--by", "traceback", "-n", "0", "--allocations",
+                            "--fold-recursion")["stats"])
+    for s in folded:
+        names = [f["function"] for f in s["traceback"]]
+        expect(names.count("descend") == 1, f"recursion not folded: {names}")
+    expect(sum(s["count"] for s in folded) == exp["deep"] + exp["shallow"], "counts changed")
+    print("cut stacks end in '[stack cut at 16 frames]'; --fold-recursion leaves one 'descend'")
+
+
+def case_program_naming(c):
+    """the program is named as the user ran it (a symlink is not resolved), and a program
+    that never allocates still has its main thread"""
+    link = os.path.join(c.work, "my-program")
+    os.symlink(os.path.join(c.fixtures, "fixture-exit"), link)
+    log, _ = c.record("link.htr", "./my-program", "0", stdin="x\n")
+    exe = c.ht_json("summary", log)["exe"]
+    expect(exe == link, f"exe {exe!r}, the user ran {link!r}")
+    log, _ = c.record("true.htr", "true")
+    s = c.ht_json("summary", log)
+    expect(s["threads"] == 1, f"'true' has {s['threads']} threads")
+    help_text = c.ht("--help").stdout + c.ht("record", "--help", check=False).stderr
+    for opt in ("--follow-fork", "--follow-exec", "--graph", "--frames", "--print-recorder"):
+        expect(help_text.count(opt) >= 2, f"{opt} missing from heaptrail --help")
+    print(f"named {exe}; 'true' has 1 thread; --help lists record's options")
+
+
 def case_cli_speaks_chinese(c):
     """with LANGUAGE=zh_CN the CLI answers in Chinese"""
     log, _ = c.record("zh.htr", os.path.join(c.fixtures, "fixture-exit"), stdin="x\n")
