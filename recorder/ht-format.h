@@ -26,7 +26,7 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 3 /* 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
+#define HT_FORMAT_VERSION 4 /* 4: IMAGE; 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
                               slots, zstd, SNAPSHOT */
 #define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
@@ -113,6 +113,10 @@ typedef enum
   HT_REC_SCAN = 0x19,     /* dstamp, blocks, edges, root words, heap bytes scanned, root bytes
                              scanned, threads stopped, threads missed, duration ns, flags
                              (HT_SCAN_*): closes the scan the BLOCK/EDGES/ROOTS before it made */
+  HT_REC_IMAGE = 0x1a,    /* dstamp, pid, exe length, exe bytes, command line length, command
+                             line bytes (NUL-terminated arguments): the process executed a
+                             new program, which goes on with this log (instead of a header);
+                             the previous image's blocks are gone, a new module map follows */
 } HtRecordTag;
 
 #define HT_SCAN_BATCH 100 /* entries per EDGES or ROOTS record at most */

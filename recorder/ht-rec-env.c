@@ -10,7 +10,8 @@
  *
  * When exec is followed, the exec hooks (ht-rec-process.c) hand the new image an
  * environment of its own: the one the program passed, plus our variables again, built in
- * memory from mmap.  With --follow-fork and --follow-exec together the variables stay in
+ * memory from mmap, and HEAPTRAIL_CONTINUE (with where the ids left off), so that the new
+ * image goes on with the same log.  With --follow-fork and --follow-exec together the variables stay in
  * `environ`: a child started by posix_spawn or system() runs glibc's internal execve,
  * which no hook sees, and only the environment can carry the recorder into it.
  */
@@ -30,6 +31,7 @@ static char saved_text[SAVED_BYTES]; /* "HEAPTRAIL_X=value\0" ... */
 static char *saved[SAVED_MAX];       /* our variables, for an exec'd image */
 static int saved_count;
 static char recorder_path[4096];     /* our entry of LD_PRELOAD */
+static size_t slots_freed;           /* entries of `environ` our removed variables left */
 
 static bool
 is_ours (const char *entry)
@@ -87,9 +89,14 @@ save_ours (const char *log_dir)
   saved_count = 0;
   for (char **e = environ; e && *e && saved_count < SAVED_MAX - 1; e++)
     {
-      if (!is_ours (*e) || strncmp (*e, "HEAPTRAIL_OUTPUT=", 17) == 0
-          || strncmp (*e, "HEAPTRAIL_LD_PRELOAD=", 21) == 0
-          || strncmp (*e, "HEAPTRAIL_DIR=", 14) == 0)
+      static const char *const not_passed[] = { "HEAPTRAIL_OUTPUT=", "HEAPTRAIL_LD_PRELOAD=",
+                                                "HEAPTRAIL_DIR=", "HEAPTRAIL_CONTINUE=",
+                                                "HEAPTRAIL_NODE_BASE=",
+                                                "HEAPTRAIL_STREAM_BASE=" };
+      bool pass = is_ours (*e);
+      for (size_t i = 0; pass && i < sizeof not_passed / sizeof not_passed[0]; i++)
+        pass = strncmp (*e, not_passed[i], strlen (not_passed[i])) != 0;
+      if (!pass)
         continue;
       size_t n = strlen (*e) + 1;
       if (used + n > sizeof saved_text)
@@ -126,7 +133,30 @@ ht_rec_env_restore (const char *log_dir, bool keep)
       *w++ = *r;
     }
   if (w)
-    *w = NULL;
+    {
+      for (char **z = w; *z; z++)
+        slots_freed++;
+      *w = NULL;
+    }
+}
+
+/* Adds "NAME=value" (which must live as long as the process) to `environ` without
+ * allocating: into the slot a removed variable of ours left, else with putenv (which may
+ * allocate; our guard is held, so that is not recorded).  False when it could not. */
+bool
+ht_rec_env_add (char *entry)
+{
+  size_t n = 0;
+  while (environ && environ[n])
+    n++;
+  if (environ && slots_freed > 0) /* the array still has the removed entries' room */
+    {
+      environ[n] = entry;
+      environ[n + 1] = NULL;
+      slots_freed--;
+      return true;
+    }
+  return putenv (entry) == 0;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -146,7 +176,11 @@ ht_rec_env_for_exec (char *const envp[], size_t *mapped)
   if (user_preload)
     text += 2 * strlen (user_preload);
   text += strlen (recorder_path) + 64;
-  size_t slots = n + (size_t) saved_count + 3;
+  const char *const *cont = ht_rec_continue_vars ();
+  size_t ncont = 0;
+  while (cont && cont[ncont])
+    ncont++;
+  size_t slots = n + (size_t) saved_count + ncont + 3;
   size_t size = slots * sizeof (char *) + text;
   char **out = ht_rec_mmap (size);
   if (!out)
@@ -169,6 +203,8 @@ ht_rec_env_for_exec (char *const envp[], size_t *mapped)
     }
   for (int i = 0; i < saved_count; i++)
     out[k++] = saved[i];
+  for (size_t i = 0; i < ncont; i++)
+    out[k++] = (char *) cont[i];
   out[k] = NULL;
   *mapped = size;
   return out;

@@ -831,23 +831,30 @@ program_path (char *out, size_t size)
   return r > 0 ? (size_t) r : 0;
 }
 
+/* The command line, arguments NUL-terminated, from /proc/self/cmdline. */
+static size_t
+read_cmdline (char *out, size_t size)
+{
+  size_t len = 0;
+  int fd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      ssize_t n;
+      while (len < size && (n = read (fd, out + len, size - len)) > 0)
+        len += (size_t) n;
+      ht_rec_close (fd);
+    }
+  return len;
+}
+
+static char cmdline[16384];
+
 static bool
 write_header (void)
 {
   char exe[PATH_MAX];
   ssize_t exe_len = (ssize_t) program_path (exe, sizeof exe);
-
-  static char cmdline[16384];
-  ssize_t cmd_len = 0;
-  int fd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      ssize_t n;
-      while (cmd_len < (ssize_t) sizeof cmdline
-             && (n = read (fd, cmdline + cmd_len, sizeof cmdline - (size_t) cmd_len)) > 0)
-        cmd_len += n;
-      ht_rec_close (fd);
-    }
+  ssize_t cmd_len = (ssize_t) read_cmdline (cmdline, sizeof cmdline);
 
   struct timespec rt;
   clock_gettime (CLOCK_REALTIME, &rt);
@@ -869,6 +876,35 @@ write_header (void)
   control->base_stamp = control->last_stamp = h.start_stamp;
   return write_all (&h, sizeof h) && write_all (exe, (size_t) exe_len)
          && write_all (cmdline, (size_t) cmd_len);
+}
+
+/* An exec'd image that goes on with the log of the one before: IMAGE names the new
+ * program, in place of a header (ht-format.h). */
+static bool
+write_image (void)
+{
+  char exe[PATH_MAX];
+  size_t exe_len = program_path (exe, sizeof exe);
+  size_t cmd_len = read_cmdline (cmdline, sizeof cmdline);
+  recorded_pid = getpid ();
+  HtRecStream *s = control;
+  s->base_stamp = s->last_stamp = ht_rec_stamp ();
+  ht_rec_stream_lock (s);
+  /* one record, one chunk: 4 KiB of path and 16 KiB of arguments fit a 64 KiB buffer */
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + exe_len + cmd_len);
+  *p++ = HT_REC_IMAGE;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, (uint64_t) getpid ());
+  p += ht_varint_put (p, exe_len);
+  memcpy (p, exe, exe_len);
+  p += exe_len;
+  p += ht_varint_put (p, cmd_len);
+  memcpy (p, cmdline, cmd_len);
+  p += cmd_len;
+  stream_commit (s, p);
+  stream_flush (s);
+  ht_rec_stream_unlock (s);
+  return atomic_load (&ht_rec_state) == HT_REC_ON;
 }
 
 /* heaptrail.PROG.PID.htr in log_dir, or .2, .3 ... when a previous image of this process
@@ -903,12 +939,23 @@ open_default_log (void)
  * directory).  When exec'd programs are followed, HEAPTRAIL_OUTPUT names only the first
  * image's log: it is blanked in place (no allocation) so the next image picks its own name.
  * Returns false, with a message, when recording cannot start. */
+static bool continuing; /* this image goes on with the log of the image before it */
+
 static bool
 open_log (void)
 {
   char *out = getenv ("HEAPTRAIL_OUTPUT");
+  const char *cont = getenv ("HEAPTRAIL_CONTINUE");
   int fd;
-  if (out && *out)
+  if (cont && *cont && strlen (cont) < sizeof log_path)
+    {
+      memcpy (log_path, cont, strlen (cont) + 1);
+      fd = open (log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+      continuing = fd >= 0;
+      if (out && follow_exec)
+        *out = 0;
+    }
+  else if (out && *out)
     {
       int n = snprintf (log_path, sizeof log_path, "%s", out);
       if (n < 0 || (size_t) n >= sizeof log_path)
@@ -998,6 +1045,27 @@ ht_rec_follows_exec (void)
 {
   return follow_exec && atomic_load (&ht_rec_state) == HT_REC_ON
          && (getpid () == recorded_pid || follow_fork);
+}
+
+/* The variables that let the next image go on with this log, where the last ids left off
+ * ("NAME=value" strings, NULL-terminated; valid until the next call). */
+const char *const *
+ht_rec_continue_vars (void)
+{
+  static char text[PATH_MAX + 128];
+  static const char *vars[4];
+  int a = snprintf (text, sizeof text, "HEAPTRAIL_CONTINUE=%s", log_path);
+  if (a < 0 || (size_t) a + 64 >= sizeof text)
+    return NULL;
+  char *nodes = text + a + 1;
+  int b = snprintf (nodes, 40, "HEAPTRAIL_NODE_BASE=%u", (unsigned) ht_rec_trace_next_node ());
+  char *streams = nodes + b + 1;
+  snprintf (streams, 40, "HEAPTRAIL_STREAM_BASE=%u", (unsigned) next_stream_id);
+  vars[0] = text;
+  vars[1] = nodes;
+  vars[2] = streams;
+  vars[3] = NULL;
+  return vars;
 }
 
 pid_t
@@ -1127,7 +1195,7 @@ static bool
 start_recording (void)
 {
   atomic_store (&ht_rec_state, HT_REC_ON);
-  if (!write_header ())
+  if (!(continuing ? write_image () : write_header ()))
     return false;
   ht_rec_modules_write ();
   write_sample (ht_rec_stamp ());
@@ -1167,6 +1235,13 @@ ht_rec_init (void)
   else if (!getcwd (log_dir, sizeof log_dir))
     snprintf (log_dir, sizeof log_dir, ".");
 
+  /* an exec'd image going on with the log: its ids follow the image before it */
+  const char *base = getenv ("HEAPTRAIL_STREAM_BASE");
+  if (base && *base)
+    next_stream_id = (uint32_t) strtoul (base, NULL, 10);
+  base = getenv ("HEAPTRAIL_NODE_BASE");
+  if (base && *base)
+    ht_rec_trace_set_next_node ((uint32_t) strtoul (base, NULL, 10));
   control = stream_new (HT_CONTROL_STREAM);
   late = stream_new (UINT32_MAX);
   if (!control || !late || pthread_key_create (&thread_key, thread_exit) != 0)
@@ -1179,6 +1254,8 @@ ht_rec_init (void)
   bool opened = open_log ();
   /* our variables read, the program gets its own environment back */
   ht_rec_env_restore (log_dir, follow_fork && follow_exec);
+  if (opened)
+    ht_rec_python_setup ();
   if (!opened)
     {
       atomic_store (&init_done, 2);

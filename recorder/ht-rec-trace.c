@@ -377,6 +377,24 @@ ht_rec_trace_reset (void)
   pthread_mutex_unlock (&table_lock);
 }
 
+uint32_t
+ht_rec_trace_next_node (void)
+{
+  pthread_mutex_lock (&table_lock);
+  uint32_t n = next_node;
+  pthread_mutex_unlock (&table_lock);
+  return n;
+}
+
+/* An exec'd image going on with its predecessor's log numbers its nodes after the ones
+ * that log already holds. */
+void
+ht_rec_trace_set_next_node (uint32_t node)
+{
+  if (node > 0 && node < (1u << 30))
+    next_node = node;
+}
+
 void
 ht_rec_trace_init (void)
 {

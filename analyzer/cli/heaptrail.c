@@ -464,6 +464,9 @@ cmd_summary (int argc, char **argv)
         }
       json_builder_end_array (b);
       JSON_STR (b, "end_reason", s.end_reason);
+      JSON_STR (b, "exec_chain", s.exec_chain ? s.exec_chain : "");
+      JSON_INT (b, "exec_released_blocks", s.exec_released_blocks);
+      JSON_INT (b, "exec_released_bytes", s.exec_released_bytes);
       json_builder_end_object (b);
       print_json (b);
       ht_summary_clear (&s);
@@ -482,6 +485,12 @@ cmd_summary (int argc, char **argv)
                                                           : _(", incomplete");
   printf (_("recording of %s (pid %lld), %.2f s%s\n"), s.command_line, (long long) s.pid,
           s.duration_s, how);
+  if (s.exec_chain && *s.exec_chain)
+    {
+      g_autofree char *gone = ht_format_size ((double) s.exec_released_bytes, FALSE);
+      printf (_("programs run by exec: %s (%s in %lld blocks went with the images before)\n"),
+              s.exec_chain, gone, (long long) s.exec_released_blocks);
+    }
   printf (_("allocations: %lld calls, %s in total; frees: %lld\n"), (long long) s.allocations,
           total, (long long) s.frees);
   printf (_("temporary allocations: %lld (%.1f%% of all)\n"), (long long) s.temporary,
@@ -1588,17 +1597,19 @@ die_like (int sig)
 static int
 record_usage (void)
 {
-  fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] [--follow-fork] [--follow-exec]\n"
+  fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] [--follow-fork] [--no-follow-exec]\n"
                      "                 [--graph] -- PROGRAM [ARGS...]\n"
                      "\n"
                      "Run PROGRAM under the recorder and write its allocations to FILE\n"
                      "(default heaptrail.PROGRAM.PID.htr).  Exits with PROGRAM's status.\n"
+                     "When PROGRAM executes another program (a wrapper script, env, a pyenv\n"
+                     "shim), the recording goes on in it, in the same FILE.\n"
                      "\n"
                      "  -o, --output FILE   where to write the log\n"
                      "  --frames N          stack depth to record (1-255, default 64)\n"
                      "  --follow-fork       record forked children too, each into\n"
                      "                      heaptrail.PROGRAM.PID.htr beside FILE\n"
-                     "  --follow-exec       record the programs it executes too, likewise\n"
+                     "  --no-follow-exec    stop recording when PROGRAM executes another\n"
                      "  --print-recorder    print the path of libheaptrail.so, for LD_PRELOAD\n"
                      "  --graph             keep the live blocks, and at each snapshot and at\n"
                      "                      exit note each one's first word (C++ class names)\n"),
@@ -1611,7 +1622,7 @@ cmd_record (int argc, char **argv)
 {
   const char *output = NULL;
   long frames = 64;
-  gboolean follow_fork = FALSE, follow_exec = FALSE, graph = FALSE;
+  gboolean follow_fork = FALSE, follow_exec = TRUE, graph = FALSE;
   int i = 1;
   for (; i < argc; i++)
     {
@@ -1648,7 +1659,9 @@ cmd_record (int argc, char **argv)
       else if (strcmp (a, "--follow-fork") == 0)
         follow_fork = TRUE;
       else if (strcmp (a, "--follow-exec") == 0)
-        follow_exec = TRUE;
+        follow_exec = TRUE; /* the default; kept for scripts written before it was */
+      else if (strcmp (a, "--no-follow-exec") == 0)
+        follow_exec = FALSE;
       else if (strcmp (a, "--graph") == 0)
         graph = TRUE;
       else if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
@@ -1725,7 +1738,7 @@ cmd_record (int argc, char **argv)
     fprintf (stderr, _("%s: recorded %s into %s\n"), prog_name, child_argv[0], path);
   else
     fprintf (stderr, _("%s: %s: no log was written\n"), prog_name, path);
-  if (follow_fork || follow_exec)
+  if (follow_fork)
     list_child_logs (out_dir, path, started);
   if (WIFSIGNALED (status))
     die_like (WTERMSIG (status));
@@ -1755,7 +1768,7 @@ usage (FILE *to)
   fprintf (to, _("Usage: %s COMMAND [OPTIONS] ...\n"
                  "\n"
                  "Commands:\n"
-                 "  record [-o FILE] [--frames N] [--follow-fork] [--follow-exec] [--graph]\n"
+                 "  record [-o FILE] [--frames N] [--follow-fork] [--no-follow-exec] [--graph]\n"
                  "         [--print-recorder] -- PROGRAM [ARGS...]\n"
                  "                              record a program (--graph: with its heap graph)\n"
                  "  import LOG [-o DB]          import a log into a database\n"

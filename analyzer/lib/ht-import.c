@@ -199,6 +199,11 @@ typedef struct
   guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
   guint64 defined_nodes; /* TRACE_NODE records seen: bounds the ids events may use */
   gboolean ended;
+  /* exec: the program that ran last (IMAGE), and the ones before it */
+  char *image_exe;
+  GStrv image_argv;
+  GString *exec_chain; /* "sh → env → python3.11" */
+  guint64 exec_released_blocks, exec_released_bytes;
 } HtImport;
 
 static const char *tmp_path_current;
@@ -448,6 +453,41 @@ forget_block (HtImport *im, const HtBlock *old)
   on->live_bytes -= (gint64) old->size;
   im->heap_bytes -= old->size;
   im->heap_blocks--;
+}
+
+/* The process executed a new program that goes on with this log: the old image's blocks
+ * went with it (not frees; counted apart), and the recording is not over. */
+static void
+on_image (HtImport *im, HtEvent *e)
+{
+  for (gsize i = 0; i <= im->blocks.mask; i++)
+    {
+      HtBlock *b = &im->blocks.slots[i];
+      if (!b->ptr)
+        continue;
+      if (b->node != OUTSIDE_WINDOW)
+        {
+          im->exec_released_blocks++;
+          im->exec_released_bytes += b->size;
+          forget_block (im, b);
+        }
+    }
+  ht_block_map_clear (&im->blocks);
+  ht_block_map_init (&im->blocks);
+  if (!im->exec_chain)
+    {
+      const HtLogInfo *info = ht_reader_info (im->reader);
+      im->exec_chain = g_string_new (NULL);
+      g_autofree char *first = g_path_get_basename (info->exe);
+      g_string_append (im->exec_chain, first);
+    }
+  g_autofree char *base = g_path_get_basename (e->image.exe ? e->image.exe : "?");
+  g_string_append_printf (im->exec_chain, " \u2192 %s", base);
+  g_free (im->image_exe);
+  g_strfreev (im->image_argv);
+  im->image_exe = g_steal_pointer (&e->image.exe);
+  im->image_argv = g_steal_pointer (&e->image.argv);
+  im->ended = FALSE;
 }
 
 /* The C++ class of an object from its first word: a pointer into "vtable for Node"
@@ -859,6 +899,9 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_MODULE:
       add_module (im, e->module.new_map, g_steal_pointer (&e->module.info));
       return TRUE;
+    case HT_REC_IMAGE:
+      on_image (im, e);
+      return TRUE;
     case HT_REC_END:
       /* not necessarily the last record: an exec that failed goes on recording */
       im->ended = TRUE;
@@ -1136,9 +1179,11 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
       recorder_time = MAX (recorder_time, g_array_index (im->samples, HtSample, i).recorder_time);
     }
   g_autoptr (GString) argv = g_string_new (NULL);
-  for (guint i = 0; info->argv[i]; i++)
+  GStrv args = im->image_argv ? im->image_argv : info->argv;
+  const char *exe = im->image_exe ? im->image_exe : info->exe;
+  for (guint i = 0; args[i]; i++)
     {
-      g_autofree char *q = g_shell_quote (info->argv[i]);
+      g_autofree char *q = g_shell_quote (args[i]);
       g_string_append_printf (argv, "%s%s", i ? " " : "", q);
     }
   g_autofree char *abs = g_canonicalize_filename (log_path, NULL);
@@ -1158,7 +1203,10 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   const char *w = ht_reader_warning (im->reader);
   return META_INT ("schema_version", HT_DB_SCHEMA_VERSION) && META_STR ("log_path", abs)
          && META_INT ("pid", info->pid) && META_INT ("ppid", info->ppid)
-         && META_STR ("exe", info->exe) && META_STR ("command_line", argv->str)
+         && META_STR ("exe", exe) && META_STR ("command_line", argv->str)
+         && META_STR ("exec_chain", im->exec_chain ? im->exec_chain->str : "")
+         && META_INT ("exec_released_blocks", im->exec_released_blocks)
+         && META_INT ("exec_released_bytes", im->exec_released_bytes)
          && META_INT ("start_unix_ns", info->start_unix_ns)
          && META_INT ("max_frames", info->max_frames)
          && META_STR ("clock", info->clock == HT_CLOCK_TSC ? "tsc" : "monotonic")
@@ -1575,6 +1623,10 @@ import_clear (HtImport *im)
   g_ptr_array_unref (im->maps);
   g_hash_table_unref (im->streams);
   g_ptr_array_unref (im->finished_threads);
+  g_free (im->image_exe);
+  g_strfreev (im->image_argv);
+  if (im->exec_chain)
+    g_string_free (im->exec_chain, TRUE);
   g_array_unref (im->samples);
   g_ptr_array_unref (im->snapshots);
   g_free (im->auto_at);

@@ -1006,6 +1006,9 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->complete = ht_db_meta_int (db, "complete") != 0;
   s->warning = ht_db_meta_string (db, "warning");
   s->end_reason = ht_db_meta_string (db, "end_reason");
+  s->exec_chain = ht_db_meta_string (db, "exec_chain");
+  s->exec_released_blocks = ht_db_meta_int (db, "exec_released_blocks");
+  s->exec_released_bytes = ht_db_meta_int (db, "exec_released_bytes");
   if (!s->end_reason)
     s->end_reason = g_strdup (s->complete ? "exit" : "incomplete");
   if (!s->exe)
@@ -1035,6 +1038,7 @@ ht_summary_clear (HtSummary *s)
   g_free (s->command_line);
   g_free (s->warning);
   g_free (s->end_reason);
+  g_free (s->exec_chain);
   memset (s, 0, sizeof *s);
 }
 

@@ -158,7 +158,9 @@ typedef struct
   double recorder_time_s; /* time the recorder took, summed over threads (estimated) */
   gint64 threads, lost_events;
   gboolean complete;
-  char *end_reason; /* exit, exec, abort, _exit, incomplete */
+  char *end_reason; /* exit, exec, abort, _exit, SIGSEGV ..., incomplete */
+  char *exec_chain; /* the programs the process ran, when it executed others: "sh → python3" */
+  gint64 exec_released_blocks, exec_released_bytes; /* blocks an exec took away */
   char *warning;
 } HtSummary;
 

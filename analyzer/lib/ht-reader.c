@@ -112,9 +112,31 @@ ht_module_info_free (HtModuleInfo *info)
   g_free (info);
 }
 
+/* NUL-terminated arguments into a GStrv. */
+static GStrv
+split_cmdline (const char *cmd, gsize len)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  const char *end = cmd + len;
+  while (cmd < end)
+    {
+      const char *z = memchr (cmd, 0, (size_t) (end - cmd));
+      size_t n = z ? (size_t) (z - cmd) : (size_t) (end - cmd);
+      g_ptr_array_add (argv, g_strndup (cmd, n));
+      cmd += n + 1;
+    }
+  g_ptr_array_add (argv, NULL);
+  return (GStrv) g_ptr_array_free (argv, FALSE);
+}
+
 void
 ht_event_clear (HtEvent *e)
 {
+  if (e->tag == HT_REC_IMAGE)
+    {
+      g_clear_pointer (&e->image.exe, g_free);
+      g_clear_pointer (&e->image.argv, g_strfreev);
+    }
   if (e->tag == HT_REC_MODULE)
     g_clear_pointer (&e->module.info, ht_module_info_free);
   else if (e->tag == HT_REC_SNAPSHOT)
@@ -445,6 +467,24 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           e.scan.duration_ns = cursor_varint (&c);
           e.scan.flags = cursor_varint (&c);
           break;
+        case HT_REC_IMAGE:
+          {
+            e.image.pid = (guint32) cursor_varint (&c);
+            guint64 exe_len = cursor_varint (&c);
+            if (exe_len > 65536)
+              c.bad = TRUE;
+            const guint8 *exe = cursor_bytes (&c, exe_len);
+            guint64 cmd_len = cursor_varint (&c);
+            if (cmd_len > HT_CHUNK_MAX_PAYLOAD)
+              c.bad = TRUE;
+            const guint8 *cmd = cursor_bytes (&c, cmd_len);
+            if (!c.bad)
+              {
+                e.image.exe = g_strndup ((const char *) exe, exe_len);
+                e.image.argv = split_cmdline ((const char *) cmd, cmd_len);
+              }
+          }
+          break;
         case HT_REC_SNAPSHOT:
           {
             guint64 len = cursor_varint (&c);
@@ -655,17 +695,7 @@ parse_header (HtReader *r, GError **error)
   r->info.start_stamp = h.start_stamp;
   const char *exe = (const char *) r->data + h.header_size;
   r->info.exe = g_strndup (exe, h.exe_len);
-  GPtrArray *argv = g_ptr_array_new ();
-  const char *cmd = exe + h.exe_len, *end = cmd + h.cmdline_len;
-  while (cmd < end)
-    {
-      const char *z = memchr (cmd, 0, (size_t) (end - cmd));
-      size_t n = z ? (size_t) (z - cmd) : (size_t) (end - cmd);
-      g_ptr_array_add (argv, g_strndup (cmd, n));
-      cmd += n + 1;
-    }
-  g_ptr_array_add (argv, NULL);
-  r->info.argv = (GStrv) g_ptr_array_free (argv, FALSE);
+  r->info.argv = split_cmdline (exe + h.exe_len, h.cmdline_len);
   r->offset = (gsize) need;
   r->watermark = 0;
   return TRUE;

@@ -46,6 +46,7 @@ typedef struct
     struct { guint64 reason; } end;                        /* END */
     struct { guint64 count; } lost;                        /* LOST */
     struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
+    struct { guint32 pid; char *exe; GStrv argv; } image; /* IMAGE; strings owned by the event */
     struct { guint64 ptr; char *type; } typetag; /* TAG; type owned by the event (g_free) */
     struct { guint64 ptr, size, word; } block;   /* BLOCK: a live block and its first word */
     /* EDGES: `count` x (word index in the source block, target block, offset in target);

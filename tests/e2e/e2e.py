@@ -1115,9 +1115,39 @@ def case_program_naming(c):
     s = c.ht_json("summary", log)
     expect(s["threads"] == 1, f"'true' has {s['threads']} threads")
     help_text = c.ht("--help").stdout + c.ht("record", "--help", check=False).stderr
-    for opt in ("--follow-fork", "--follow-exec", "--graph", "--frames", "--print-recorder"):
+    for opt in ("--follow-fork", "--no-follow-exec", "--graph", "--frames", "--print-recorder"):
         expect(help_text.count(opt) >= 2, f"{opt} missing from heaptrail --help")
     print(f"named {exe}; 'true' has 1 thread; --help lists record's options")
+
+
+def case_python_wrapper_and_allocator(c):
+    """python3 behind a wrapper script (as pyenv's shim is): the recording follows the exec
+    into the interpreter, names it, and sets PYTHONMALLOC=malloc unless the user chose"""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    wrapper = os.path.join(c.work, "python-wrapper")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec env {py} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    code = "import os; x = [dict(a=i) for i in range(3000)]; print(os.environ.get('PYTHONMALLOC'))"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONMALLOC"}
+    log = os.path.join(c.work, "wrapped.htr")
+    p = subprocess.run([c.heaptrail, "record", "-o", log, "--", wrapper, "-c", code],
+                       capture_output=True, text=True, env=env)
+    expect(p.returncode == 0 and p.stdout == "malloc\n", f"PYTHONMALLOC seen: {p.stdout!r}")
+    lines = [l for l in p.stderr.splitlines() if "PYTHONMALLOC" in l]
+    expect(len(lines) == 1, f"one line on stderr about PYTHONMALLOC: {p.stderr!r}")
+    s = c.ht_json("summary", log)
+    chain = s["exec_chain"].split(" \u2192 ")
+    expect(chain[0] == "python-wrapper" and chain[-1].startswith("python3"),
+           f"exec chain {s['exec_chain']!r}")
+    expect("python3" in s["command_line"] and "-c" in s["command_line"],
+           f"summary names {s['command_line']!r}, not the interpreter")
+    expect(s["allocations"] > 3000, f"{s['allocations']} allocations: dicts not malloc blocks?")
+    p = subprocess.run([c.heaptrail, "record", "-o", log, "--", wrapper, "-c", code],
+                       capture_output=True, text=True, env=dict(env, PYTHONMALLOC="pymalloc"))
+    expect(p.stdout == "pymalloc\n" and "PYTHONMALLOC=malloc" not in p.stderr,
+           f"the user's PYTHONMALLOC was overridden: {p.stdout!r} {p.stderr!r}")
+    print(f"recorded through {s['exec_chain']}; PYTHONMALLOC=malloc said once; the user's kept")
 
 
 def case_cli_speaks_chinese(c):
@@ -1169,24 +1199,33 @@ def case_robust_fork(c):
 
 
 def case_robust_exec(c):
-    """exec: not recorded unless --follow-exec; the first image's log ends with END(exec)"""
+    """exec: the recording goes on in the new image, in the same log, by default; with
+    --no-follow-exec the log ends with END(exec) and the new image is not recorded"""
     log, p = c.record("exec.htr", c.rb(), "exec")
     exp = json_lines(p.stdout)
     s = c.ht_json("summary", log)
-    expect(s["end_reason"] == "exec", f"end reason {s['end_reason']}")
+    expect(s["end_reason"] == "exit", f"end reason {s['end_reason']}")
+    expect(s["exec_chain"] == "rb \u2192 rb", f"exec chain {s['exec_chain']!r}")
+    expect(s["command_line"].endswith("'exec-child'"), f"named {s['command_line']!r}")
+    expect(c.line_count(log, exp["first_line"], "--allocations")[0] == 123, "first image's 123")
+    got = c.line_count(log, exp["second_line"], "--allocations")[0]
+    expect(got == 456, f"the exec'd image's 456 allocations: {got}")
+    expect(c.line_count(log, exp["first_line"], "--at", "end")[0] == 0,
+           "the first image's blocks outlived its exec")
+    expect(s["exec_released_blocks"] >= 123, f"released by exec: {s['exec_released_blocks']}")
+    expect(not [f for f in os.listdir(c.work) if f.startswith("heaptrail.rb.")],
+           "a second log for the exec'd image")
+
+    log, p = c.record("exec2.htr", c.rb(), "exec", options=("--no-follow-exec",))
+    exp = json_lines(p.stdout)
+    s = c.ht_json("summary", log)
+    expect(s["end_reason"] == "exec", f"--no-follow-exec: end reason {s['end_reason']}")
     expect(c.line_count(log, exp["first_line"], "--allocations")[0] == 123, "first image's 123")
     expect(c.line_count(log, exp["second_line"], "--allocations")[0] == 0, "exec'd image recorded")
     expect(not [f for f in os.listdir(c.work) if f.startswith("heaptrail.rb.")],
-           "a log for the exec'd image without --follow-exec")
-
-    log, p = c.record("exec2.htr", c.rb(), "exec", options=("--follow-exec",))
-    exp = json_lines(p.stdout)
-    second = os.path.join(c.work, f"heaptrail.rb.{exp['pid']}.htr")
-    expect(os.path.exists(second), f"--follow-exec: no {second}")
-    expect(c.line_count(log, exp["first_line"], "--allocations")[0] == 123, "first image's 123")
-    got = c.line_count(second, exp["second_line"], "--allocations")[0]
-    expect(got == 456, f"the exec'd image's log has {got} of its 456 allocations")
-    print("exec: END(exec) in the first log; --follow-exec gives the new image its own log")
+           "a log for the exec'd image with --no-follow-exec")
+    print("exec: one log through both images by default (123 + 456); --no-follow-exec stops "
+          "at END(exec)")
 
 
 def case_robust_vfork(c):
