@@ -159,6 +159,20 @@ ht_rec_env_add (char *entry)
   return putenv (entry) == 0;
 }
 
+/* Points NAME's entry of `environ` at `entry` ("NAME=value", living as long as the
+ * process). */
+void
+ht_rec_env_replace (const char *name, char *entry)
+{
+  size_t len = strlen (name);
+  for (char **e = environ; e && *e; e++)
+    if (strncmp (*e, name, len) == 0 && (*e)[len] == '=')
+      {
+        *e = entry;
+        return;
+      }
+}
+
 /* ---------------------------------------------------------------------------------------
  * An environment for an exec'd image that is recorded too
  */

@@ -106,6 +106,7 @@ HT_REC_HIDDEN uint32_t ht_rec_trace_next_node (void);
 HT_REC_HIDDEN void ht_rec_trace_set_next_node (uint32_t node);
 HT_REC_HIDDEN void ht_rec_env_restore (const char *log_dir, bool keep);
 HT_REC_HIDDEN bool ht_rec_env_add (char *entry);
+HT_REC_HIDDEN void ht_rec_env_replace (const char *name, char *entry);
 HT_REC_HIDDEN bool ht_rec_is_cpython (void);
 HT_REC_HIDDEN void ht_rec_python_setup (void);
 HT_REC_HIDDEN char **ht_rec_env_for_exec (char *const envp[], size_t *mapped);

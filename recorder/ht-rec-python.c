@@ -5,10 +5,13 @@
  * (the executable is python3.X, or a libpython is loaded: an embedding program) and the
  * user has not chosen an allocator, PYTHONMALLOC=malloc makes every object a malloc block,
  * as memray and valgrind's users do by hand.  The variable goes into a slot of `environ`
- * the recorder's own variables left free (ht-rec-env.c), so nothing is allocated.
+ * the recorder's own variables left free (ht-rec-env.c), so nothing is allocated.  The
+ * `heaptrail` Python module (python/heaptrail.py, beside the recorder) joins PYTHONPATH.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,12 +59,43 @@ ht_rec_is_cpython (void)
   return found;
 }
 
+/* `import heaptrail` works in every recorded interpreter: the python/ directory beside
+ * libheaptrail.so goes at the end of PYTHONPATH (the user's entries first), in a static
+ * buffer, so nothing is allocated. */
+static void
+add_module_path (void)
+{
+  Dl_info self;
+  if (!dladdr ((void *) add_module_path, &self) || !self.dli_fname)
+    return;
+  char dir[4096];
+  const char *slash = strrchr (self.dli_fname, '/');
+  int dir_len = slash ? (int) (slash - self.dli_fname) : 0;
+  int d = snprintf (dir, sizeof dir, "%.*s/python", dir_len, self.dli_fname);
+  if (d < 0 || (size_t) d >= sizeof dir || access (dir, R_OK) != 0)
+    return;
+  static char entry[8192];
+  const char *user = getenv ("PYTHONPATH");
+  int n = snprintf (entry, sizeof entry, "PYTHONPATH=%s%s%s", user ? user : "",
+                    user && *user ? ":" : "", dir);
+  if (n < 0 || (size_t) n >= sizeof entry)
+    return;
+  if (user)
+    ht_rec_env_replace ("PYTHONPATH", entry);
+  else
+    ht_rec_env_add (entry);
+}
+
 /* Called once the recorder's variables are out of `environ`: PYTHONMALLOC=malloc for a
- * CPython program, unless the user set PYTHONMALLOC, with one line on stderr. */
+ * CPython program, unless the user set PYTHONMALLOC, with one line on stderr; and the
+ * heaptrail module on its path. */
 void
 ht_rec_python_setup (void)
 {
-  if (!ht_rec_is_cpython () || getenv ("PYTHONMALLOC"))
+  if (!ht_rec_is_cpython ())
+    return;
+  add_module_path ();
+  if (getenv ("PYTHONMALLOC"))
     return;
   static char setting[] = "PYTHONMALLOC=malloc";
   if (!ht_rec_env_add (setting))

@@ -1150,6 +1150,51 @@ def case_python_wrapper_and_allocator(c):
     print(f"recorded through {s['exec_chain']}; PYTHONMALLOC=malloc said once; the user's kept")
 
 
+PY_MODULE_PROGRAM = """
+import heaptrail
+
+class Node:
+    pass
+
+seq = []
+
+@heaptrail.trace("build")
+def build():
+    for i in range(250):
+        seq.append(heaptrail.tag(Node()))
+
+heaptrail.snapshot("start")
+build()
+print(heaptrail.is_recording())
+"""
+
+
+def case_python_module(c):
+    """import heaptrail: found with no install step under record, a no-op without it;
+    snapshot, tag and the article's decorator reach the recorder"""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    script = os.path.join(c.work, "prog.py")
+    with open(script, "w") as f:
+        f.write(PY_MODULE_PROGRAM)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONMALLOC")}
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..",
+                       "recorder", "python")
+    alone = subprocess.run([py, script], capture_output=True, text=True,
+                           env=dict(env, PYTHONPATH=src))
+    expect(alone.returncode == 0 and alone.stdout == "False\n",
+           f"without the recorder: {alone.stdout!r} {alone.stderr!r}")
+    log = os.path.join(c.work, "prog.htr")
+    p = subprocess.run([c.heaptrail, "record", "-o", log, "--", py, script], capture_output=True,
+                       text=True, env=env)
+    expect(p.returncode == 0 and p.stdout == "True\n", f"under record: {p.stdout!r} {p.stderr!r}")
+    labels = [l.split()[0] for l in c.ht("snapshots", log).stdout.splitlines()[1:]]
+    for want in ("start", "build:before", "build:after"):
+        expect(want in labels, f"snapshot {want} missing: {labels}")
+    growth = c.ht("growth", log, "build:before", "build:after").stdout
+    expect(re.search(r"^Node\s+250\s+\+250$", growth, re.M), f"growth:\n{growth}")
+    print("import heaptrail: no-op alone; under record 3 snapshots and Node +250")
+
+
 def case_cli_speaks_chinese(c):
     """with LANGUAGE=zh_CN the CLI answers in Chinese"""
     log, _ = c.record("zh.htr", os.path.join(c.fixtures, "fixture-exit"), stdin="x\n")

@@ -45,4 +45,19 @@ C
 PKG_CONFIG_PATH=$(dirname "$pc") cc $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags heaptrail) api.c -o api
 ./api || { echo "FAIL: heaptrail_is_recording() without the recorder should be 0"; exit 1; }
 "$moved/bin/heaptrail" record -o api.htr -- ./api 2>/dev/null && { echo "FAIL: under the recorder it should say 1"; exit 1; }
+# `import heaptrail`: in a recorded interpreter from the recorder's own python/ directory, and
+# installed where the system's python3 looks for a prefix such as /usr/local
+[[ -f $(dirname "$lib")/python/heaptrail.py ]] || { echo "FAIL: python/heaptrail.py not beside the recorder"; exit 1; }
+site=$(cd "$prefix" && find . -path '*dist-packages/heaptrail.py' | head -1)
+[[ -n $site ]] || { echo "FAIL: heaptrail.py not installed for python3"; exit 1; }
+if [[ -x /usr/bin/python3 ]]; then
+  want=/usr/local/${site#./}
+  /usr/bin/python3 -c "import sys; sys.exit('$(dirname "$want")' not in sys.path)" \
+    || { echo "FAIL: with prefix /usr/local, python3 would not find $want"; exit 1; }
+  out=$(PYTHONMALLOC=malloc "$moved/bin/heaptrail" record -o py.htr -- /usr/bin/python3 -c \
+        'import heaptrail; heaptrail.snapshot("from-python"); print(heaptrail.is_recording())' 2>/dev/null)
+  [[ $out == True ]] || { echo "FAIL: import heaptrail in a recorded python3: $out"; exit 1; }
+  "$moved/bin/heaptrail" snapshots py.htr | grep -q '^from-python' \
+    || { echo "FAIL: heaptrail.snapshot() from Python left no snapshot"; exit 1; }
+fi
 echo "install layout works: $(cd "$prefix" && find . -type f | sort | tr '\n' ' ')"
