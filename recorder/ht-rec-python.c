@@ -76,6 +76,13 @@ add_module_path (void)
     return;
   static char entry[8192];
   const char *user = getenv ("PYTHONPATH");
+  for (const char *u = user; u && *u;)
+    {
+      size_t len = strcspn (u, ":");
+      if (len == (size_t) d && memcmp (u, dir, len) == 0)
+        return; /* there already */
+      u += len + (u[len] == ':');
+    }
   int n = snprintf (entry, sizeof entry, "PYTHONPATH=%s%s%s", user ? user : "",
                     user && *user ? ":" : "", dir);
   if (n < 0 || (size_t) n >= sizeof entry)

@@ -194,11 +194,21 @@ def case_sqlite3_vs_valgrind(c):
           f"{s['allocated_bytes']}, valgrind {v_bytes}")
 
 
+def python_module_dir(c):
+    """where `import heaptrail` comes from in a recorded interpreter: python/ beside the
+    recorder, which record puts on PYTHONPATH"""
+    lib = c.ht("record", "--print-recorder").stdout.strip()
+    return os.path.join(os.path.dirname(os.path.realpath(lib)), "python")
+
+
 def case_python3_vs_valgrind(c):
     """python3 (PYTHONMALLOC=malloc) allocation count within 0.1% of valgrind's"""
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     code = "d = [dict(zip('xy', (0, 1))) for i in range(20000)]; print(len(d))"
     os.environ["PYTHONMALLOC"] = "malloc"
+    # under record the heaptrail module's directory is on PYTHONPATH (import heaptrail):
+    # valgrind's run gets the same, so both run the same program
+    os.environ["PYTHONPATH"] = python_module_dir(c)
     log, p = c.record("python3.htr", py, "-c", code)
     expect(p.stdout == "20000\n", f"python3's output changed: {p.stdout!r}")
     v_allocs, _ = valgrind_total_allocs([py, "-c", code], None)
