@@ -90,6 +90,9 @@ typedef enum
   HT_REC_THREAD_END = 0x06, /* dstamp: the thread exited; the stream id may be reused */
   HT_REC_ALLOC_SLOT = 0x07, /* dstamp, slot (one raw byte < HT_RECENT_SLOTS), size, node:
                                ALLOC of the pointer held in that recent-pointer slot */
+  HT_REC_CODE = 0x09,       /* dstamp, id, Py_Version, first line, file name length, bytes,
+                               qualified name length, bytes, line table length, bytes: a
+                               Python code object, before the first TRACE_NODE naming it */
   HT_REC_TAG = 0x08,        /* dstamp, dptr, length (<= 255), bytes: heaptrail_tag() */
   HT_REC_FREE_SLOT = 0x80,  /* 0x80 | slot, then dstamp: FREE of the pointer in that slot */
   /* control stream */
@@ -149,6 +152,10 @@ enum
 /* The outermost "frame" of a stack deeper than max_frames: its innermost max_frames frames
  * follow, the rest were not recorded.  No code lives at this address. */
 #define HT_FRAME_CUT ((uintptr_t) 1)
+
+/* A Python frame in the trace tree: bit 63 set, the code object's id (CODE) in bits 32-62,
+ * the instruction's offset in 2-byte code units from the code's start in bits 0-31. */
+#define HT_FRAME_PYTHON ((uintptr_t) 1 << 63)
 
 enum
 {

@@ -109,6 +109,8 @@ HT_REC_HIDDEN bool ht_rec_env_add (char *entry);
 HT_REC_HIDDEN void ht_rec_env_replace (const char *name, char *entry);
 HT_REC_HIDDEN bool ht_rec_is_cpython (void);
 HT_REC_HIDDEN void ht_rec_python_setup (void);
+HT_REC_HIDDEN int ht_rec_python_merge (HtRecStream *s, void *const *native, int n, uintptr_t *out,
+                                       int max);
 HT_REC_HIDDEN char **ht_rec_env_for_exec (char *const envp[], size_t *mapped);
 HT_REC_HIDDEN void ht_rec_signals_init (void (*on_snapshot_request) (int));
 HT_REC_HIDDEN int ht_rec_log_fd (void);

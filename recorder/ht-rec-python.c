@@ -7,6 +7,17 @@
  * as memray and valgrind's users do by hand.  The variable goes into a slot of `environ`
  * the recorder's own variables left free (ht-rec-env.c), so nothing is allocated.  The
  * `heaptrail` Python module (python/heaptrail.py, beside the recorder) joins PYTHONPATH.
+ *
+ * Python frames.  At each allocation made by a thread that holds the GIL, the interpreter's
+ * frame chain is read from its thread state, in-process, with the struct offsets of the
+ * running version (3.11, 3.12, 3.13; checked against each version's headers, as py-spy and
+ * austin do).  A Python frame enters the trace tree as a pseudo return address with bit 63
+ * set (never a user-space address): the code object's id and the instruction offset.  Each
+ * code object is written once to the log (CODE: file name, qualified name, first line and
+ * line table), so the analyzer computes lines offline.  The frames replace, run by run, the
+ * native _PyEval_EvalFrameDefault frames that execute them (memray's native mode): one
+ * evaluation loop call runs the Python frames from the innermost up to an entry frame
+ * (3.11: is_entry; 3.12+: the C-stack shim frame that precedes them).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -15,8 +26,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdatomic.h>
 
 #include "ht-rec-private.h"
+
+/* Where things are in the interpreter's structs, per minor version (x86-64). */
+typedef struct
+{
+  int minor;
+  int tstate_frame_holder; /* tstate->cframe (3.11, 3.12), or -1: the frame is in tstate */
+  int holder_current;      /* cframe->current_frame; 3.13: tstate->current_frame */
+  int tstate_thread_id;    /* pthread_t of the thread */
+  int frame_code, frame_previous, frame_instr, frame_owner, frame_is_entry; /* -1: none */
+  int code_filename, code_qualname, code_linetable, code_firstlineno, code_adaptive,
+    code_firsttraceable;
+  int ascii_size, compact_size; /* sizeof PyASCIIObject, PyCompactUnicodeObject */
+} HtPyLayout;
+
+static const HtPyLayout layouts[] = {
+  { 11, 56, 8, 152, 32, 48, 56, 69, 68, 112, 128, 136, 72, 184, 168, 48, 72 },
+  { 12, 56, 0, 136, 0, 8, 56, 70, -1, 112, 128, 136, 68, 192, 176, 40, 56 },
+  { 13, -1, 72, 152, 0, 8, 56, 70, -1, 112, 128, 136, 68, 200, 184, 40, 56 },
+};
+
+#define FRAME_OWNED_BY_GENERATOR 1
+#define FRAME_OWNED_BY_CSTACK 3
+
+static struct
+{
+  bool on;
+  const HtPyLayout *L;
+  void *(*tstate) (void);
+  uintptr_t eval_start, eval_end; /* _PyEval_EvalFrameDefault */
+  uintptr_t code_type;            /* &PyCode_Type */
+  unsigned version;               /* Py_Version: 0x030b02f0 */
+} py;
+
+static void python_frames_init (void);
 
 /* "python", "python3", "python3.11", "python3.11d": a CPython executable's name. */
 static bool
@@ -102,6 +148,7 @@ ht_rec_python_setup (void)
   if (!ht_rec_is_cpython ())
     return;
   add_module_path ();
+  python_frames_init ();
   if (getenv ("PYTHONMALLOC"))
     return;
   static char setting[] = "PYTHONMALLOC=malloc";
@@ -110,4 +157,299 @@ ht_rec_python_setup (void)
   static const char msg[] = "heaptrail: CPython: PYTHONMALLOC=malloc, so that every object is "
                             "a malloc block (set PYTHONMALLOC to choose another allocator)\n";
   (void) !write (2, msg, sizeof msg - 1);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Python frames
+ */
+static void
+warn_version (unsigned version)
+{
+  char msg[160];
+  int n = snprintf (msg, sizeof msg,
+                    "heaptrail: CPython %u.%u: Python frames are read for 3.11 to 3.13 only; "
+                    "native frames only\n",
+                    version >> 24, (version >> 16) & 0xff);
+  if (n > 0)
+    (void) !write (2, msg, (size_t) n);
+}
+
+/* Finds what reading frames takes: the version, the thread state getter, the evaluation
+ * loop's address range.  Called at start-up, once CPython is known to be the program. */
+static void
+python_frames_init (void)
+{
+  const unsigned *version = dlsym (RTLD_DEFAULT, "Py_Version");
+  if (!version)
+    return; /* before 3.11 */
+  py.version = *version;
+  unsigned major = py.version >> 24, minor = (py.version >> 16) & 0xff;
+  for (size_t i = 0; major == 3 && i < sizeof layouts / sizeof layouts[0]; i++)
+    if (layouts[i].minor == (int) minor)
+      py.L = &layouts[i];
+  if (!py.L)
+    {
+      warn_version (py.version);
+      return;
+    }
+  py.tstate = (void *(*) (void)) dlsym (RTLD_DEFAULT, minor >= 13 ? "PyThreadState_GetUnchecked"
+                                                                  : "_PyThreadState_UncheckedGet");
+  void *eval = dlsym (RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+  py.code_type = (uintptr_t) dlsym (RTLD_DEFAULT, "PyCode_Type");
+  Dl_info info;
+  const ElfW (Sym) *sym = NULL;
+  if (!py.tstate || !eval || !py.code_type
+      || !dladdr1 (eval, &info, (void **) &sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
+    {
+      static const char msg[] = "heaptrail: CPython: the interpreter's frame symbols are "
+                                "missing; native frames only\n";
+      (void) !write (2, msg, sizeof msg - 1);
+      return;
+    }
+  py.eval_start = (uintptr_t) eval;
+  py.eval_end = py.eval_start + sym->st_size;
+  atomic_thread_fence (memory_order_release);
+  py.on = true;
+}
+
+static inline uintptr_t
+load_ptr (uintptr_t base, int offset)
+{
+  uintptr_t v;
+  memcpy (&v, (const void *) (base + (uintptr_t) offset), sizeof v);
+  return v;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Code objects, each written once
+ */
+typedef struct
+{
+  uintptr_t code, linetable, filename, qualname; /* what must not have changed */
+  uint32_t id;
+} HtPyCode;
+
+static pthread_mutex_t codes_lock = PTHREAD_MUTEX_INITIALIZER;
+static HtPyCode *codes;
+static size_t codes_mask, codes_used;
+static uint32_t next_code = 1;
+
+/* A str as UTF-8 into `out` (at most `size` bytes): ASCII and Latin-1 strings as they are
+ * stored, wider ones encoded.  Returns the length. */
+static size_t
+str_utf8 (uintptr_t s, char *out, size_t size)
+{
+  if (!s)
+    return 0;
+  int64_t length;
+  uint32_t state;
+  memcpy (&length, (const void *) (s + 16), sizeof length);
+  memcpy (&state, (const void *) (s + 32), sizeof state);
+  unsigned kind = (state >> 2) & 7, compact = (state >> 5) & 1, ascii = (state >> 6) & 1;
+  if (!compact || length < 0)
+    return 0;
+  const uint8_t *data = (const uint8_t *) (s + (uintptr_t) (ascii ? py.L->ascii_size
+                                                                   : py.L->compact_size));
+  size_t n = 0;
+  for (int64_t i = 0; i < length; i++)
+    {
+      uint32_t c = kind == 1 ? data[i]
+                   : kind == 2 ? ((const uint16_t *) data)[i]
+                               : ((const uint32_t *) data)[i];
+      if (n + 4 > size)
+        break;
+      if (c < 0x80)
+        out[n++] = (char) c;
+      else if (c < 0x800)
+        {
+          out[n++] = (char) (0xc0 | (c >> 6));
+          out[n++] = (char) (0x80 | (c & 0x3f));
+        }
+      else if (c < 0x10000)
+        {
+          out[n++] = (char) (0xe0 | (c >> 12));
+          out[n++] = (char) (0x80 | ((c >> 6) & 0x3f));
+          out[n++] = (char) (0x80 | (c & 0x3f));
+        }
+      else
+        {
+          out[n++] = (char) (0xf0 | (c >> 18));
+          out[n++] = (char) (0x80 | ((c >> 12) & 0x3f));
+          out[n++] = (char) (0x80 | ((c >> 6) & 0x3f));
+          out[n++] = (char) (0x80 | (c & 0x3f));
+        }
+    }
+  return n;
+}
+
+/* CODE: id, Py_Version, first line, file name, qualified name, line table. */
+static void
+write_code (HtRecStream *s, uint32_t id, uintptr_t code)
+{
+  static char filename[1024], qualname[512];
+  size_t flen = str_utf8 (load_ptr (code, py.L->code_filename), filename, sizeof filename);
+  size_t qlen = str_utf8 (load_ptr (code, py.L->code_qualname), qualname, sizeof qualname);
+  uintptr_t table = load_ptr (code, py.L->code_linetable);
+  int64_t tlen = 0;
+  if (table)
+    memcpy (&tlen, (const void *) (table + 16), sizeof tlen);
+  if (tlen < 0 || tlen > 32768)
+    tlen = 0;
+  int32_t first;
+  memcpy (&first, (const void *) (code + (uintptr_t) py.L->code_firstlineno), sizeof first);
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + flen + qlen + (size_t) tlen);
+  *p++ = HT_REC_CODE;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, id);
+  p += ht_varint_put (p, py.version);
+  p += ht_varint_put (p, first > 0 ? (uint64_t) first : 0);
+  p += ht_varint_put (p, flen);
+  memcpy (p, filename, flen);
+  p += flen;
+  p += ht_varint_put (p, qlen);
+  memcpy (p, qualname, qlen);
+  p += qlen;
+  p += ht_varint_put (p, (uint64_t) tlen);
+  if (tlen)
+    memcpy (p, (const void *) (table + 32), (size_t) tlen);
+  p += tlen;
+  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
+  ht_rec_stream_unlock (s);
+}
+
+/* The id of a code object, writing it to `s` the first time.  A code object freed and
+ * another made at its address is told apart by its line table, file and name objects. */
+static uint32_t
+code_id (HtRecStream *s, uintptr_t code)
+{
+  uintptr_t table = load_ptr (code, py.L->code_linetable);
+  uintptr_t filename = load_ptr (code, py.L->code_filename);
+  uintptr_t qualname = load_ptr (code, py.L->code_qualname);
+  pthread_mutex_lock (&codes_lock);
+  uint32_t id = 0;
+  if ((codes_used + 1) * 2 > codes_mask + 1)
+    {
+      size_t cap = codes ? (codes_mask + 1) * 2 : 4096;
+      HtPyCode *t = ht_rec_mmap (cap * sizeof *t);
+      if (!t)
+        goto out;
+      for (size_t i = 0; codes && i <= codes_mask; i++)
+        if (codes[i].code)
+          {
+            size_t j = (codes[i].code >> 4) * 0x9E3779B97F4A7C15ull & (cap - 1);
+            while (t[j].code)
+              j = (j + 1) & (cap - 1);
+            t[j] = codes[i];
+          }
+      if (codes)
+        ht_rec_munmap (codes, (codes_mask + 1) * sizeof *codes);
+      codes = t;
+      codes_mask = cap - 1;
+    }
+  size_t i = (code >> 4) * 0x9E3779B97F4A7C15ull & codes_mask;
+  for (; codes[i].code; i = (i + 1) & codes_mask)
+    if (codes[i].code == code)
+      {
+        if (codes[i].linetable == table && codes[i].filename == filename
+            && codes[i].qualname == qualname)
+          {
+            id = codes[i].id;
+            goto out;
+          }
+        break; /* a new code object at a reused address: it takes the slot */
+      }
+  if (!codes[i].code)
+    codes_used++;
+  id = next_code++;
+  codes[i] = (HtPyCode){ code, table, filename, qualname, id };
+  write_code (s, id, code);
+out:
+  pthread_mutex_unlock (&codes_lock);
+  return id;
+}
+
+/* The Python frames of the calling thread, innermost first, as pseudo return addresses;
+ * `run_end[i]` marks the outermost frame of each evaluation loop call.  0 when the thread
+ * does not hold the GIL or runs no Python. */
+static int
+python_stack (HtRecStream *s, uintptr_t *out, bool *run_end, int max)
+{
+  const HtPyLayout *L = py.L;
+  uintptr_t tstate = (uintptr_t) py.tstate ();
+  if (!tstate || load_ptr (tstate, L->tstate_thread_id) != (uintptr_t) pthread_self ())
+    return 0; /* 3.11 returns the GIL holder's state: it must be ours */
+  uintptr_t frame;
+  if (L->tstate_frame_holder >= 0)
+    {
+      uintptr_t holder = load_ptr (tstate, L->tstate_frame_holder);
+      frame = holder ? load_ptr (holder, L->holder_current) : 0;
+    }
+  else
+    frame = load_ptr (tstate, L->holder_current);
+  int n = 0;
+  for (int hops = 0; frame && n < max && hops < 4096; hops++, frame = load_ptr (frame, L->frame_previous))
+    {
+      uint8_t owner = *(const uint8_t *) (frame + (uintptr_t) L->frame_owner);
+      if (owner == FRAME_OWNED_BY_CSTACK)
+        {
+          if (n)
+            run_end[n - 1] = true; /* 3.12+: the shim before an evaluation loop's frames */
+          continue;
+        }
+      uintptr_t code = load_ptr (frame, L->frame_code);
+      if (!code || load_ptr (code, 8) != py.code_type)
+        continue; /* 3.13: f_executable may be something else than code */
+      uintptr_t start = code + (uintptr_t) L->code_adaptive;
+      uintptr_t instr = load_ptr (frame, L->frame_instr);
+      int32_t first_traceable;
+      memcpy (&first_traceable, (const void *) (code + (uintptr_t) L->code_firsttraceable),
+              sizeof first_traceable);
+      if (owner != FRAME_OWNED_BY_GENERATOR && instr < start + 2u * (uint32_t) first_traceable)
+        continue; /* not started yet */
+      uint64_t offset = instr >= start ? (instr - start) / 2 : 0;
+      uint32_t id = code_id (s, code);
+      if (!id)
+        break;
+      run_end[n] = L->frame_is_entry >= 0
+                   && *(const uint8_t *) (frame + (uintptr_t) L->frame_is_entry);
+      out[n++] = HT_FRAME_PYTHON | ((uintptr_t) id << 32) | (uintptr_t) (offset & 0xffffffffu);
+    }
+  if (n)
+    run_end[n - 1] = true;
+  return n;
+}
+
+/* Replaces each _PyEval_EvalFrameDefault frame of `native` (innermost first) by the Python
+ * frames it runs.  Returns the merged depth in `out` (room for `max`). */
+int
+ht_rec_python_merge (HtRecStream *s, void *const *native, int n, uintptr_t *out, int max)
+{
+  if (!py.on)
+    return -1;
+  uintptr_t pyf[HT_REC_MAX_FRAMES];
+  bool run_end[HT_REC_MAX_FRAMES] = { false };
+  int np = python_stack (s, pyf, run_end, HT_REC_MAX_FRAMES);
+  if (np == 0)
+    return -1;
+  int k = 0, j = 0;
+  for (int i = 0; i < n && k < max; i++)
+    {
+      uintptr_t ip = (uintptr_t) native[i];
+      if (ip - 1 >= py.eval_start && ip - 1 < py.eval_end && j < np)
+        {
+          do
+            out[k++] = pyf[j];
+          while (!run_end[j++] && j < np && k < max);
+          continue;
+        }
+      out[k++] = ip;
+    }
+  return k;
+}
+
+bool
+ht_rec_python_frames_on (void)
+{
+  return py.on;
 }

@@ -312,7 +312,7 @@ write_node (HtRecStream *s, uint32_t id, uint32_t parent, uintptr_t ip)
 static uint32_t
 table_intern (HtRecThread *t, uint32_t parent, uintptr_t ip)
 {
-  if (!modules_know (ip) && ht_rec_modules_changed ())
+  if (!(ip & HT_FRAME_PYTHON) && !modules_know (ip) && ht_rec_modules_changed ())
     ht_rec_modules_write (); /* a dlopen'd library: its map first, then the node */
 
   pthread_mutex_lock (&table_lock);
@@ -416,17 +416,25 @@ ht_rec_trace_capture (HtRecThread *t)
   while (skip < n && (uintptr_t) ips[skip] >= own_start && (uintptr_t) ips[skip] < own_end)
     skip++;
   int depth = n - skip;
-  /* A stack deeper than the limit keeps its innermost frames under a marker frame, so the
-   * analyzer shows it as cut rather than as a stack starting where the cut fell. */
-  bool cut = depth > ht_rec_max_frames;
-  if (cut)
-    {
-      depth = ht_rec_max_frames + 1;
-      ips[skip + ht_rec_max_frames] = (void *) HT_FRAME_CUT;
-    }
-
   /* ips[skip] is the innermost frame; the tree is built from the outermost one. */
   void **frames = ips + skip;
+  /* In a CPython program, the Python frames take the place of the evaluation loop's. */
+  void *merged[2 * HT_REC_MAX_FRAMES + 16];
+  int m = ht_rec_python_merge (&t->stream, frames, depth, (uintptr_t *) merged,
+                               (int) (sizeof merged / sizeof merged[0]) - 1);
+  if (m >= 0)
+    {
+      frames = merged;
+      depth = m;
+    }
+  /* A stack deeper than the limit keeps its innermost frames under a marker frame, so the
+   * analyzer shows it as cut rather than as a stack starting where the cut fell. */
+  if (depth > ht_rec_max_frames)
+    {
+      depth = ht_rec_max_frames + 1;
+      frames[ht_rec_max_frames] = (void *) HT_FRAME_CUT;
+    }
+
   uint32_t gen = atomic_load_explicit (&generation, memory_order_acquire);
   if (HT_REC_UNLIKELY (t->generation != gen))
     {

@@ -155,6 +155,8 @@ is_sqlite (const char *path)
 }
 
 /* Opens REC: a database, or a log whose database is (re)built when missing or older. */
+static gboolean native_frames; /* --native: see ht_db_set_native_frames */
+
 static HtDb *
 open_recording (const char *rec, int *code)
 {
@@ -223,6 +225,8 @@ open_recording (const char *rec, int *code)
       if (!db)
         *code = fail (exit_code_for (error), db_path, "%s", error->message);
     }
+  if (db)
+    ht_db_set_native_frames (db, native_frames);
   return db;
 }
 
@@ -624,7 +628,9 @@ static char **filter_include, **filter_exclude;
     N_("GLOB") },                                                                            \
   { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &filter_exclude,                             \
     N_("Leave out allocations called from a source file or module matching GLOB"),           \
-    N_("GLOB") }
+    N_("GLOB") },                                                                            \
+  { "native", 0, 0, G_OPTION_ARG_NONE, &native_frames,                                       \
+    N_("Show the C frames of Python programs too, not only the Python ones"), NULL }
 
 static void
 apply_filters (HtTopOptions *opt)

@@ -44,6 +44,7 @@ struct _HtDb
   sqlite3 *handle;
   char *path;
   GData *cache; /* what queries loaded once and share (the database is read-only) */
+  gboolean native_frames;
 };
 
 static const char schema_sql[] =
@@ -51,7 +52,8 @@ static const char schema_sql[] =
   "CREATE TABLE modules (id INTEGER PRIMARY KEY, path TEXT NOT NULL, build_id TEXT,"
   "  bias INTEGER NOT NULL);"
   "CREATE TABLE locations (id INTEGER PRIMARY KEY, function TEXT, file TEXT,"
-  "  line INTEGER NOT NULL, module_id INTEGER REFERENCES modules(id));"
+  "  line INTEGER NOT NULL, module_id INTEGER REFERENCES modules(id),"
+  "  python INTEGER NOT NULL DEFAULT 0);"
   "CREATE TABLE sites (trace_id INTEGER PRIMARY KEY, alloc_count INTEGER NOT NULL,"
   "  alloc_bytes INTEGER NOT NULL, temporary_count INTEGER NOT NULL,"
   "  temporary_bytes INTEGER NOT NULL, short_lived_count INTEGER NOT NULL,"
@@ -203,6 +205,19 @@ ht_db_close (HtDb *db)
   sqlite3_close (db->handle);
   g_free (db->path);
   g_free (db);
+}
+
+void
+ht_db_set_native_frames (HtDb *db, gboolean native)
+{
+  g_return_if_fail (db != NULL);
+  db->native_frames = native;
+}
+
+gboolean
+ht_db_get_native_frames (HtDb *db)
+{
+  return db->native_frames;
 }
 
 gpointer

@@ -6,8 +6,8 @@
 
 G_BEGIN_DECLS
 
-#define HT_DB_SCHEMA_VERSION 5 /* 2: tags; 3: temporaries, sizes, threads; 4: short-lived;
-                                  5: heap graphs */
+#define HT_DB_SCHEMA_VERSION 6 /* 2: tags; 3: temporaries, sizes, threads; 4: short-lived;
+                                  5: heap graphs; 6: Python frames */
 #define HT_DB_APPLICATION_ID 0x48545244 /* "HTRD" */
 
 typedef struct _HtDb HtDb;
@@ -21,6 +21,12 @@ const char *ht_db_path (HtDb *db);
  * written once imported): owned by the database, freed with it. */
 gpointer ht_db_cache_get (HtDb *db, const char *key);
 void ht_db_cache_set (HtDb *db, const char *key, gpointer data, GDestroyNotify destroy);
+
+/* Stacks that run Python code show only their Python frames (the innermost one names the
+ * allocation, as in tracemalloc), unless native frames are asked for: then the C frames
+ * appear too, the Python frames in place of the evaluation loop's.  Default FALSE. */
+void ht_db_set_native_frames (HtDb *db, gboolean native);
+gboolean ht_db_get_native_frames (HtDb *db);
 
 /* meta table values; NULL / 0 when absent */
 char *ht_db_meta_string (HtDb *db, const char *key);

@@ -28,6 +28,7 @@
 #include "ht-error.h"
 #include "ht-graph.h"
 #include "ht-import.h"
+#include "ht-pycode.h"
 #include "ht-reader.h"
 #include "ht-symbols.h"
 
@@ -199,12 +200,31 @@ typedef struct
   guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
   guint64 defined_nodes; /* TRACE_NODE records seen: bounds the ids events may use */
   gboolean ended;
+  GHashTable *codes; /* Python code object id -> HtPyCodeInfo */
   /* exec: the program that ran last (IMAGE), and the ones before it */
   char *image_exe;
   GStrv image_argv;
   GString *exec_chain; /* "sh → env → python3.11" */
   guint64 exec_released_blocks, exec_released_bytes;
 } HtImport;
+
+/* A Python code object from a CODE record. */
+typedef struct
+{
+  char *filename, *qualname;
+  int first_line;
+  GBytes *linetable;
+} HtPyCodeInfo;
+
+static void
+py_code_info_free (gpointer data)
+{
+  HtPyCodeInfo *c = data;
+  g_free (c->filename);
+  g_free (c->qualname);
+  g_bytes_unref (c->linetable);
+  g_free (c);
+}
 
 static const char *tmp_path_current;
 
@@ -902,6 +922,16 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_IMAGE:
       on_image (im, e);
       return TRUE;
+    case HT_REC_CODE:
+      {
+        HtPyCodeInfo *c = g_new0 (HtPyCodeInfo, 1);
+        c->filename = g_steal_pointer (&e->code.filename);
+        c->qualname = g_steal_pointer (&e->code.qualname);
+        c->first_line = (int) e->code.first_line;
+        c->linetable = g_steal_pointer (&e->code.linetable);
+        g_hash_table_replace (im->codes, GUINT_TO_POINTER (e->code.id), c);
+        return TRUE;
+      }
     case HT_REC_END:
       /* not necessarily the last record: an exec that failed goes on recording */
       im->ended = TRUE;
@@ -1036,7 +1066,7 @@ frame_is_allocator (HtImport *im, gint32 module, const HtFrame *f)
 
 static gint64
 location_id (HtImport *im, HtWriter *w, gint32 module, const HtFrame *f, guint64 ip,
-             GError **error)
+             gboolean python, GError **error)
 {
   g_autofree char *fallback = NULL;
   const char *function = f->function;
@@ -1054,8 +1084,8 @@ location_id (HtImport *im, HtWriter *w, gint32 module, const HtFrame *f, guint64
   if (fallback)
     function = fallback;
 
-  g_autofree char *key = g_strdup_printf ("%d\x1f%s\x1f%s\x1f%u", module, function,
-                                          f->file ? f->file : "", f->line);
+  g_autofree char *key = g_strdup_printf ("%d\x1f%s\x1f%s\x1f%u\x1f%d", module, function,
+                                          f->file ? f->file : "", f->line, python);
   gpointer id = g_hash_table_lookup (w->locations, key);
   if (id)
     return GPOINTER_TO_SIZE (id);
@@ -1072,10 +1102,32 @@ location_id (HtImport *im, HtWriter *w, gint32 module, const HtFrame *f, guint64
     sqlite3_bind_int (w->location, 5, module + 1);
   else
     sqlite3_bind_null (w->location, 5);
+  sqlite3_bind_int (w->location, 6, python);
   if (sqlite3_step (w->location) != SQLITE_DONE)
     return ht_db_set_error (w->db, error, "writing locations") ? 0 : -1;
   g_hash_table_insert (w->locations, g_steal_pointer (&key), GSIZE_TO_POINTER (new_id));
   return new_id;
+}
+
+/* A Python frame's location (HT_FRAME_PYTHON): its code object's qualified name, file, and
+ * the line of the instruction, from the code's line table. */
+static gboolean
+python_location (HtImport *im, guint64 ip, HtFrame *out)
+{
+  if (!(ip & HT_FRAME_PYTHON))
+    return FALSE;
+  const HtPyCodeInfo *c = g_hash_table_lookup (im->codes,
+                                               GUINT_TO_POINTER ((guint) ((ip >> 32) & 0x7fffffff)));
+  if (!c)
+    {
+      *out = (HtFrame){ "<unknown Python code>", NULL, 0 };
+      return TRUE;
+    }
+  gsize len = 0;
+  const guint8 *table = g_bytes_get_data (c->linetable, &len);
+  int line = ht_py_code_line (table, len, c->first_line, (guint) (ip & 0xffffffffu));
+  *out = (HtFrame){ c->qualname, c->filename, line > 0 ? (guint) line : (guint) c->first_line };
+  return TRUE;
 }
 
 /* Writes a site's visible frames, innermost first, allocator frames dropped. */
@@ -1094,7 +1146,14 @@ write_site_frames (HtImport *im, HtWriter *w, guint32 trace, GError **error)
       const HtFrame *frames = NULL;
       guint nf = 0;
       HtFrame unknown = { NULL, NULL, 0 };
-      if (n->module >= 0)
+      HtFrame python_frame;
+      gboolean python = python_location (im, n->ip, &python_frame);
+      if (python)
+        {
+          frames = &python_frame;
+          nf = 1;
+        }
+      else if (n->module >= 0)
         nf = ht_symbolizer_lookup (im->symbols, (guint) n->module, n->ip, &frames);
       if (nf == 0)
         {
@@ -1106,7 +1165,8 @@ write_site_frames (HtImport *im, HtWriter *w, guint32 trace, GError **error)
           if (leading && frame_is_allocator (im, n->module, &frames[i]))
             continue;
           leading = FALSE;
-          gint64 loc = location_id (im, w, n->module, &frames[i], n->ip, error);
+          gint64 loc = location_id (im, w, python ? -1 : n->module, &frames[i], n->ip, python,
+                                    error);
           if (loc < 0)
             return FALSE;
           sqlite3_reset (w->frame);
@@ -1461,7 +1521,7 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
   if (!ht_db_exec (db, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN", error)
       || !ht_db_create_schema (db, error) || !write_meta (im, db, log_path, error))
     goto out;
-  if (!ht_db_prepare (db, "INSERT INTO locations VALUES (?, ?, ?, ?, ?)", &w.location, error)
+  if (!ht_db_prepare (db, "INSERT INTO locations VALUES (?, ?, ?, ?, ?, ?)", &w.location, error)
       || !ht_db_prepare (db, "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, ?)", &w.site, error)
       || !ht_db_prepare (db, "INSERT INTO site_frames VALUES (?, ?, ?)", &w.frame, error)
       || !ht_db_prepare (db, "INSERT INTO snapshot_sites VALUES (?, ?, ?, ?, ?, ?)",
@@ -1625,6 +1685,7 @@ import_clear (HtImport *im)
   g_ptr_array_unref (im->finished_threads);
   g_free (im->image_exe);
   g_strfreev (im->image_argv);
+  g_hash_table_unref (im->codes);
   if (im->exec_chain)
     g_string_free (im->exec_chain, TRUE);
   g_array_unref (im->samples);
@@ -1693,6 +1754,7 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   im.streams = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   im.finished_threads = g_ptr_array_new_with_free_func (g_free);
+  im.codes = g_hash_table_new_full (NULL, NULL, NULL, py_code_info_free);
   im.samples = g_array_new (FALSE, FALSE, sizeof (HtSample));
   im.snapshots = g_ptr_array_new_with_free_func (snap_free);
   im.type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

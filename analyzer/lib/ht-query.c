@@ -116,7 +116,7 @@ ht_location_format (const HtLocation *loc)
 
 /* All locations, by id (loaded once per database, then shared: callers get a reference). */
 static GHashTable *load_locations_uncached (HtDb *db, GError **error);
-static GHashTable *load_frames_uncached (HtDb *db, GError **error);
+static GHashTable *load_frames_uncached (HtDb *db, gboolean python_only, GError **error);
 
 static GHashTable *
 load_cached (HtDb *db, const char *key, GHashTable *(*load) (HtDb *, GError **), GError **error)
@@ -138,10 +138,15 @@ load_locations (HtDb *db, GError **error)
   return load_cached (db, "ht-locations", load_locations_uncached, error);
 }
 
+static GHashTable *load_frames_native (HtDb *db, GError **error);
+static GHashTable *load_frames_python (HtDb *db, GError **error);
+
 static GHashTable *
 load_frames (HtDb *db, GError **error)
 {
-  return load_cached (db, "ht-frames", load_frames_uncached, error);
+  return ht_db_get_native_frames (db)
+           ? load_cached (db, "ht-frames-native", load_frames_native, error)
+           : load_cached (db, "ht-frames", load_frames_python, error);
 }
 
 static GHashTable *
@@ -169,33 +174,60 @@ load_locations_uncached (HtDb *db, GError **error)
   return h;
 }
 
-/* trace id -> GArray of location ids, innermost first */
+/* trace id -> GArray of location ids, innermost first.  With `python_only`, a stack that
+ * has Python frames keeps only those. */
 static GHashTable *
-load_frames_uncached (HtDb *db, GError **error)
+load_frames_uncached (HtDb *db, gboolean python_only, GError **error)
 {
   sqlite3_stmt *st;
   if (!ht_db_prepare (ht_db_handle (db),
-                      "SELECT trace_id, location_id FROM site_frames ORDER BY trace_id, depth",
+                      "SELECT f.trace_id, f.location_id, l.python FROM site_frames f"
+                      " JOIN locations l ON l.id = f.location_id ORDER BY f.trace_id, f.depth",
                       &st, error))
     return NULL;
   GHashTable *h = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                          (GDestroyNotify) g_array_unref);
   gint64 current = -1;
-  GArray *a = NULL;
-  while (sqlite3_step (st) == SQLITE_ROW)
+  GArray *a = NULL, *py = NULL;
+  while (TRUE)
     {
-      gint64 trace = sqlite3_column_int64 (st, 0);
-      gint64 loc = sqlite3_column_int64 (st, 1);
-      if (trace != current || !a)
+      gboolean row = sqlite3_step (st) == SQLITE_ROW;
+      gint64 trace = row ? sqlite3_column_int64 (st, 0) : -1;
+      if ((!row || trace != current) && a)
+        {
+          /* the previous stack is complete */
+          GArray *keep = py && py->len ? py : a;
+          g_hash_table_insert (h, g_memdup2 (&current, sizeof current), g_array_ref (keep));
+          g_clear_pointer (&a, g_array_unref);
+          g_clear_pointer (&py, g_array_unref);
+        }
+      if (!row)
+        break;
+      if (!a)
         {
           a = g_array_new (FALSE, FALSE, sizeof (gint64));
-          g_hash_table_insert (h, g_memdup2 (&trace, sizeof trace), a);
+          py = python_only ? g_array_new (FALSE, FALSE, sizeof (gint64)) : NULL;
           current = trace;
         }
+      gint64 loc = sqlite3_column_int64 (st, 1);
       g_array_append_val (a, loc);
+      if (py && sqlite3_column_int (st, 2))
+        g_array_append_val (py, loc);
     }
   sqlite3_finalize (st);
   return h;
+}
+
+static GHashTable *
+load_frames_native (HtDb *db, GError **error)
+{
+  return load_frames_uncached (db, FALSE, error);
+}
+
+static GHashTable *
+load_frames_python (HtDb *db, GError **error)
+{
+  return load_frames_uncached (db, TRUE, error);
 }
 
 /* Every query's names: the shared locations and stacks (see load_cached). */

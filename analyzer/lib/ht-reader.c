@@ -132,6 +132,12 @@ split_cmdline (const char *cmd, gsize len)
 void
 ht_event_clear (HtEvent *e)
 {
+  if (e->tag == HT_REC_CODE)
+    {
+      g_clear_pointer (&e->code.filename, g_free);
+      g_clear_pointer (&e->code.qualname, g_free);
+      g_clear_pointer (&e->code.linetable, g_bytes_unref);
+    }
   if (e->tag == HT_REC_IMAGE)
     {
       g_clear_pointer (&e->image.exe, g_free);
@@ -466,6 +472,29 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           e.scan.missed = cursor_varint (&c);
           e.scan.duration_ns = cursor_varint (&c);
           e.scan.flags = cursor_varint (&c);
+          break;
+        case HT_REC_CODE:
+          {
+            guint64 id = cursor_varint (&c);
+            e.code.version = (guint32) cursor_varint (&c);
+            guint64 first = cursor_varint (&c);
+            if (id == 0 || id > G_MAXINT32 || first > G_MAXINT32)
+              c.bad = TRUE;
+            e.code.id = (guint32) id;
+            e.code.first_line = (guint32) first;
+            guint64 flen = cursor_varint (&c);
+            const guint8 *fname = cursor_bytes (&c, flen);
+            guint64 qlen = cursor_varint (&c);
+            const guint8 *qname = cursor_bytes (&c, qlen);
+            guint64 tlen = cursor_varint (&c);
+            const guint8 *table = cursor_bytes (&c, tlen);
+            if (!c.bad)
+              {
+                e.code.filename = g_utf8_make_valid ((const char *) fname, (gssize) flen);
+                e.code.qualname = g_utf8_make_valid ((const char *) qname, (gssize) qlen);
+                e.code.linetable = g_bytes_new (table, tlen);
+              }
+          }
           break;
         case HT_REC_IMAGE:
           {

@@ -47,6 +47,9 @@ typedef struct
     struct { guint64 count; } lost;                        /* LOST */
     struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
     struct { guint32 pid; char *exe; GStrv argv; } image; /* IMAGE; strings owned by the event */
+    /* CODE: a Python code object; strings and table owned by the event */
+    struct { guint32 id; guint32 version, first_line; char *filename, *qualname;
+             GBytes *linetable; } code;
     struct { guint64 ptr; char *type; } typetag; /* TAG; type owned by the event (g_free) */
     struct { guint64 ptr, size, word; } block;   /* BLOCK: a live block and its first word */
     /* EDGES: `count` x (word index in the source block, target block, offset in target);

@@ -1205,6 +1205,61 @@ def case_python_module(c):
     print("import heaptrail: no-op alone; under record 3 snapshots and Node +250")
 
 
+def python_interpreters():
+    """Debian's python3 (3.11), and 3.12 / 3.13 where installed (PATH, pyenv)"""
+    found = {}
+    candidates = ["/usr/bin/python3"] + [shutil.which(f"python3.{m}") or "" for m in (11, 12, 13)]
+    root = os.path.expanduser("~/.pyenv/versions")
+    if os.path.isdir(root):
+        for v in sorted(os.listdir(root)):
+            candidates.append(os.path.join(root, v, "bin", "python3"))
+    for py in candidates:
+        if not py or not os.path.exists(py):
+            continue
+        p = subprocess.run([py, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                           capture_output=True, text=True)
+        ver = p.stdout.strip()
+        if p.returncode == 0 and ver in ("3.11", "3.12", "3.13") and ver not in found:
+            found[ver] = py
+    return found
+
+
+def case_python_vs_tracemalloc(c):
+    """Python frames: heaptrail's live memory per line of a Python program equals the real
+    tracemalloc's statistics('lineno') at the same moment (within 2%), on every supported
+    interpreter installed here"""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python",
+                          "scenario.py")
+    script = os.path.realpath(script)
+    interpreters = python_interpreters()
+    expect("3.11" in interpreters, f"Debian's python3 (3.11) is needed: {interpreters}")
+    for ver, py in sorted(interpreters.items()):
+        env = dict(os.environ, PYTHONMALLOC="malloc")
+        env.pop("PYTHONPATH", None)
+        p = subprocess.run([py, script, "tracemalloc"], capture_output=True, text=True, env=env)
+        expect(p.returncode == 0, f"{py} under tracemalloc: {p.stderr[-500:]}")
+        truth = {s["line"]: s for s in json.loads(p.stdout) if s["size"] >= 10000}
+        expect(len(truth) >= 5, f"{ver}: tracemalloc found only {truth}")
+        env.pop("PYTHONMALLOC")  # record sets it
+        log = os.path.join(c.work, f"scenario-{ver}.htr")
+        p = subprocess.run([c.heaptrail, "record", "-o", log, "--", py, script, "heaptrail"],
+                           capture_output=True, text=True, env=env)
+        expect(p.returncode == 0, f"{py} under record: {p.stderr[-500:]}")
+        stats = c.ht_json("top", log, "--at", "moment", "-n", "0")["stats"]
+        ours = by_line(stats, "scenario.py")
+        for line, t in sorted(truth.items()):
+            got = ours.get(line)
+            expect(got, f"{ver}: scenario.py:{line} missing from heaptrail's top")
+            for key in ("size", "count"):
+                expect(abs(got[key] - t[key]) <= 0.02 * t[key],
+                       f"{ver}: scenario.py:{line} {key}: heaptrail {got[key]}, tracemalloc "
+                       f"{t[key]}")
+        print(f"Python {ver} ({py}): {len(truth)} lines within 2% of tracemalloc's")
+    missing = sorted({"3.11", "3.12", "3.13"} - set(interpreters))
+    if missing:
+        print("not installed here, not tested: Python " + ", ".join(missing))
+
+
 def case_cli_speaks_chinese(c):
     """with LANGUAGE=zh_CN the CLI answers in Chinese"""
     log, _ = c.record("zh.htr", os.path.join(c.fixtures, "fixture-exit"), stdin="x\n")
