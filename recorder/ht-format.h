@@ -116,6 +116,12 @@ typedef enum
   HT_REC_SCAN = 0x19,     /* dstamp, blocks, edges, root words, heap bytes scanned, root bytes
                              scanned, threads stopped, threads missed, duration ns, flags
                              (HT_SCAN_*): closes the scan the BLOCK/EDGES/ROOTS before it made */
+  HT_REC_PYBLOCK = 0x1b,  /* dstamp, address, size, type address, GC header offset (plain
+                             varints): a BLOCK that holds a Python object of that type
+                             (record --graph); the two words of its GC header link it into
+                             the collector's lists, which are not references */
+  HT_REC_PYTYPE = 0x1c,   /* dstamp, type address, name length, name bytes: a Python type's
+                             __name__, before the first PYBLOCK of the scan using it */
   HT_REC_IMAGE = 0x1a,    /* dstamp, pid, exe length, exe bytes, command line length, command
                              line bytes (NUL-terminated arguments): the process executed a
                              new program, which goes on with this log (instead of a header);

@@ -527,6 +527,74 @@ mono_now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Python objects: a block's type (ht-rec-python.c), named once per scan
+ */
+typedef struct
+{
+  const HtRecScan *sc;
+  const HtRecRanges *data;
+} HtRecReadable;
+
+/* Whether [addr, addr + len) lies inside one live block or one loaded object's data, so
+ * that reading it cannot fault. */
+static bool
+is_readable (uintptr_t addr, size_t len, void *ctx)
+{
+  const HtRecReadable *r = ctx;
+  size_t index;
+  uintptr_t offset;
+  if (find_block (r->sc, addr, &index, &offset))
+    return offset + len <= r->sc->blocks[index].size;
+  for (size_t i = 0; i < r->data->n; i++)
+    if (addr >= r->data->r[i].start && addr + len <= r->data->r[i].end)
+      return true;
+  return false;
+}
+
+#define TYPE_SLOTS 8192
+
+typedef struct
+{
+  uintptr_t *slots; /* types named in this scan */
+  size_t used;
+} HtRecTypeSet;
+
+/* True when `type` has its PYTYPE record in this scan (written now if needed); false when
+ * it cannot be named (no name, or too many types). */
+static bool
+type_named (HtRecOut *out, HtRecTypeSet *set, uintptr_t type)
+{
+  if (!set->slots)
+    {
+      set->slots = ht_rec_mmap (TYPE_SLOTS * sizeof *set->slots);
+      if (!set->slots)
+        return false;
+    }
+  size_t i = (size_t) ((type >> 4) * 0x9E3779B97F4A7C15ull) & (TYPE_SLOTS - 1);
+  for (; set->slots[i]; i = (i + 1) & (TYPE_SLOTS - 1))
+    if (set->slots[i] == type)
+      return true;
+  if (set->used * 2 >= TYPE_SLOTS)
+    return false;
+  char name[256];
+  size_t len = ht_rec_python_type_name (type, name, sizeof name);
+  if (len == 0)
+    return false;
+  uint8_t *p = out_begin (out);
+  if (!p)
+    return false;
+  *p++ = HT_REC_PYTYPE;
+  p += ht_varint_put (p, type);
+  p += ht_varint_put (p, len);
+  memcpy (p, name, len);
+  out_end (out, p + len);
+  set->slots[i] = type;
+  set->used++;
+  return true;
+}
+
+
 /* Stops the world and fills sc->out with BLOCK, ROOTS and EDGES records.  Every shard is
  * locked by the caller.  Returns HT_SCAN_* flags. */
 static unsigned
@@ -555,20 +623,32 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
       sc->hi = end > sc->hi ? end : sc->hi;
     }
 
+  HtRecReadable readable = { sc, data };
+  HtRecTypeSet types = { 0 };
+  bool python = ht_rec_python_types_on ();
   for (size_t i = 0; i < sc->n; i++)
     {
+      uintptr_t type = python ? ht_rec_python_type_of (sc->blocks[i].ptr, sc->blocks[i].size,
+                                                       is_readable, &readable)
+                              : 0;
+      if (type && !type_named (&sc->out, &types, type))
+        type = 0;
       uint8_t *p = out_begin (&sc->out);
       if (!p)
         break;
-      uintptr_t word = 0;
-      if (sc->blocks[i].size >= sizeof word)
+      uintptr_t word = type;
+      if (!type && sc->blocks[i].size >= sizeof word)
         memcpy (&word, (const void *) sc->blocks[i].ptr, sizeof word);
-      *p++ = HT_REC_BLOCK;
+      *p++ = type ? HT_REC_PYBLOCK : HT_REC_BLOCK;
       p += ht_varint_put (p, sc->blocks[i].ptr);
       p += ht_varint_put (p, sc->blocks[i].size);
       p += ht_varint_put (p, word);
+      if (type) /* where its GC header is: the collector's links, not references */
+        p += ht_varint_put (p, ht_rec_python_gc_head (sc->blocks[i].ptr, type));
       out_end (&sc->out, p);
     }
+  if (types.slots)
+    ht_rec_munmap (types.slots, TYPE_SLOTS * sizeof *types.slots);
 
   if (!ht_rec_world_stop (world))
     flags |= HT_SCAN_NOT_STOPPED;

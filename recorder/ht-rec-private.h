@@ -109,6 +109,13 @@ HT_REC_HIDDEN bool ht_rec_env_add (char *entry);
 HT_REC_HIDDEN void ht_rec_env_replace (const char *name, char *entry);
 HT_REC_HIDDEN bool ht_rec_is_cpython (void);
 HT_REC_HIDDEN void ht_rec_python_setup (void);
+HT_REC_HIDDEN bool ht_rec_python_types_on (void);
+HT_REC_HIDDEN uintptr_t ht_rec_python_type_of (uintptr_t block, size_t size,
+                                               bool (*readable) (uintptr_t addr, size_t len,
+                                                                 void *ctx),
+                                               void *ctx);
+HT_REC_HIDDEN size_t ht_rec_python_type_name (uintptr_t type, char *out, size_t size);
+HT_REC_HIDDEN uint32_t ht_rec_python_gc_head (uintptr_t block, uintptr_t type);
 HT_REC_HIDDEN int ht_rec_python_merge (HtRecStream *s, void *const *native, int n, uintptr_t *out,
                                        int max);
 HT_REC_HIDDEN char **ht_rec_env_for_exec (char *const envp[], size_t *mapped);

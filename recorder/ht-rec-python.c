@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <stdatomic.h>
+#include <sys/uio.h>
 
 #include "ht-rec-private.h"
 
@@ -452,4 +453,111 @@ bool
 ht_rec_python_frames_on (void)
 {
   return py.on;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Python objects in the heap graph (record --graph)
+ *
+ * A garbage-collected object's malloc block holds, in order: on 3.11+ the managed dict
+ * and weakref pointers (16 bytes, when its type has them), the GC header (16 bytes), then
+ * the object, whose second word is its type.  So an object starts 16 or 32 bytes into its
+ * block.  A candidate type pointer is trusted only when it lies in a live block or a
+ * loaded object's data (`readable`), its own type is a type (Py_TPFLAGS_TYPE_SUBCLASS),
+ * and its flags agree with where the object was found.  objgraph counts gc.get_objects(),
+ * the tracked GC objects, by type(o).__name__: the same are counted here.
+ */
+#define TP_NAME 24
+#define TP_FLAGS 168
+#define TPFLAGS_MANAGED_WEAKREF (1ul << 3)
+#define TPFLAGS_MANAGED_DICT (1ul << 4)
+#define TPFLAGS_HAVE_GC (1ul << 14)
+#define TPFLAGS_TYPE_SUBCLASS (1ul << 31)
+
+bool
+ht_rec_python_types_on (void)
+{
+  return py.on;
+}
+
+static bool
+is_type (uintptr_t t, bool (*readable) (uintptr_t, size_t, void *), void *ctx)
+{
+  if (!t || (t & 7) || !readable (t, TP_FLAGS + 8, ctx))
+    return false;
+  uintptr_t meta = load_ptr (t, 8);
+  if (!meta || (meta & 7) || !readable (meta, TP_FLAGS + 8, ctx))
+    return false;
+  return (load_ptr (meta, TP_FLAGS) & TPFLAGS_TYPE_SUBCLASS) != 0;
+}
+
+uintptr_t
+ht_rec_python_type_of (uintptr_t block, size_t size,
+                       bool (*readable) (uintptr_t addr, size_t len, void *ctx), void *ctx)
+{
+  if (!py.on)
+    return 0;
+  for (size_t off = 16; off <= 32; off += 16)
+    {
+      if (size < off + 16)
+        return 0;
+      uintptr_t t = load_ptr (block + off, 8);
+      if (!is_type (t, readable, ctx))
+        continue;
+      unsigned long flags = load_ptr (t, TP_FLAGS);
+      if (!(flags & TPFLAGS_HAVE_GC))
+        continue;
+      unsigned long pre = py.L->minor >= 12 ? TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF
+                                            : TPFLAGS_MANAGED_DICT;
+      if ((off == 32) != ((flags & pre) != 0))
+        continue;
+      if (load_ptr (block + off - 16, 0) == 0)
+        return 0; /* not tracked by the collector: gc.get_objects() leaves it out */
+      return t;
+    }
+  return 0;
+}
+
+/* type(o).__name__ of a type found by ht_rec_python_type_of: tp_name after its last '.'.
+ * The name is copied with process_vm_readv, which fails instead of faulting. */
+size_t
+ht_rec_python_type_name (uintptr_t type, char *out, size_t size)
+{
+  uintptr_t name = load_ptr (type, TP_NAME);
+  char buf[256];
+  struct iovec local = { buf, sizeof buf - 1 };
+  /* never across a page the name does not reach: read up to the end of its page first */
+  size_t first = 4096 - (name & 4095);
+  struct iovec remote = { (void *) name, first < sizeof buf - 1 ? first : sizeof buf - 1 };
+  ssize_t n = name ? process_vm_readv (getpid (), &local, 1, &remote, 1, 0) : -1;
+  if (n <= 0)
+    return 0;
+  if ((size_t) n == first && memchr (buf, 0, (size_t) n) == NULL && first < sizeof buf - 1)
+    {
+      struct iovec more_l = { buf + n, sizeof buf - 1 - (size_t) n };
+      struct iovec more_r = { (void *) (name + (uintptr_t) n), sizeof buf - 1 - (size_t) n };
+      ssize_t m = process_vm_readv (getpid (), &more_l, 1, &more_r, 1, 0);
+      if (m > 0)
+        n += m;
+    }
+  buf[n] = 0;
+  size_t len = strlen (buf);
+  const char *dot = memrchr (buf, '.', len);
+  const char *base = dot ? dot + 1 : buf;
+  len = strlen (base);
+  if (len >= size)
+    len = size - 1;
+  memcpy (out, base, len);
+  out[len] = 0;
+  return len;
+}
+
+/* Where the GC header of the object of `type` in `block` starts (see above). */
+uint32_t
+ht_rec_python_gc_head (uintptr_t block, uintptr_t type)
+{
+  (void) block;
+  unsigned long flags = load_ptr (type, TP_FLAGS);
+  unsigned long pre = py.L->minor >= 12 ? TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF
+                                        : TPFLAGS_MANAGED_DICT;
+  return (flags & pre) ? 16 : 0;
 }

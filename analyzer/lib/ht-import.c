@@ -86,12 +86,14 @@ typedef struct
   guint64 addr, size;
   guint32 trace; /* 0 when the block is unknown to the import (allocated while paused) */
   gint32 type;   /* type id (tag or C++ class), -1 none */
+  guint8 gc_head; /* a Python object's GC header: its offset in the block + 1; 0 none */
 } HtScanBlock;
 
 typedef struct
 {
   guint32 src, dst;
   guint64 word, offset;
+  gboolean gc_link; /* a word of a Python object's GC header: the collector's list */
 } HtScanEdge;
 
 typedef struct
@@ -201,6 +203,7 @@ typedef struct
   guint64 defined_nodes; /* TRACE_NODE records seen: bounds the ids events may use */
   gboolean ended;
   GHashTable *codes; /* Python code object id -> HtPyCodeInfo */
+  GHashTable *py_types; /* Python type object address -> __name__ (PYTYPE) */
   /* exec: the program that ran last (IMAGE), and the ones before it */
   char *image_exe;
   GStrv image_argv;
@@ -551,7 +554,9 @@ on_block (HtImport *im, const HtEvent *e)
 {
   if (!g_hash_table_contains (im->tagged, GSIZE_TO_POINTER (e->block.ptr)))
     {
-      const char *cls = vtable_class (im, e->block.word);
+      const char *cls = e->tag == HT_REC_PYBLOCK
+                          ? g_hash_table_lookup (im->py_types, GSIZE_TO_POINTER (e->block.word))
+                          : vtable_class (im, e->block.word);
       if (cls)
         {
           HtEvent tag = { .tag = HT_REC_TAG, .stream = e->stream, .stamp = e->stamp };
@@ -569,7 +574,8 @@ on_block (HtImport *im, const HtEvent *e)
   gpointer type = g_hash_table_lookup (im->tagged, GSIZE_TO_POINTER (e->block.ptr));
   HtScanBlock sb = { e->block.ptr, e->block.size,
                      b && b->node != OUTSIDE_WINDOW ? b->node : 0,
-                     type ? (gint32) GPOINTER_TO_UINT (type) - 1 : -1 };
+                     type ? (gint32) GPOINTER_TO_UINT (type) - 1 : -1,
+                     e->tag == HT_REC_PYBLOCK ? (guint8) (e->block.gc_head + 1) : 0 };
   g_array_append_val (im->scan->blocks, sb);
 }
 
@@ -609,11 +615,14 @@ on_edges (HtImport *im, const HtEvent *e, GError **error)
                    "corrupt log: heap graph edge from an unknown block");
       return FALSE;
     }
-  guint64 size = g_array_index (im->scan->blocks, HtScanBlock, e->edges.source).size;
+  const HtScanBlock *source = &g_array_index (im->scan->blocks, HtScanBlock, e->edges.source);
+  guint64 size = source->size;
   for (guint i = 0; i < e->edges.count; i++)
     {
       HtScanEdge edge = { (guint32) e->edges.source, (guint32) e->edges.items[3 * i + 1],
-                          e->edges.items[3 * i], e->edges.items[3 * i + 2] };
+                          e->edges.items[3 * i], e->edges.items[3 * i + 2], FALSE };
+      guint64 at = 8 * edge.word;
+      edge.gc_link = source->gc_head && at >= source->gc_head - 1u && at < source->gc_head + 15u;
       if (edge.word >= size / 8)
         {
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
@@ -647,6 +656,8 @@ edge_by_source (gconstpointer a, gconstpointer b)
                           : (x->word < y->word ? -1 : x->word > y->word);
 }
 
+static void scan_analyze (HtScan *sc, gboolean classify);
+
 /* SCAN closes the scan: classes, dominators and retained sizes are computed now. */
 static void
 on_scan (HtImport *im, const HtEvent *e)
@@ -677,8 +688,27 @@ on_scan (HtImport *im, const HtEvent *e)
     g_string_append (im->warnings, "a heap scan is incomplete (the recorder ran out of "
                                    "memory): some pointers are missing\n");
 
-  guint n = sc->blocks->len, m = sc->edges->len;
   g_array_sort (sc->edges, edge_by_source);
+  sc->reach = g_new (guint8, MAX (sc->blocks->len, 1));
+  sc->idom = g_new (gint64, MAX (sc->blocks->len, 1));
+  sc->retained = g_new (guint64, MAX (sc->blocks->len, 1));
+  /* memcheck's classes follow every word, the GC's list links included, as valgrind does;
+   * who keeps what alive (dominators, backrefs) follows references only */
+  scan_analyze (sc, TRUE);
+  guint kept = 0;
+  for (guint i = 0; i < sc->edges->len; i++)
+    if (!g_array_index (sc->edges, HtScanEdge, i).gc_link)
+      g_array_index (sc->edges, HtScanEdge, kept++) = g_array_index (sc->edges, HtScanEdge, i);
+  g_array_set_size (sc->edges, kept);
+  scan_analyze (sc, FALSE);
+}
+
+/* Leak classes (`classify`) or dominators and retained sizes, from the scan's edges (sorted
+ * by source). */
+static void
+scan_analyze (HtScan *sc, gboolean classify)
+{
+  guint n = sc->blocks->len, m = sc->edges->len;
   guint64 *size = g_new (guint64, MAX (n, 1));
   guint *start = g_new0 (guint, n + 1), *target = g_new (guint, MAX (m, 1));
   guint64 *offset = g_new (guint64, MAX (m, 1));
@@ -702,11 +732,10 @@ on_scan (HtImport *im, const HtEvent *e)
       root_offset[i] = g_array_index (sc->roots, HtScanRoot, i).offset;
     }
   HtGraph g = { n, size, start, target, offset, nr, root_target, root_offset };
-  sc->reach = g_new (guint8, MAX (n, 1));
-  sc->idom = g_new (gint64, MAX (n, 1));
-  sc->retained = g_new (guint64, MAX (n, 1));
-  ht_graph_classify (&g, sc->reach);
-  ht_graph_dominators (&g, sc->reach, sc->idom, sc->retained);
+  if (classify)
+    ht_graph_classify (&g, sc->reach);
+  else
+    ht_graph_dominators (&g, sc->reach, sc->idom, sc->retained);
   g_free (size);
   g_free (start);
   g_free (target);
@@ -946,7 +975,12 @@ on_event (HtImport *im, HtEvent *e, GError **error)
       on_tag (im, e);
       return TRUE;
     case HT_REC_BLOCK:
+    case HT_REC_PYBLOCK:
       on_block (im, e);
+      return TRUE;
+    case HT_REC_PYTYPE:
+      g_hash_table_replace (im->py_types, GSIZE_TO_POINTER (e->pytype.type),
+                            g_steal_pointer (&e->pytype.name));
       return TRUE;
     case HT_REC_EDGES:
       return on_edges (im, e, error);
@@ -1686,6 +1720,7 @@ import_clear (HtImport *im)
   g_free (im->image_exe);
   g_strfreev (im->image_argv);
   g_hash_table_unref (im->codes);
+  g_hash_table_unref (im->py_types);
   if (im->exec_chain)
     g_string_free (im->exec_chain, TRUE);
   g_array_unref (im->samples);
@@ -1755,6 +1790,7 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.streams = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   im.finished_threads = g_ptr_array_new_with_free_func (g_free);
   im.codes = g_hash_table_new_full (NULL, NULL, NULL, py_code_info_free);
+  im.py_types = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   im.samples = g_array_new (FALSE, FALSE, sizeof (HtSample));
   im.snapshots = g_ptr_array_new_with_free_func (snap_free);
   im.type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

@@ -132,6 +132,8 @@ split_cmdline (const char *cmd, gsize len)
 void
 ht_event_clear (HtEvent *e)
 {
+  if (e->tag == HT_REC_PYTYPE)
+    g_clear_pointer (&e->pytype.name, g_free);
   if (e->tag == HT_REC_CODE)
     {
       g_clear_pointer (&e->code.filename, g_free);
@@ -442,10 +444,28 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
         case HT_REC_LOST:
           e.lost.count = cursor_varint (&c);
           break;
+        case HT_REC_PYTYPE:
+          {
+            e.pytype.type = cursor_varint (&c);
+            guint64 len = cursor_varint (&c);
+            if (len == 0 || len > 255)
+              c.bad = TRUE;
+            const guint8 *name = cursor_bytes (&c, len);
+            if (!c.bad)
+              e.pytype.name = g_utf8_make_valid ((const char *) name, (gssize) len);
+          }
+          break;
+        case HT_REC_PYBLOCK:
         case HT_REC_BLOCK:
           e.block.ptr = cursor_varint (&c);
           e.block.size = cursor_varint (&c);
           e.block.word = cursor_varint (&c);
+          if (e.tag == HT_REC_PYBLOCK)
+            {
+              e.block.gc_head = cursor_varint (&c);
+              if (e.block.gc_head > 64)
+                c.bad = TRUE;
+            }
           break;
         case HT_REC_EDGES:
           e.edges.source = cursor_varint (&c);

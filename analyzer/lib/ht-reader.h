@@ -51,7 +51,10 @@ typedef struct
     struct { guint32 id; guint32 version, first_line; char *filename, *qualname;
              GBytes *linetable; } code;
     struct { guint64 ptr; char *type; } typetag; /* TAG; type owned by the event (g_free) */
-    struct { guint64 ptr, size, word; } block;   /* BLOCK: a live block and its first word */
+    struct { guint64 ptr, size, word, gc_head; } block; /* BLOCK: a live block and its first
+                                    word; PYBLOCK: word is its Python type, gc_head where its
+                                    GC header lies */
+    struct { guint64 type; char *name; } pytype; /* PYTYPE; name owned by the event */
     /* EDGES: `count` x (word index in the source block, target block, offset in target);
      * ROOTS: the same with word indexes from `base`; blocks are numbers within the scan.
      * `items` is owned by the event. */

@@ -1260,6 +1260,45 @@ def case_python_vs_tracemalloc(c):
         print("not installed here, not tested: Python " + ", ".join(missing))
 
 
+def case_python_vs_objgraph(c):
+    """Python types (record --graph): growth per class equals the real objgraph's
+    show_growth deltas, and the article's Test object's backrefs reach the list seq"""
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.realpath(os.path.join(here, "..", "python", "growth.py"))
+    article = os.path.realpath(os.path.join(here, "..", "..", "examples", "article_objgraph.py"))
+    py = "/usr/bin/python3"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONMALLOC")}
+    p = subprocess.run([py, script, "objgraph"], capture_output=True, text=True, env=env)
+    expect(p.returncode == 0, f"objgraph run: {p.stderr[-800:]} (scripts/deps installs "
+                              "python3-objgraph)")
+    truth = json.loads(p.stdout)
+    log = os.path.join(c.work, "growth.htr")
+    p = subprocess.run([c.heaptrail, "record", "--graph", "-o", log, "--", py, script,
+                        "heaptrail"], capture_output=True, text=True, env=env)
+    expect(p.returncode == 0, f"record: {p.stderr[-800:]}")
+    ours = {}
+    for line in c.ht("growth", log, "before", "after").stdout.splitlines():
+        m = re.match(r"^(\S+)\s+(\d+)\s+([+-]\d+)$", line)
+        if m:
+            ours[m.group(1)] = int(m.group(3))
+    for name in ("Node", "Leaf", "list"):
+        expect(ours.get(name) == truth.get(name),
+               f"{name}: heaptrail growth {ours.get(name)}, objgraph {truth.get(name)}")
+    # the article: who keeps Test alive
+    log = os.path.join(c.work, "article.htr")
+    p = subprocess.run([c.heaptrail, "record", "--graph", "-o", log, "--", py, article],
+                       capture_output=True, text=True, env=env)
+    expect(p.returncode == 0, f"record the article: {p.stderr[-800:]}")
+    seq_line = next(i for i, l in enumerate(open(article), 1) if l.startswith("seq = list()"))
+    g = c.ht_json("backrefs", log, "--type", "Test", "--at", "objgraph:after", "--depth", "4")
+    lists = [n for n in g["nodes"] if n.get("type") == "list"
+             and n.get("site", "").endswith(f"article_objgraph.py:{seq_line}")]
+    expect(lists, "the backrefs of Test do not reach the list seq: "
+                  + ", ".join(f"{n.get('type')}@{n.get('site')}" for n in g["nodes"]))
+    print(f"growth Node/Leaf/list = objgraph's {[truth.get(k) for k in ('Node', 'Leaf', 'list')]}"
+          f"; Test's backrefs reach seq (line {seq_line})")
+
+
 def case_cli_speaks_chinese(c):
     """with LANGUAGE=zh_CN the CLI answers in Chinese"""
     log, _ = c.record("zh.htr", os.path.join(c.fixtures, "fixture-exit"), stdin="x\n")
