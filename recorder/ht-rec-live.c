@@ -484,9 +484,30 @@ overlaps (const HtRecRanges *ranges, uintptr_t start, uintptr_t end)
   return false;
 }
 
+/* Scans [start, end) but for the `dead` ranges in it (a Python frame stack's unused part). */
+static void
+scan_live_parts (HtRecScan *sc, const HtRecRanges *maps, uintptr_t start, uintptr_t end,
+                 int kind, pid_t tid, const HtRecRanges *dead)
+{
+  while (start < end)
+    {
+      uintptr_t next_dead = end, dead_end = end;
+      for (size_t i = 0; i < dead->n; i++)
+        if (dead->r[i].end > start && dead->r[i].start < next_dead)
+          {
+            next_dead = dead->r[i].start > start ? dead->r[i].start : start;
+            dead_end = dead->r[i].end;
+          }
+      if (next_dead > start)
+        scan_mapped (sc, maps, start, next_dead, kind, tid, 0);
+      start = dead_end;
+    }
+}
+
 static void
 scan_anonymous (HtRecScan *sc, const HtRecRanges *maps, const HtRecRanges *data,
-                const HtRecRanges *own, const HtRecWorld *world, uintptr_t self_sp)
+                const HtRecRanges *own, const HtRecRanges *dead, const HtRecWorld *world,
+                uintptr_t self_sp)
 {
   for (size_t i = 0; i < maps->n; i++)
     {
@@ -515,7 +536,7 @@ scan_anonymous (HtRecScan *sc, const HtRecRanges *maps, const HtRecRanges *data,
             }
         }
       if (!skip)
-        scan_mapped (sc, maps, m->start, m->end, kind, tid, 0);
+        scan_live_parts (sc, maps, m->start, m->end, kind, tid, dead);
     }
 }
 
@@ -673,8 +694,11 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
   HtRecRanges own = { 0 };
   if (!ht_rec_own_ranges (&own))
     flags |= HT_SCAN_INCOMPLETE;
-  scan_anonymous (sc, &maps, data, &own, world, caller_sp);
+  HtRecRanges dead = { 0 };
+  ht_rec_python_dead_stacks (&dead);
+  scan_anonymous (sc, &maps, data, &own, &dead, world, caller_sp);
   ht_rec_ranges_free (&own);
+  ht_rec_ranges_free (&dead);
   for (size_t i = 0; i < sc->n; i++)
     {
       scan_words (sc, sc->blocks[i].ptr, sc->blocks[i].ptr + sc->blocks[i].size, 0, 0, i, 0);

@@ -35,6 +35,7 @@
 typedef struct
 {
   int minor;
+  int tstate_datastack_chunk; /* then datastack_top, datastack_limit */
   int tstate_frame_holder; /* tstate->cframe (3.11, 3.12), or -1: the frame is in tstate */
   int holder_current;      /* cframe->current_frame; 3.13: tstate->current_frame */
   int tstate_thread_id;    /* pthread_t of the thread */
@@ -45,9 +46,9 @@ typedef struct
 } HtPyLayout;
 
 static const HtPyLayout layouts[] = {
-  { 11, 56, 8, 152, 32, 48, 56, 69, 68, 112, 128, 136, 72, 184, 168, 48, 72 },
-  { 12, 56, 0, 136, 0, 8, 56, 70, -1, 112, 128, 136, 68, 192, 176, 40, 56 },
-  { 13, -1, 72, 152, 0, 8, 56, 70, -1, 112, 128, 136, 68, 200, 184, 40, 56 },
+  { 11, 296, 56, 8, 152, 32, 48, 56, 69, 68, 112, 128, 136, 72, 184, 168, 48, 72 },
+  { 12, 232, 56, 0, 136, 0, 8, 56, 70, -1, 112, 128, 136, 68, 192, 176, 40, 56 },
+  { 13, 232, -1, 72, 152, 0, 8, 56, 70, -1, 112, 128, 136, 68, 200, 184, 40, 56 },
 };
 
 #define FRAME_OWNED_BY_GENERATOR 1
@@ -61,6 +62,10 @@ static struct
   uintptr_t eval_start, eval_end; /* _PyEval_EvalFrameDefault */
   uintptr_t code_type;            /* &PyCode_Type */
   unsigned version;               /* Py_Version: 0x030b02f0 */
+  void *(*interp_head) (void);    /* the thread states, for the heap scan */
+  void *(*interp_next) (void *);
+  void *(*thread_head) (void *);
+  void *(*thread_next) (void *);
 } py;
 
 static void python_frames_init (void);
@@ -207,6 +212,10 @@ python_frames_init (void)
       (void) !write (2, msg, sizeof msg - 1);
       return;
     }
+  py.interp_head = (void *(*) (void)) dlsym (RTLD_DEFAULT, "PyInterpreterState_Head");
+  py.interp_next = (void *(*) (void *)) dlsym (RTLD_DEFAULT, "PyInterpreterState_Next");
+  py.thread_head = (void *(*) (void *)) dlsym (RTLD_DEFAULT, "PyInterpreterState_ThreadHead");
+  py.thread_next = (void *(*) (void *)) dlsym (RTLD_DEFAULT, "PyThreadState_Next");
   py.eval_start = (uintptr_t) eval;
   py.eval_end = py.eval_start + sym->st_size;
   atomic_thread_fence (memory_order_release);
@@ -560,4 +569,39 @@ ht_rec_python_gc_head (uintptr_t block, uintptr_t type)
   unsigned long pre = py.L->minor >= 12 ? TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF
                                         : TPFLAGS_MANAGED_DICT;
   return (flags & pre) ? 16 : 0;
+}
+
+/* The dead part of every thread's frame stack (3.11+: chunks of mmap'd memory holding the
+ * interpreter frames): above the top of the current chunk, and above the saved top of each
+ * earlier one.  A finished function's locals linger there, and would keep what they
+ * pointed to reachable; the heap scan leaves these ranges out, as it leaves out the dead
+ * part of a C stack.  Called with the program's threads stopped. */
+void
+ht_rec_python_dead_stacks (HtRecRanges *out)
+{
+  if (!py.on || !py.interp_head || !py.interp_next || !py.thread_head || !py.thread_next)
+    return;
+  int hops = 0;
+  for (void *interp = py.interp_head (); interp && hops < 4096; interp = py.interp_next (interp))
+    for (void *t = py.thread_head (interp); t && hops < 4096; t = py.thread_next (t), hops++)
+      {
+        uintptr_t ts = (uintptr_t) t;
+        uintptr_t chunk = load_ptr (ts, py.L->tstate_datastack_chunk);
+        uintptr_t top = load_ptr (ts, py.L->tstate_datastack_chunk + 8);
+        uintptr_t limit = load_ptr (ts, py.L->tstate_datastack_chunk + 16);
+        if (top && limit > top)
+          ht_rec_ranges_add (out, top, limit, 0);
+        /* earlier chunks: previous, size, top (in words), then the data */
+        for (int k = 0; chunk && k < 1024; k++)
+          {
+            uintptr_t previous = load_ptr (chunk, 0);
+            if (!previous)
+              break;
+            uintptr_t size = load_ptr (previous, 8), used = load_ptr (previous, 16);
+            uintptr_t start = previous + 24 + 8 * used, end = previous + size;
+            if (start < end && size < (1ul << 32))
+              ht_rec_ranges_add (out, start, end, 0);
+            chunk = previous;
+          }
+      }
 }
