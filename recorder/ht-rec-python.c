@@ -185,6 +185,9 @@ warn_version (unsigned version)
 static void
 python_frames_init (void)
 {
+  const char *off = getenv ("HEAPTRAIL_PYTHON_FRAMES"); /* "0": native frames only (bench/) */
+  if (off && strcmp (off, "0") == 0)
+    return;
   const unsigned *version = dlsym (RTLD_DEFAULT, "Py_Version");
   if (!version)
     return; /* before 3.11 */
