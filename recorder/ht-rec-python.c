@@ -190,7 +190,12 @@ python_frames_init (void)
     return;
   const unsigned *version = dlsym (RTLD_DEFAULT, "Py_Version");
   if (!version)
-    return; /* before 3.11 */
+    {
+      static const char msg[] = "heaptrail: CPython before 3.11: Python frames are read for "
+                                "3.11 to 3.13 only; native frames only\n";
+      (void) !write (2, msg, sizeof msg - 1);
+      return;
+    }
   py.version = *version;
   unsigned major = py.version >> 24, minor = (py.version >> 16) & 0xff;
   for (size_t i = 0; major == 3 && i < sizeof layouts / sizeof layouts[0]; i++)

@@ -1261,6 +1261,18 @@ def case_python_vs_tracemalloc(c):
     missing = sorted({"3.11", "3.12", "3.13"} - set(interpreters))
     if missing:
         print("not installed here, not tested: Python " + ", ".join(missing))
+    # an interpreter of another version: one warning line, native frames only
+    root = os.path.expanduser("~/.pyenv/versions")
+    others = sorted(os.path.join(root, v, "bin", "python3") for v in
+                    (os.listdir(root) if os.path.isdir(root) else [])
+                    if re.match(r"3\.(8|9|10)\.", v))
+    for py in others[:1]:
+        p = subprocess.run([c.heaptrail, "record", "-o", os.path.join(c.work, "old.htr"), "--",
+                            py, "-c", "x = [dict() for i in range(100)]"],
+                           capture_output=True, text=True)
+        warn = [l for l in p.stderr.splitlines() if "read for 3.11 to 3.13 only" in l]
+        expect(p.returncode == 0 and len(warn) == 1, f"{py}: {p.stderr!r}")
+        print(f"{py}: one warning line, native frames only")
 
 
 def case_python_vs_objgraph(c):
