@@ -363,6 +363,8 @@ static void
 scan_words (HtRecScan *sc, uintptr_t from, uintptr_t to, int kind, pid_t tid, size_t source,
             unsigned flags)
 {
+  /* an EDGES word is counted from its block's start, even when only a part is read */
+  uintptr_t block_start = kind ? 0 : sc->blocks[source].ptr;
   from = (from + sizeof (uintptr_t) - 1) & ~(uintptr_t) (sizeof (uintptr_t) - 1);
   to &= ~(uintptr_t) (sizeof (uintptr_t) - 1);
   HtRecBatch b = { 0 };
@@ -394,7 +396,7 @@ scan_words (HtRecScan *sc, uintptr_t from, uintptr_t to, int kind, pid_t tid, si
           b.count = 0;
           b.last_word = 0;
         }
-      size_t word = (a - from) / sizeof (uintptr_t);
+      size_t word = (a - (kind ? from : block_start)) / sizeof (uintptr_t);
       b.p += ht_varint_put (b.p, word - b.last_word);
       b.last_word = word;
       if (kind)
@@ -548,6 +550,47 @@ mono_now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+/* Whether [start, end) lies wholly in the (sorted) mappings `maps`. */
+static bool
+covered (const HtRecRanges *maps, uintptr_t start, uintptr_t end)
+{
+  size_t lo = 0, hi = maps->n;
+  while (lo < hi)
+    {
+      size_t mid = (lo + hi) / 2;
+      if (maps->r[mid].end <= start)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  for (size_t i = lo; i < maps->n && maps->r[i].start <= start; i++)
+    {
+      if (maps->r[i].end >= end)
+        return true;
+      start = maps->r[i].end; /* goes on in the next mapping, if it starts right there */
+    }
+  return false;
+}
+
+/* A block's words, but only where the mappings let them be read. */
+static void
+scan_readable (HtRecScan *sc, const HtRecRanges *maps, uintptr_t start, uintptr_t end,
+               int kind, pid_t tid, size_t source)
+{
+  if (covered (maps, start, end))
+    {
+      scan_words (sc, start, end, kind, tid, source, 0);
+      return;
+    }
+  for (size_t i = 0; i < maps->n; i++)
+    {
+      uintptr_t a = start > maps->r[i].start ? start : maps->r[i].start;
+      uintptr_t b = end < maps->r[i].end ? end : maps->r[i].end;
+      if (a < b)
+        scan_words (sc, a, b, kind, tid, source, 0);
+    }
+}
+
 /* ---------------------------------------------------------------------------------------
  * Python objects: a block's type (ht-rec-python.c), named once per scan
  */
@@ -555,22 +598,23 @@ typedef struct
 {
   const HtRecScan *sc;
   const HtRecRanges *data;
+  const HtRecRanges *maps; /* readable mappings */
 } HtRecReadable;
 
-/* Whether [addr, addr + len) lies inside one live block or one loaded object's data, so
- * that reading it cannot fault. */
+/* Whether [addr, addr + len) lies inside one live block or one loaded object's data, and
+ * in readable mappings, so that reading it cannot fault. */
 static bool
 is_readable (uintptr_t addr, size_t len, void *ctx)
 {
   const HtRecReadable *r = ctx;
   size_t index;
   uintptr_t offset;
+  bool inside = false;
   if (find_block (r->sc, addr, &index, &offset))
-    return offset + len <= r->sc->blocks[index].size;
-  for (size_t i = 0; i < r->data->n; i++)
-    if (addr >= r->data->r[i].start && addr + len <= r->data->r[i].end)
-      return true;
-  return false;
+    inside = offset + len <= r->sc->blocks[index].size;
+  for (size_t i = 0; !inside && i < r->data->n; i++)
+    inside = addr >= r->data->r[i].start && addr + len <= r->data->r[i].end;
+  return inside && covered (r->maps, addr, addr + len);
 }
 
 #define TYPE_SLOTS 8192
@@ -644,21 +688,34 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
       sc->hi = end > sc->hi ? end : sc->hi;
     }
 
-  HtRecReadable readable = { sc, data };
+  /* the world stops before any block is read, so that no mapping changes under us: memory
+   * is read only where /proc/self/maps says it can be (a program may mprotect part of its
+   * heap PROT_NONE), and what cannot be read holds no pointers */
+  if (!ht_rec_world_stop (world))
+    flags |= HT_SCAN_NOT_STOPPED;
+  HtRecRanges maps = { 0 }, readable_maps = { 0 };
+  if (!ht_rec_rw_mappings (&maps) || !ht_rec_readable_mappings (&readable_maps))
+    flags |= HT_SCAN_INCOMPLETE;
+
+  HtRecReadable readable = { sc, data, &readable_maps };
   HtRecTypeSet types = { 0 };
   bool python = ht_rec_python_types_on ();
   for (size_t i = 0; i < sc->n; i++)
     {
-      uintptr_t type = python ? ht_rec_python_type_of (sc->blocks[i].ptr, sc->blocks[i].size,
-                                                       is_readable, &readable)
-                              : 0;
+      bool first_word = sc->blocks[i].size >= sizeof (uintptr_t)
+                        && covered (&readable_maps, sc->blocks[i].ptr,
+                                    sc->blocks[i].ptr + sizeof (uintptr_t));
+      uintptr_t type = python && first_word
+                         ? ht_rec_python_type_of (sc->blocks[i].ptr, sc->blocks[i].size,
+                                                  is_readable, &readable)
+                         : 0;
       if (type && !type_named (&sc->out, &types, type))
         type = 0;
       uint8_t *p = out_begin (&sc->out);
       if (!p)
         break;
       uintptr_t word = type;
-      if (!type && sc->blocks[i].size >= sizeof word)
+      if (!type && first_word)
         memcpy (&word, (const void *) sc->blocks[i].ptr, sizeof word);
       *p++ = type ? HT_REC_PYBLOCK : HT_REC_BLOCK;
       p += ht_varint_put (p, sc->blocks[i].ptr);
@@ -671,11 +728,6 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
   if (types.slots)
     ht_rec_munmap (types.slots, TYPE_SLOTS * sizeof *types.slots);
 
-  if (!ht_rec_world_stop (world))
-    flags |= HT_SCAN_NOT_STOPPED;
-  HtRecRanges maps = { 0 };
-  if (!ht_rec_rw_mappings (&maps))
-    flags |= HT_SCAN_INCOMPLETE;
   for (size_t i = 0; i < data->n; i++)
     scan_mapped (sc, &maps, data->r[i].start, data->r[i].end, HT_ROOT_DATA, 0,
                  data->r[i].flags);
@@ -701,11 +753,13 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
   ht_rec_ranges_free (&dead);
   for (size_t i = 0; i < sc->n; i++)
     {
-      scan_words (sc, sc->blocks[i].ptr, sc->blocks[i].ptr + sc->blocks[i].size, 0, 0, i, 0);
+      scan_readable (sc, &readable_maps, sc->blocks[i].ptr,
+                     sc->blocks[i].ptr + sc->blocks[i].size, 0, 0, i);
       sc->heap_bytes += sc->blocks[i].size;
     }
   ht_rec_world_resume (world);
   ht_rec_ranges_free (&maps);
+  ht_rec_ranges_free (&readable_maps);
   if (sc->out.failed)
     flags |= HT_SCAN_INCOMPLETE;
   return flags;

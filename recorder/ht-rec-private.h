@@ -178,6 +178,7 @@ HT_REC_HIDDEN bool ht_rec_ranges_add (HtRecRanges *r, uintptr_t start, uintptr_t
 HT_REC_HIDDEN void ht_rec_ranges_free (HtRecRanges *r);
 HT_REC_HIDDEN void ht_rec_python_dead_stacks (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_rw_mappings (HtRecRanges *out);
+HT_REC_HIDDEN bool ht_rec_readable_mappings (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_module_data (HtRecRanges *out);
 /* ht-rec-log.c: every mapping the recorder made for itself, read once per scan */
 HT_REC_HIDDEN bool ht_rec_own_ranges (HtRecRanges *out);

@@ -515,7 +515,7 @@ ht_rec_python_type_of (uintptr_t block, size_t size,
     return 0;
   for (size_t off = 16; off <= 32; off += 16)
     {
-      if (size < off + 16)
+      if (size < off + 16 || !readable (block, off + 16, ctx))
         return 0;
       uintptr_t t = load_ptr (block + off, 8);
       if (!is_type (t, readable, ctx))

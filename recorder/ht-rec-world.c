@@ -306,8 +306,23 @@ parse_hex (const char **s)
 
 /* Every mapping that is readable and writable, in address order (as the kernel lists
  * them), from /proc/self/maps. */
+static bool read_mappings (HtRecRanges *out, bool writable);
+
 bool
 ht_rec_rw_mappings (HtRecRanges *out)
+{
+  return read_mappings (out, true);
+}
+
+/* Every mapping the process can read, in address order: what a scan may touch. */
+bool
+ht_rec_readable_mappings (HtRecRanges *out)
+{
+  return read_mappings (out, false);
+}
+
+static bool
+read_mappings (HtRecRanges *out, bool writable)
 {
   int fd = open ("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -332,7 +347,7 @@ ht_rec_rw_mappings (HtRecRanges *out)
           s++; /* '-' */
           uintptr_t end = parse_hex (&s);
           s++; /* ' ' */
-          bool rw = s[0] == 'r' && s[1] == 'w';
+          bool rw = s[0] == 'r' && (s[1] == 'w' || !writable);
           /* after perms, offset, device and inode comes the path, or nothing */
           for (int field = 0; field < 4 && s < nl; field++)
             {

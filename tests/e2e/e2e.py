@@ -679,6 +679,26 @@ def valgrind_leak_summary(argv, env=None):
     return out
 
 
+def case_graph_unreadable_heap(c):
+    """a program that makes part of its heap PROT_NONE: the scan at exit does not fault (same
+    output, same exit status, an end mark), and the leak classes equal memcheck's"""
+    prog = os.path.join(c.fixtures, "fixture-mprotect")
+    alone = subprocess.run([prog], capture_output=True, text=True)
+    log, p = c.record("mprotect.htr", prog, options=("--graph",), check=False)
+    expect(p.returncode == alone.returncode == 0, f"exit {p.returncode} under --graph, "
+                                                  f"{alone.returncode} alone: {p.stderr[-300:]}")
+    expect(p.stdout == alone.stdout, f"output changed: {p.stdout!r}")
+    s = c.ht_json("summary", log)
+    expect(s["end_reason"] == "exit" and s["complete"], f"end: {s['end_reason']}")
+    leaks = c.ht_json("leaks", log, "--no-default-suppressions")
+    ours = {k: (v["bytes"], v["blocks"]) for k, v in leaks["classes"].items()}
+    theirs = valgrind_leak_summary(["--run-libc-freeres=no", prog])
+    expect(ours == theirs, f"heaptrail {ours}, valgrind {theirs}")
+    expect(ours["definitely_lost"] == (100, 1), f"the block only the protected page points to: "
+                                                f"{ours['definitely_lost']}")
+    print(f"PROT_NONE page in the heap: no fault; classes = valgrind's {ours}")
+
+
 def case_graph_classes_vs_valgrind(c):
     """leak classes from the heap graph equal memcheck's on the same binary"""
     prog = os.path.join(c.fixtures, "fixture-graph")
