@@ -400,6 +400,12 @@ ht_rec_trace_init (void)
 {
   unw_set_caching_policy (unw_local_addr_space, UNW_CACHE_PER_THREAD);
   dl_iterate_phdr (find_own, (void *) (uintptr_t) &ht_rec_trace_init);
+  /* libunwind creates a pthread key on its first unwind.  Made later, after a program has
+   * created 32 keys of its own, that key would make glibc allocate the thread's second
+   * level of keys under our guard: a block never recorded, never scanned, which would hide
+   * whatever the program stores under its own keys there.  So unwind once now. */
+  void *ips[4];
+  unw_backtrace (ips, 4);
 }
 
 /* ---------------------------------------------------------------------------------------

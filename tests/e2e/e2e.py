@@ -699,6 +699,22 @@ def case_graph_unreadable_heap(c):
     print(f"PROT_NONE page in the heap: no fault; classes = valgrind's {ours}")
 
 
+def case_graph_many_pthread_keys(c):
+    """what glibc allocates for a program's 33rd and later pthread keys is the program's:
+    recorded and scanned, so the block kept under key 40 is still reachable, as memcheck
+    says (libunwind's own key is made before the program's)"""
+    prog = os.path.join(c.fixtures, "fixture-keys")
+    log, p = c.record("keys.htr", prog, options=("--graph",))
+    v_allocs, _ = valgrind_total_allocs(["--run-libc-freeres=no", prog], None)
+    s = c.ht_json("summary", log)
+    expect(s["allocations"] == v_allocs, f"{s['allocations']} allocations, valgrind {v_allocs}")
+    leaks = c.ht_json("leaks", log, "--no-default-suppressions")
+    ours = {k: (v["bytes"], v["blocks"]) for k, v in leaks["classes"].items()}
+    theirs = valgrind_leak_summary(["--run-libc-freeres=no", prog])
+    expect(ours == theirs, f"heaptrail {ours}, valgrind {theirs}")
+    print(f"40 keys: {v_allocs} allocations and the classes {ours}, as valgrind")
+
+
 def case_graph_classes_vs_valgrind(c):
     """leak classes from the heap graph equal memcheck's on the same binary"""
     prog = os.path.join(c.fixtures, "fixture-graph")
