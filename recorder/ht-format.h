@@ -122,6 +122,8 @@ typedef enum
                              the collector's lists, which are not references */
   HT_REC_PYTYPE = 0x1c,   /* dstamp, type address, name length, name bytes: a Python type's
                              __name__, before the first PYBLOCK of the scan using it */
+  HT_REC_SUPPRESSIONS = 0x1d, /* dstamp, length, text: what the program's
+                                 __lsan_default_suppressions() returned (at exit) */
   HT_REC_IMAGE = 0x1a,    /* dstamp, pid, exe length, exe bytes, command line length, command
                              line bytes (NUL-terminated arguments): the process executed a
                              new program, which goes on with this log (instead of a header);

@@ -15,6 +15,9 @@
  * line on stderr, and the hooks pass through from then on.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1269,6 +1272,93 @@ ht_rec_init (void)
 
 static void finish_recording (void);
 
+/* LeakSanitizer's convention: a program may define __lsan_default_suppressions() to name
+ * the leaks it knows of.  Its text goes into the log (SUPPRESSIONS) for `leaks` to apply.
+ * Looked up at the very end: a failed dlsym allocates dlerror's state, which must not be
+ * taken from the program's own later dlerror calls. */
+static int
+main_program_bias (struct dl_phdr_info *info, size_t size, void *data)
+{
+  (void) size;
+  *(uintptr_t *) data = info->dlpi_addr;
+  return 1; /* the first object is the program */
+}
+
+/* A function of the program's own, found in its symbol table (.symtab: executables export
+ * nothing dynamically unless linked with -rdynamic), read from /proc/self/exe with mmap.
+ * NULL when absent or stripped. */
+static void *
+program_symbol (const char *name)
+{
+  int fd = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  struct stat st;
+  void *map = fstat (fd, &st) == 0 && st.st_size > (off_t) sizeof (Elf64_Ehdr)
+                ? mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+                : MAP_FAILED;
+  ht_rec_close (fd);
+  if (map == MAP_FAILED)
+    return NULL;
+  size_t size = (size_t) st.st_size;
+  const uint8_t *base = map;
+  const Elf64_Ehdr *eh = map;
+  void *found = NULL;
+  if (memcmp (eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64
+      || eh->e_shoff == 0 || eh->e_shentsize != sizeof (Elf64_Shdr)
+      || eh->e_shoff + (uint64_t) eh->e_shnum * sizeof (Elf64_Shdr) > size)
+    goto out;
+  const Elf64_Shdr *sh = (const Elf64_Shdr *) (base + eh->e_shoff);
+  for (unsigned i = 0; i < eh->e_shnum && !found; i++)
+    {
+      if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum
+          || sh[i].sh_offset + sh[i].sh_size > size)
+        continue;
+      const Elf64_Shdr *strs = &sh[sh[i].sh_link];
+      if (strs->sh_offset + strs->sh_size > size)
+        continue;
+      const Elf64_Sym *sym = (const Elf64_Sym *) (base + sh[i].sh_offset);
+      size_t n = sh[i].sh_size / sizeof *sym;
+      for (size_t k = 0; k < n; k++)
+        if (sym[k].st_name < strs->sh_size && ELF64_ST_TYPE (sym[k].st_info) == STT_FUNC
+            && sym[k].st_value
+            && strncmp ((const char *) base + strs->sh_offset + sym[k].st_name, name,
+                        strs->sh_size - sym[k].st_name) == 0)
+          {
+            uintptr_t bias = 0;
+            dl_iterate_phdr (main_program_bias, &bias);
+            found = (void *) (bias + sym[k].st_value);
+            break;
+          }
+    }
+out:
+  munmap (map, size);
+  return found;
+}
+
+static void
+write_program_suppressions (void)
+{
+  const char *(*fn) (void) = (const char *(*) (void)) program_symbol (
+    "__lsan_default_suppressions");
+  if (!fn) /* in a shared library, or exported */
+    fn = (const char *(*) (void)) dlsym (RTLD_DEFAULT, "__lsan_default_suppressions");
+  const char *text = fn ? fn () : NULL;
+  if (!text)
+    return;
+  size_t len = strnlen (text, 32768);
+  HtRecStream *s = control;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
+  *p++ = HT_REC_SUPPRESSIONS;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, len);
+  memcpy (p, text, len);
+  p += len;
+  stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+}
+
 /* Our end of the run, registered with no DSO handle so that it is not tied to our own
  * finalizer: exit() runs handlers in reverse order of registration, and ld.so's _dl_fini
  * (which runs every library's destructors) is registered by __libc_start_main after all
@@ -1320,6 +1410,7 @@ finish_recording (void)
       sampler_running = false;
     }
   ht_rec_live_scan (NULL, NULL); /* the blocks left at exit, before END */
+  write_program_suppressions ();
   write_end (HT_END_EXIT);
   atomic_store (&ht_rec_state, HT_REC_OFF);
   if (entered)

@@ -880,6 +880,8 @@ cmd_leaks (int argc, char **argv)
   g_autoptr (HtDb) db = open_recording (argv[1], &code);
   if (!db)
     return code;
+  if (!no_default)
+    ht_suppressions_add_program (supp, db);
   g_autoptr (GError) error = NULL;
   HtLeaks leaks;
   HtTopOptions filters = { 0 };

@@ -981,6 +981,7 @@ build_leaks (HtViews *v)
   GtkWidget *box = vbox (6);
   g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
   ht_suppressions_add_builtin (supp);
+  ht_suppressions_add_program (supp, v->db);
   HtLeaks leaks;
   g_autoptr (GError) error = NULL;
   if (!ht_query_leaks (v->db, supp, NULL, &leaks, &error))

@@ -204,6 +204,7 @@ typedef struct
   gboolean ended;
   GHashTable *codes; /* Python code object id -> HtPyCodeInfo */
   GHashTable *py_types; /* Python type object address -> __name__ (PYTYPE) */
+  char *program_suppressions; /* __lsan_default_suppressions() of the program */
   /* exec: the program that ran last (IMAGE), and the ones before it */
   char *image_exe;
   GStrv image_argv;
@@ -978,6 +979,10 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_PYBLOCK:
       on_block (im, e);
       return TRUE;
+    case HT_REC_SUPPRESSIONS:
+      g_free (im->program_suppressions);
+      im->program_suppressions = g_steal_pointer (&e->suppressions.text);
+      return TRUE;
     case HT_REC_PYTYPE:
       g_hash_table_replace (im->py_types, GSIZE_TO_POINTER (e->pytype.type),
                             g_steal_pointer (&e->pytype.name));
@@ -1299,6 +1304,8 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_INT ("pid", info->pid) && META_INT ("ppid", info->ppid)
          && META_STR ("exe", exe) && META_STR ("command_line", argv->str)
          && META_STR ("exec_chain", im->exec_chain ? im->exec_chain->str : "")
+         && META_STR ("lsan_default_suppressions",
+                      im->program_suppressions ? im->program_suppressions : "")
          && META_INT ("exec_released_blocks", im->exec_released_blocks)
          && META_INT ("exec_released_bytes", im->exec_released_bytes)
          && META_INT ("start_unix_ns", info->start_unix_ns)
@@ -1721,6 +1728,7 @@ import_clear (HtImport *im)
   g_strfreev (im->image_argv);
   g_hash_table_unref (im->codes);
   g_hash_table_unref (im->py_types);
+  g_free (im->program_suppressions);
   if (im->exec_chain)
     g_string_free (im->exec_chain, TRUE);
   g_array_unref (im->samples);

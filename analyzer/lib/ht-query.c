@@ -1052,6 +1052,7 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
    * blocks (the built-in suppressions) apart */
   g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
   ht_suppressions_add_builtin (supp);
+  ht_suppressions_add_program (supp, db);
   HtLeaks leaks;
   if (!ht_query_leaks (db, supp, NULL, &leaks, error))
     return FALSE;

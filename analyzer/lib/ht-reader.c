@@ -134,6 +134,8 @@ ht_event_clear (HtEvent *e)
 {
   if (e->tag == HT_REC_PYTYPE)
     g_clear_pointer (&e->pytype.name, g_free);
+  if (e->tag == HT_REC_SUPPRESSIONS)
+    g_clear_pointer (&e->suppressions.text, g_free);
   if (e->tag == HT_REC_CODE)
     {
       g_clear_pointer (&e->code.filename, g_free);
@@ -443,6 +445,16 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           break;
         case HT_REC_LOST:
           e.lost.count = cursor_varint (&c);
+          break;
+        case HT_REC_SUPPRESSIONS:
+          {
+            guint64 len = cursor_varint (&c);
+            if (len > 32768)
+              c.bad = TRUE;
+            const guint8 *text = cursor_bytes (&c, len);
+            if (!c.bad)
+              e.suppressions.text = g_utf8_make_valid ((const char *) text, (gssize) len);
+          }
           break;
         case HT_REC_PYTYPE:
           {

@@ -55,6 +55,7 @@ typedef struct
                                     word; PYBLOCK: word is its Python type, gc_head where its
                                     GC header lies */
     struct { guint64 type; char *name; } pytype; /* PYTYPE; name owned by the event */
+    struct { char *text; } suppressions; /* SUPPRESSIONS; text owned by the event */
     /* EDGES: `count` x (word index in the source block, target block, offset in target);
      * ROOTS: the same with word indexes from `base`; blocks are numbers within the scan.
      * `items` is owned by the event. */

@@ -120,6 +120,31 @@ ht_suppressions_add_pattern (HtSuppressions *self, const char *pattern, const ch
   g_array_append_val (self->rules, r);
 }
 
+/* "leak:PATTERN" lines of a suppressions text, each with `origin` in its reason. */
+static void
+add_text (HtSuppressions *self, const char *text, const char *origin)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      char *l = g_strstrip (lines[i]);
+      if (g_str_has_prefix (l, "leak:"))
+        {
+          g_autofree char *reason = g_strdup_printf ("%s: %s", origin, l);
+          ht_suppressions_add_pattern (self, l + 5, reason);
+        }
+    }
+}
+
+void
+ht_suppressions_add_program (HtSuppressions *self, HtDb *db)
+{
+  g_return_if_fail (self != NULL && db != NULL);
+  g_autofree char *text = ht_db_meta_string (db, "lsan_default_suppressions");
+  if (text && *text)
+    add_text (self, text, "__lsan_default_suppressions()");
+}
+
 gboolean
 ht_suppressions_load (HtSuppressions *self, const char *path, GError **error)
 {
@@ -127,16 +152,7 @@ ht_suppressions_load (HtSuppressions *self, const char *path, GError **error)
   if (!g_file_get_contents (path, &text, NULL, error))
     return FALSE;
   g_autofree char *base = g_path_get_basename (path);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i]; i++)
-    {
-      char *l = g_strstrip (lines[i]);
-      if (g_str_has_prefix (l, "leak:"))
-        {
-          g_autofree char *reason = g_strdup_printf ("%s: %s", base, l);
-          ht_suppressions_add_pattern (self, l + 5, reason);
-        }
-    }
+  add_text (self, text, base);
   return TRUE;
 }
 

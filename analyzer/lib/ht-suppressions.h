@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "ht-db.h"
 #include "ht-query.h"
 
 /* A set of rules, each with the reason it gives.  Two kinds:
@@ -20,6 +21,9 @@ typedef struct _HtSuppressions HtSuppressions;
 HtSuppressions *ht_suppressions_new (void);
 void ht_suppressions_add_builtin (HtSuppressions *self);
 gboolean ht_suppressions_load (HtSuppressions *self, const char *path, GError **error);
+/* The program's own: what its __lsan_default_suppressions() returned, kept in the
+ * recording; nothing when it has none. */
+void ht_suppressions_add_program (HtSuppressions *self, HtDb *db);
 /* One pattern, as a file's "leak:" line would give it (a program's
  * __lsan_default_suppressions(), say); `reason` says where it came from. */
 void ht_suppressions_add_pattern (HtSuppressions *self, const char *pattern, const char *reason);

@@ -513,6 +513,22 @@ def case_leaks_suppressions(c):
     print("leaks: 3 x 100 B and 1 x 500 B found; suppressions work as LeakSanitizer's")
 
 
+def case_leaks_program_suppressions(c):
+    """a program's __lsan_default_suppressions() is honoured, by leaks and by summary"""
+    log, _ = c.record("lsan.htr", os.path.join(c.fixtures, "fixture-lsan"))
+    j = c.ht_json("leaks", log, "-n", "0")
+    expect(j["leaked_bytes"] == 55 and j["leaked_blocks"] == 1,
+           f"leaked {j['leaked_bytes']} B in {j['leaked_blocks']}, expected only real_leak's 55 B")
+    reasons = {g["reason"]: g["bytes"] for g in j["suppressed"]}
+    expect(reasons.get("__lsan_default_suppressions(): leak:known_cache") == 77,
+           f"suppressed: {reasons}")
+    s = c.ht_json("summary", log)
+    expect(s["leaked_bytes"] == 55, f"summary says {s['leaked_bytes']} B leaked")
+    j = c.ht_json("leaks", log, "--no-default-suppressions")
+    expect(j["leaked_bytes"] >= 132, "--no-default-suppressions still applies the program's")
+    print("__lsan_default_suppressions() hides known_cache's 77 B; real_leak's 55 B stay")
+
+
 def case_growth_types(c):
     """objgraph's show_growth: tagged types and allocating functions, exactly"""
     log, _ = c.record("growth.htr", os.path.join(c.fixtures, "fixture-growth"))
