@@ -20,6 +20,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <dlfcn.h>
+#include <link.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
 #include "ht-rec-private.h"
 
 #define SHARDS 256
@@ -770,6 +775,9 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
  * are stopped while memory is read; BLOCK, ROOTS, EDGES and SCAN records are written.
  * `then` runs before the shards are unlocked (the SNAPSHOT record, so that it follows the
  * scan). */
+static void live_scan (void (*then) (void *), void *data, uintptr_t caller_sp,
+                       const jmp_buf *caller_regs);
+
 __attribute__ ((noinline)) void
 ht_rec_live_scan (void (*then) (void *), void *data)
 {
@@ -782,7 +790,61 @@ ht_rec_live_scan (void (*then) (void *), void *data)
   /* the caller's registers, and where its frames begin: the stack above this frame */
   jmp_buf caller_regs;
   setjmp (caller_regs);
-  uintptr_t caller_sp = (uintptr_t) __builtin_frame_address (0);
+  live_scan (then, data, (uintptr_t) __builtin_frame_address (0),
+             (const jmp_buf *) &caller_regs);
+}
+
+/* Where the frames of exit()'s caller begin: at exit, everything deeper is exit's own
+ * machinery (its handlers, ld.so's destructors, the recorder), run over the dead frames of
+ * main and its callees, whose stale slots must not count as roots.  0 when exit() is not
+ * on the stack. */
+static uintptr_t
+exit_caller_sp (void)
+{
+  void *fn = dlsym (RTLD_DEFAULT, "exit");
+  Dl_info info;
+  const ElfW (Sym) *sym = NULL;
+  if (!fn || !dladdr1 (fn, &info, (void **) &sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
+    return 0;
+  uintptr_t start = (uintptr_t) fn, end = start + sym->st_size;
+  unw_context_t uc;
+  unw_cursor_t cursor;
+  if (unw_getcontext (&uc) != 0 || unw_init_local (&cursor, &uc) != 0)
+    return 0;
+  for (int depth = 0; depth < 256 && unw_step (&cursor) > 0; depth++)
+    {
+      unw_word_t ip, sp;
+      if (unw_get_reg (&cursor, UNW_REG_IP, &ip) != 0)
+        return 0;
+      if (ip - 1 >= start && ip - 1 < end)
+        return unw_step (&cursor) > 0 && unw_get_reg (&cursor, UNW_REG_SP, &sp) == 0
+                 ? (uintptr_t) sp
+                 : 0;
+    }
+  return 0;
+}
+
+/* The scan at exit: this thread's stack from exit()'s caller up, and none of the
+ * registers of the code that runs exit (they hold nothing of the program's). */
+__attribute__ ((noinline)) void
+ht_rec_live_scan_at_exit (void)
+{
+  if (!enabled)
+    return;
+  uintptr_t from = exit_caller_sp ();
+  if (!from)
+    {
+      ht_rec_live_scan (NULL, NULL);
+      return;
+    }
+  jmp_buf none;
+  memset (&none, 0, sizeof none);
+  live_scan (NULL, NULL, from, (const jmp_buf *) &none);
+}
+
+static void
+live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf *caller_regs)
+{
   HtRecRanges modules = { 0 };
   bool modules_ok = ht_rec_module_data (&modules); /* takes the loader's lock: before */
   for (int k = 0; k < SHARDS; k++)
@@ -790,8 +852,7 @@ ht_rec_live_scan (void (*then) (void *), void *data)
   uint64_t t0 = mono_now_ns ();
   HtRecScan sc = { 0 };
   HtRecWorld world = { 0 };
-  unsigned flags = scan_world (&sc, &modules, &world, caller_sp,
-                               (const jmp_buf *) &caller_regs);
+  unsigned flags = scan_world (&sc, &modules, &world, caller_sp, caller_regs);
   uint64_t took = mono_now_ns () - t0;
   if (!modules_ok)
     flags |= HT_SCAN_INCOMPLETE;

@@ -1409,7 +1409,7 @@ finish_recording (void)
       pthread_join (sampler, NULL);
       sampler_running = false;
     }
-  ht_rec_live_scan (NULL, NULL); /* the blocks left at exit, before END */
+  ht_rec_live_scan_at_exit (); /* the blocks left at exit, before END */
   write_program_suppressions ();
   write_end (HT_END_EXIT);
   atomic_store (&ht_rec_state, HT_REC_OFF);

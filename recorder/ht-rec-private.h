@@ -134,6 +134,7 @@ HT_REC_HIDDEN bool ht_rec_live_enabled (void);
 HT_REC_HIDDEN void ht_rec_live_insert (uintptr_t ptr, size_t size);
 HT_REC_HIDDEN size_t ht_rec_live_remove (uintptr_t ptr);
 HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
+HT_REC_HIDDEN void ht_rec_live_scan_at_exit (void);
 HT_REC_HIDDEN void ht_rec_live_after_fork (void);
 
 /* ht-rec-world.c: stopping the program's threads, and where its roots are */

@@ -731,6 +731,23 @@ def case_graph_many_pthread_keys(c):
     print(f"40 keys: {v_allocs} allocations and the classes {ours}, as valgrind")
 
 
+def case_graph_dead_stack(c):
+    """pointers left in frames that returned are not roots: a returned local, a leak at the
+    end of a deep call chain and a large returned frame are definitely lost, as memcheck
+    says, at -O0, -O1 and -O2, run after run"""
+    for level in (0, 1, 2):
+        prog = os.path.join(c.fixtures, f"fixture-stack-O{level}")
+        theirs = valgrind_leak_summary(["--run-libc-freeres=no", prog])
+        for run in range(3):
+            log, _ = c.record(f"stack-O{level}-{run}.htr", prog, options=("--graph",))
+            leaks = c.ht_json("leaks", log, "--no-default-suppressions")
+            ours = {k: (v["bytes"], v["blocks"]) for k, v in leaks["classes"].items()}
+            expect(ours == theirs, f"-O{level}, run {run + 1}: heaptrail {ours}, valgrind {theirs}")
+        expect(theirs["definitely_lost"][0] >= 111 + 222,
+               f"-O{level}: the fixture no longer loses its blocks: {theirs}")
+        print(f"-O{level}: 3 runs = valgrind's {theirs}")
+
+
 def case_graph_classes_vs_valgrind(c):
     """leak classes from the heap graph equal memcheck's on the same binary"""
     prog = os.path.join(c.fixtures, "fixture-graph")
