@@ -161,6 +161,20 @@ enum
  * follow, the rest were not recorded.  No code lives at this address. */
 #define HT_FRAME_CUT ((uintptr_t) 1)
 
+/* memcheck's leak heuristics: an interior pointer that one of them explains counts as a
+ * start-pointer (valgrind applies all four by default).  The recorder tests each interior
+ * pointer it finds and puts what matched in bits 56-59 of the EDGES / ROOTS offset. */
+#define HT_HEUR_SHIFT 56
+#define HT_OFFSET_MASK ((UINT64_C (1) << HT_HEUR_SHIFT) - 1)
+enum
+{
+  HT_HEUR_STDSTRING = 1,           /* at +24 of a (length, capacity, refcount) std::string */
+  HT_HEUR_LENGTH64 = 2,            /* at +8 of a block whose first word is its size - 8 */
+  HT_HEUR_NEWARRAY = 4,            /* at +8 of a new[] array: the count, then the elements */
+  HT_HEUR_MULTIPLEINHERITANCE = 8, /* at a second base's vtable pointer */
+  HT_HEUR_ALL = 15,
+};
+
 /* A Python frame in the trace tree: bit 63 set, the code object's id (CODE) in bits 32-62,
  * the instruction's offset in 2-byte code units from the code's start in bits 0-31. */
 #define HT_FRAME_PYTHON ((uintptr_t) 1 << 63)

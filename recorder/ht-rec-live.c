@@ -260,6 +260,8 @@ typedef struct
   size_t page_mask;
   HtRecOut out;
   uint64_t edges, root_words, heap_bytes, root_bytes;
+  const HtRecRanges *readable; /* mappings that can be read */
+  const HtRecRanges *data;     /* loaded objects' data: where vtables are */
 } HtRecScan;
 
 static inline size_t
@@ -352,6 +354,49 @@ typedef struct
   size_t count, last_word;
 } HtRecBatch;
 
+static bool covered (const HtRecRanges *maps, uintptr_t start, uintptr_t end);
+
+/* Whether `a` looks like a vtable address, as memcheck's multipleinheritance heuristic
+ * asks: aligned, in a loaded object's data, with a type_info pointer (into a loaded
+ * object too) in the word before it. */
+static bool
+looks_like_vtable (const HtRecScan *sc, uintptr_t a)
+{
+  if (!a || (a & 7) || !sc->data)
+    return false;
+  bool in_data = false;
+  for (size_t i = 0; i < sc->data->n && !in_data; i++)
+    in_data = a - 8 >= sc->data->r[i].start && a < sc->data->r[i].end;
+  if (!in_data || !covered (sc->readable, a - 8, a))
+    return false;
+  uintptr_t typeinfo = *(const uintptr_t *) (a - 8);
+  for (size_t i = 0; i < sc->data->n; i++)
+    if (typeinfo >= sc->data->r[i].start && typeinfo < sc->data->r[i].end)
+      return true;
+  return false;
+}
+
+/* memcheck's heuristics (mc_leakcheck.c) for an interior pointer to `offset` in block `b`:
+ * the HT_HEUR_* that explain it, 0 for none.  Only readable memory is looked at. */
+static unsigned
+heuristics_of (const HtRecScan *sc, const HtRecBlock *b, uintptr_t offset)
+{
+  if (b->size < 16 || !sc->readable || !covered (sc->readable, b->ptr, b->ptr + 16))
+    return 0;
+  const uint64_t w0 = ((const uint64_t *) b->ptr)[0], w1 = ((const uint64_t *) b->ptr)[1];
+  unsigned h = 0;
+  if (offset == 24 && w0 <= w1 && 24 + w1 + 1 == b->size)
+    h |= HT_HEUR_STDSTRING;
+  if (offset == 8 && w0 + 8 == b->size)
+    h |= HT_HEUR_LENGTH64;
+  if (offset == 8 && w0 > 0 && (b->size - 8) % w0 == 0)
+    h |= HT_HEUR_NEWARRAY;
+  if (!(offset & 7) && offset + 8 <= b->size && covered (sc->readable, b->ptr + offset, b->ptr + offset + 8)
+      && looks_like_vtable (sc, w0) && looks_like_vtable (sc, *(const uintptr_t *) (b->ptr + offset)))
+    h |= HT_HEUR_MULTIPLEINHERITANCE;
+  return h;
+}
+
 /* glibc's malloc keeps, in libc's data (main_arena: top, bins, fastbins), pointers to the
  * headers of free chunks.  A chunk header overlaps the last word of the block before it
  * when that block's size leaves no slack, so such a pointer looks like an interior pointer
@@ -381,6 +426,8 @@ scan_words (HtRecScan *sc, uintptr_t from, uintptr_t to, int kind, pid_t tid, si
         continue;
       if ((flags & HT_REC_RANGE_LIBC) && is_malloc_metadata (&sc->blocks[target], offset))
         continue;
+      if (offset)
+        offset |= (uintptr_t) heuristics_of (sc, &sc->blocks[target], offset) << HT_HEUR_SHIFT;
       if (!b.start)
         {
           b.start = out_begin (&sc->out);
@@ -702,6 +749,8 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
   if (!ht_rec_rw_mappings (&maps) || !ht_rec_readable_mappings (&readable_maps))
     flags |= HT_SCAN_INCOMPLETE;
 
+  sc->readable = &readable_maps;
+  sc->data = data;
   HtRecReadable readable = { sc, data, &readable_maps };
   HtRecTypeSet types = { 0 };
   bool python = ht_rec_python_types_on ();

@@ -842,13 +842,46 @@ print_summary_line (const char *label, guint64 bytes, guint64 blocks)
           (unsigned long long) blocks);
 }
 
+/* valgrind's --leak-check-heuristics values: all, none, or a comma-separated list. */
+static gboolean
+parse_heuristics (const char *text, guint *out)
+{
+  static const struct
+  {
+    const char *name;
+    guint bit;
+  } names[] = { { "stdstring", HT_HEUR_STDSTRING },
+                { "length64", HT_HEUR_LENGTH64 },
+                { "newarray", HT_HEUR_NEWARRAY },
+                { "multipleinheritance", HT_HEUR_MULTIPLEINHERITANCE },
+                { "all", HT_HEUR_ALL },
+                { "none", 0 } };
+  *out = 0;
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  for (guint i = 0; parts[i]; i++)
+    {
+      guint k = 0;
+      while (k < G_N_ELEMENTS (names) && !g_str_equal (g_strstrip (parts[i]), names[k].name))
+        k++;
+      if (k == G_N_ELEMENTS (names))
+        return FALSE;
+      *out |= names[k].bit;
+    }
+  return TRUE;
+}
+
 static int
 cmd_leaks (int argc, char **argv)
 {
   g_auto (GStrv) supp_files = NULL;
+  g_autofree char *heuristics = NULL;
   gboolean no_default = FALSE, json = FALSE, show_reachable = FALSE;
   int limit = 10;
   GOptionEntry entries[] = {
+    { "leak-check-heuristics", 0, 0, G_OPTION_ARG_STRING, &heuristics,
+      N_("memcheck's heuristics for interior pointers: all (the default), none, or a list of "
+         "stdstring, length64, newarray, multipleinheritance"),
+      N_("SET") },
     { "suppressions", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &supp_files,
       N_("Suppressions in LeakSanitizer's format (leak:PATTERN); may be repeated"), N_("FILE") },
     { "show-reachable", 0, 0, G_OPTION_ARG_NONE, &show_reachable,
@@ -886,6 +919,15 @@ cmd_leaks (int argc, char **argv)
   HtLeaks leaks;
   HtTopOptions filters = { 0 };
   apply_filters (&filters);
+  if (heuristics)
+    {
+      filters.heuristics_given = TRUE;
+      if (!parse_heuristics (heuristics, &filters.heuristics))
+        return fail (EXIT_USAGE, NULL,
+                     _("--leak-check-heuristics takes all, none, or a list of stdstring, "
+                       "length64, newarray and multipleinheritance, not '%s'"),
+                     heuristics);
+    }
   if (!ht_query_leaks (db, supp, &filters, &leaks, &error))
     return fail (exit_code_for (error), argv[1], "%s", error->message);
   /* with classes, still reachable blocks are listed only when asked, as memcheck does */

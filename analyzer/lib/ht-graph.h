@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include "ht-format.h"
+
 G_BEGIN_DECLS
 
 typedef enum
@@ -47,5 +49,14 @@ void ht_graph_dominators (const HtGraph *g, const guint8 *reach, gint64 *idom,
                           guint64 *retained);
 
 const char *ht_reach_name (HtReach reach); /* "definitely lost", ... (untranslated) */
+
+/* The offset a pointer counts with: 0 (a start-pointer) when one of the `heuristics`
+ * (HT_HEUR_*) explains it, else where it points in its block.  `raw` carries the recorder's
+ * heuristic bits above HT_HEUR_SHIFT (ht-format.h). */
+static inline guint64
+ht_graph_effective_offset (guint64 raw, guint heuristics)
+{
+  return ((raw >> HT_HEUR_SHIFT) & heuristics) ? 0 : raw & HT_OFFSET_MASK;
+}
 
 G_END_DECLS

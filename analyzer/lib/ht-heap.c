@@ -86,7 +86,7 @@ walk_init (Walk *w, HtDb *db, const char *at, GError **error)
                          "SELECT referrers FROM graph_blocks WHERE snapshot_id = ? AND id = ?",
                          &w->in_edges, error)
       || !ht_db_prepare (w->h,
-                         "SELECT name, min(offset) FROM graph_roots"
+                         "SELECT name, min(offset & 72057594037927935) FROM graph_roots"
                          " WHERE snapshot_id = ? AND dst = ? GROUP BY name ORDER BY name",
                          &w->in_roots, error)
       || !ht_db_prepare (w->h,
@@ -147,8 +147,9 @@ links (Walk *w, gint64 block, gboolean incoming)
   while (p && p < end && read_varint (&p, end, &other) && read_varint (&p, end, &word)
          && read_varint (&p, end, &offset))
     {
-      Link l = { (gint64) other, (gint64) word * 8, offset };
-      if (l.other == block || l.other < 0)
+      /* the word's index, and whether it is a GC list link (not a reference) */
+      Link l = { (gint64) other, (gint64) (word >> 1) * 8, offset & HT_OFFSET_MASK };
+      if (l.other == block || l.other < 0 || (word & 1))
         continue;
       g_array_append_val (out, l);
     }
@@ -752,4 +753,107 @@ ht_heap_view_write (const HtHeapView *view, const char *path, GError **error)
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
   return g_file_set_contents (path, data, (gssize) len, error);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Leak classes with other heuristics
+ */
+gboolean
+ht_heap_reclassify (HtDb *db, gint64 snapshot, guint heuristics, GError **error)
+{
+  sqlite3 *h = ht_db_handle (db);
+  sqlite3_stmt *st = NULL;
+  GArray *size = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GArray *start = g_array_new (FALSE, TRUE, sizeof (guint));
+  GArray *target = g_array_new (FALSE, FALSE, sizeof (guint));
+  GArray *offset = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GArray *root_target = g_array_new (FALSE, FALSE, sizeof (guint));
+  GArray *root_offset = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint8 *reach = NULL;
+  gboolean ok = FALSE;
+  /* blocks are numbered 0, 1, 2... in a scan; each one's pointers, as packed at import */
+  if (!ht_db_prepare (h, "SELECT id, size, refs FROM graph_blocks WHERE snapshot_id = ?"
+                         " ORDER BY id", &st, error))
+    goto out;
+  sqlite3_bind_int64 (st, 1, snapshot);
+  guint zero = 0;
+  g_array_append_val (start, zero);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      if ((guint64) sqlite3_column_int64 (st, 0) != size->len)
+        {
+          g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_OURS, "the heap graph's blocks are not "
+                       "numbered in order");
+          goto out;
+        }
+      guint64 sz = (guint64) sqlite3_column_int64 (st, 1);
+      g_array_append_val (size, sz);
+      const guint8 *p = sqlite3_column_blob (st, 2), *end = p + sqlite3_column_bytes (st, 2);
+      guint64 other, word, off;
+      while (p && p < end && read_varint (&p, end, &other) && read_varint (&p, end, &word)
+             && read_varint (&p, end, &off))
+        {
+          guint t = (guint) other;
+          guint64 eff = ht_graph_effective_offset (off, heuristics);
+          g_array_append_val (target, t);
+          g_array_append_val (offset, eff);
+        }
+      guint end_index = target->len;
+      g_array_append_val (start, end_index);
+    }
+  g_clear_pointer (&st, sqlite3_finalize);
+  if (!ht_db_prepare (h, "SELECT dst, offset FROM graph_roots WHERE snapshot_id = ?", &st, error))
+    goto out;
+  sqlite3_bind_int64 (st, 1, snapshot);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      guint t = (guint) sqlite3_column_int64 (st, 0);
+      guint64 eff = ht_graph_effective_offset ((guint64) sqlite3_column_int64 (st, 1), heuristics);
+      if (t >= size->len)
+        continue;
+      g_array_append_val (root_target, t);
+      g_array_append_val (root_offset, eff);
+    }
+  g_clear_pointer (&st, sqlite3_finalize);
+  for (guint i = 0; i < target->len; i++)
+    if (g_array_index (target, guint, i) >= size->len)
+      {
+        g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_OURS, "the heap graph names a block "
+                     "it does not have");
+        goto out;
+      }
+  HtGraph g = { size->len, (const guint64 *) size->data, (const guint *) start->data,
+                (const guint *) target->data, (const guint64 *) offset->data, root_target->len,
+                (const guint *) root_target->data, (const guint64 *) root_offset->data };
+  reach = g_new (guint8, MAX (size->len, 1));
+  ht_graph_classify (&g, reach);
+  if (!ht_db_exec (h, "CREATE TEMP TABLE IF NOT EXISTS reach_override (id INTEGER PRIMARY KEY,"
+                      " reach INTEGER NOT NULL); DELETE FROM temp.reach_override;", error)
+      || !ht_db_exec (h, "BEGIN", error)
+      || !ht_db_prepare (h, "INSERT INTO temp.reach_override VALUES (?, ?)", &st, error))
+    goto out;
+  for (guint i = 0; i < size->len; i++)
+    {
+      sqlite3_reset (st);
+      sqlite3_bind_int64 (st, 1, i);
+      sqlite3_bind_int (st, 2, reach[i]);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        {
+          ht_db_set_error (h, error, "reclassifying the heap graph");
+          ht_db_exec (h, "ROLLBACK", NULL);
+          goto out;
+        }
+    }
+  ok = ht_db_exec (h, "COMMIT", error);
+out:
+  if (st)
+    sqlite3_finalize (st);
+  g_free (reach);
+  g_array_unref (size);
+  g_array_unref (start);
+  g_array_unref (target);
+  g_array_unref (offset);
+  g_array_unref (root_target);
+  g_array_unref (root_offset);
+  return ok;
 }

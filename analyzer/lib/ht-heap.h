@@ -67,6 +67,11 @@ HtHeapView *ht_heap_refs (HtDb *db, const HtHeapQuery *query, GError **error);
  * block that holds it (the first node is then that block). */
 HtHeapView *ht_heap_chain (HtDb *db, const HtHeapQuery *query, GError **error);
 
+/* memcheck's classes of the blocks of a snapshot's heap graph again, with only the leak
+ * `heuristics` given (HT_HEUR_*; the recording's own classes use all of them, as valgrind
+ * does by default), into the temporary table reach_override (id, reach) of `db`. */
+gboolean ht_heap_reclassify (HtDb *db, gint64 snapshot, guint heuristics, GError **error);
+
 void ht_heap_view_free (HtHeapView *view);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtHeapView, ht_heap_view_free)
 

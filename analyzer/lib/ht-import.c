@@ -587,7 +587,7 @@ check_refs (HtImport *im, const guint64 *items, guint count, GError **error)
   guint n = im->scan && !im->scan->closed ? im->scan->blocks->len : 0;
   for (guint i = 0; i < count; i++)
     {
-      guint64 t = items[3 * i + 1], off = items[3 * i + 2];
+      guint64 t = items[3 * i + 1], off = items[3 * i + 2] & HT_OFFSET_MASK;
       if (t >= n)
         {
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
@@ -696,31 +696,29 @@ on_scan (HtImport *im, const HtEvent *e)
   /* memcheck's classes follow every word, the GC's list links included, as valgrind does;
    * who keeps what alive (dominators, backrefs) follows references only */
   scan_analyze (sc, TRUE);
-  guint kept = 0;
-  for (guint i = 0; i < sc->edges->len; i++)
-    if (!g_array_index (sc->edges, HtScanEdge, i).gc_link)
-      g_array_index (sc->edges, HtScanEdge, kept++) = g_array_index (sc->edges, HtScanEdge, i);
-  g_array_set_size (sc->edges, kept);
   scan_analyze (sc, FALSE);
 }
 
-/* Leak classes (`classify`) or dominators and retained sizes, from the scan's edges (sorted
- * by source). */
+/* Leak classes (`classify`: every edge, memcheck's default heuristics) or dominators and
+ * retained sizes (references only: no GC list links), from the scan's edges (sorted by
+ * source). */
 static void
 scan_analyze (HtScan *sc, gboolean classify)
 {
-  guint n = sc->blocks->len, m = sc->edges->len;
+  guint n = sc->blocks->len, m = 0;
   guint64 *size = g_new (guint64, MAX (n, 1));
-  guint *start = g_new0 (guint, n + 1), *target = g_new (guint, MAX (m, 1));
-  guint64 *offset = g_new (guint64, MAX (m, 1));
+  guint *start = g_new0 (guint, n + 1), *target = g_new (guint, MAX (sc->edges->len, 1));
+  guint64 *offset = g_new (guint64, MAX (sc->edges->len, 1));
   for (guint i = 0; i < n; i++)
     size[i] = g_array_index (sc->blocks, HtScanBlock, i).size;
-  for (guint i = 0; i < m; i++)
+  for (guint i = 0; i < sc->edges->len; i++)
     {
       const HtScanEdge *edge = &g_array_index (sc->edges, HtScanEdge, i);
+      if (!classify && edge->gc_link)
+        continue;
       start[edge->src + 1]++;
-      target[i] = edge->dst;
-      offset[i] = edge->offset;
+      target[m] = edge->dst;
+      offset[m++] = ht_graph_effective_offset (edge->offset, HT_HEUR_ALL);
     }
   for (guint i = 0; i < n; i++)
     start[i + 1] += start[i];
@@ -730,7 +728,8 @@ scan_analyze (HtScan *sc, gboolean classify)
   for (guint i = 0; i < nr; i++)
     {
       root_target[i] = g_array_index (sc->roots, HtScanRoot, i).dst;
-      root_offset[i] = g_array_index (sc->roots, HtScanRoot, i).offset;
+      root_offset[i] = ht_graph_effective_offset (g_array_index (sc->roots, HtScanRoot, i).offset,
+                                                  HT_HEUR_ALL);
     }
   HtGraph g = { n, size, start, target, offset, nr, root_target, root_offset };
   if (classify)
@@ -1381,7 +1380,7 @@ pack_edges (GByteArray *out, const HtScanEdge *const *edges, guint n, gboolean i
   for (guint i = 0; i < n; i++)
     {
       put_varint (out, incoming ? edges[i]->src : edges[i]->dst);
-      put_varint (out, edges[i]->word);
+      put_varint (out, edges[i]->word << 1 | (edges[i]->gc_link ? 1 : 0));
       put_varint (out, edges[i]->offset);
     }
 }

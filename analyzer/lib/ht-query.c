@@ -12,6 +12,7 @@
 
 #include "ht-error.h"
 #include "ht-graph.h"
+#include "ht-heap.h"
 #include "ht-query.h"
 #include "ht-suppressions.h"
 
@@ -1215,12 +1216,18 @@ leaks_by_class (HtDb *db, gint64 snapshot, const HtTopOptions *opt, GPtrArray *a
   if (!names)
     return FALSE;
   GHashTable *locations = names->locations, *frames = names->frames;
+  gboolean other = opt->heuristics_given && opt->heuristics != HT_HEUR_ALL;
+  if (other && !ht_heap_reclassify (db, snapshot, opt->heuristics, error))
+    return FALSE;
   for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
     {
       sqlite3_stmt *st;
       if (!ht_db_prepare (ht_db_handle (db),
-                          "SELECT trace_id, count(*), sum(size) FROM graph_blocks"
-                          " WHERE snapshot_id = ? AND reach = ? GROUP BY trace_id",
+                          other ? "SELECT b.trace_id, count(*), sum(b.size) FROM graph_blocks b"
+                                  " JOIN temp.reach_override r ON r.id = b.id"
+                                  " WHERE b.snapshot_id = ? AND r.reach = ? GROUP BY b.trace_id"
+                                : "SELECT trace_id, count(*), sum(size) FROM graph_blocks"
+                                  " WHERE snapshot_id = ? AND reach = ? GROUP BY trace_id",
                           &st, error))
         return FALSE;
       sqlite3_bind_int64 (st, 1, snapshot);
@@ -1279,6 +1286,8 @@ ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filt
     {
       opt.include = filters->include;
       opt.exclude = filters->exclude;
+      opt.heuristics_given = filters->heuristics_given;
+      opt.heuristics = filters->heuristics;
     }
   HtGraphInfo graph;
   g_autoptr (GPtrArray) all = NULL;

@@ -31,6 +31,10 @@ typedef struct
   /* recursion folded: where a function calls itself again (directly or through others),
    * the stack goes back to its first call, so a 40-deep recursion is one frame */
   gboolean fold_recursion;
+  /* leaks: memcheck's leak heuristics to apply (HT_HEUR_*) when `heuristics_given`; else
+   * the recording's classes, which apply all of them, as valgrind does by default */
+  gboolean heuristics_given;
+  guint heuristics;
   /* tracemalloc's Filter: globs on the source file or module (the full path, or its base
    * name when the glob has no '/') of a stack's innermost frame, the one that called the
    * allocator.  NULL-terminated, or NULL.  A stack passes when it matches an include (if

@@ -748,6 +748,25 @@ def case_graph_dead_stack(c):
         print(f"-O{level}: 3 runs = valgrind's {theirs}")
 
 
+def case_graph_leak_heuristics(c):
+    """memcheck's leak heuristics (stdstring, length64, newarray, multipleinheritance): all of
+    them by default, none, or a list, each equal to valgrind --leak-check-heuristics=..."""
+    prog = os.path.join(c.fixtures, "fixture-heuristics")
+    log, _ = c.record("heuristics.htr", prog, options=("--graph",))
+    for hs in ("all", "none", "stdstring", "length64,newarray", "multipleinheritance"):
+        opts = [] if hs == "all" else [f"--leak-check-heuristics={hs}"]
+        leaks = c.ht_json("leaks", log, "--no-default-suppressions", *opts)
+        ours = {k: (v["bytes"], v["blocks"]) for k, v in leaks["classes"].items()}
+        theirs = valgrind_leak_summary([f"--leak-check-heuristics={hs}", "--run-libc-freeres=no",
+                                        "--run-cxx-freeres=no", prog])
+        expect(ours == theirs, f"--leak-check-heuristics={hs}: heaptrail {ours}, valgrind {theirs}")
+        if hs == "none":
+            expect(ours["possibly_lost"][1] == 4, f"none: four blocks possibly lost: {ours}")
+    p = c.ht("leaks", log, "--leak-check-heuristics=bogus", check=False)
+    expect(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr)
+    print("all, none and three lists of heuristics: the classes equal valgrind's")
+
+
 def case_graph_classes_vs_valgrind(c):
     """leak classes from the heap graph equal memcheck's on the same binary"""
     prog = os.path.join(c.fixtures, "fixture-graph")
