@@ -52,6 +52,23 @@ mix (uintptr_t p)
   return (size_t) (h ^ (h >> 32));
 }
 
+/* Blocks near each other in memory stay near each other in the table: a 64 KiB region
+ * picks the shard, a 1 KiB group a hashed run of 64 slots, and the address within the group
+ * the slot in that run.  Consecutive allocations (the common case) then touch the same
+ * cache lines instead of one random line each, while the hash of the group keeps dense
+ * heaps from piling into long probe runs. */
+static inline HtRecShard *
+shard_of (uintptr_t p)
+{
+  return &shards[mix (p >> 16) & (SHARDS - 1)];
+}
+
+static inline size_t
+home_of (uintptr_t p, size_t mask)
+{
+  return ((mix (p >> 10) << 6) | ((p >> 4) & 63)) & mask;
+}
+
 static void
 shard_lock (HtRecShard *s)
 {
@@ -75,7 +92,7 @@ shard_grow (HtRecShard *s)
   for (size_t i = 0; s->slots && i <= s->mask; i++)
     if (s->slots[i].ptr)
       {
-        size_t j = (mix (s->slots[i].ptr) >> 8) & (cap - 1);
+        size_t j = home_of (s->slots[i].ptr, cap - 1);
         while (t[j].ptr)
           j = (j + 1) & (cap - 1);
         t[j] = s->slots[i];
@@ -104,14 +121,14 @@ ht_rec_live_insert (uintptr_t ptr, size_t size)
 {
   if (!enabled || !ptr)
     return;
-  HtRecShard *s = &shards[mix (ptr) & (SHARDS - 1)];
+  HtRecShard *s = shard_of (ptr);
   shard_lock (s);
   if ((s->used + 1) * 2 > (s->slots ? s->mask + 1 : 0) && !shard_grow (s))
     {
       shard_unlock (s);
       return;
     }
-  size_t i = (mix (ptr) >> 8) & s->mask;
+  size_t i = home_of (ptr, s->mask);
   while (s->slots[i].ptr && s->slots[i].ptr != ptr)
     i = (i + 1) & s->mask;
   if (!s->slots[i].ptr)
@@ -126,12 +143,12 @@ ht_rec_live_remove (uintptr_t ptr)
 {
   if (!enabled || !ptr)
     return 0;
-  HtRecShard *s = &shards[mix (ptr) & (SHARDS - 1)];
+  HtRecShard *s = shard_of (ptr);
   shard_lock (s);
   size_t size = 0;
   if (s->slots)
     {
-      size_t i = (mix (ptr) >> 8) & s->mask;
+      size_t i = home_of (ptr, s->mask);
       while (s->slots[i].ptr && s->slots[i].ptr != ptr)
         i = (i + 1) & s->mask;
       if (s->slots[i].ptr == ptr)
@@ -140,7 +157,7 @@ ht_rec_live_remove (uintptr_t ptr)
           size_t hole = i;
           for (size_t j = (i + 1) & s->mask; s->slots[j].ptr; j = (j + 1) & s->mask)
             {
-              size_t home = (mix (s->slots[j].ptr) >> 8) & s->mask;
+              size_t home = home_of (s->slots[j].ptr, s->mask);
               if (((j - home) & s->mask) >= ((j - hole) & s->mask))
                 {
                   s->slots[hole] = s->slots[j];
