@@ -1169,6 +1169,7 @@ at_fork_child (void)
     }
   atomic_store (&spent_elsewhere, 0);
   ht_rec_trace_reset ();
+  ht_rec_python_after_fork (self ? &self->stream : NULL);
   start_mono_ns = mono_ns ();
   int fd = open_default_log ();
   if (fd < 0)
@@ -1256,6 +1257,7 @@ ht_rec_init (void)
   late->id = next_stream_id++;
   bool opened = open_log ();
   /* our variables read, the program gets its own environment back */
+  ht_rec_python_configure ();
   ht_rec_env_restore (log_dir, follow_fork && follow_exec);
   if (opened)
     ht_rec_python_setup ();

@@ -57,6 +57,15 @@ typedef struct
   uintptr_t ip;
 } HtRecTraceSlot;
 
+/* A Python code object's id, and what identifies the object (ht-rec-python.c). */
+typedef struct
+{
+  uintptr_t code, linetable, filename, qualname;
+  uint32_t id;
+} HtRecPyCode;
+
+#define HT_REC_PY_CACHE 256 /* per-thread code object cache slots */
+
 /* Per-thread state, mmap'd on the thread's first recorded event. */
 typedef struct HtRecThread
 {
@@ -67,6 +76,7 @@ typedef struct HtRecThread
   uintptr_t prev_ips[HT_REC_MAX_FRAMES + 1]; /* last stack, outermost first */
   uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
   HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
+  HtRecPyCode pycodes[HT_REC_PY_CACHE];
 } HtRecThread;
 
 typedef enum
@@ -109,6 +119,8 @@ HT_REC_HIDDEN bool ht_rec_env_add (char *entry);
 HT_REC_HIDDEN void ht_rec_env_replace (const char *name, char *entry);
 HT_REC_HIDDEN bool ht_rec_is_cpython (void);
 HT_REC_HIDDEN void ht_rec_python_setup (void);
+HT_REC_HIDDEN void ht_rec_python_configure (void);
+HT_REC_HIDDEN void ht_rec_python_after_fork (HtRecStream *self);
 HT_REC_HIDDEN bool ht_rec_python_types_on (void);
 HT_REC_HIDDEN uintptr_t ht_rec_python_type_of (uintptr_t block, size_t size,
                                                bool (*readable) (uintptr_t addr, size_t len,

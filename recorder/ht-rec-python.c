@@ -70,6 +70,17 @@ static struct
 
 static void python_frames_init (void);
 
+/* HEAPTRAIL_PYTHON_FRAMES=0: native frames only (bench/ measures what frames cost).  Read
+ * by ht_rec_python_configure before the recorder's variables leave the environment. */
+static bool frames_wanted = true;
+
+void
+ht_rec_python_configure (void)
+{
+  const char *off = getenv ("HEAPTRAIL_PYTHON_FRAMES");
+  frames_wanted = !(off && strcmp (off, "0") == 0);
+}
+
 /* "python", "python3", "python3.11", "python3.11d": a CPython executable's name. */
 static bool
 is_python_name (const char *base)
@@ -185,8 +196,7 @@ warn_version (unsigned version)
 static void
 python_frames_init (void)
 {
-  const char *off = getenv ("HEAPTRAIL_PYTHON_FRAMES"); /* "0": native frames only (bench/) */
-  if (off && strcmp (off, "0") == 0)
+  if (!frames_wanted)
     return;
   const unsigned *version = dlsym (RTLD_DEFAULT, "Py_Version");
   if (!version)
@@ -336,6 +346,9 @@ write_code (HtRecStream *s, uint32_t id, uintptr_t code)
   ht_rec_stream_unlock (s);
 }
 
+static uint32_t code_id_shared (HtRecStream *s, uintptr_t code, uintptr_t table,
+                                uintptr_t filename, uintptr_t qualname);
+
 /* The id of a code object, writing it to `s` the first time.  A code object freed and
  * another made at its address is told apart by its line table, file and name objects. */
 static uint32_t
@@ -344,6 +357,23 @@ code_id (HtRecStream *s, uintptr_t code)
   uintptr_t table = load_ptr (code, py.L->code_linetable);
   uintptr_t filename = load_ptr (code, py.L->code_filename);
   uintptr_t qualname = load_ptr (code, py.L->code_qualname);
+  /* the thread's own cache first: no lock for the code objects it met before (the stream
+   * is the first member of the thread's state) */
+  HtRecThread *t = (HtRecThread *) s;
+  HtRecPyCode *c = &t->pycodes[(code >> 4) & (HT_REC_PY_CACHE - 1)];
+  if (HT_REC_LIKELY (c->code == code && c->linetable == table && c->filename == filename
+                     && c->qualname == qualname))
+    return c->id;
+  uint32_t id = code_id_shared (s, code, table, filename, qualname);
+  if (id)
+    *c = (HtRecPyCode){ code, table, filename, qualname, id };
+  return id;
+}
+
+static uint32_t
+code_id_shared (HtRecStream *s, uintptr_t code, uintptr_t table, uintptr_t filename,
+                uintptr_t qualname)
+{
   pthread_mutex_lock (&codes_lock);
   uint32_t id = 0;
   if ((codes_used + 1) * 2 > codes_mask + 1)
@@ -612,4 +642,16 @@ ht_rec_python_dead_stacks (HtRecRanges *out)
             chunk = previous;
           }
       }
+}
+
+/* A followed fork child starts a log of its own: every code object is written again. */
+void
+ht_rec_python_after_fork (HtRecStream *self)
+{
+  pthread_mutex_init (&codes_lock, NULL);
+  if (codes)
+    memset (codes, 0, (codes_mask + 1) * sizeof *codes);
+  codes_used = 0;
+  if (self)
+    memset (((HtRecThread *) self)->pycodes, 0, sizeof ((HtRecThread *) self)->pycodes);
 }
