@@ -31,17 +31,7 @@ static void
 write_snapshot_record (void *data)
 {
   const char *label = data;
-  size_t len = label ? strnlen (label, 255) : 0;
-  HtRecStream *s = ht_rec_control_stream ();
-  ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
-  *p++ = HT_REC_SNAPSHOT;
-  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
-  p += ht_varint_put (p, len);
-  memcpy (p, label, len);
-  p += len;
-  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
-  ht_rec_stream_unlock (s);
+  ht_rec_control_put_text (HT_REC_SNAPSHOT, label ? label : "", label ? strnlen (label, 255) : 0);
 }
 
 /* With --graph the live blocks are written first, while every allocation waits, and the

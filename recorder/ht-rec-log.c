@@ -1,4 +1,6 @@
 /* ht-rec-log.c - the recorder's engine: lifecycle, per-thread streams, the log file.
+ * (The clock is in ht-rec-clock.c, the recorder's own memory in ht-rec-mem.c, the
+ * program's identity in ht-rec-program.c.)
  *
  *   thread A ──▶ [stream A buf] ──┐ full, thread exit, fork,
  *   thread B ──▶ [stream B buf] ──┼─ sampler tick (10 ms) ──▶ write(2) one chunk, O_APPEND
@@ -16,8 +18,6 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <elf.h>
-#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -34,10 +33,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#include <x86intrin.h>
-#endif
 
 #include "ht-rec-private.h"
 
@@ -50,11 +45,9 @@ static char log_path[PATH_MAX];
 static char log_dir[PATH_MAX]; /* where logs of followed children go */
 static bool follow_fork, follow_exec;
 static pid_t recorded_pid; /* the process this log is about */
-static bool use_tsc;
 static uint64_t start_mono_ns;
 static _Atomic int init_done; /* 0 = not tried, 1 = in progress, 2 = done (on or failed) */
 static _Atomic bool finished;
-static _Atomic size_t own_bytes; /* memory the recorder mapped for itself */
 static _Atomic uint64_t spent_elsewhere; /* recorder time of exited threads and the sampler */
 
 static HtRecStream *control;       /* stream 0 */
@@ -95,166 +88,12 @@ ht_rec_fail (const char *what, int err)
   say ("; recording stopped\n");
 }
 
-/* Every mapping the recorder made, so that the heap scan never takes one for the program's:
- * a fixed table of slots claimed and released with atomics (a thread stopped by the scan
- * may be in the middle of either; no lock may be held). */
-#define OWN_SLOTS 65536
-
-typedef struct
-{
-  _Atomic uintptr_t start;
-  uintptr_t end;
-} HtRecOwn;
-
-static HtRecOwn *own_table; /* mmap'd once, itself in the table */
-
-static void
-own_add (void *p, size_t size)
-{
-  if (!own_table)
-    {
-      HtRecOwn *t = mmap (NULL, OWN_SLOTS * sizeof *t, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (t == MAP_FAILED)
-        return;
-      HtRecOwn *expected = NULL;
-      if (!atomic_compare_exchange_strong ((HtRecOwn * _Atomic *) &own_table, &expected, t))
-        munmap (t, OWN_SLOTS * sizeof *t);
-      else
-        own_add (t, OWN_SLOTS * sizeof *t);
-    }
-  size_t h = ((uintptr_t) p >> 12) * 0x9E3779B97F4A7C15ull >> 48;
-  for (size_t i = 0; i < OWN_SLOTS; i++)
-    {
-      HtRecOwn *o = &own_table[(h + i) & (OWN_SLOTS - 1)];
-      uintptr_t expected = 0;
-      if (atomic_load_explicit (&o->start, memory_order_relaxed) == 0
-          && atomic_compare_exchange_strong (&o->start, &expected, (uintptr_t) p))
-        {
-          o->end = (uintptr_t) p + size;
-          return;
-        }
-    }
-}
-
-static void
-own_remove (void *p)
-{
-  size_t h = ((uintptr_t) p >> 12) * 0x9E3779B97F4A7C15ull >> 48;
-  for (size_t i = 0; own_table && i < OWN_SLOTS; i++)
-    {
-      HtRecOwn *o = &own_table[(h + i) & (OWN_SLOTS - 1)];
-      if (atomic_load (&o->start) == (uintptr_t) p)
-        {
-          atomic_store (&o->start, 0);
-          return;
-        }
-    }
-}
-
-bool
-ht_rec_own_ranges (HtRecRanges *out)
-{
-  bool ok = true;
-  for (size_t i = 0; own_table && i < OWN_SLOTS; i++)
-    {
-      uintptr_t start = atomic_load_explicit (&own_table[i].start, memory_order_relaxed);
-      if (start && !ht_rec_ranges_add (out, start, own_table[i].end, 0))
-        ok = false;
-    }
-  return ok;
-}
-
-void *
-ht_rec_mmap (size_t size)
-{
-  /* MAP_NORESERVE makes our mappings differ from the program's anonymous ones, so the
-   * kernel never merges one of ours into a program's mapping (a thread stack, say): the
-   * heap scan of --graph reads whole mappings and must never read the recorder's memory */
-  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                  -1, 0);
-  if (p == MAP_FAILED)
-    return NULL;
-  own_add (p, size);
-  atomic_fetch_add (&own_bytes, size);
-  return p;
-}
-
-void
-ht_rec_munmap (void *p, size_t size)
-{
-  own_remove (p);
-  munmap (p, size);
-  atomic_fetch_sub (&own_bytes, size);
-}
-
 /* Our own descriptors are closed with the system call: the close() this library exports
  * refuses to close the log. */
-static void
+void
 ht_rec_close (int fd)
 {
   syscall (SYS_close, fd);
-}
-
-static uint64_t
-mono_ns (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
-}
-
-/* The invariant TSC is the cheapest global clock.  Stamps drop its low bits (16 cycles) to
- * keep deltas to a byte.  A plain rdtsc, not rdtscp + lfence: the fences cost 20% of the
- * recorded run on the micro benchmark, and ordering only needs the free's stamp to come
- * before another thread's stamp of the malloc that gets the block back, which is a trip
- * through the arena's lock, far longer than the few dozen cycles rdtsc can drift within
- * the out-of-order window.  tests/e2e/fixture-threads checks it: stamping after the real
- * free gives hundreds of unmatched frees per run, this gives none in 20 runs. */
-#define HT_STAMP_SHIFT_TSC 4
-#define HT_STAMP_SHIFT_NS 2
-
-uint64_t
-ht_rec_stamp (void)
-{
-#if defined(__x86_64__)
-  if (HT_REC_LIKELY (use_tsc))
-    {
-      return __rdtsc () >> HT_STAMP_SHIFT_TSC;
-    }
-#endif
-  return mono_ns () >> HT_STAMP_SHIFT_NS;
-}
-
-/* For timing the recorder itself (one event in 64): fenced, so that the interval measured
- * is the work done, not what out-of-order execution lets slip in or out of it. */
-static uint64_t
-stamp_fenced (void)
-{
-#if defined(__x86_64__)
-  if (HT_REC_LIKELY (use_tsc))
-    {
-      _mm_lfence ();
-      uint64_t t = __rdtsc ();
-      _mm_lfence ();
-      return t >> HT_STAMP_SHIFT_TSC;
-    }
-#endif
-  return mono_ns () >> HT_STAMP_SHIFT_NS;
-}
-
-static bool
-tsc_is_invariant (void)
-{
-#if defined(__x86_64__)
-  unsigned a, b, c, d;
-  if (!__get_cpuid (0x80000000, &a, &b, &c, &d) || a < 0x80000007)
-    return false;
-  __get_cpuid (0x80000007, &a, &b, &c, &d);
-  return (d & (1u << 8)) != 0; /* invariant TSC */
-#else
-  return false;
-#endif
 }
 
 static int move_fd_high (int fd);
@@ -414,6 +253,22 @@ ht_rec_control_stream (void)
   return control;
 }
 
+/* Appends to the control stream a record of a tag, a stamp and `len` bytes of text (a
+ * snapshot's label, the program's suppressions). */
+void
+ht_rec_control_put_text (uint8_t tag, const char *text, size_t len)
+{
+  HtRecStream *s = control;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
+  *p++ = tag;
+  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p += ht_varint_put (p, len);
+  memcpy (p, text, len);
+  stream_commit (s, p + len);
+  ht_rec_stream_unlock (s);
+}
+
 /* Appends a record that is a tag and a stamp only. */
 static void
 stream_put_mark (HtRecStream *s, uint8_t tag)
@@ -526,7 +381,7 @@ ht_rec_on_alloc (void *ptr, size_t size)
   /* The recorder's own cost is sampled: one event in 64 is timed from here to its stamp
    * and counted 64 times, which is unbiased and keeps fences off the other 63. */
   bool timed = (s->tick++ % HT_REC_TIMING_EVERY) == 0;
-  uint64_t t0 = timed ? stamp_fenced () : 0;
+  uint64_t t0 = timed ? ht_rec_stamp_fenced () : 0;
   uint32_t node = tls_thread ? ht_rec_trace_capture (tls_thread) : 0;
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
@@ -550,7 +405,7 @@ ht_rec_on_alloc (void *ptr, size_t size)
   stream_commit (s, p);
   ht_rec_stream_unlock (s);
   if (timed)
-    atomic_store_explicit (&s->spent, s->spent + (stamp_fenced () - t0) * HT_REC_TIMING_EVERY,
+    atomic_store_explicit (&s->spent, s->spent + (ht_rec_stamp_fenced () - t0) * HT_REC_TIMING_EVERY,
                            memory_order_relaxed);
 }
 
@@ -559,7 +414,7 @@ put_ptr_event (uint8_t tag, void *ptr)
 {
   HtRecStream *s = thread_stream ();
   bool timed = (s->tick++ % HT_REC_TIMING_EVERY) == 0;
-  uint64_t t0 = timed ? stamp_fenced () : 0;
+  uint64_t t0 = timed ? ht_rec_stamp_fenced () : 0;
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
   uint64_t stamp = ht_rec_stamp ();
@@ -579,7 +434,7 @@ put_ptr_event (uint8_t tag, void *ptr)
   stream_commit (s, p);
   ht_rec_stream_unlock (s);
   if (timed)
-    atomic_store_explicit (&s->spent, s->spent + (stamp_fenced () - t0) * HT_REC_TIMING_EVERY,
+    atomic_store_explicit (&s->spent, s->spent + (ht_rec_stamp_fenced () - t0) * HT_REC_TIMING_EVERY,
                            memory_order_relaxed);
 }
 
@@ -655,9 +510,9 @@ write_sample (uint64_t stamp)
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
   *p++ = HT_REC_SAMPLE;
   p = ht_rec_put_stamp (s, p, stamp);
-  p += ht_varint_put (p, mono_ns () - start_mono_ns);
+  p += ht_varint_put (p, ht_rec_mono_ns () - start_mono_ns);
   p += ht_varint_put (p, read_rss ());
-  p += ht_varint_put (p, atomic_load (&own_bytes));
+  p += ht_varint_put (p, ht_rec_own_bytes ());
   p += ht_varint_put (p, spent);
   stream_commit (s, p);
   ht_rec_stream_unlock (s);
@@ -804,60 +659,14 @@ move_fd_high (int fd)
   return high;
 }
 
-/* The program as the user ran it: the path exec was given (AT_EXECFN: /usr/bin/dot), made
- * absolute without resolving links, rather than what /proc/self/exe resolves it to
- * (/usr/sbin/libgvc6-config-update).  The module map keeps the real file, for symbols. */
-static size_t
-program_path (char *out, size_t size)
-{
-  const char *fn = (const char *) getauxval (AT_EXECFN);
-  size_t n = 0;
-  if (fn && *fn && strncmp (fn, "/dev/fd/", 8) != 0 && strncmp (fn, "/proc/", 6) != 0)
-    {
-      if (fn[0] != '/' && getcwd (out, size))
-        {
-          n = strlen (out);
-          if (n + 1 < size)
-            out[n++] = '/';
-        }
-      while (fn[0] == '.' && fn[1] == '/')
-        fn += 2;
-      size_t len = strlen (fn);
-      if (n + len < size)
-        {
-          memcpy (out + n, fn, len + 1);
-          return n + len;
-        }
-    }
-  ssize_t r = readlink ("/proc/self/exe", out, size - 1);
-  out[r > 0 ? r : 0] = 0;
-  return r > 0 ? (size_t) r : 0;
-}
-
-/* The command line, arguments NUL-terminated, from /proc/self/cmdline. */
-static size_t
-read_cmdline (char *out, size_t size)
-{
-  size_t len = 0;
-  int fd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      ssize_t n;
-      while (len < size && (n = read (fd, out + len, size - len)) > 0)
-        len += (size_t) n;
-      ht_rec_close (fd);
-    }
-  return len;
-}
-
 static char cmdline[16384];
 
 static bool
 write_header (void)
 {
   char exe[PATH_MAX];
-  ssize_t exe_len = (ssize_t) program_path (exe, sizeof exe);
-  ssize_t cmd_len = (ssize_t) read_cmdline (cmdline, sizeof cmdline);
+  ssize_t exe_len = (ssize_t) ht_rec_program_path (exe, sizeof exe);
+  ssize_t cmd_len = (ssize_t) ht_rec_read_cmdline (cmdline, sizeof cmdline);
 
   struct timespec rt;
   clock_gettime (CLOCK_REALTIME, &rt);
@@ -867,8 +676,8 @@ write_header (void)
     .header_size = sizeof h,
     .pid = (uint32_t) getpid (),
     .ppid = (uint32_t) getppid (),
-    .clock = use_tsc ? HT_CLOCK_TSC : HT_CLOCK_MONOTONIC,
-    .stamp_shift = use_tsc ? HT_STAMP_SHIFT_TSC : HT_STAMP_SHIFT_NS,
+    .clock = ht_rec_use_tsc ? HT_CLOCK_TSC : HT_CLOCK_MONOTONIC,
+    .stamp_shift = ht_rec_use_tsc ? HT_STAMP_SHIFT_TSC : HT_STAMP_SHIFT_NS,
     .max_frames = (uint8_t) ht_rec_max_frames,
     .start_unix_ns = (uint64_t) rt.tv_sec * 1000000000u + (uint64_t) rt.tv_nsec,
     .start_stamp = ht_rec_stamp (),
@@ -887,8 +696,8 @@ static bool
 write_image (void)
 {
   char exe[PATH_MAX];
-  size_t exe_len = program_path (exe, sizeof exe);
-  size_t cmd_len = read_cmdline (cmdline, sizeof cmdline);
+  size_t exe_len = ht_rec_program_path (exe, sizeof exe);
+  size_t cmd_len = ht_rec_read_cmdline (cmdline, sizeof cmdline);
   recorded_pid = getpid ();
   HtRecStream *s = control;
   s->base_stamp = s->last_stamp = ht_rec_stamp ();
@@ -916,7 +725,7 @@ static int
 open_default_log (void)
 {
   char exe[PATH_MAX];
-  program_path (exe, sizeof exe);
+  ht_rec_program_path (exe, sizeof exe);
   const char *base = strrchr (exe, '/');
   base = base ? base + 1 : "prog";
   for (int i = 1; i < 1000; i++)
@@ -1170,7 +979,7 @@ at_fork_child (void)
   atomic_store (&spent_elsewhere, 0);
   ht_rec_trace_reset ();
   ht_rec_python_after_fork (self ? &self->stream : NULL);
-  start_mono_ns = mono_ns ();
+  start_mono_ns = ht_rec_mono_ns ();
   int fd = open_default_log ();
   if (fd < 0)
     return;
@@ -1228,8 +1037,8 @@ ht_rec_init (void)
       ht_rec_max_frames = n < 1 ? 1 : n > HT_REC_MAX_FRAMES ? HT_REC_MAX_FRAMES : (int) n;
     }
   const char *clock = getenv ("HEAPTRAIL_CLOCK"); /* "monotonic" forces the fallback */
-  use_tsc = tsc_is_invariant () && !(clock && strcmp (clock, "monotonic") == 0);
-  start_mono_ns = mono_ns ();
+  ht_rec_clock_init (clock && strcmp (clock, "monotonic") == 0);
+  start_mono_ns = ht_rec_mono_ns ();
   follow_fork = env_flag ("HEAPTRAIL_FOLLOW_FORK");
   follow_exec = env_flag ("HEAPTRAIL_FOLLOW_EXEC");
   ht_rec_live_init (env_flag ("HEAPTRAIL_GRAPH"));
@@ -1274,92 +1083,6 @@ ht_rec_init (void)
 
 static void finish_recording (void);
 
-/* LeakSanitizer's convention: a program may define __lsan_default_suppressions() to name
- * the leaks it knows of.  Its text goes into the log (SUPPRESSIONS) for `leaks` to apply.
- * Looked up at the very end: a failed dlsym allocates dlerror's state, which must not be
- * taken from the program's own later dlerror calls. */
-static int
-main_program_bias (struct dl_phdr_info *info, size_t size, void *data)
-{
-  (void) size;
-  *(uintptr_t *) data = info->dlpi_addr;
-  return 1; /* the first object is the program */
-}
-
-/* A function of the program's own, found in its symbol table (.symtab: executables export
- * nothing dynamically unless linked with -rdynamic), read from /proc/self/exe with mmap.
- * NULL when absent or stripped. */
-static void *
-program_symbol (const char *name)
-{
-  int fd = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  struct stat st;
-  void *map = fstat (fd, &st) == 0 && st.st_size > (off_t) sizeof (Elf64_Ehdr)
-                ? mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
-                : MAP_FAILED;
-  ht_rec_close (fd);
-  if (map == MAP_FAILED)
-    return NULL;
-  size_t size = (size_t) st.st_size;
-  const uint8_t *base = map;
-  const Elf64_Ehdr *eh = map;
-  void *found = NULL;
-  if (memcmp (eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64
-      || eh->e_shoff == 0 || eh->e_shentsize != sizeof (Elf64_Shdr)
-      || eh->e_shoff + (uint64_t) eh->e_shnum * sizeof (Elf64_Shdr) > size)
-    goto out;
-  const Elf64_Shdr *sh = (const Elf64_Shdr *) (base + eh->e_shoff);
-  for (unsigned i = 0; i < eh->e_shnum && !found; i++)
-    {
-      if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum
-          || sh[i].sh_offset + sh[i].sh_size > size)
-        continue;
-      const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-      if (strs->sh_offset + strs->sh_size > size)
-        continue;
-      const Elf64_Sym *sym = (const Elf64_Sym *) (base + sh[i].sh_offset);
-      size_t n = sh[i].sh_size / sizeof *sym;
-      for (size_t k = 0; k < n; k++)
-        if (sym[k].st_name < strs->sh_size && ELF64_ST_TYPE (sym[k].st_info) == STT_FUNC
-            && sym[k].st_value
-            && strncmp ((const char *) base + strs->sh_offset + sym[k].st_name, name,
-                        strs->sh_size - sym[k].st_name) == 0)
-          {
-            uintptr_t bias = 0;
-            dl_iterate_phdr (main_program_bias, &bias);
-            found = (void *) (bias + sym[k].st_value);
-            break;
-          }
-    }
-out:
-  munmap (map, size);
-  return found;
-}
-
-static void
-write_program_suppressions (void)
-{
-  const char *(*fn) (void) = (const char *(*) (void)) program_symbol (
-    "__lsan_default_suppressions");
-  if (!fn) /* in a shared library, or exported */
-    fn = (const char *(*) (void)) dlsym (RTLD_DEFAULT, "__lsan_default_suppressions");
-  const char *text = fn ? fn () : NULL;
-  if (!text)
-    return;
-  size_t len = strnlen (text, 32768);
-  HtRecStream *s = control;
-  ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
-  *p++ = HT_REC_SUPPRESSIONS;
-  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
-  p += ht_varint_put (p, len);
-  memcpy (p, text, len);
-  p += len;
-  stream_commit (s, p);
-  ht_rec_stream_unlock (s);
-}
 
 /* Our end of the run, registered with no DSO handle so that it is not tied to our own
  * finalizer: exit() runs handlers in reverse order of registration, and ld.so's _dl_fini
@@ -1412,7 +1135,7 @@ finish_recording (void)
       sampler_running = false;
     }
   ht_rec_live_scan_at_exit (); /* the blocks left at exit, before END */
-  write_program_suppressions ();
+  ht_rec_write_program_suppressions ();
   write_end (HT_END_EXIT);
   atomic_store (&ht_rec_state, HT_REC_OFF);
   if (entered)
