@@ -1351,6 +1351,17 @@ cmd_growth (int argc, char **argv)
         if (g_str_equal (((HtSnapshotInfo *) snaps->pdata[i])->kind, "snapshot")
             || g_str_equal (((HtSnapshotInfo *) snaps->pdata[i])->kind, "end"))
           g_ptr_array_add (steps, g_strdup (((HtSnapshotInfo *) snaps->pdata[i])->label));
+      /* the program took no snapshot of its own: from the first one there is to the end,
+       * and say so, rather than print nothing */
+      if (steps->len < 2 && snaps->len >= 2)
+        {
+          const HtSnapshotInfo *first = snaps->pdata[0];
+          g_ptr_array_insert (steps, 0, g_strdup (first->label));
+          if (!json)
+            printf (_("The program took no snapshots: growth from the first one, %s at %.3f s, "
+                      "to the end.\n"),
+                    first->label, first->time_s);
+        }
     }
   g_autoptr (JsonBuilder) b = json ? json_builder_new () : NULL;
   if (b)

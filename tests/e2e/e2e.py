@@ -1201,6 +1201,16 @@ def case_stacks_cut_and_folded(c):
     print("cut stacks end in '[stack cut at 16 frames]'; --fold-recursion leaves one 'descend'")
 
 
+def case_growth_without_snapshots(c):
+    """growth on a recording where the program took no snapshot says what it compares"""
+    log, _ = c.record("nosnap.htr", os.path.join(c.fixtures, "fixture-deep"))
+    out = c.ht("growth", log).stdout.splitlines()
+    expect(out and out[0].startswith("The program took no snapshots: growth from the first one"),
+           f"growth printed {out[:3]}")
+    expect(len(out) >= 2, f"growth compared nothing: {out}")
+    print(out[0])
+
+
 def case_program_naming(c):
     """the program is named as the user ran it (a symlink is not resolved), and a program
     that never allocates still has its main thread"""
