@@ -209,8 +209,12 @@ add_columns (GtkColumnView *cv, const char *const *titles, gboolean detail_colum
   GtkColumnViewColumn *first_numeric = NULL;
   for (guint i = first_value; titles[i]; i++)
     {
-      gboolean size = g_str_has_suffix (titles[i], "(B)");
-      GtkColumnViewColumn *c = add_column (cv, titles[i], (int) (i - first_value), size, FALSE,
+      /* a title ending in " (B)" marks a column of byte counts: shown as sizes with their
+       * unit ("12.3 KiB"), so the title itself goes without one */
+      gboolean size = g_str_has_suffix (titles[i], " (B)");
+      g_autofree char *title = size ? g_strndup (titles[i], strlen (titles[i]) - 4)
+                                    : g_strdup (titles[i]);
+      GtkColumnViewColumn *c = add_column (cv, title, (int) (i - first_value), size, FALSE,
                                            FALSE);
       if (!first_numeric)
         first_numeric = c;

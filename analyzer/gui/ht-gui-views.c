@@ -893,7 +893,7 @@ build_snapshots (HtViews *v)
                                 _("like tracemalloc's Snapshot.compare_to(), by line"),
                                 fill_diff));
   v->diff_store = g_list_store_new (HT_TYPE_ROW);
-  const char *titles[] = { _("Where"), _("Size"), _("Size change"), _("Count"),
+  const char *titles[] = { _("Where"), _("Size (B)"), _("Size change (B)"), _("Count"),
                            _("Count change"), NULL };
   GtkWidget *table = ht_table_new (v->diff_store, titles, FALSE, NULL, FALSE);
   v->diff_table = GTK_COLUMN_VIEW (table);
@@ -952,8 +952,8 @@ build_types (HtViews *v)
                                   "else the allocating function. Double-click: its graph."),
                                 fill_types));
   v->types_store = g_list_store_new (HT_TYPE_ROW);
-  const char *titles[] = { _("Type"), _("Count"), _("Count change"), _("Size"),
-                           _("Size change"), NULL };
+  const char *titles[] = { _("Type"), _("Count"), _("Count change"), _("Size (B)"),
+                           _("Size change (B)"), NULL };
   GtkWidget *table = ht_table_new (v->types_store, titles, FALSE, NULL, FALSE);
   g_signal_connect (table, "activate", G_CALLBACK (types_activated), v);
   gtk_box_append (GTK_BOX (box), scrolled (table));
@@ -1035,7 +1035,7 @@ build_leaks (HtViews *v)
       g_list_store_append (v->leaks_store, row);
     }
   ht_leaks_clear (&leaks);
-  const char *titles[] = { _("Where"), _("Class"), _("Size"), _("Blocks"), NULL };
+  const char *titles[] = { _("Where"), _("Class"), _("Size (B)"), _("Blocks"), NULL };
   GtkWidget *table = ht_table_new (v->leaks_store, titles, TRUE, NULL, TRUE);
   GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
   gtk_paned_set_start_child (GTK_PANED (paned), scrolled (table));
@@ -1339,7 +1339,7 @@ build_graph (HtViews *v)
   GtkWidget *blocks_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   v->blocks_title = GTK_LABEL (tag (""));
   gtk_box_append (GTK_BOX (blocks_box), GTK_WIDGET (v->blocks_title));
-  const char *titles[] = { _("Block"), _("Type"), _("Size"), _("Retains"), NULL };
+  const char *titles[] = { _("Block"), _("Type"), _("Size (B)"), _("Retains (B)"), NULL };
   g_autoptr (GListStore) none = g_list_store_new (HT_TYPE_ROW);
   GtkWidget *table = ht_table_new_lazy (G_LIST_MODEL (none), titles, TRUE);
   v->blocks_table = GTK_COLUMN_VIEW (table);
