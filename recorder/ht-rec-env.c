@@ -92,7 +92,8 @@ save_ours (const char *log_dir)
       static const char *const not_passed[] = { "HEAPTRAIL_OUTPUT=", "HEAPTRAIL_LD_PRELOAD=",
                                                 "HEAPTRAIL_DIR=", "HEAPTRAIL_CONTINUE=",
                                                 "HEAPTRAIL_NODE_BASE=",
-                                                "HEAPTRAIL_STREAM_BASE=" };
+                                                "HEAPTRAIL_STREAM_BASE=",
+                                                "HEAPTRAIL_START_NS=" };
       bool pass = is_ours (*e);
       for (size_t i = 0; pass && i < sizeof not_passed / sizeof not_passed[0]; i++)
         pass = strncmp (*e, not_passed[i], strlen (not_passed[i])) != 0;

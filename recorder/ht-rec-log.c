@@ -864,19 +864,23 @@ ht_rec_follows_exec (void)
 const char *const *
 ht_rec_continue_vars (void)
 {
-  static char text[PATH_MAX + 128];
-  static const char *vars[4];
+  static char text[PATH_MAX + 192];
+  static const char *vars[5];
   int a = snprintf (text, sizeof text, "HEAPTRAIL_CONTINUE=%s", log_path);
   if (a < 0 || (size_t) a + 64 >= sizeof text)
     return NULL;
   char *nodes = text + a + 1;
   int b = snprintf (nodes, 40, "HEAPTRAIL_NODE_BASE=%u", (unsigned) ht_rec_trace_next_node ());
   char *streams = nodes + b + 1;
-  snprintf (streams, 40, "HEAPTRAIL_STREAM_BASE=%u", (unsigned) next_stream_id);
+  int c = snprintf (streams, 40, "HEAPTRAIL_STREAM_BASE=%u", (unsigned) next_stream_id);
+  /* SAMPLE times count from the first image's start, in every image */
+  char *start = streams + c + 1;
+  snprintf (start, 48, "HEAPTRAIL_START_NS=%llu", (unsigned long long) start_mono_ns);
   vars[0] = text;
   vars[1] = nodes;
   vars[2] = streams;
-  vars[3] = NULL;
+  vars[3] = start;
+  vars[4] = NULL;
   return vars;
 }
 
@@ -1055,6 +1059,9 @@ ht_rec_init (void)
   base = getenv ("HEAPTRAIL_NODE_BASE");
   if (base && *base)
     ht_rec_trace_set_next_node ((uint32_t) strtoul (base, NULL, 10));
+  base = getenv ("HEAPTRAIL_START_NS");
+  if (base && *base)
+    start_mono_ns = strtoull (base, NULL, 10);
   control = stream_new (HT_CONTROL_STREAM);
   late = stream_new (UINT32_MAX);
   if (!control || !late || pthread_key_create (&thread_key, thread_exit) != 0)

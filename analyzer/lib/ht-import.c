@@ -1040,7 +1040,7 @@ stamp_seconds (HtImport *im, guint64 stamp)
   const HtSample *x = &g_array_index (a, HtSample, lo), *y = &g_array_index (a, HtSample, hi);
   if (y->stamp == x->stamp)
     return (double) x->mono_ns / 1e9;
-  double slope = (double) (y->mono_ns - x->mono_ns) / (double) (y->stamp - x->stamp);
+  double slope = ((double) y->mono_ns - (double) x->mono_ns) / (double) (y->stamp - x->stamp);
   double ns = (double) x->mono_ns + slope * ((double) stamp - (double) x->stamp);
   return ns > 0 ? ns / 1e9 : 0;
 }

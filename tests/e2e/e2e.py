@@ -1477,6 +1477,10 @@ def case_robust_exec(c):
     expect(s["exec_released_blocks"] >= 123, f"released by exec: {s['exec_released_blocks']}")
     expect(not [f for f in os.listdir(c.work) if f.startswith("heaptrail.rb.")],
            "a second log for the exec'd image")
+    # time runs on through the exec: every snapshot lies within the recording
+    times = [snap["time_s"] for snap in c.ht_json("snapshots", log)]
+    expect(times and max(times) <= s["duration_s"] + 1e-6 and min(times) >= 0,
+           f"snapshot times {min(times)}..{max(times)} outside 0..{s['duration_s']}")
 
     log, p = c.record("exec2.htr", c.rb(), "exec", options=("--no-follow-exec",))
     exp = json_lines(p.stdout)
