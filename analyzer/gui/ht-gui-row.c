@@ -275,6 +275,16 @@ ht_table_new_lazy (GListModel *model, const char *const *titles, gboolean detail
   return view;
 }
 
+/* Sorts `table` by its column `index` (0 is the first), largest first. */
+void
+ht_table_sort_by (GtkWidget *table, guint index)
+{
+  GListModel *columns = gtk_column_view_get_columns (GTK_COLUMN_VIEW (table));
+  g_autoptr (GtkColumnViewColumn) column = g_list_model_get_item (columns, index);
+  if (column)
+    gtk_column_view_sort_by_column (GTK_COLUMN_VIEW (table), column, GTK_SORT_DESCENDING);
+}
+
 HtRow *
 ht_table_selected (GtkColumnView *table)
 {

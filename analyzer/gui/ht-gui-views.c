@@ -188,12 +188,28 @@ snapshot_bar (HtViews *v, GtkDropDown **a, GtkDropDown **b, const char *hint,
               void (*refill) (HtViews *))
 {
   guint n = v->snapshots->len;
+  /* the program's own snapshots when it took two or more (its first and last), else the
+   * whole run: the first snapshot to the end */
+  guint first = 0, last = n ? n - 1 : 0, own = 0;
+  for (guint i = 0; i < n; i++)
+    if (g_str_equal (((HtSnapshotInfo *) v->snapshots->pdata[i])->kind, "snapshot"))
+      {
+        if (own++ == 0)
+          first = i;
+        else
+          last = i;
+      }
+  if (own < 2)
+    {
+      first = 0;
+      last = n ? n - 1 : 0;
+    }
   GtkWidget *bar = hbox ();
   gtk_box_append (GTK_BOX (bar), tag (_("From")));
-  *a = snapshot_dropdown (v, 0);
+  *a = snapshot_dropdown (v, first);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (*a));
   gtk_box_append (GTK_BOX (bar), tag (_("to")));
-  *b = snapshot_dropdown (v, n ? n - 1 : 0);
+  *b = snapshot_dropdown (v, last);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (*b));
   gtk_box_append (GTK_BOX (bar), note (hint));
   g_object_set_data (G_OBJECT (*a), "ht-refill", refill);
@@ -955,6 +971,7 @@ build_types (HtViews *v)
   const char *titles[] = { _("Type"), _("Count"), _("Count change"), _("Size (B)"),
                            _("Size change (B)"), NULL };
   GtkWidget *table = ht_table_new (v->types_store, titles, FALSE, NULL, FALSE);
+  ht_table_sort_by (table, 2); /* by count change, as show_growth() sorts */
   g_signal_connect (table, "activate", G_CALLBACK (types_activated), v);
   gtk_box_append (GTK_BOX (box), scrolled (table));
   fill_types (v);

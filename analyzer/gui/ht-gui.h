@@ -51,6 +51,7 @@ HtRow *ht_row_from_stat (const HtStat *stat);
  * filter model over `store`. */
 GtkWidget *ht_table_new (GListStore *store, const char *const *titles, gboolean detail_column,
                          GtkFilter *filter, gboolean expandable);
+void ht_table_sort_by (GtkWidget *table, guint index);
 /* With `expandable`, each row expands to the frames of its traceback. */
 /* A table over a model in its own order (not sortable), such as HtBlockList. */
 GtkWidget *ht_table_new_lazy (GListModel *model, const char *const *titles,
