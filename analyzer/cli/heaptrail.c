@@ -503,8 +503,8 @@ cmd_summary (int argc, char **argv)
           (long long) s.short_lived);
   g_autofree char *supp = ht_format_size ((double) s.suppressed_bytes, FALSE);
   if (s.suppressed_blocks)
-    printf (_("not freed at exit: %s in %lld blocks, and %s in %lld blocks that glibc and the C++ "
-              "runtime keep for themselves ('leaks' lists both)\n"),
+    printf (_("not freed at exit: %s in %lld blocks, and %s in %lld blocks suppressed (the "
+              "runtime's own, or the program's rules: 'leaks' says which)\n"),
             leak, (long long) s.leaked_blocks, supp, (long long) s.suppressed_blocks);
   else
     printf (_("not freed at exit: %s in %lld blocks\n"), leak, (long long) s.leaked_blocks);

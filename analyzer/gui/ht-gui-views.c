@@ -292,8 +292,8 @@ build_summary (HtViews *v)
   g_autofree char *supp = ht_format_size ((double) s.suppressed_bytes, FALSE);
   g_autofree char *leak_s
     = s.suppressed_blocks
-        ? g_strdup_printf (_("%s in %lld blocks, and %s in %lld blocks glibc and the C++ "
-                             "runtime keep for themselves (see Leaks)"),
+        ? g_strdup_printf (_("%s in %lld blocks, and %s in %lld blocks suppressed (the "
+                             "runtime's own, or the program's rules: see Leaks)"),
                            leaked, (long long) s.leaked_blocks, supp,
                            (long long) s.suppressed_blocks)
         : g_strdup_printf (_("%s in %lld blocks"), leaked, (long long) s.leaked_blocks);
