@@ -223,6 +223,17 @@ ht_varint_put (uint8_t *p, uint64_t v)
   return n;
 }
 
+/* A length (varint), then that many bytes: the form of every string in a record.  Returns
+ * the position after them. */
+static inline uint8_t *
+ht_bytes_put (uint8_t *p, const void *data, size_t len)
+{
+  p += ht_varint_put (p, len);
+  if (len)
+    memcpy (p, data, len);
+  return p + len;
+}
+
 static inline uint64_t
 ht_zigzag_encode (int64_t v)
 {

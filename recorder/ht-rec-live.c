@@ -720,9 +720,7 @@ type_named (HtRecOut *out, HtRecTypeSet *set, uintptr_t type)
     return false;
   *p++ = HT_REC_PYTYPE;
   p += ht_varint_put (p, type);
-  p += ht_varint_put (p, len);
-  memcpy (p, name, len);
-  out_end (out, p + len);
+  out_end (out, ht_bytes_put (p, name, len));
   set->slots[i] = type;
   set->used++;
   return true;

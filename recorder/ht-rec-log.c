@@ -263,9 +263,7 @@ ht_rec_control_put_text (uint8_t tag, const char *text, size_t len)
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
   *p++ = tag;
   p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
-  p += ht_varint_put (p, len);
-  memcpy (p, text, len);
-  stream_commit (s, p + len);
+  stream_commit (s, ht_bytes_put (p, text, len));
   ht_rec_stream_unlock (s);
 }
 
@@ -455,10 +453,7 @@ ht_rec_on_tag (const void *ptr, const char *type)
   *p++ = HT_REC_TAG;
   p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
   p = ht_rec_put_ptr (s, p, (uintptr_t) ptr);
-  p += ht_varint_put (p, len);
-  memcpy (p, type, len);
-  p += len;
-  stream_commit (s, p);
+  stream_commit (s, ht_bytes_put (p, type, len));
   ht_rec_stream_unlock (s);
 }
 
@@ -707,13 +702,8 @@ write_image (void)
   *p++ = HT_REC_IMAGE;
   p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
   p += ht_varint_put (p, (uint64_t) getpid ());
-  p += ht_varint_put (p, exe_len);
-  memcpy (p, exe, exe_len);
-  p += exe_len;
-  p += ht_varint_put (p, cmd_len);
-  memcpy (p, cmdline, cmd_len);
-  p += cmd_len;
-  stream_commit (s, p);
+  p = ht_bytes_put (p, exe, exe_len);
+  stream_commit (s, ht_bytes_put (p, cmdline, cmd_len));
   stream_flush (s);
   ht_rec_stream_unlock (s);
   return atomic_load (&ht_rec_state) == HT_REC_ON;

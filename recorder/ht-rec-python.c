@@ -332,16 +332,9 @@ write_code (HtRecStream *s, uint32_t id, uintptr_t code)
   p += ht_varint_put (p, id);
   p += ht_varint_put (p, py.version);
   p += ht_varint_put (p, first > 0 ? (uint64_t) first : 0);
-  p += ht_varint_put (p, flen);
-  memcpy (p, filename, flen);
-  p += flen;
-  p += ht_varint_put (p, qlen);
-  memcpy (p, qualname, qlen);
-  p += qlen;
-  p += ht_varint_put (p, (uint64_t) tlen);
-  if (tlen)
-    memcpy (p, (const void *) (table + 32), (size_t) tlen);
-  p += tlen;
+  p = ht_bytes_put (p, filename, flen);
+  p = ht_bytes_put (p, qualname, qlen);
+  p = ht_bytes_put (p, (const void *) (table + 32), (size_t) tlen);
   s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
   ht_rec_stream_unlock (s);
 }

@@ -262,15 +262,7 @@ def case_real_programs_vs_valgrind(c):
         for i in range(20000):
             f.write(f"{i} item-{i % 97} {i * 7 % 1013} lorem ipsum dolor sit amet\n")
     repo = os.path.join(w, "repo")
-    os.makedirs(repo)
-    g = ["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"]
-    if shutil.which("git"):
-        subprocess.run(g + ["init", "-q"], check=True)
-        for i in range(5):
-            with open(os.path.join(repo, f"f{i}"), "w") as f:
-                f.write(f"line {i}\n" * 40)
-            subprocess.run(g + ["add", "."], check=True)
-            subprocess.run(g + ["commit", "-qm", f"c{i}"], check=True)
+    g = make_git_repo(repo, 5, 40) if shutil.which("git") else ["git", "-C", repo]
     lua = shutil.which("lua5.4") or shutil.which("lua")
     programs = [
         ("xz", ["xz", "-T2", "-c", data], None),
@@ -333,17 +325,24 @@ def case_jq_vs_valgrind(c):
     same_as_valgrind(c, "jq", ["jq", "[.[] | select(.v > 500) | .name] | length", data])
 
 
-def case_git_vs_valgrind(c):
-    """git log -p on a generated repository"""
-    repo = os.path.join(c.work, "repo")
+def make_git_repo(repo, commits, lines):
+    """a repository of `commits` commits, each adding a file of `lines` lines; returns the
+    git command that works on it"""
     os.makedirs(repo)
     g = ["git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run(g + ["init", "-q"], check=True)
-    for i in range(10):
+    for i in range(commits):
         with open(os.path.join(repo, f"f{i}"), "w") as f:
-            f.write(f"line {i}\n" * 50)
+            f.write(f"line {i}\n" * lines)
         subprocess.run(g + ["add", "."], check=True)
         subprocess.run(g + ["commit", "-qm", f"c{i}"], check=True)
+    return g
+
+
+def case_git_vs_valgrind(c):
+    """git log -p on a generated repository"""
+    repo = os.path.join(c.work, "repo")
+    make_git_repo(repo, 10, 50)
     same_as_valgrind(c, "git", ["git", "-C", repo, "log", "-p", "--stat"])
 
 
