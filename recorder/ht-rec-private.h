@@ -1,7 +1,12 @@
 /* ht-rec-private.h - what the recorder's files share.
  *
  * ht-rec-hooks.c  the interposed allocation functions; knows nothing of the log
- * ht-rec-log.c    lifecycle, per-thread buffers, the output file, the sampler thread
+ * ht-rec-events.c what an allocation, a free, a failed realloc or a tag writes (hot path)
+ * ht-rec-lifecycle.c when the recording starts and ends: constructor, fork, exit, signals
+ * ht-rec-file.c   the log file: opened, header written, chunks appended
+ * ht-rec-stream.c per-thread record buffers and the control stream; ht-encoder.h encodes
+ * ht-rec-threads.c the thread registry (one stream and stack cache per thread)
+ * ht-rec-sampler.c the recorder's 10 ms thread: samples, flushes, snapshot requests
  * ht-rec-trace.c  stack capture, the trace tree, the module map
  * ht-rec-live.c   the live-block table of --graph, and its scan at snapshots and exit
  * ht-rec-zstd.c   chunk compression with libzstd (linked in statically)
@@ -26,7 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
+#include "ht-encoder.h"
 #include "ht-format.h"
 
 #define HT_REC_HIDDEN __attribute__ ((visibility ("hidden")))
@@ -47,9 +54,7 @@ typedef struct HtRecStream
   atomic_int lock;
   uint32_t id;
   uint64_t base_stamp; /* stamp at the start of the current chunk */
-  uint64_t last_stamp; /* previous record's stamp, for deltas */
-  uintptr_t last_ptr;  /* previous record's pointer, for deltas */
-  uintptr_t recent[HT_RECENT_SLOTS]; /* recent pointers of this chunk (ht-format.h) */
+  HtEncoder enc;       /* what the next record is delta-encoded against */
   size_t len;          /* payload bytes used after the chunk header */
   uint32_t tick;       /* events seen; every 64th is timed */
   _Atomic uint64_t spent; /* estimated stamp units spent recording this stream's events */
@@ -101,12 +106,83 @@ HT_REC_HIDDEN bool ht_rec_guard_enter (void);
 HT_REC_HIDDEN void ht_rec_guard_leave (void);
 HT_REC_HIDDEN void ht_rec_guard_forever (void);
 
-/* ht-rec-log.c */
+/* ht-rec-lifecycle.c */
 HT_REC_HIDDEN void ht_rec_init (void);
+HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
+HT_REC_HIDDEN void ht_rec_before_dying (int sig);
+HT_REC_HIDDEN bool ht_rec_follows_exec (void);
+HT_REC_HIDDEN const char *const *ht_rec_continue_vars (void);
+
+/* ht-rec-events.c */
 HT_REC_HIDDEN void ht_rec_on_alloc (void *ptr, size_t size);
 HT_REC_HIDDEN void ht_rec_on_free (void *ptr);
 HT_REC_HIDDEN void ht_rec_on_unfree (void *ptr);
 HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
+
+/* ht-rec-file.c */
+HT_REC_HIDDEN void ht_rec_say (const char *msg);
+HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
+HT_REC_HIDDEN void ht_rec_close (int fd);
+HT_REC_HIDDEN void ht_rec_file_set_dir (void);
+HT_REC_HIDDEN const char *ht_rec_file_dir (void);
+HT_REC_HIDDEN const char *ht_rec_file_path (void);
+HT_REC_HIDDEN bool ht_rec_file_open (bool follow_exec, bool *continuing);
+HT_REC_HIDDEN bool ht_rec_file_open_default (void);
+HT_REC_HIDDEN void ht_rec_file_forget (void);
+HT_REC_HIDDEN bool ht_rec_file_write_header (void);
+HT_REC_HIDDEN bool ht_rec_file_write_image (void);
+HT_REC_HIDDEN bool ht_rec_file_write (const void *data, size_t len);
+
+HT_REC_HIDDEN void ht_rec_file_write_chunk (struct iovec *iov);
+HT_REC_HIDDEN int ht_rec_log_fd (void);
+HT_REC_HIDDEN void ht_rec_log_fd_move (void);
+
+/* ht-rec-stream.c */
+HT_REC_HIDDEN bool ht_rec_streams_init (uint32_t late_id);
+HT_REC_HIDDEN HtRecStream *ht_rec_control_stream (void);
+HT_REC_HIDDEN HtRecStream *ht_rec_late_stream (void);
+HT_REC_HIDDEN void ht_rec_stream_lock (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_unlock (HtRecStream *s);
+HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
+HT_REC_HIDDEN void ht_rec_stream_flush (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_drop (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_put (HtRecStream *s, uint8_t tag, uint64_t stamp, int n,
+                                      uint64_t a, uint64_t b);
+HT_REC_HIDDEN void ht_rec_control_put_text (uint8_t tag, const char *text, size_t len);
+
+/* Ends a record that the caller wrote after ht_rec_stream_reserve. */
+static inline void
+ht_rec_stream_commit (HtRecStream *s, const uint8_t *end)
+{
+  s->len = (size_t) (end - (s->buf + sizeof (HtChunkHeader)));
+}
+
+/* ht-rec-threads.c */
+extern HT_REC_HIDDEN __thread HtRecThread *ht_rec_tls_thread
+  __attribute__ ((tls_model ("initial-exec")));
+HT_REC_HIDDEN pid_t ht_rec_gettid (void);
+HT_REC_HIDDEN bool ht_rec_threads_init (uint32_t base);
+HT_REC_HIDDEN uint32_t ht_rec_threads_new_stream_id (void);
+HT_REC_HIDDEN uint32_t ht_rec_threads_next_stream_id (void);
+HT_REC_HIDDEN HtRecStream *ht_rec_thread_stream (void);
+HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
+HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
+HT_REC_HIDDEN void ht_rec_flush_all (uint64_t before);
+HT_REC_HIDDEN void ht_rec_threads_lock (void);
+HT_REC_HIDDEN void ht_rec_threads_unlock (void);
+HT_REC_HIDDEN HtRecThread *ht_rec_threads_after_fork (void);
+HT_REC_HIDDEN void ht_rec_threads_restart (HtRecThread *self);
+
+/* ht-rec-sampler.c */
+extern HT_REC_HIDDEN uint64_t ht_rec_start_mono_ns;
+HT_REC_HIDDEN void ht_rec_write_sample (uint64_t stamp);
+HT_REC_HIDDEN void ht_rec_sampler_on_sigusr2 (int sig);
+HT_REC_HIDDEN void ht_rec_sampler_start (void);
+HT_REC_HIDDEN bool ht_rec_sampler_running (void);
+HT_REC_HIDDEN void ht_rec_sampler_stop (void);
+HT_REC_HIDDEN void ht_rec_sampler_forget (void);
+HT_REC_HIDDEN pid_t ht_rec_sampler_tid (void);
+
 /* ht-rec-clock.c.  The invariant TSC is the cheapest global clock.  Stamps drop its low
  * bits (16 cycles) to keep deltas to a byte.  A plain rdtsc, not rdtscp + lfence: the fences
  * cost 20% of the recorded run on the micro benchmark, and ordering only needs the free's
@@ -133,24 +209,12 @@ ht_rec_stamp (void)
 
 /* ht-rec-mem.c */
 HT_REC_HIDDEN size_t ht_rec_own_bytes (void);
-HT_REC_HIDDEN void ht_rec_close (int fd);
-
 /* ht-rec-program.c */
 HT_REC_HIDDEN size_t ht_rec_program_path (char *out, size_t size);
 HT_REC_HIDDEN size_t ht_rec_read_cmdline (char *out, size_t size);
 HT_REC_HIDDEN void ht_rec_write_program_suppressions (void);
-HT_REC_HIDDEN void ht_rec_control_put_text (uint8_t tag, const char *text, size_t len);
-HT_REC_HIDDEN void ht_rec_stream_lock (HtRecStream *s);
-HT_REC_HIDDEN void ht_rec_stream_unlock (HtRecStream *s);
-HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
-HT_REC_HIDDEN HtRecStream *ht_rec_control_stream (void);
 HT_REC_HIDDEN void *ht_rec_mmap (size_t size);
 HT_REC_HIDDEN void ht_rec_munmap (void *p, size_t size);
-HT_REC_HIDDEN void ht_rec_fail (const char *what, int err);
-HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
-HT_REC_HIDDEN void ht_rec_before_dying (int sig);
-HT_REC_HIDDEN bool ht_rec_follows_exec (void);
-HT_REC_HIDDEN const char *const *ht_rec_continue_vars (void);
 HT_REC_HIDDEN uint32_t ht_rec_trace_next_node (void);
 HT_REC_HIDDEN void ht_rec_trace_set_next_node (uint32_t node);
 HT_REC_HIDDEN void ht_rec_env_restore (const char *log_dir, bool keep);
@@ -171,10 +235,6 @@ HT_REC_HIDDEN int ht_rec_python_merge (HtRecStream *s, void *const *native, int 
                                        int max);
 HT_REC_HIDDEN char **ht_rec_env_for_exec (char *const envp[], size_t *mapped);
 HT_REC_HIDDEN void ht_rec_signals_init (void (*on_snapshot_request) (int));
-HT_REC_HIDDEN int ht_rec_log_fd (void);
-HT_REC_HIDDEN void ht_rec_log_fd_move (void);
-HT_REC_HIDDEN pid_t ht_rec_sampler_tid (void);
-HT_REC_HIDDEN pid_t ht_rec_gettid (void);
 
 /* ht-rec-api.c (exported: heaptrail.h's entry points) */
 void heaptrail_rec_snapshot (const char *label);
@@ -232,7 +292,7 @@ HT_REC_HIDDEN void ht_rec_python_dead_stacks (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_rw_mappings (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_readable_mappings (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_module_data (HtRecRanges *out);
-/* ht-rec-log.c: every mapping the recorder made for itself, read once per scan */
+/* ht-rec-mem.c: every mapping the recorder made for itself, read once per scan */
 HT_REC_HIDDEN bool ht_rec_own_ranges (HtRecRanges *out);
 
 /* ht-rec-zstd.c */
@@ -254,16 +314,5 @@ HT_REC_HIDDEN void ht_rec_trace_reset (void);
 static inline uint8_t *
 ht_rec_put_stamp (HtRecStream *s, uint8_t *p, uint64_t stamp)
 {
-  p += ht_varint_put (p, stamp - s->last_stamp);
-  s->last_stamp = stamp;
-  return p;
-}
-
-static inline uint8_t *
-ht_rec_put_ptr (HtRecStream *s, uint8_t *p, uintptr_t ptr)
-{
-  p += ht_varint_put (p, ht_zigzag_encode ((int64_t) (ptr - s->last_ptr)));
-  s->last_ptr = ptr;
-  s->recent[ht_recent_slot (ptr)] = ptr;
-  return p;
+  return ht_encode_stamp (&s->enc, p, stamp);
 }

@@ -1410,7 +1410,7 @@ cmd_growth (int argc, char **argv)
 
 /* Asks a recorded process for a snapshot by leaving a request file (with the label) that
  * its recorder looks for every 10 ms; no signal is sent, so the program's blocking calls
- * are not interrupted (see ht-rec-log.c, serve_snapshot_request). */
+ * are not interrupted (see ht-rec-sampler.c, serve_snapshot_request). */
 static int
 cmd_snapshot (int argc, char **argv)
 {

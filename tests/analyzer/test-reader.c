@@ -1,6 +1,6 @@
 /* test-reader.c - the log format round trip, and the reader on cut and corrupt logs.
  *
- * Logs are written here with the same encoders the recorder uses (ht-format.h), then read
+ * Logs are written here with the encoder the recorder uses (ht-encoder.h), then read
  * back with the analyzer's reader: every field must survive, and events of different
  * thread streams must come out merged in stamp order.
  */
@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "ht-blockmap.h"
+#include "ht-encoder.h"
 #include "ht-error.h"
 #include "ht-reader.h"
 
@@ -19,7 +20,8 @@ typedef struct
   GByteArray *file;
   GByteArray *chunk;
   guint32 stream;
-  guint64 base, last_stamp, last_ptr;
+  guint64 base;
+  HtEncoder enc; /* the recorder's encoder */
 } Writer;
 
 static void
@@ -53,8 +55,8 @@ chunk_begin (Writer *w, guint32 stream, guint64 base)
 {
   w->chunk = g_byte_array_new ();
   w->stream = stream;
-  w->base = w->last_stamp = base;
-  w->last_ptr = 0;
+  w->base = base;
+  ht_encoder_start (&w->enc, base);
 }
 
 static void
@@ -66,65 +68,52 @@ chunk_end (Writer *w)
   g_byte_array_unref (w->chunk);
 }
 
+/* Room for one record at the chunk's end; rec_done() keeps what the encoder wrote. */
+static guint8 *
+rec_room (Writer *w)
+{
+  g_byte_array_set_size (w->chunk, w->chunk->len + HT_ENCODE_MAX);
+  return w->chunk->data + w->chunk->len - HT_ENCODE_MAX;
+}
+
+static guint8
+rec_done (Writer *w, const guint8 *end)
+{
+  guint8 first = w->chunk->data[w->chunk->len - HT_ENCODE_MAX];
+  g_byte_array_set_size (w->chunk, (guint) (end - w->chunk->data));
+  return first;
+}
+
 static void
 rec_stamp (Writer *w, guint8 tag, guint64 stamp)
 {
-  g_byte_array_append (w->chunk, &tag, 1);
-  put_varint (w->chunk, stamp - w->last_stamp);
-  w->last_stamp = stamp;
+  rec_done (w, ht_encode_head (&w->enc, rec_room (w), tag, stamp));
 }
 
-static void
-rec_ptr (Writer *w, guint64 ptr)
-{
-  put_varint (w->chunk, ht_zigzag_encode ((gint64) (ptr - w->last_ptr)));
-  w->last_ptr = ptr;
-}
-
-static void
+/* Each returns the record's first byte: its tag, which says the form the encoder chose. */
+static guint8
 rec_alloc (Writer *w, guint64 stamp, guint64 ptr, guint64 size, guint32 node)
 {
-  rec_stamp (w, HT_REC_ALLOC, stamp);
-  rec_ptr (w, ptr);
-  put_varint (w->chunk, size);
-  put_varint (w->chunk, node);
+  return rec_done (w, ht_encode_alloc (&w->enc, rec_room (w), stamp, ptr, size, node));
 }
 
-static void
+static guint8
 rec_free (Writer *w, guint64 stamp, guint64 ptr)
 {
-  rec_stamp (w, HT_REC_FREE, stamp);
-  rec_ptr (w, ptr);
-}
-
-/* The compact forms: the pointer named by its recent-pointer slot. */
-static void
-rec_free_slot (Writer *w, guint64 stamp, guint64 ptr)
-{
-  rec_stamp (w, (guint8) (HT_REC_FREE_SLOT | ht_recent_slot (ptr)), stamp);
-  w->last_ptr = ptr;
-}
-
-static void
-rec_alloc_slot (Writer *w, guint64 stamp, guint64 ptr, guint64 size, guint32 node)
-{
-  rec_stamp (w, HT_REC_ALLOC_SLOT, stamp);
-  guint8 slot = (guint8) ht_recent_slot (ptr);
-  g_byte_array_append (w->chunk, &slot, 1);
-  put_varint (w->chunk, size);
-  put_varint (w->chunk, node);
-  w->last_ptr = ptr;
+  return rec_done (w, ht_encode_ptr_record (&w->enc, rec_room (w), HT_REC_FREE, stamp, ptr));
 }
 
 /* A thread stream chunk of compact records, stored zstd-compressed. */
 static void
 append_compressed_chunk (Writer *w)
 {
+  guint8 free_slot = (guint8) (HT_REC_FREE_SLOT | ht_recent_slot (0x7f0000009000));
   chunk_begin (w, 4, 2000);
-  rec_alloc (w, 2001, 0x7f0000009000, 10, 1);
-  rec_free_slot (w, 2002, 0x7f0000009000);      /* the slot holds it: ALLOC stored it */
-  rec_alloc_slot (w, 2003, 0x7f0000009000, 20, 1); /* and FREE stored it again */
-  rec_free_slot (w, 2004, 0x7f0000009000);
+  g_assert_cmpuint (rec_alloc (w, 2001, 0x7f0000009000, 10, 1), ==, HT_REC_ALLOC);
+  /* the slot holds the pointer: ALLOC stored it, and each record after stores it again */
+  g_assert_cmpuint (rec_free (w, 2002, 0x7f0000009000), ==, free_slot);
+  g_assert_cmpuint (rec_alloc (w, 2003, 0x7f0000009000, 20, 1), ==, HT_REC_ALLOC_SLOT);
+  g_assert_cmpuint (rec_free (w, 2004, 0x7f0000009000), ==, free_slot);
   GByteArray *raw = w->chunk;
   gsize cap = ZSTD_compressBound (raw->len);
   g_autofree guint8 *packed = g_malloc (cap);

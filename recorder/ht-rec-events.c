@@ -1,0 +1,80 @@
+/* ht-rec-events.c - the hot path: an allocation, a free, a failed realloc or a type tag
+ * becomes one record in the calling thread's stream.
+ *
+ * The hooks (ht-rec-hooks.c) call these with the thread's recursion guard held.  An
+ * allocation's stack becomes a trace node first (ht-rec-trace.c), outside the stream lock.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "ht-rec-private.h"
+
+/* The recorder's own cost is sampled: one event in 64 is timed from here to its stamp
+ * and counted 64 times, which is unbiased and keeps fences off the other 63. */
+static inline uint64_t
+timing_start (HtRecStream *s)
+{
+  return (s->tick++ % HT_REC_TIMING_EVERY) == 0 ? ht_rec_stamp_fenced () : 0;
+}
+
+static inline void
+timing_end (HtRecStream *s, uint64_t t0)
+{
+  if (t0)
+    atomic_store_explicit (&s->spent,
+                           s->spent + (ht_rec_stamp_fenced () - t0) * HT_REC_TIMING_EVERY,
+                           memory_order_relaxed);
+}
+
+void
+ht_rec_on_alloc (void *ptr, size_t size)
+{
+  HtRecStream *s = ht_rec_thread_stream ();
+  uint64_t t0 = timing_start (s);
+  HtRecThread *t = ht_rec_tls_thread;
+  uint32_t node = t ? ht_rec_trace_capture (t) : 0;
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  p = ht_encode_alloc (&s->enc, p, ht_rec_stamp (), (uintptr_t) ptr, size, node);
+  ht_rec_stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+  timing_end (s, t0);
+}
+
+static void
+put_ptr_event (uint8_t tag, void *ptr)
+{
+  HtRecStream *s = ht_rec_thread_stream ();
+  uint64_t t0 = timing_start (s);
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  p = ht_encode_ptr_record (&s->enc, p, tag, ht_rec_stamp (), (uintptr_t) ptr);
+  ht_rec_stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+  timing_end (s, t0);
+}
+
+void
+ht_rec_on_free (void *ptr)
+{
+  put_ptr_event (HT_REC_FREE, ptr);
+}
+
+void
+ht_rec_on_unfree (void *ptr)
+{
+  put_ptr_event (HT_REC_UNFREE, ptr);
+}
+
+/* A type for a block, in the calling thread's stream: after the block's ALLOC there. */
+void
+ht_rec_on_tag (const void *ptr, const char *type)
+{
+  size_t len = strnlen (type, 255);
+  HtRecStream *s = ht_rec_thread_stream ();
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
+  p = ht_encode_ptr_record (&s->enc, p, HT_REC_TAG, ht_rec_stamp (), (uintptr_t) ptr);
+  ht_rec_stream_commit (s, ht_bytes_put (p, type, len));
+  ht_rec_stream_unlock (s);
+}

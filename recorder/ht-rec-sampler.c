@@ -1,0 +1,184 @@
+/* ht-rec-sampler.c - the recorder's own thread: every 10 ms it writes a SAMPLE (time, RSS,
+ * the recorder's memory and time), refreshes the module map, serves snapshot requests
+ * from outside, then flushes every stream and promises a SYNC.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ht-rec-private.h"
+
+uint64_t ht_rec_start_mono_ns; /* SAMPLE times count from here */
+
+static pthread_t sampler;
+static bool sampler_running;
+static _Atomic pid_t sampler_tid; /* the scan of --graph never stops the sampler */
+static _Atomic bool sampler_stop;
+
+static uint64_t
+read_rss (void)
+{
+  int fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  char buf[128];
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  ht_rec_close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  char *sp = strchr (buf, ' ');
+  if (!sp)
+    return 0;
+  return strtoull (sp + 1, NULL, 10) * (uint64_t) sysconf (_SC_PAGESIZE);
+}
+
+void
+ht_rec_write_sample (uint64_t stamp)
+{
+  uint64_t spent = ht_rec_threads_time ();
+  HtRecStream *s = ht_rec_control_stream ();
+  ht_rec_stream_lock (s);
+  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
+  p = ht_encode_head (&s->enc, p, HT_REC_SAMPLE, stamp);
+  p += ht_varint_put (p, ht_rec_mono_ns () - ht_rec_start_mono_ns);
+  p += ht_varint_put (p, read_rss ());
+  p += ht_varint_put (p, ht_rec_own_bytes ());
+  p += ht_varint_put (p, spent);
+  ht_rec_stream_commit (s, p);
+  ht_rec_stream_unlock (s);
+}
+
+/* Snapshots from outside.  `heaptrail snapshot PID [LABEL]` leaves a request file,
+ * heaptrail-snapshot.PID in $XDG_RUNTIME_DIR or /tmp, which the sampler looks for every
+ * 10 ms: no signal, so no blocking call of the program is interrupted.  `kill -USR2 PID`
+ * works too when the program does not use SIGUSR2 itself: the handler only counts.  The
+ * file must be ours and a regular file; it is read once (the label) and removed. */
+static _Atomic unsigned snapshot_requests;
+static unsigned snapshot_served;
+
+void
+ht_rec_sampler_on_sigusr2 (int sig)
+{
+  (void) sig;
+  atomic_fetch_add (&snapshot_requests, 1);
+}
+
+static bool
+request_path (char *path, size_t size)
+{
+  const char *dir = getenv ("XDG_RUNTIME_DIR");
+  int n = snprintf (path, size, "%s/heaptrail-snapshot.%d", dir && *dir ? dir : "/tmp",
+                    (int) getpid ());
+  return n > 0 && (size_t) n < size;
+}
+
+static void
+serve_snapshot_request (void)
+{
+  char label[256] = "";
+  char path[PATH_MAX];
+  int fd = request_path (path, sizeof path) ? open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+  if (fd >= 0)
+    {
+      struct stat st;
+      if (fstat (fd, &st) == 0 && st.st_uid == getuid () && S_ISREG (st.st_mode))
+        {
+          ssize_t r = read (fd, label, sizeof label - 1);
+          label[r > 0 ? r : 0] = 0;
+          label[strcspn (label, "\n")] = 0;
+          unlink (path);
+        }
+      ht_rec_close (fd);
+    }
+  if (!label[0])
+    snprintf (label, sizeof label, "signal %u", snapshot_served + 1);
+  heaptrail_rec_snapshot (label);
+}
+
+static void *
+sampler_main (void *arg)
+{
+  (void) arg;
+  ht_rec_guard_forever ();
+  atomic_store (&sampler_tid, ht_rec_gettid ());
+  while (!atomic_load (&sampler_stop))
+    {
+      struct timespec ts = { 0, 10 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+      if (atomic_load (&ht_rec_state) != HT_REC_ON)
+        break;
+      uint64_t now = ht_rec_stamp ();
+      char request[PATH_MAX];
+      if (request_path (request, sizeof request) && access (request, F_OK) == 0
+          && snapshot_served == atomic_load (&snapshot_requests))
+        atomic_fetch_add (&snapshot_requests, 1);
+      while (snapshot_served != atomic_load (&snapshot_requests))
+        {
+          ht_rec_guard_leave (); /* heaptrail_rec_snapshot takes the guard itself */
+          serve_snapshot_request ();
+          ht_rec_guard_forever ();
+          snapshot_served++;
+        }
+      ht_rec_modules_refresh ();
+      ht_rec_write_sample (now);
+      ht_rec_flush_all (now);
+      ht_rec_threads_add_time (ht_rec_stamp () - now);
+    }
+  return NULL;
+}
+
+/* The sampler runs on a stack the recorder maps itself, so that the heap scan of --graph
+ * knows it for the recorder's memory and never reads it as the program's. */
+#define SAMPLER_STACK (256u * 1024u)
+
+void
+ht_rec_sampler_start (void)
+{
+  static void *stack;
+  if (!stack)
+    stack = ht_rec_mmap (SAMPLER_STACK);
+  pthread_attr_t attr;
+  if (!stack || pthread_attr_init (&attr) != 0)
+    return;
+  atomic_store (&sampler_stop, false);
+  sampler_running = pthread_attr_setstack (&attr, stack, SAMPLER_STACK) == 0
+                    && pthread_create (&sampler, &attr, sampler_main, NULL) == 0;
+  pthread_attr_destroy (&attr);
+}
+
+bool
+ht_rec_sampler_running (void)
+{
+  return sampler_running;
+}
+
+/* Stops the thread and waits for it: nothing is flushed behind the caller's back. */
+void
+ht_rec_sampler_stop (void)
+{
+  if (!sampler_running)
+    return;
+  atomic_store (&sampler_stop, true);
+  pthread_join (sampler, NULL);
+  sampler_running = false;
+}
+
+/* In a forked child, the thread is gone. */
+void
+ht_rec_sampler_forget (void)
+{
+  sampler_running = false;
+}
+
+pid_t
+ht_rec_sampler_tid (void)
+{
+  return sampler_running ? atomic_load (&sampler_tid) : 0;
+}

@@ -1,0 +1,235 @@
+/* ht-rec-threads.c - the thread registry: one HtRecThread (stream, stack caches) for each
+ * thread that records, created on its first event and recycled at its exit.
+ *
+ * Threads are found through a thread-local pointer on the hot path; the registry (a list
+ * under a mutex) is only walked by the sampler, to flush every stream and sum the
+ * recorder's time, and at fork.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ht-rec-private.h"
+
+__thread HtRecThread *ht_rec_tls_thread __attribute__ ((tls_model ("initial-exec")));
+static __thread int tls_exited __attribute__ ((tls_model ("initial-exec")));
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static HtRecThread *threads_active; /* linked through stream.next */
+static HtRecThread *threads_free;   /* linked through next_free */
+static uint32_t next_stream_id = 1;
+static pthread_key_t thread_key;
+static _Atomic uint64_t spent_elsewhere; /* recorder time of exited threads and the sampler */
+
+pid_t
+ht_rec_gettid (void)
+{
+  return (pid_t) syscall (SYS_gettid);
+}
+
+/* Runs at thread exit (pthread key destructor): the stream is flushed and recycled; any
+ * later event of this thread (libc freeing its TLS) goes to the shared `late` stream. */
+static void
+thread_exit (void *arg)
+{
+  HtRecThread *t = arg;
+  bool entered = ht_rec_guard_enter ();
+  ht_rec_stream_put (&t->stream, HT_REC_THREAD_END, ht_rec_stamp (), 0, 0, 0);
+  pthread_mutex_lock (&registry_lock);
+  ht_rec_stream_lock (&t->stream);
+  ht_rec_stream_flush (&t->stream);
+  ht_rec_stream_unlock (&t->stream);
+  HtRecThread **pp = &threads_active;
+  while (*pp && *pp != t)
+    pp = (HtRecThread **) &(*pp)->stream.next;
+  if (*pp)
+    *pp = (HtRecThread *) t->stream.next;
+  atomic_fetch_add (&spent_elsewhere, atomic_load (&t->stream.spent));
+  t->next_free = threads_free;
+  threads_free = t;
+  pthread_mutex_unlock (&registry_lock);
+  ht_rec_tls_thread = NULL;
+  tls_exited = 1;
+  if (entered)
+    ht_rec_guard_leave ();
+}
+
+/* Stream ids continue from `base` (an exec'd image going on with a log), or from 1. */
+bool
+ht_rec_threads_init (uint32_t base)
+{
+  if (base)
+    next_stream_id = base;
+  return pthread_key_create (&thread_key, thread_exit) == 0;
+}
+
+uint32_t
+ht_rec_threads_new_stream_id (void)
+{
+  return next_stream_id++;
+}
+
+uint32_t
+ht_rec_threads_next_stream_id (void)
+{
+  return next_stream_id;
+}
+
+/* Writes THREAD: this stream now belongs to the calling thread. */
+static void
+put_thread (HtRecStream *s)
+{
+  ht_rec_stream_put (s, HT_REC_THREAD, ht_rec_stamp (), 1, (uint64_t) ht_rec_gettid (), 0);
+}
+
+/* The calling thread's stream, created on its first event. */
+HtRecStream *
+ht_rec_thread_stream (void)
+{
+  HtRecThread *t = ht_rec_tls_thread;
+  if (HT_REC_LIKELY (t != NULL))
+    return &t->stream;
+  if (tls_exited)
+    return ht_rec_late_stream ();
+
+  pthread_mutex_lock (&registry_lock);
+  t = threads_free;
+  if (t)
+    {
+      threads_free = t->next_free;
+      uint32_t id = t->stream.id;
+      memset (&t->stream, 0, sizeof t->stream);
+      t->stream.id = id;
+      t->depth = 0;
+      memset (t->cache, 0, sizeof t->cache);
+    }
+  else
+    {
+      t = ht_rec_mmap (sizeof *t);
+      if (t)
+        t->stream.id = next_stream_id++;
+    }
+  if (t)
+    {
+      t->stream.next = (HtRecStream *) threads_active;
+      threads_active = t;
+    }
+  pthread_mutex_unlock (&registry_lock);
+  if (!t)
+    return ht_rec_late_stream ();
+
+  t->stream.base_stamp = ht_rec_stamp ();
+  ht_encoder_start (&t->stream.enc, t->stream.base_stamp);
+  /* the first event sets the thread up (mmap, libunwind's cache): timing it and counting it
+   * 64 times would swamp short runs, so the sampling starts with the next one */
+  t->stream.tick = 1;
+  ht_rec_tls_thread = t;
+  pthread_setspecific (thread_key, t);
+  put_thread (&t->stream);
+  return &t->stream;
+}
+
+/* Recorder time so far, in stamp units, over every thread and the sampler. */
+uint64_t
+ht_rec_threads_time (void)
+{
+  uint64_t total = atomic_load (&spent_elsewhere) + atomic_load (&ht_rec_late_stream ()->spent);
+  pthread_mutex_lock (&registry_lock);
+  for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
+    total += atomic_load_explicit (&t->stream.spent, memory_order_relaxed);
+  pthread_mutex_unlock (&registry_lock);
+  return total;
+}
+
+/* Time spent by the recorder outside any thread's events (the sampler's ticks). */
+void
+ht_rec_threads_add_time (uint64_t spent)
+{
+  atomic_fetch_add (&spent_elsewhere, spent);
+}
+
+/* Flushes every stream; everything stamped before `before` is then in the file. */
+void
+ht_rec_flush_all (uint64_t before)
+{
+  HtRecStream *late = ht_rec_late_stream ();
+  pthread_mutex_lock (&registry_lock);
+  for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
+    {
+      ht_rec_stream_lock (&t->stream);
+      ht_rec_stream_flush (&t->stream);
+      ht_rec_stream_unlock (&t->stream);
+    }
+  ht_rec_stream_lock (late);
+  ht_rec_stream_flush (late);
+  ht_rec_stream_unlock (late);
+  pthread_mutex_unlock (&registry_lock);
+
+  HtRecStream *s = ht_rec_control_stream ();
+  ht_rec_stream_put (s, HT_REC_SYNC, before, 0, 0, 0);
+  ht_rec_stream_lock (s);
+  ht_rec_stream_flush (s);
+  ht_rec_stream_unlock (s);
+}
+
+/* fork: the registry is held across the fork, so that no thread is half registered. */
+void
+ht_rec_threads_lock (void)
+{
+  pthread_mutex_lock (&registry_lock);
+}
+
+void
+ht_rec_threads_unlock (void)
+{
+  pthread_mutex_unlock (&registry_lock);
+}
+
+/* In a child that records: only the forking thread lives on.  Every other stream is
+ * dropped, and every spin lock released (the sampler may have held one); the forking
+ * thread keeps its stream, whose first record in the new log says whose it is.  Returns
+ * the forking thread, if it had one. */
+HtRecThread *
+ht_rec_threads_after_fork (void)
+{
+  HtRecThread *self = ht_rec_tls_thread;
+  while (threads_active)
+    {
+      HtRecThread *t = threads_active;
+      threads_active = (HtRecThread *) t->stream.next;
+      if (t != self)
+        {
+          t->next_free = threads_free;
+          threads_free = t;
+        }
+    }
+  HtRecStream *streams[] = { ht_rec_control_stream (), ht_rec_late_stream (),
+                             self ? &self->stream : NULL };
+  for (unsigned i = 0; i < sizeof streams / sizeof streams[0]; i++)
+    if (streams[i])
+      {
+        atomic_store (&streams[i]->lock, 0);
+        streams[i]->len = 0;
+        ht_encoder_start (&streams[i]->enc, streams[i]->enc.last_stamp);
+      }
+  if (self)
+    {
+      self->stream.next = NULL;
+      threads_active = self;
+      self->depth = 0;
+      atomic_store (&self->stream.spent, 0);
+    }
+  atomic_store (&spent_elsewhere, 0);
+  return self;
+}
+
+/* The forking thread's stream in the child's new log. */
+void
+ht_rec_threads_restart (HtRecThread *self)
+{
+  HtRecStream *st = &self->stream;
+  st->base_stamp = ht_rec_stamp ();
+  ht_encoder_start (&st->enc, st->base_stamp);
+  put_thread (st);
+}
