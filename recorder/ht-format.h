@@ -26,7 +26,7 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 4 /* 4: IMAGE; 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
+#define HT_FORMAT_VERSION 5 /* 5: SAMPLING; 4: IMAGE; 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
                               slots, zstd, SNAPSHOT */
 #define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
@@ -124,6 +124,9 @@ typedef enum
                              __name__, before the first PYBLOCK of the scan using it */
   HT_REC_SUPPRESSIONS = 0x1d, /* dstamp, length, text: what the program's
                                  __lsan_default_suppressions() returned (at exit) */
+  HT_REC_SAMPLING = 0x1e, /* dstamp, mean bytes: record --sample; from here on, an allocation
+                             of size S was recorded with probability 1 - exp(-S / mean),
+                             and only frees of recorded blocks are written */
   HT_REC_IMAGE = 0x1a,    /* dstamp, pid, exe length, exe bytes, command line length, command
                              line bytes (NUL-terminated arguments): the process executed a
                              new program, which goes on with this log (instead of a header);

@@ -3,6 +3,7 @@
  *
  * The hooks (ht-rec-hooks.c) call these with the thread's recursion guard held.  An
  * allocation's stack becomes a trace node first (ht-rec-trace.c), outside the stream lock.
+ * With --sample, most allocations and their frees stop at the first test (ht-rec-sampling.c).
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -30,8 +31,10 @@ void
 ht_rec_on_alloc (void *ptr, size_t size)
 {
   HtRecStream *s = ht_rec_thread_stream ();
-  uint64_t t0 = timing_start (s);
   HtRecThread *t = ht_rec_tls_thread;
+  if (ht_rec_sample_mean && !ht_rec_sampling_take (t, (uintptr_t) ptr, size))
+    return;
+  uint64_t t0 = timing_start (s);
   uint32_t node = t ? ht_rec_trace_capture (t) : 0;
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
@@ -57,12 +60,16 @@ put_ptr_event (uint8_t tag, void *ptr)
 void
 ht_rec_on_free (void *ptr)
 {
+  if (ht_rec_sample_mean && !ht_rec_sampling_release (ht_rec_tls_thread, (uintptr_t) ptr))
+    return;
   put_ptr_event (HT_REC_FREE, ptr);
 }
 
 void
 ht_rec_on_unfree (void *ptr)
 {
+  if (ht_rec_sample_mean && !ht_rec_sampling_unrelease (ht_rec_tls_thread, (uintptr_t) ptr))
+    return;
   put_ptr_event (HT_REC_UNFREE, ptr);
 }
 

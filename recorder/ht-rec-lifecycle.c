@@ -120,6 +120,9 @@ start_recording (void)
   recorded_pid = getpid ();
   if (!(continuing ? ht_rec_file_write_image () : ht_rec_file_write_header ()))
     return false;
+  if (ht_rec_sample_mean)
+    ht_rec_stream_put (ht_rec_control_stream (), HT_REC_SAMPLING, ht_rec_stamp (), 1,
+                       ht_rec_sample_mean, 0);
   ht_rec_modules_write ();
   ht_rec_write_sample (ht_rec_stamp ());
   return true;
@@ -133,6 +136,7 @@ at_fork_prepare (void)
     ht_rec_flush_all (ht_rec_stamp ());
   ht_rec_trace_lock_all ();
   ht_rec_threads_lock ();
+  ht_rec_sampling_lock ();
   if (entered)
     ht_rec_guard_leave ();
 }
@@ -140,6 +144,7 @@ at_fork_prepare (void)
 static void
 at_fork_parent (void)
 {
+  ht_rec_sampling_unlock ();
   ht_rec_threads_unlock ();
   ht_rec_trace_unlock_all ();
 }
@@ -149,6 +154,7 @@ at_fork_parent (void)
 static void
 at_fork_child (void)
 {
+  ht_rec_sampling_unlock ();
   ht_rec_threads_unlock ();
   ht_rec_trace_unlock_all ();
   ht_rec_live_after_fork ();
@@ -208,6 +214,16 @@ ht_rec_init (void)
   follow_fork = env_flag ("HEAPTRAIL_FOLLOW_FORK");
   follow_exec = env_flag ("HEAPTRAIL_FOLLOW_EXEC");
   ht_rec_live_init (env_flag ("HEAPTRAIL_GRAPH"));
+  uint64_t sample = env_number ("HEAPTRAIL_SAMPLE");
+  if (sample && env_flag ("HEAPTRAIL_GRAPH"))
+    ht_rec_say ("heaptrail: HEAPTRAIL_SAMPLE is ignored with HEAPTRAIL_GRAPH: a sampled heap "
+                "cannot be scanned\n");
+  else if (!ht_rec_sampling_init (sample))
+    {
+      ht_rec_say ("heaptrail: cannot set up sampling; not recording\n");
+      atomic_store (&init_done, 2);
+      return;
+    }
   ht_rec_file_set_dir ();
 
   /* an exec'd image going on with the log: its ids follow the image before it */

@@ -7,6 +7,7 @@
  * ht-rec-stream.c per-thread record buffers and the control stream; ht-encoder.h encodes
  * ht-rec-threads.c the thread registry (one stream and stack cache per thread)
  * ht-rec-sampler.c the recorder's 10 ms thread: samples, flushes, snapshot requests
+ * ht-rec-sampling.c record --sample: which allocations are recorded, and their frees
  * ht-rec-trace.c  stack capture, the trace tree, the module map
  * ht-rec-live.c   the live-block table of --graph, and its scan at snapshots and exit
  * ht-rec-zstd.c   chunk compression with libzstd (linked in statically)
@@ -89,6 +90,9 @@ typedef struct HtRecThread
   uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
   HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
   HtRecPyCode pycodes[HT_REC_PY_CACHE];
+  int64_t sample_left;    /* --sample: bytes to the next recorded allocation */
+  uint64_t sample_rng;    /* its random state; 0 until the thread's first allocation */
+  uintptr_t sample_freed; /* the recorded block this thread freed last (for UNFREE) */
 } HtRecThread;
 
 typedef enum
@@ -118,6 +122,15 @@ HT_REC_HIDDEN void ht_rec_on_alloc (void *ptr, size_t size);
 HT_REC_HIDDEN void ht_rec_on_free (void *ptr);
 HT_REC_HIDDEN void ht_rec_on_unfree (void *ptr);
 HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
+
+/* ht-rec-sampling.c */
+extern HT_REC_HIDDEN uint64_t ht_rec_sample_mean;
+HT_REC_HIDDEN bool ht_rec_sampling_init (uint64_t mean);
+HT_REC_HIDDEN bool ht_rec_sampling_take (HtRecThread *t, uintptr_t ptr, size_t size);
+HT_REC_HIDDEN bool ht_rec_sampling_release (HtRecThread *t, uintptr_t ptr);
+HT_REC_HIDDEN bool ht_rec_sampling_unrelease (HtRecThread *t, uintptr_t ptr);
+HT_REC_HIDDEN void ht_rec_sampling_lock (void);
+HT_REC_HIDDEN void ht_rec_sampling_unlock (void);
 
 /* ht-rec-file.c */
 HT_REC_HIDDEN void ht_rec_say (const char *msg);

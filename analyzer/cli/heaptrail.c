@@ -156,6 +156,8 @@ is_sqlite (const char *path)
 
 /* Opens REC: a database, or a log whose database is (re)built when missing or older. */
 static gboolean native_frames; /* --native: see ht_db_set_native_frames */
+static gboolean json;          /* --json, for every command that has it */
+static gint64 sample_bytes;    /* the open recording's --sample, or 0 */
 
 static HtDb *
 open_recording (const char *rec, int *code)
@@ -226,7 +228,18 @@ open_recording (const char *rec, int *code)
         *code = fail (exit_code_for (error), db_path, "%s", error->message);
     }
   if (db)
-    ht_db_set_native_frames (db, native_frames);
+    {
+      ht_db_set_native_frames (db, native_frames);
+      /* a sampled recording's figures are estimates: every report says so first */
+      sample_bytes = ht_db_meta_int (db, "sample_bytes");
+      if (sample_bytes > 0 && !json)
+        {
+          g_autofree char *rate = ht_format_size ((double) sample_bytes, FALSE);
+          printf (_("~ sampled: one allocation per %s on average was recorded; sizes and counts "
+                    "are estimates\n"),
+                  rate);
+        }
+    }
   return db;
 }
 
@@ -237,6 +250,19 @@ static void
 print_json (JsonBuilder *b)
 {
   g_autoptr (JsonNode) root = json_builder_get_root (b);
+  /* a sampled recording's figures are estimates: every document (or each object of a list)
+   * says so */
+  JsonArray *list = JSON_NODE_HOLDS_ARRAY (root) ? json_node_get_array (root) : NULL;
+  guint n = list ? json_array_get_length (list) : 1;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *item = list ? json_array_get_element (list, i) : root;
+      if (!JSON_NODE_HOLDS_OBJECT (item))
+        continue;
+      JsonObject *o = json_node_get_object (item);
+      json_object_set_boolean_member (o, "estimated", sample_bytes > 0);
+      json_object_set_int_member (o, "sample_bytes", sample_bytes);
+    }
   g_autoptr (JsonGenerator) gen = json_generator_new ();
   json_generator_set_pretty (gen, TRUE);
   json_generator_set_root (gen, root);
@@ -387,7 +413,6 @@ cmd_import (int argc, char **argv)
 static int
 cmd_summary (int argc, char **argv)
 {
-  gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_SHORT_LIVED_ENTRY,
@@ -467,6 +492,7 @@ cmd_summary (int argc, char **argv)
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
+      JSON_INT (b, "sampled_allocations", s.sampled_allocations);
       JSON_STR (b, "end_reason", s.end_reason);
       JSON_STR (b, "exec_chain", s.exec_chain ? s.exec_chain : "");
       JSON_INT (b, "exec_released_blocks", s.exec_released_blocks);
@@ -495,10 +521,21 @@ cmd_summary (int argc, char **argv)
       printf (_("programs run by exec: %s (%s in %lld blocks went with the images before)\n"),
               s.exec_chain, gone, (long long) s.exec_released_blocks);
     }
+  if (s.sample_bytes > 0)
+    {
+      g_autofree char *rate = ht_format_size ((double) s.sample_bytes, FALSE);
+      printf (_("sampling: one allocation per %s on average (%lld recorded); the figures below "
+                "are unbiased estimates\n"),
+              rate, (long long) s.sampled_allocations);
+    }
   printf (_("allocations: %lld calls, %s in total; frees: %lld\n"), (long long) s.allocations,
           total, (long long) s.frees);
-  printf (_("temporary allocations: %lld (%.1f%% of all)\n"), (long long) s.temporary,
-          s.allocations ? 100.0 * (double) s.temporary / (double) s.allocations : 0.0);
+  if (s.sample_bytes > 0)
+    printf (_("temporary allocations: not known (a sampled recording does not see every "
+              "allocation)\n"));
+  else
+    printf (_("temporary allocations: %lld (%.1f%% of all)\n"), (long long) s.temporary,
+            s.allocations ? 100.0 * (double) s.temporary / (double) s.allocations : 0.0);
   printf (_("short-lived allocations (freed within %g ms): %lld\n"), s.short_lived_ms,
           (long long) s.short_lived);
   g_autofree char *supp = ht_format_size ((double) s.suppressed_bytes, FALSE);
@@ -644,7 +681,7 @@ cmd_top (int argc, char **argv)
 {
   g_autofree char *by_arg = NULL, *at = NULL; /* GOption allocates string values */
   int limit = 10;
-  gboolean allocations = FALSE, cumulative = FALSE, json = FALSE, fold = FALSE;
+  gboolean allocations = FALSE, cumulative = FALSE, fold = FALSE;
   g_autofree char *metric = NULL;
   GOptionEntry entries[] = {
     { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg,
@@ -783,7 +820,6 @@ cmd_top (int argc, char **argv)
 static int
 cmd_snapshots (int argc, char **argv)
 {
-  gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_TIME_ENTRY,
@@ -875,7 +911,7 @@ cmd_leaks (int argc, char **argv)
 {
   g_auto (GStrv) supp_files = NULL;
   g_autofree char *heuristics = NULL;
-  gboolean no_default = FALSE, json = FALSE, show_reachable = FALSE;
+  gboolean no_default = FALSE, show_reachable = FALSE;
   int limit = 10;
   GOptionEntry entries[] = {
     { "leak-check-heuristics", 0, 0, G_OPTION_ARG_STRING, &heuristics,
@@ -1157,7 +1193,6 @@ run_heap_walk (int argc, char **argv, int which)
 {
   g_autofree char *at = NULL, *type = NULL, *site = NULL, *block = NULL, *output = NULL;
   int depth = which == 2 ? 0 : 6, too_many = 10;
-  gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "at", 0, 0, G_OPTION_ARG_STRING, &at,
       N_("The heap graph of this snapshot (default: at exit, else the latest)"), N_("WHEN") },
@@ -1311,7 +1346,7 @@ static int
 cmd_growth (int argc, char **argv)
 {
   int limit = 10;
-  gboolean all = FALSE, json = FALSE;
+  gboolean all = FALSE;
   GOptionEntry entries[] = {
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show N types per step (default 10, 0 for all)"),
       "N" },
@@ -1465,7 +1500,7 @@ cmd_diff (int argc, char **argv)
 {
   g_autofree char *by_arg = NULL;
   int limit = 10;
-  gboolean cumulative = FALSE, json = FALSE;
+  gboolean cumulative = FALSE;
   GOptionEntry entries[] = {
     { "by", 0, 0, G_OPTION_ARG_STRING, &by_arg, N_("Group by line, function, file or traceback"),
       N_("KEY") },
@@ -1659,7 +1694,7 @@ static int
 record_usage (void)
 {
   fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] [--follow-fork] [--no-follow-exec]\n"
-                     "                 [--graph] -- PROGRAM [ARGS...]\n"
+                     "                 [--graph | --sample SIZE] -- PROGRAM [ARGS...]\n"
                      "\n"
                      "Run PROGRAM under the recorder and write its allocations to FILE\n"
                      "(default heaptrail.PROGRAM.PID.htr).  Exits with PROGRAM's status.\n"
@@ -1673,7 +1708,10 @@ record_usage (void)
                      "  --no-follow-exec    stop recording when PROGRAM executes another\n"
                      "  --print-recorder    print the path of libheaptrail.so, for LD_PRELOAD\n"
                      "  --graph             keep the live blocks, and at each snapshot and at\n"
-                     "                      exit note each one's first word (C++ class names)\n"),
+                     "                      exit note each one's first word (C++ class names)\n"
+                     "  --sample SIZE       record one allocation per SIZE bytes on average\n"
+                     "                      (e.g. 512KiB), as tcmalloc does: reports show\n"
+                     "                      unbiased estimates, at a cost you hardly notice\n"),
            prog_name);
   return EXIT_USAGE;
 }
@@ -1684,6 +1722,7 @@ cmd_record (int argc, char **argv)
   const char *output = NULL;
   long frames = 64;
   gboolean follow_fork = FALSE, follow_exec = TRUE, graph = FALSE;
+  guint64 sample = 0;
   int i = 1;
   for (; i < argc; i++)
     {
@@ -1725,6 +1764,13 @@ cmd_record (int argc, char **argv)
         follow_exec = FALSE;
       else if (strcmp (a, "--graph") == 0)
         graph = TRUE;
+      else if ((strcmp (a, "--sample") == 0 && i + 1 < argc) || g_str_has_prefix (a, "--sample="))
+        {
+          const char *v = a[8] == '=' ? a + 9 : argv[++i];
+          if (!ht_parse_size (v, &sample) || sample == 0 || sample > (G_GUINT64_CONSTANT (1) << 40))
+            return fail (EXIT_USAGE, NULL,
+                         _("--sample takes a size from 1 byte to 1 TiB, such as 512KiB, not '%s'"), v);
+        }
       else if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
         {
           record_usage ();
@@ -1738,7 +1784,11 @@ cmd_record (int argc, char **argv)
     }
   if (i >= argc)
     return record_usage ();
+  if (graph && sample)
+    return fail (EXIT_USAGE, NULL,
+                 _("--graph and --sample do not go together: a sampled heap cannot be scanned for leaks"));
   char **child_argv = argv + i;
+  g_autofree char *sample_s = g_strdup_printf ("%" G_GUINT64_FORMAT, sample);
 
   g_autofree char *recorder = find_recorder ();
   if (!recorder)
@@ -1778,6 +1828,8 @@ cmd_record (int argc, char **argv)
         setenv ("HEAPTRAIL_FOLLOW_EXEC", "1", 1);
       if (graph)
         setenv ("HEAPTRAIL_GRAPH", "1", 1);
+      if (sample)
+        setenv ("HEAPTRAIL_SAMPLE", sample_s, 1);
       execvp (child_argv[0], child_argv);
       int err = errno;
       fprintf (stderr, "%s: %s: %s\n", prog_name, child_argv[0], g_strerror (err));
@@ -1829,7 +1881,8 @@ usage (FILE *to)
   fprintf (to, _("Usage: %s COMMAND [OPTIONS] ...\n"
                  "\n"
                  "Commands:\n"
-                 "  record [-o FILE] [--frames N] [--follow-fork] [--no-follow-exec] [--graph]\n"
+                 "  record [-o FILE] [--frames N] [--follow-fork] [--no-follow-exec]\n"
+                 "         [--graph | --sample SIZE]\n"
                  "         [--print-recorder] -- PROGRAM [ARGS...]\n"
                  "                              record a program (--graph: with its heap graph)\n"
                  "  import LOG [-o DB]          import a log into a database\n"

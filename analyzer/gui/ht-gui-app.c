@@ -196,6 +196,26 @@ page_open_db (HtPage *page, const char *db_path)
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
     gtk_box_remove (GTK_BOX (page), child);
+  gint64 sample_bytes = ht_db_meta_int (page->db, "sample_bytes");
+  if (sample_bytes > 0)
+    {
+      /* above every view: a sampled recording's figures are estimates */
+      g_autofree char *rate = ht_format_size ((double) sample_bytes, FALSE);
+      g_autofree char *text = g_strdup_printf (
+        _("Sampled recording: one allocation per %s on average was recorded. Every size and "
+          "count shown is an estimate."),
+        rate);
+      GtkWidget *banner = gtk_label_new (text);
+      gtk_label_set_wrap (GTK_LABEL (banner), TRUE);
+      gtk_label_set_xalign (GTK_LABEL (banner), 0);
+      gtk_widget_add_css_class (banner, "warning");
+      gtk_widget_set_margin_start (banner, 12);
+      gtk_widget_set_margin_end (banner, 12);
+      gtk_widget_set_margin_top (banner, 6);
+      gtk_widget_set_margin_bottom (banner, 6);
+      gtk_widget_set_name (banner, "estimate-banner");
+      gtk_box_append (GTK_BOX (page), banner);
+    }
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   gtk_widget_set_vexpand (row, TRUE);
   page->stack = GTK_STACK (gtk_stack_new ());

@@ -305,7 +305,16 @@ build_summary (HtViews *v)
   grid_row (grid, r++, _("Peak heap"), peak_s);
   grid_row (grid, r++, _("Peak RSS"), rss);
   grid_row (grid, r++, _("Not freed at exit"), leak_s);
-  grid_row (grid, r++, _("Temporary allocations"), temp);
+  if (s.sample_bytes > 0)
+    {
+      g_autofree char *rate = ht_format_size ((double) s.sample_bytes, FALSE);
+      g_autofree char *sampling = g_strdup_printf (
+        _("one allocation per %s on average (%lld recorded): figures are estimates"), rate,
+        (long long) s.sampled_allocations);
+      grid_row (grid, r++, _("Sampling"), sampling);
+    }
+  else
+    grid_row (grid, r++, _("Temporary allocations"), temp);
   grid_row (grid, r++, _("Recorder's memory and time"), rec_s);
   grid_row (grid, r++, _("Heap graph"),
             v->has_graph ? _("yes: leak classes, retained sizes and the graph view")

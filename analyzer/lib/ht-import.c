@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -194,6 +195,8 @@ typedef struct
   guint64 peak_bytes, peak_blocks, peak_stamp;
   guint32 peak_epoch;
   guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes, short_lived;
+  guint64 sample_mean;     /* record --sample's bytes; 0 when every allocation was recorded */
+  guint64 sampled_allocs;  /* ALLOC records read (the allocations themselves when exact) */
   double short_lived_ms;
   guint64 short_lived_stamps; /* the same, in stamp units */
   guint64 window_from, window_to; /* --time, in stamps: only allocations made inside count */
@@ -422,6 +425,40 @@ snap_label (HtImport *im, const char *wanted)
 /* ---------------------------------------------------------------------------------------
  * Events
  */
+/* What one recorded block stands for.  Exact recordings: itself.  Sampled ones (record
+ * --sample): a block of size S was recorded with probability p = 1 - exp(-S / mean), so it
+ * stands for 1/p blocks and S/p bytes, which makes every sum unbiased.  The fractions are
+ * rounded up or down at random, with a draw that hashes the block's address and stamp:
+ * the block's free recomputes the same weight, so live figures come back to zero. */
+typedef struct
+{
+  guint64 count, bytes;
+} HtWeight;
+
+static HtWeight
+weigh (const HtImport *im, guint64 ptr, guint64 size, guint64 stamp)
+{
+  if (G_LIKELY (im->sample_mean == 0 || size == 0))
+    return (HtWeight){ 1, size };
+  double w = -1.0 / expm1 (-(double) size / (double) im->sample_mean);
+  guint64 h = (ptr ^ (stamp * G_GUINT64_CONSTANT (0x9e3779b97f4a7c15)));
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xff51afd7ed558ccd);
+  h ^= h >> 33;
+  double u = (double) (h >> 11) / 9007199254740992.0;
+  double bytes = w * (double) size;
+  HtWeight r = { (guint64) w, (guint64) bytes };
+  r.count += u < w - (double) r.count;
+  r.bytes += u < bytes - (double) r.bytes;
+  return r;
+}
+
+static inline HtWeight
+block_weight (const HtImport *im, const HtBlock *b)
+{
+  return weigh (im, b->ptr, b->size, b->stamp);
+}
+
 /* The block at b->ptr leaves the live heap (freed, or its address handed out again): if
  * it was tagged, its type and its trace count one tagged block less. */
 static void
@@ -433,12 +470,13 @@ untag (HtImport *im, const HtBlock *b)
   if (!v)
     return;
   g_hash_table_remove (im->tagged, GSIZE_TO_POINTER (b->ptr));
+  HtWeight w = block_weight (im, b);
   HtTally *t = &g_array_index (im->type_live, HtTally, GPOINTER_TO_UINT (v) - 1);
-  t->count--;
-  t->bytes -= (gint64) b->size;
+  t->count -= (gint64) w.count;
+  t->bytes -= (gint64) w.bytes;
   HtNode *n = &g_array_index (im->nodes, HtNode, b->node);
-  n->tagged_count--;
-  n->tagged_bytes -= (gint64) b->size;
+  n->tagged_count -= (gint64) w.count;
+  n->tagged_bytes -= (gint64) w.bytes;
 }
 
 static void
@@ -458,12 +496,13 @@ on_tag (HtImport *im, const HtEvent *e)
       g_array_set_size (im->type_live, id);
     }
   g_hash_table_insert (im->tagged, GSIZE_TO_POINTER (copy.ptr), GUINT_TO_POINTER (id));
+  HtWeight w = block_weight (im, &copy);
   HtTally *t = &g_array_index (im->type_live, HtTally, id - 1);
-  t->count++;
-  t->bytes += (gint64) copy.size;
+  t->count += (gint64) w.count;
+  t->bytes += (gint64) w.bytes;
   HtNode *n = &g_array_index (im->nodes, HtNode, copy.node);
-  n->tagged_count++;
-  n->tagged_bytes += (gint64) copy.size;
+  n->tagged_count += (gint64) w.count;
+  n->tagged_bytes += (gint64) w.bytes;
 }
 
 /* A counted live block leaves the heap without a free we saw. */
@@ -471,12 +510,13 @@ static void
 forget_block (HtImport *im, const HtBlock *old)
 {
   untag (im, old);
+  HtWeight w = block_weight (im, old);
   HtNode *on = node_get (im, old->node, NULL);
   node_touch (im, on);
-  on->live_count--;
-  on->live_bytes -= (gint64) old->size;
-  im->heap_bytes -= old->size;
-  im->heap_blocks--;
+  on->live_count -= (gint64) w.count;
+  on->live_bytes -= (gint64) w.bytes;
+  im->heap_bytes -= w.bytes;
+  im->heap_blocks -= w.count;
 }
 
 /* The process executed a new program that goes on with this log: the old image's blocks
@@ -491,8 +531,9 @@ on_image (HtImport *im, HtEvent *e)
         continue;
       if (b->node != OUTSIDE_WINDOW)
         {
-          im->exec_released_blocks++;
-          im->exec_released_bytes += b->size;
+          HtWeight w = block_weight (im, b);
+          im->exec_released_blocks += w.count;
+          im->exec_released_bytes += w.bytes;
           forget_block (im, b);
         }
     }
@@ -789,16 +830,18 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
       forget_block (im, &old);
       im->unmatched_frees++;
     }
+  HtWeight w = block_weight (im, &b);
   n = &g_array_index (im->nodes, HtNode, e->alloc.node);
   node_touch (im, n);
-  n->alloc_count++;
-  n->alloc_bytes += e->alloc.size;
-  n->live_count++;
-  n->live_bytes += (gint64) e->alloc.size;
-  im->alloc_calls++;
-  im->total_bytes += e->alloc.size;
-  im->heap_bytes += e->alloc.size;
-  im->heap_blocks++;
+  n->alloc_count += w.count;
+  n->alloc_bytes += w.bytes;
+  n->live_count += (gint64) w.count;
+  n->live_bytes += (gint64) w.bytes;
+  im->sampled_allocs++;
+  im->alloc_calls += w.count;
+  im->total_bytes += w.bytes;
+  im->heap_bytes += w.bytes;
+  im->heap_blocks += w.count;
   if (im->heap_bytes > im->peak_bytes)
     {
       im->peak_bytes = im->heap_bytes;
@@ -808,12 +851,12 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
     }
   HtStreamState *st = stream_state (im, e->stream);
   st->last_alloc = e->alloc.ptr;
-  st->alloc_count++;
-  st->alloc_bytes += e->alloc.size;
+  st->alloc_count += w.count;
+  st->alloc_bytes += w.bytes;
   guint bucket = e->alloc.size == 0 ? 0 : MIN (64 - (guint) __builtin_clzll (e->alloc.size),
                                                 SIZE_BUCKETS - 1);
-  im->size_count[bucket]++;
-  im->size_bytes[bucket] += e->alloc.size;
+  im->size_count[bucket] += w.count;
+  im->size_bytes[bucket] += w.bytes;
   return TRUE;
 }
 
@@ -822,14 +865,17 @@ on_free (HtImport *im, const HtEvent *e)
 {
   HtBlock b;
   HtStreamState *s = stream_state (im, e->stream);
-  im->free_calls++;
-  s->frees++;
   if (!ht_block_map_remove (&im->blocks, e->free.ptr, &b))
     {
+      im->free_calls++;
+      s->frees++;
       im->unmatched_frees++; /* allocated before recording started, or while paused */
       s->last_freed.ptr = 0;
       return;
     }
+  HtWeight w = block_weight (im, &b);
+  im->free_calls += w.count;
+  s->frees += w.count;
   if (b.node == OUTSIDE_WINDOW)
     {
       s->last_freed = b;
@@ -839,22 +885,23 @@ on_free (HtImport *im, const HtEvent *e)
   untag (im, &b);
   HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
   node_touch (im, n);
-  n->live_count--;
-  n->live_bytes -= (gint64) b.size;
-  im->heap_bytes -= b.size;
-  im->heap_blocks--;
+  n->live_count -= (gint64) w.count;
+  n->live_bytes -= (gint64) w.bytes;
+  im->heap_bytes -= w.bytes;
+  im->heap_blocks -= w.count;
   if (e->stamp - b.stamp < im->short_lived_stamps)
     {
-      n->short_lived++;
-      n->short_lived_bytes += b.size;
-      im->short_lived++;
+      n->short_lived += w.count;
+      n->short_lived_bytes += w.bytes;
+      im->short_lived += w.count;
     }
-  if (s->last_alloc == b.ptr && b.stream == e->stream)
+  /* temporary: freed before the thread's next allocation, which a sampled log cannot tell */
+  if (s->last_alloc == b.ptr && b.stream == e->stream && !im->sample_mean)
     {
-      n->temporary++;
-      n->temporary_bytes += b.size;
-      im->temporary++;
-      s->temporary++;
+      n->temporary += w.count;
+      n->temporary_bytes += w.bytes;
+      im->temporary += w.count;
+      s->temporary += w.count;
     }
   s->last_alloc = 0;
   s->last_freed = b;
@@ -866,9 +913,13 @@ on_unfree (HtImport *im, const HtEvent *e)
 {
   HtStreamState *s = stream_state (im, e->stream);
   HtBlock b = s->last_freed;
-  im->free_calls--;
   if (b.ptr == 0 || b.ptr != e->free.ptr)
-    return; /* nothing (known) was freed just before: a corrupt log, or an unknown block */
+    {
+      im->free_calls--;
+      return; /* nothing (known) was freed just before: a corrupt log, or an unknown block */
+    }
+  HtWeight w = block_weight (im, &b);
+  im->free_calls -= w.count;
   if (b.node == OUTSIDE_WINDOW)
     {
       ht_block_map_insert (&im->blocks, &b, NULL);
@@ -877,10 +928,10 @@ on_unfree (HtImport *im, const HtEvent *e)
     }
   HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
   node_touch (im, n);
-  n->live_count++;
-  n->live_bytes += (gint64) b.size;
-  im->heap_bytes += b.size;
-  im->heap_blocks++;
+  n->live_count += (gint64) w.count;
+  n->live_bytes += (gint64) w.bytes;
+  im->heap_bytes += w.bytes;
+  im->heap_blocks += w.count;
   ht_block_map_insert (&im->blocks, &b, NULL);
   s->last_freed.ptr = 0;
 }
@@ -970,6 +1021,15 @@ on_event (HtImport *im, HtEvent *e, GError **error)
       return TRUE;
     case HT_REC_LOST:
       im->lost += e->lost.count;
+      return TRUE;
+    case HT_REC_SAMPLING:
+      if (im->sample_mean && im->sample_mean != e->sampling.mean)
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: the sampling rate changes during the recording");
+          return FALSE;
+        }
+      im->sample_mean = e->sampling.mean;
       return TRUE;
     case HT_REC_TAG:
       on_tag (im, e);
@@ -1313,6 +1373,8 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_DBL ("duration_s", duration) && META_INT ("allocations", im->alloc_calls)
          && META_INT ("frees", im->free_calls) && META_INT ("allocated_bytes", im->total_bytes)
          && META_INT ("unmatched_frees", im->unmatched_frees)
+         && META_INT ("sample_bytes", im->sample_mean)
+         && META_INT ("sampled_allocations", im->sampled_allocs)
          && META_INT ("temporary", im->temporary) && META_INT ("short_lived", im->short_lived)
          && META_DBL ("short_lived_ms", im->short_lived_ms)
          && META_DBL ("time_from_s", im->window_from_s) && META_DBL ("time_to_s", im->window_to_s) && META_INT ("peak_heap_bytes", im->peak_bytes)

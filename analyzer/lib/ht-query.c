@@ -92,6 +92,35 @@ ht_format_size (double size, gboolean sign)
   g_assert_not_reached ();
 }
 
+/* "4096", "512KiB", "64k", "1.5 MiB", "2G": bytes, with binary multiples (k and KiB alike);
+ * FALSE for anything else, or for more than 2^62 bytes. */
+gboolean
+ht_parse_size (const char *text, guint64 *out)
+{
+  static const char *const units[] = { "", "k", "m", "g", "t" };
+  if (!text || !g_ascii_isdigit (*text))
+    return FALSE;
+  char *end = NULL;
+  double value = g_ascii_strtod (text, &end);
+  while (*end == ' ')
+    end++;
+  g_autofree char *unit = g_ascii_strdown (end, -1);
+  if (g_str_has_suffix (unit, "ib"))
+    unit[strlen (unit) - 2] = 0;
+  else if (g_str_has_suffix (unit, "b"))
+    unit[strlen (unit) - 1] = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    if (strcmp (unit, units[i]) == 0)
+      {
+        double bytes = value * (double) (G_GUINT64_CONSTANT (1) << (10 * i));
+        if (!(bytes >= 0) || bytes > 4.6e18 || (i == 0 && bytes != (double) (guint64) bytes))
+          return FALSE;
+        *out = (guint64) bytes;
+        return TRUE;
+      }
+  return FALSE;
+}
+
 char *
 ht_display_path (const char *file)
 {
@@ -1042,6 +1071,8 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->exec_chain = ht_db_meta_string (db, "exec_chain");
   s->exec_released_blocks = ht_db_meta_int (db, "exec_released_blocks");
   s->exec_released_bytes = ht_db_meta_int (db, "exec_released_bytes");
+  s->sample_bytes = ht_db_meta_int (db, "sample_bytes");
+  s->sampled_allocations = ht_db_meta_int (db, "sampled_allocations");
   if (!s->end_reason)
     s->end_reason = g_strdup (s->complete ? "exit" : "incomplete");
   if (!s->exe)

@@ -165,6 +165,8 @@ typedef struct
   char *end_reason; /* exit, exec, abort, _exit, SIGSEGV ..., incomplete */
   char *exec_chain; /* the programs the process ran, when it executed others: "sh → python3" */
   gint64 exec_released_blocks, exec_released_bytes; /* blocks an exec took away */
+  gint64 sample_bytes;        /* record --sample: one allocation per this many bytes, or 0 */
+  gint64 sampled_allocations; /* allocations the log holds (all of them when not sampled) */
   char *warning;
 } HtSummary;
 
@@ -240,6 +242,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtTraceNames, ht_trace_names_free)
 
 /* Formats like tracemalloc's _format_size: "126 KiB", "19.2 KiB", "+64 B". */
 char *ht_format_size (double size, gboolean sign);
+gboolean ht_parse_size (const char *text, guint64 *out);
 
 /* A source path as users want to read it: relative to the current directory when inside
  * it, else as recorded. */

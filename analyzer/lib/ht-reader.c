@@ -446,6 +446,11 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
         case HT_REC_LOST:
           e.lost.count = cursor_varint (&c);
           break;
+        case HT_REC_SAMPLING:
+          e.sampling.mean = cursor_varint (&c);
+          if (e.sampling.mean == 0 || e.sampling.mean > (G_GUINT64_CONSTANT (1) << 48))
+            c.bad = TRUE;
+          break;
         case HT_REC_SUPPRESSIONS:
           {
             guint64 len = cursor_varint (&c);

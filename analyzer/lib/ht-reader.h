@@ -45,6 +45,7 @@ typedef struct
     struct { gboolean new_map; HtModuleInfo *info; } module; /* MODULE; info owned by the event */
     struct { guint64 reason; } end;                        /* END */
     struct { guint64 count; } lost;                        /* LOST */
+    struct { guint64 mean; } sampling;                     /* SAMPLING: --sample's bytes */
     struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
     struct { guint32 pid; char *exe; GStrv argv; } image; /* IMAGE; strings owned by the event */
     /* CODE: a Python code object; strings and table owned by the event */

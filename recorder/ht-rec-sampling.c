@@ -1,0 +1,232 @@
+/* ht-rec-sampling.c - record --sample SIZE: which allocations are recorded.
+ *
+ * Poisson sampling by bytes, as tcmalloc and jemalloc do: every allocated byte is picked
+ * with probability 1/SIZE, and an allocation is recorded when one of its bytes is picked,
+ * that is with probability p = 1 - exp(-size/SIZE).  Each thread counts down the bytes to
+ * its next pick, drawn from an exponential distribution of mean SIZE, so the common case
+ * is one subtraction: no stack is captured, nothing is written.  The analyzer weights
+ * each recorded allocation by 1/p (ht-import.c), which makes every total unbiased.
+ *
+ * Only frees of recorded blocks are written.  Recorded blocks live in a small table under
+ * a mutex; in front of it, a byte per hash bucket counts the recorded blocks whose address
+ * falls in it, so a free of anything else costs one load and no lock.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+
+#include "ht-rec-private.h"
+
+uint64_t ht_rec_sample_mean; /* SIZE in bytes; 0 = every allocation is recorded */
+
+#define FILTER_BITS 20
+#define FILTER_SIZE (1u << FILTER_BITS)
+
+static _Atomic uint8_t *filter;  /* recorded blocks per bucket (saturates at 255) */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static uintptr_t *table;          /* open addressing, linear probing, 0 = empty */
+static size_t table_cap, table_count;
+static int64_t shared_left; /* threads past their exit destructor: rare, racy is fine */
+
+static inline uint64_t
+mix (uint64_t x)
+{
+  x ^= x >> 33;
+  x *= UINT64_C (0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  return x;
+}
+
+/* -ln(u) for u in (0, 1], to about 1e-6: the recorder links no libm.  u = m * 2^e with
+ * m in [1, 2); ln(m) = 2 atanh((m - 1) / (m + 1)), whose series converges fast there. */
+static double
+minus_log (double u)
+{
+  union
+  {
+    double d;
+    uint64_t bits;
+  } v = { u };
+  int e = (int) ((v.bits >> 52) & 0x7ff) - 1023;
+  v.bits = (v.bits & ~(UINT64_C (0x7ff) << 52)) | (UINT64_C (1023) << 52);
+  double z = (v.d - 1) / (v.d + 1), z2 = z * z, term = z, sum = 0;
+  for (int k = 1; k < 24; k += 2)
+    {
+      sum += term / k;
+      term *= z2;
+    }
+  return -(2 * sum + e * 0.69314718055994530942);
+}
+
+/* Bytes to the next pick: exponential with mean SIZE. */
+static int64_t
+next_interval (HtRecThread *t)
+{
+  if (!t->sample_rng)
+    t->sample_rng = mix ((uint64_t) ht_rec_gettid () ^ ht_rec_stamp ()) | 1;
+  /* xorshift64*, 53 bits of it as a uniform in (0, 1] */
+  t->sample_rng ^= t->sample_rng >> 12;
+  t->sample_rng ^= t->sample_rng << 25;
+  t->sample_rng ^= t->sample_rng >> 27;
+  uint64_t r = (t->sample_rng * UINT64_C (2685821657736338717)) >> 11;
+  double u = (double) (r + 1) / 9007199254740992.0;
+  double bytes = minus_log (u) * (double) ht_rec_sample_mean;
+  return bytes < 1 ? 1 : bytes > 4e18 ? INT64_MAX : (int64_t) bytes;
+}
+
+static inline size_t
+bucket_of (uintptr_t ptr)
+{
+  return (size_t) (mix (ptr) >> (64 - FILTER_BITS));
+}
+
+static bool
+table_grow (void)
+{
+  size_t cap = table_cap ? table_cap * 2 : 4096;
+  uintptr_t *t = ht_rec_mmap (cap * sizeof *t);
+  if (!t)
+    return false;
+  for (size_t i = 0; i < table_cap; i++)
+    if (table[i])
+      {
+        size_t j = mix (table[i]) & (cap - 1);
+        while (t[j])
+          j = (j + 1) & (cap - 1);
+        t[j] = table[i];
+      }
+  if (table)
+    ht_rec_munmap (table, table_cap * sizeof *table);
+  table = t;
+  table_cap = cap;
+  return true;
+}
+
+static void
+remember (uintptr_t ptr)
+{
+  pthread_mutex_lock (&table_lock);
+  if ((table_count + 1) * 2 > table_cap && !table_grow ())
+    {
+      pthread_mutex_unlock (&table_lock);
+      return; /* its free will not be written: the block reads as not freed */
+    }
+  size_t j = mix (ptr) & (table_cap - 1);
+  while (table[j] && table[j] != ptr)
+    j = (j + 1) & (table_cap - 1);
+  if (!table[j])
+    {
+      table[j] = ptr;
+      table_count++;
+      _Atomic uint8_t *c = &filter[bucket_of (ptr)];
+      if (atomic_load_explicit (c, memory_order_relaxed) < 255)
+        atomic_fetch_add_explicit (c, 1, memory_order_relaxed);
+    }
+  pthread_mutex_unlock (&table_lock);
+}
+
+/* Removes ptr, with backward-shift deletion (no tombstones); true if it was there. */
+static bool
+forget (uintptr_t ptr)
+{
+  pthread_mutex_lock (&table_lock);
+  bool found = false;
+  if (table_cap)
+    {
+      size_t mask = table_cap - 1, j = mix (ptr) & mask;
+      while (table[j] && table[j] != ptr)
+        j = (j + 1) & mask;
+      if (table[j])
+        {
+          found = true;
+          table_count--;
+          size_t hole = j;
+          for (size_t k = (j + 1) & mask; table[k]; k = (k + 1) & mask)
+            {
+              size_t home = mix (table[k]) & mask;
+              /* move table[k] into the hole unless its home lies cyclically in (hole, k] */
+              bool stays = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
+              if (!stays)
+                {
+                  table[hole] = table[k];
+                  hole = k;
+                }
+            }
+          table[hole] = 0;
+          _Atomic uint8_t *c = &filter[bucket_of (ptr)];
+          uint8_t n = atomic_load_explicit (c, memory_order_relaxed);
+          if (n > 0 && n < 255)
+            atomic_fetch_sub_explicit (c, 1, memory_order_relaxed);
+        }
+    }
+  pthread_mutex_unlock (&table_lock);
+  return found;
+}
+
+/* HEAPTRAIL_SAMPLE (bytes).  Off with --graph: a sampled heap cannot be scanned. */
+bool
+ht_rec_sampling_init (uint64_t mean)
+{
+  if (!mean)
+    return true;
+  filter = ht_rec_mmap (FILTER_SIZE);
+  if (!filter)
+    return false;
+  ht_rec_sample_mean = mean;
+  shared_left = (int64_t) mean;
+  return true;
+}
+
+/* fork: no thread may hold the table's lock when the child starts */
+void
+ht_rec_sampling_lock (void)
+{
+  pthread_mutex_lock (&table_lock);
+}
+
+void
+ht_rec_sampling_unlock (void)
+{
+  pthread_mutex_unlock (&table_lock);
+}
+
+/* Whether to record this allocation; a recorded block is remembered for its free. */
+bool
+ht_rec_sampling_take (HtRecThread *t, uintptr_t ptr, size_t size)
+{
+  int64_t *left = t ? &t->sample_left : &shared_left;
+  if (t && HT_REC_UNLIKELY (!t->sample_rng))
+    t->sample_left = next_interval (t); /* a thread's first allocation */
+  if (HT_REC_LIKELY ((*left -= (int64_t) size) > 0))
+    return false;
+  if (t)
+    *left = next_interval (t);
+  else
+    *left = (int64_t) ht_rec_sample_mean;
+  remember (ptr);
+  return true;
+}
+
+/* Whether this free is of a recorded block (which is then forgotten). */
+bool
+ht_rec_sampling_release (HtRecThread *t, uintptr_t ptr)
+{
+  if (HT_REC_LIKELY (atomic_load_explicit (&filter[bucket_of (ptr)], memory_order_relaxed) == 0))
+    return false;
+  if (!forget (ptr))
+    return false;
+  if (t)
+    t->sample_freed = ptr;
+  return true;
+}
+
+/* A realloc failed after its free: the block is recorded again if it was before. */
+bool
+ht_rec_sampling_unrelease (HtRecThread *t, uintptr_t ptr)
+{
+  if (!t || t->sample_freed != ptr)
+    return false;
+  t->sample_freed = 0;
+  remember (ptr);
+  return true;
+}
