@@ -1200,6 +1200,73 @@ def case_stacks_cut_and_folded(c):
     print("cut stacks end in '[stack cut at 16 frames]'; --fold-recursion leaves one 'descend'")
 
 
+def case_sampling(c):
+    """record --sample: totals, per-site sizes and counts, and what is left at exit are
+    within the tolerance the sampling's own variance gives (4 standard deviations) of the
+    exact recording of the same program; that tolerance is itself within 5%"""
+    import math
+    prog = os.path.join(c.fixtures, "fixture-sampling")
+    exact, _ = c.record("exact.htr", prog)
+    rate = 8192
+    sampled, _ = c.record("sampled.htr", prog, options=("--sample", "8KiB"))
+
+    def sites(log):
+        top = c.ht_json("top", log, "--allocations", "--by", "function", "-n", "10")
+        return top, {s["key"]: (s["size"], s["count"]) for s in top["stats"]}
+
+    top_e, exact_sites = sites(exact)
+    top_s, sampled_sites = sites(sampled)
+    expect(top_s["estimated"] is True and top_s["sample_bytes"] == rate,
+           f"top --json does not say it is an estimate: {top_s.get('estimated')}")
+    expect(top_e["estimated"] is False, "an exact recording is called an estimate")
+
+    def spread(count, size):
+        """standard deviations of the estimated bytes and count of `count` blocks of `size`"""
+        p = -math.expm1(-size / rate)
+        return math.sqrt(count * size * size * (1 - p) / p), math.sqrt(count * (1 - p) / p)
+
+    checked = 0
+    for key in ("site_small", "site_medium", "site_large", "site_huge", "site_kept"):
+        size, count = exact_sites[key]
+        expect(key in sampled_sites, f"{key} missing from the sampled top-10")
+        est_size, est_count = sampled_sites[key]
+        sd_bytes, sd_count = spread(count, size // count)
+        tol_bytes, tol_count = 4 * sd_bytes, 4 * sd_count
+        expect(tol_bytes <= 0.05 * size, f"{key}: a tolerance of {tol_bytes / size:.1%} is no test")
+        expect(abs(est_size - size) <= tol_bytes,
+               f"{key}: {est_size} B estimated, {size} B exact (tolerance {tol_bytes:.0f})")
+        expect(abs(est_count - count) <= max(tol_count, 1),
+               f"{key}: {est_count} estimated, {count} exact (tolerance {tol_count:.0f})")
+        print(f"{key}: {est_size / size - 1:+.2%} bytes, {est_count / count - 1:+.2%} count "
+              f"(tolerance {tol_bytes / size:.2%})")
+        checked += 1
+    # the order of the top sites is the exact run's (their sizes differ by more than the noise)
+    order = lambda top: [s["key"] for s in top["stats"] if s["key"].startswith("site_")]
+    expect(order(top_s) == order(top_e), f"top order {order(top_s)}, exact {order(top_e)}")
+
+    se, ss = c.ht_json("summary", exact), c.ht_json("summary", sampled)
+    var = sum(spread(cnt, sz // cnt)[0] ** 2 for sz, cnt in exact_sites.values() if cnt)
+    tol = 4 * math.sqrt(var)
+    expect(abs(ss["allocated_bytes"] - se["allocated_bytes"]) <= tol,
+           f"allocated {ss['allocated_bytes']} estimated, {se['allocated_bytes']} exact")
+    kept_sd = spread(20000, 4000)[0]
+    expect(abs(ss["not_freed_bytes"] - se["not_freed_bytes"]) <= 4 * kept_sd + 8192,
+           f"left at exit {ss['not_freed_bytes']} estimated, {se['not_freed_bytes']} exact")
+    expect(ss["sample_bytes"] == rate and 0 < ss["sampled_allocations"] < se["allocations"] / 20,
+           f"sampled_allocations {ss['sampled_allocations']} of {se['allocations']}")
+    text = c.ht("summary", sampled).stdout
+    expect("one allocation per 8192 B" in text and "estimates" in text,
+           f"summary does not state the rate: {text[:300]}")
+    # a sampled heap cannot be scanned for leaks: refused, in one line
+    p = c.ht("record", "--graph", "--sample", "512KiB", "--", prog, check=False)
+    expect(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+           and "--sample" in p.stderr, f"--graph --sample: {p.returncode} {p.stderr!r}")
+    p = c.ht("record", "--sample", "lots", "--", prog, check=False)
+    expect(p.returncode == 2 and "--sample" in p.stderr, f"--sample lots: {p.stderr!r}")
+    print(f"{checked} sites within their tolerance; {ss['sampled_allocations']} of "
+          f"{se['allocations']} allocations recorded")
+
+
 def case_growth_without_snapshots(c):
     """growth on a recording where the program took no snapshot says what it compares"""
     log, _ = c.record("nosnap.htr", os.path.join(c.fixtures, "fixture-deep"))
