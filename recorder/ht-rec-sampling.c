@@ -19,7 +19,7 @@
 
 uint64_t ht_rec_sample_mean; /* SIZE in bytes; 0 = every allocation is recorded */
 
-#define FILTER_BITS 20
+#define FILTER_BITS 13 /* 8 KiB: stays in cache; a false hit only costs a lookup */
 #define FILTER_SIZE (1u << FILTER_BITS)
 
 static _Atomic uint8_t *filter;  /* recorded blocks per bucket (saturates at 255) */
