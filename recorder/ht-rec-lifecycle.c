@@ -242,6 +242,7 @@ ht_rec_init (void)
   bool opened = ht_rec_file_open (follow_exec, &continuing);
   /* our variables read, the program gets its own environment back */
   ht_rec_python_configure ();
+  ht_rec_unwind_configure ();
   ht_rec_env_restore (ht_rec_file_dir (), follow_fork && follow_exec);
   if (!opened)
     {
@@ -306,6 +307,7 @@ finish_recording (void)
   ht_rec_write_program_suppressions ();
   write_end (HT_END_EXIT);
   atomic_store (&ht_rec_state, HT_REC_OFF);
+  ht_rec_unwind_report ();
   if (entered)
     ht_rec_guard_leave ();
 }

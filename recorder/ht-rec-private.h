@@ -9,6 +9,7 @@
  * ht-rec-sampler.c the recorder's 10 ms thread: samples, flushes, snapshot requests
  * ht-rec-sampling.c record --sample: which allocations are recorded, and their frees
  * ht-rec-trace.c  stack capture, the trace tree, the module map
+ * ht-rec-unwind.c native stacks: libunwind, and the slots that let a stack be reused
  * ht-rec-live.c   the live-block table of --graph, and its scan at snapshots and exit
  * ht-rec-zstd.c   chunk compression with libzstd (linked in statically)
  * ht-rec-process.c hooks on exec, _exit, abort, dlclose and on calls that could close or
@@ -79,6 +80,15 @@ typedef struct
 
 #define HT_REC_PY_CACHE 256 /* per-thread code object cache slots */
 
+/* A confirmed frame size (ht-rec-unwind.c), in a thread's cache of them. */
+typedef struct
+{
+  uintptr_t ip;
+  uint32_t size;
+} HtRecFrameSize;
+
+#define HT_REC_SIZE_CACHE 512 /* per-thread frame size cache slots */
+
 /* Per-thread state, mmap'd on the thread's first recorded event. */
 typedef struct HtRecThread
 {
@@ -90,6 +100,12 @@ typedef struct HtRecThread
   uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
   HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
   HtRecPyCode pycodes[HT_REC_PY_CACHE];
+  int nat_n;                                      /* frames in nat_ips (0: none kept) */
+  uintptr_t stack_top;                            /* 0 not known yet, 1 unknown */
+  uintptr_t nat_ips[HT_REC_MAX_FRAMES + 16];      /* last native stack, innermost first */
+  uintptr_t nat_slots[HT_REC_MAX_FRAMES + 16];    /* where each return address lay */
+  HtRecFrameSize sizes[HT_REC_SIZE_CACHE];        /* confirmed frame sizes, recently used */
+  uint32_t sizes_epoch;                           /* ht-rec-unwind.c's, when sizes was right */
   int64_t sample_left;    /* --sample: bytes to the next recorded allocation */
   uint64_t sample_rng;    /* its random state; 0 until the thread's first allocation */
   uintptr_t sample_freed; /* the recorded block this thread freed last (for UNFREE) */
@@ -313,6 +329,13 @@ HT_REC_HIDDEN bool ht_rec_zstd_init (void);
 HT_REC_HIDDEN size_t ht_rec_zstd_compress (const void *src, size_t len, const uint8_t **out,
                                            int *slot);
 HT_REC_HIDDEN void ht_rec_zstd_release (int slot);
+
+/* ht-rec-unwind.c */
+HT_REC_HIDDEN void ht_rec_unwind_configure (void);
+HT_REC_HIDDEN void ht_rec_unwind_init (void);
+HT_REC_HIDDEN int ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max);
+HT_REC_HIDDEN void ht_rec_unwind_report (void);
+HT_REC_HIDDEN void ht_rec_unwind_forget (void);
 
 /* ht-rec-trace.c */
 HT_REC_HIDDEN void ht_rec_trace_init (void);

@@ -102,6 +102,8 @@ ht_rec_thread_stream (void)
       memset (&t->stream, 0, sizeof t->stream);
       t->stream.id = id;
       t->depth = 0;
+      t->nat_n = 0;
+      t->stack_top = 0; /* a new thread, a new stack */
       memset (t->cache, 0, sizeof t->cache);
     }
   else
@@ -218,6 +220,7 @@ ht_rec_threads_after_fork (void)
       self->stream.next = NULL;
       threads_active = self;
       self->depth = 0;
+      self->nat_n = 0;
       atomic_store (&self->stream.spent, 0);
     }
   atomic_store (&spent_elsewhere, 0);

@@ -21,8 +21,6 @@
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 #include "ht-rec-private.h"
 
@@ -38,7 +36,6 @@ typedef struct
 static HtRecCodeRanges *_Atomic known_ranges; /* sorted; replaced, never edited */
 static pthread_mutex_t rescan_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long seen_adds, seen_subs;
-static uintptr_t own_start, own_end; /* this library's text, skipped in stacks */
 
 typedef struct
 {
@@ -234,26 +231,6 @@ modules_know (uintptr_t ip)
   return false;
 }
 
-static int
-find_own (struct dl_phdr_info *info, size_t size, void *data)
-{
-  (void) size;
-  uintptr_t self = (uintptr_t) data;
-  for (int i = 0; i < info->dlpi_phnum; i++)
-    {
-      const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
-      uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-      if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && self >= start
-          && self < start + ph->p_memsz)
-        {
-          own_start = start;
-          own_end = start + ph->p_memsz;
-          return 1;
-        }
-    }
-  return 0;
-}
-
 /* ---------------------------------------------------------------------------------------
  * The global node table
  */
@@ -375,6 +352,7 @@ ht_rec_trace_reset (void)
   table_used = 0;
   atomic_fetch_add (&generation, 1);
   pthread_mutex_unlock (&table_lock);
+  ht_rec_unwind_forget ();
 }
 
 uint32_t
@@ -398,14 +376,7 @@ ht_rec_trace_set_next_node (uint32_t node)
 void
 ht_rec_trace_init (void)
 {
-  unw_set_caching_policy (unw_local_addr_space, UNW_CACHE_PER_THREAD);
-  dl_iterate_phdr (find_own, (void *) (uintptr_t) &ht_rec_trace_init);
-  /* libunwind creates a pthread key on its first unwind.  Made later, after a program has
-   * created 32 keys of its own, that key would make glibc allocate the thread's second
-   * level of keys under our guard: a block never recorded, never scanned, which would hide
-   * whatever the program stores under its own keys there.  So unwind once now. */
-  void *ips[4];
-  unw_backtrace (ips, 4);
+  ht_rec_unwind_init ();
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -416,14 +387,18 @@ ht_rec_trace_init (void)
 uint32_t
 ht_rec_trace_capture (HtRecThread *t)
 {
+  uint32_t gen = atomic_load_explicit (&generation, memory_order_acquire);
+  if (HT_REC_UNLIKELY (t->generation != gen))
+    {
+      t->depth = 0;
+      t->nat_n = 0;
+      memset (t->cache, 0, sizeof t->cache);
+      t->generation = gen;
+    }
   void *ips[HT_REC_MAX_FRAMES + 16];
-  int n = unw_backtrace (ips, ht_rec_max_frames + 16);
-  int skip = 0;
-  while (skip < n && (uintptr_t) ips[skip] >= own_start && (uintptr_t) ips[skip] < own_end)
-    skip++;
-  int depth = n - skip;
-  /* ips[skip] is the innermost frame; the tree is built from the outermost one. */
-  void **frames = ips + skip;
+  int depth = ht_rec_unwind (t, (uintptr_t *) ips, ht_rec_max_frames + 16);
+  /* ips[0] is the innermost frame; the tree is built from the outermost one. */
+  void **frames = ips;
   /* In a CPython program, the Python frames take the place of the evaluation loop's. */
   void *merged[2 * HT_REC_MAX_FRAMES + 16];
   int m = ht_rec_python_merge (&t->stream, frames, depth, (uintptr_t *) merged,
@@ -441,13 +416,6 @@ ht_rec_trace_capture (HtRecThread *t)
       frames[ht_rec_max_frames] = (void *) HT_FRAME_CUT;
     }
 
-  uint32_t gen = atomic_load_explicit (&generation, memory_order_acquire);
-  if (HT_REC_UNLIKELY (t->generation != gen))
-    {
-      t->depth = 0;
-      memset (t->cache, 0, sizeof t->cache);
-      t->generation = gen;
-    }
   int k = 0;
   while (k < depth && k < t->depth && t->prev_ips[k] == (uintptr_t) frames[depth - 1 - k])
     k++;
