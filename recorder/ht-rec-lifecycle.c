@@ -137,6 +137,7 @@ at_fork_prepare (void)
   ht_rec_trace_lock_all ();
   ht_rec_threads_lock ();
   ht_rec_sampling_lock ();
+  ht_rec_streams_lock ();
   if (entered)
     ht_rec_guard_leave ();
 }
@@ -144,6 +145,7 @@ at_fork_prepare (void)
 static void
 at_fork_parent (void)
 {
+  ht_rec_streams_unlock (false);
   ht_rec_sampling_unlock ();
   ht_rec_threads_unlock ();
   ht_rec_trace_unlock_all ();
@@ -154,6 +156,7 @@ at_fork_parent (void)
 static void
 at_fork_child (void)
 {
+  ht_rec_streams_unlock (true);
   ht_rec_sampling_unlock ();
   ht_rec_threads_unlock ();
   ht_rec_trace_unlock_all ();

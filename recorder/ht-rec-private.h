@@ -61,7 +61,7 @@ typedef struct HtRecStream
   uint32_t tick;       /* events seen; every 64th is timed */
   _Atomic uint64_t spent; /* estimated stamp units spent recording this stream's events */
   struct HtRecStream *next;
-  uint8_t buf[sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE];
+  uint8_t *buf; /* room for a chunk header, then HT_REC_BUFFER_SIZE bytes of records */
 } HtRecStream;
 
 typedef struct
@@ -173,7 +173,13 @@ HT_REC_HIDDEN HtRecStream *ht_rec_late_stream (void);
 HT_REC_HIDDEN void ht_rec_stream_lock (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_unlock (HtRecStream *s);
 HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
+HT_REC_HIDDEN bool ht_rec_stream_init (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_flush (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_streams_write (void);
+HT_REC_HIDDEN void ht_rec_streams_wait (uint64_t ns);
+HT_REC_HIDDEN void ht_rec_streams_sync_only (void);
+HT_REC_HIDDEN void ht_rec_streams_lock (void);
+HT_REC_HIDDEN void ht_rec_streams_unlock (bool child);
 HT_REC_HIDDEN void ht_rec_stream_drop (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_put (HtRecStream *s, uint8_t tag, uint64_t stamp, int n,
                                       uint64_t a, uint64_t b);

@@ -469,7 +469,7 @@ ht_rec_python_merge (HtRecStream *s, void *const *native, int n, uintptr_t *out,
   if (!py.on)
     return -1;
   uintptr_t pyf[HT_REC_MAX_FRAMES];
-  bool run_end[HT_REC_MAX_FRAMES] = { false };
+  bool run_end[HT_REC_MAX_FRAMES]; /* python_stack sets each entry it returns */
   int np = python_stack (s, pyf, run_end, HT_REC_MAX_FRAMES);
   if (np == 0)
     return -1;

@@ -16,6 +16,8 @@
 
 uint64_t ht_rec_start_mono_ns; /* SAMPLE times count from here */
 
+#define TICK_NS (10u * 1000u * 1000u) /* a SAMPLE, a flush and a SYNC every 10 ms */
+
 static pthread_t sampler;
 static bool sampler_running;
 static _Atomic pid_t sampler_tid; /* the scan of --graph never stops the sampler */
@@ -108,10 +110,18 @@ sampler_main (void *arg)
   (void) arg;
   ht_rec_guard_forever ();
   atomic_store (&sampler_tid, ht_rec_gettid ());
+  uint64_t next_tick = ht_rec_mono_ns () + TICK_NS;
   while (!atomic_load (&sampler_stop))
     {
-      struct timespec ts = { 0, 10 * 1000 * 1000 };
-      nanosleep (&ts, NULL);
+      /* between ticks, write what threads queued (ht-rec-stream.c) as it comes */
+      uint64_t mono = ht_rec_mono_ns ();
+      if (mono < next_tick)
+        {
+          ht_rec_streams_wait (next_tick - mono);
+          ht_rec_streams_write ();
+          continue;
+        }
+      next_tick = mono + TICK_NS;
       if (atomic_load (&ht_rec_state) != HT_REC_ON)
         break;
       uint64_t now = ht_rec_stamp ();
@@ -168,6 +178,7 @@ ht_rec_sampler_stop (void)
   atomic_store (&sampler_stop, true);
   pthread_join (sampler, NULL);
   sampler_running = false;
+  ht_rec_streams_sync_only ();
 }
 
 /* In a forked child, the thread is gone. */
@@ -175,6 +186,7 @@ void
 ht_rec_sampler_forget (void)
 {
   sampler_running = false;
+  ht_rec_streams_sync_only ();
 }
 
 pid_t

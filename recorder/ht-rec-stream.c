@@ -10,9 +10,18 @@
  * everything stamped before T is in the file, and the SYNC(T) it writes lets the reader
  * merge streams with bounded buffering.  Records are encoded by ht-encoder.h.
  *
+ * A flushed buffer joins one queue of chunks to write, in the order they were flushed (so
+ * a stream's chunks reach the file in order, and SYNC after what it promises), and the
+ * thread goes on with a fresh buffer.  The sampler thread compresses and writes the queue:
+ * on a two-core machine the program's thread no longer pays for zstd.  Whoever needs the
+ * file complete (a sync, a thread's exit, fork, exit) writes the queue itself; a queue of
+ * more than WRITE_AHEAD buffers is written by the thread that fills it.  Chunks are only
+ * written under write_lock; a stream's lock may be held while taking it, never the reverse.
+ *
  * Nothing here allocates through malloc: buffers come from mmap.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -21,6 +30,39 @@
 
 static HtRecStream *control; /* stream 0 */
 static HtRecStream *late;    /* events of threads after their exit destructor */
+
+#define BUFFER_BYTES (sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE)
+#define WRITE_AHEAD 16 /* buffers queued at most before the filling thread writes them */
+
+/* A flushed buffer waiting in the queue: what its chunk header will say, kept in the
+ * header's own room until it is written. */
+typedef struct HtRecQueued
+{
+  struct HtRecQueued *next;
+  uint32_t stream;
+  uint32_t len;
+  uint64_t base_stamp;
+} HtRecQueued;
+_Static_assert (sizeof (HtRecQueued) <= sizeof (HtChunkHeader), "fits the header's room");
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static HtRecQueued *queue_head, *queue_tail;
+static unsigned queued;
+static uint8_t *spare; /* written buffers, linked through their first word */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool async; /* the sampler writes the queue */
+
+static uint8_t *
+buffer_get (void)
+{
+  pthread_mutex_lock (&queue_lock);
+  uint8_t *b = spare;
+  if (b)
+    memcpy (&spare, b, sizeof spare);
+  pthread_mutex_unlock (&queue_lock);
+  return b ? b : ht_rec_mmap (BUFFER_BYTES);
+}
 
 void
 ht_rec_stream_lock (HtRecStream *s)
@@ -35,41 +77,152 @@ ht_rec_stream_unlock (HtRecStream *s)
   atomic_store_explicit (&s->lock, 0, memory_order_release);
 }
 
-/* Writes the buffered records as one chunk, compressed when zstd is at hand, with one
- * write(2) so chunks of different threads never interleave.  Caller holds the lock. */
-void
-ht_rec_stream_flush (HtRecStream *s)
+/* Writes one queued chunk, compressed when zstd is at hand, with one write(2) so chunks
+ * of different threads never interleave.  Caller holds write_lock. */
+static void
+write_queued (HtRecQueued *q)
 {
-  if (s->len == 0)
-    return;
+  uint8_t *buf = (uint8_t *) q;
   HtChunkHeader h = {
     .magic = HT_CHUNK_MAGIC,
-    .payload_size = (uint32_t) s->len,
-    .stream = s->id,
+    .payload_size = q->len,
+    .stream = q->stream,
     .flags = 0,
-    .base_stamp = s->base_stamp,
+    .base_stamp = q->base_stamp,
   };
-  if (atomic_load (&ht_rec_state) == HT_REC_ON || s == control)
+  if (atomic_load (&ht_rec_state) == HT_REC_ON || q->stream == HT_CONTROL_STREAM)
     {
       const uint8_t *packed;
       int slot;
-      size_t n = ht_rec_zstd_compress (s->buf + sizeof h, s->len, &packed, &slot);
+      size_t n = ht_rec_zstd_compress (buf + sizeof h, q->len, &packed, &slot);
       if (n > 0)
         {
           h.flags = HT_CHUNK_ZSTD;
           h.payload_size = (uint32_t) n;
-          memcpy (s->buf, &h, sizeof h);
-          struct iovec iov[2] = { { s->buf, sizeof h }, { (void *) packed, n } };
+          memcpy (buf, &h, sizeof h);
+          struct iovec iov[2] = { { buf, sizeof h }, { (void *) packed, n } };
           ht_rec_file_write_chunk (iov);
           ht_rec_zstd_release (slot);
         }
       else
         {
-          memcpy (s->buf, &h, sizeof h);
-          ht_rec_file_write (s->buf, sizeof h + s->len);
+          size_t len = q->len;
+          memcpy (buf, &h, sizeof h);
+          ht_rec_file_write (buf, sizeof h + len);
         }
     }
+}
+
+/* Writes every queued chunk, in order. */
+void
+ht_rec_streams_write (void)
+{
+  pthread_mutex_lock (&write_lock);
+  for (;;)
+    {
+      pthread_mutex_lock (&queue_lock);
+      HtRecQueued *q = queue_head;
+      if (q)
+        {
+          queue_head = q->next;
+          if (!queue_head)
+            queue_tail = NULL;
+          queued--;
+        }
+      pthread_mutex_unlock (&queue_lock);
+      if (!q)
+        break;
+      write_queued (q);
+      pthread_mutex_lock (&queue_lock);
+      memcpy (q, &spare, sizeof spare);
+      spare = (uint8_t *) q;
+      pthread_mutex_unlock (&queue_lock);
+    }
+  pthread_mutex_unlock (&write_lock);
+}
+
+/* The buffered records join the queue as one chunk; the stream goes on in a fresh buffer
+ * (or, out of memory, in the same one once written).  Caller holds the stream's lock. */
+static void
+stream_enqueue (HtRecStream *s)
+{
+  if (s->len == 0)
+    return;
+  HtRecQueued *q = (HtRecQueued *) s->buf;
+  *q = (HtRecQueued){ NULL, s->id, (uint32_t) s->len, s->base_stamp };
+  uint8_t *fresh = buffer_get ();
+  pthread_mutex_lock (&queue_lock);
+  if (queue_tail)
+    queue_tail->next = q;
+  else
+    queue_head = q;
+  queue_tail = q;
+  unsigned n = ++queued;
+  if (async)
+    pthread_cond_signal (&queue_cond);
+  pthread_mutex_unlock (&queue_lock);
+  if (fresh)
+    s->buf = fresh;
   ht_rec_stream_drop (s);
+  if (!fresh || !async || n > WRITE_AHEAD)
+    ht_rec_streams_write (); /* no writer, or it is behind: write now */
+}
+
+/* Flushes the stream and writes the queue: its records are in the file on return.
+ * Caller holds the stream's lock. */
+void
+ht_rec_stream_flush (HtRecStream *s)
+{
+  stream_enqueue (s);
+  ht_rec_streams_write ();
+}
+
+/* The sampler: waits until a buffer is queued or `ns` passed. */
+void
+ht_rec_streams_wait (uint64_t ns)
+{
+  struct timespec until;
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_nsec += (long) ns;
+  until.tv_sec += until.tv_nsec / 1000000000;
+  until.tv_nsec %= 1000000000;
+  pthread_mutex_lock (&queue_lock);
+  async = true;
+  if (!queue_head)
+    pthread_cond_timedwait (&queue_cond, &queue_lock, &until);
+  pthread_mutex_unlock (&queue_lock);
+}
+
+/* No sampler to write the queue any more (it stopped, or this is a forked child). */
+void
+ht_rec_streams_sync_only (void)
+{
+  pthread_mutex_lock (&queue_lock);
+  async = false;
+  pthread_mutex_unlock (&queue_lock);
+}
+
+/* fork: no other thread may hold a lock of the queue when the child starts.  The child
+ * drops what its parent had queued (its log is its own). */
+void
+ht_rec_streams_lock (void)
+{
+  pthread_mutex_lock (&write_lock);
+  pthread_mutex_lock (&queue_lock);
+}
+
+void
+ht_rec_streams_unlock (bool child)
+{
+  if (child)
+    {
+      queue_head = queue_tail = NULL;
+      queued = 0;
+      async = false;
+      pthread_cond_init (&queue_cond, NULL);
+    }
+  pthread_mutex_unlock (&queue_lock);
+  pthread_mutex_unlock (&write_lock);
 }
 
 /* Forgets the buffered records; the next chunk starts where the last record left off. */
@@ -81,13 +234,22 @@ ht_rec_stream_drop (HtRecStream *s)
   ht_encoder_start (&s->enc, s->base_stamp);
 }
 
-/* Room for `need` bytes; flushes a full buffer first.  Caller holds the lock. */
+/* Room for `need` bytes; a full buffer joins the queue first.  Caller holds the lock. */
 uint8_t *
 ht_rec_stream_reserve (HtRecStream *s, size_t need)
 {
-  if (s->len + need > HT_REC_BUFFER_SIZE)
-    ht_rec_stream_flush (s);
+  if (HT_REC_UNLIKELY (s->len + need > HT_REC_BUFFER_SIZE))
+    stream_enqueue (s);
   return s->buf + sizeof (HtChunkHeader) + s->len;
+}
+
+/* A stream's first buffer (a recycled thread keeps the one it had). */
+bool
+ht_rec_stream_init (HtRecStream *s)
+{
+  if (!s->buf)
+    s->buf = ht_rec_mmap (BUFFER_BYTES);
+  return s->buf != NULL;
 }
 
 /* Stream 0 and the stream of threads past their exit destructor. */
@@ -96,7 +258,7 @@ ht_rec_streams_init (uint32_t late_id)
 {
   control = ht_rec_mmap (sizeof *control);
   late = ht_rec_mmap (sizeof *late);
-  if (!control || !late)
+  if (!control || !late || !ht_rec_stream_init (control) || !ht_rec_stream_init (late))
     return false;
   control->id = HT_CONTROL_STREAM;
   late->id = late_id;

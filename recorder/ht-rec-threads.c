@@ -99,8 +99,10 @@ ht_rec_thread_stream (void)
     {
       threads_free = t->next_free;
       uint32_t id = t->stream.id;
+      uint8_t *buf = t->stream.buf; /* empty: flushed at the thread's exit */
       memset (&t->stream, 0, sizeof t->stream);
       t->stream.id = id;
+      t->stream.buf = buf;
       t->depth = 0;
       t->nat_n = 0;
       t->stack_top = 0; /* a new thread, a new stack */
@@ -111,6 +113,12 @@ ht_rec_thread_stream (void)
       t = ht_rec_mmap (sizeof *t);
       if (t)
         t->stream.id = next_stream_id++;
+    }
+  if (t && !ht_rec_stream_init (&t->stream))
+    {
+      t->next_free = threads_free; /* no memory for its buffer: use the shared stream */
+      threads_free = t;
+      t = NULL;
     }
   if (t)
     {

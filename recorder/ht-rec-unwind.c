@@ -332,17 +332,28 @@ reuse (HtRecThread *t, uintptr_t slot0, uintptr_t top, uintptr_t *ips, int max)
           int n = k + (t->nat_n - j);
           if (n > max || !still_there (t, j))
             return -1;
-          /* the previous stack's frames j.. become this one's k..; its inner ones are new */
-          if (k != j)
+          /* the previous stack's frames j.. become this one's k..; its inner ones are new
+           * (plain loops: a few words each, where memcpy's setup costs more) */
+          if (k < j)
+            for (int i = j; i < t->nat_n; i++)
+              {
+                t->nat_ips[i - j + k] = t->nat_ips[i];
+                t->nat_slots[i - j + k] = t->nat_slots[i];
+              }
+          else if (k > j)
+            for (int i = t->nat_n - 1; i >= j; i--)
+              {
+                t->nat_ips[i - j + k] = t->nat_ips[i];
+                t->nat_slots[i - j + k] = t->nat_slots[i];
+              }
+          for (int i = 0; i < k; i++)
             {
-              memmove (t->nat_ips + k, t->nat_ips + j, (size_t) (t->nat_n - j) * sizeof *ips);
-              memmove (t->nat_slots + k, t->nat_slots + j,
-                       (size_t) (t->nat_n - j) * sizeof *slots);
+              t->nat_ips[i] = ips[i];
+              t->nat_slots[i] = slots[i];
             }
-          memcpy (t->nat_ips, ips, (size_t) k * sizeof *ips);
-          memcpy (t->nat_slots, slots, (size_t) k * sizeof *slots);
           t->nat_n = n;
-          memcpy (ips, t->nat_ips, (size_t) n * sizeof *ips);
+          for (int i = k; i < n; i++)
+            ips[i] = t->nat_ips[i];
           return n;
         }
       uint32_t size = thread_size_of (t, ip);
