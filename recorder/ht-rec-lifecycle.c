@@ -172,6 +172,7 @@ at_fork_child (void)
     }
 
   HtRecThread *self = ht_rec_threads_after_fork ();
+  ht_rec_streams_asymmetric_init (); /* a new address space registers again */
   ht_rec_trace_reset ();
   ht_rec_python_after_fork (self ? &self->stream : NULL);
   ht_rec_start_mono_ns = ht_rec_mono_ns ();
@@ -235,6 +236,7 @@ ht_rec_init (void)
     ht_rec_trace_set_next_node ((uint32_t) env_number ("HEAPTRAIL_NODE_BASE"));
   if (env_number ("HEAPTRAIL_START_NS"))
     ht_rec_start_mono_ns = env_number ("HEAPTRAIL_START_NS");
+  ht_rec_streams_asymmetric_init ();
   if (!ht_rec_threads_init (stream_base)
       || !ht_rec_streams_init (ht_rec_threads_new_stream_id ()))
     {

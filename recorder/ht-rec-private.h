@@ -53,7 +53,10 @@
  * sampler flushes, so the hot path pays one atomic exchange. */
 typedef struct HtRecStream
 {
-  atomic_int lock;
+  atomic_int lock;     /* between writers that are not the owner (see ht-rec-stream.c) */
+  _Atomic int busy;    /* the owning thread is writing to it */
+  _Atomic int flush_request; /* another thread wants it: the owner waits */
+  bool owned;          /* a thread's own stream (not the control or the shared one) */
   uint32_t id;
   uint64_t base_stamp; /* stamp at the start of the current chunk */
   HtEncoder enc;       /* what the next record is delta-encoded against */
@@ -168,10 +171,13 @@ HT_REC_HIDDEN void ht_rec_log_fd_move (void);
 
 /* ht-rec-stream.c */
 HT_REC_HIDDEN bool ht_rec_streams_init (uint32_t late_id);
+HT_REC_HIDDEN void ht_rec_streams_asymmetric_init (void);
 HT_REC_HIDDEN HtRecStream *ht_rec_control_stream (void);
 HT_REC_HIDDEN HtRecStream *ht_rec_late_stream (void);
-HT_REC_HIDDEN void ht_rec_stream_lock (HtRecStream *s);
-HT_REC_HIDDEN void ht_rec_stream_unlock (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_lock_remote (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_unlock_remote (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_wait_owner_turn (HtRecStream *s);
+extern HT_REC_HIDDEN bool ht_rec_streams_asymmetric;
 HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
 HT_REC_HIDDEN bool ht_rec_stream_init (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_flush (HtRecStream *s);
@@ -185,6 +191,45 @@ HT_REC_HIDDEN void ht_rec_stream_put (HtRecStream *s, uint8_t tag, uint64_t stam
                                       uint64_t a, uint64_t b);
 HT_REC_HIDDEN void ht_rec_control_put_text (uint8_t tag, const char *text, size_t len);
 
+extern HT_REC_HIDDEN __thread HtRecThread *ht_rec_tls_thread
+  __attribute__ ((tls_model ("initial-exec")));
+
+/* A stream is locked by its owning thread on every event: there the lock is a plain store
+ * and a load (ht-rec-stream.c says why that is enough), anyone else takes the remote way. */
+static inline bool
+ht_rec_stream_is_mine (HtRecStream *s)
+{
+  return s->owned && ht_rec_streams_asymmetric && ht_rec_tls_thread
+         && s == (HtRecStream *) ht_rec_tls_thread;
+}
+
+static inline void
+ht_rec_stream_lock (HtRecStream *s)
+{
+  if (HT_REC_LIKELY (ht_rec_stream_is_mine (s)))
+    {
+      atomic_store_explicit (&s->busy, 1, memory_order_relaxed);
+      atomic_signal_fence (memory_order_seq_cst);
+      if (HT_REC_LIKELY (!atomic_load_explicit (&s->flush_request, memory_order_acquire)))
+        return;
+      ht_rec_stream_wait_owner_turn (s);
+      return;
+    }
+  ht_rec_stream_lock_remote (s);
+}
+
+static inline void
+ht_rec_stream_unlock (HtRecStream *s)
+{
+  if (HT_REC_LIKELY (ht_rec_stream_is_mine (s)))
+    {
+      atomic_signal_fence (memory_order_seq_cst);
+      atomic_store_explicit (&s->busy, 0, memory_order_release);
+      return;
+    }
+  ht_rec_stream_unlock_remote (s);
+}
+
 /* Ends a record that the caller wrote after ht_rec_stream_reserve. */
 static inline void
 ht_rec_stream_commit (HtRecStream *s, const uint8_t *end)
@@ -193,8 +238,6 @@ ht_rec_stream_commit (HtRecStream *s, const uint8_t *end)
 }
 
 /* ht-rec-threads.c */
-extern HT_REC_HIDDEN __thread HtRecThread *ht_rec_tls_thread
-  __attribute__ ((tls_model ("initial-exec")));
 HT_REC_HIDDEN pid_t ht_rec_gettid (void);
 HT_REC_HIDDEN bool ht_rec_threads_init (uint32_t base);
 HT_REC_HIDDEN uint32_t ht_rec_threads_new_stream_id (void);

@@ -104,6 +104,23 @@ serve_snapshot_request (void)
   heaptrail_rec_snapshot (label);
 }
 
+/* Takes the snapshots asked for from outside since the last call. */
+static void
+serve_snapshot_requests (void)
+{
+  char request[PATH_MAX];
+  if (request_path (request, sizeof request) && access (request, F_OK) == 0
+      && snapshot_served == atomic_load (&snapshot_requests))
+    atomic_fetch_add (&snapshot_requests, 1);
+  while (snapshot_served != atomic_load (&snapshot_requests))
+    {
+      ht_rec_guard_leave (); /* heaptrail_rec_snapshot takes the guard itself */
+      serve_snapshot_request ();
+      ht_rec_guard_forever ();
+      snapshot_served++;
+    }
+}
+
 static void *
 sampler_main (void *arg)
 {
@@ -125,22 +142,16 @@ sampler_main (void *arg)
       if (atomic_load (&ht_rec_state) != HT_REC_ON)
         break;
       uint64_t now = ht_rec_stamp ();
-      char request[PATH_MAX];
-      if (request_path (request, sizeof request) && access (request, F_OK) == 0
-          && snapshot_served == atomic_load (&snapshot_requests))
-        atomic_fetch_add (&snapshot_requests, 1);
-      while (snapshot_served != atomic_load (&snapshot_requests))
-        {
-          ht_rec_guard_leave (); /* heaptrail_rec_snapshot takes the guard itself */
-          serve_snapshot_request ();
-          ht_rec_guard_forever ();
-          snapshot_served++;
-        }
+      serve_snapshot_requests ();
       ht_rec_modules_refresh ();
       ht_rec_write_sample (now);
       ht_rec_flush_all (now);
       ht_rec_threads_add_time (ht_rec_stamp () - now);
     }
+  /* a request that came just before the end (kill -USR2 cut the program's sleep short,
+   * say) is still a snapshot */
+  if (atomic_load (&ht_rec_state) == HT_REC_ON)
+    serve_snapshot_requests ();
   return NULL;
 }
 

@@ -21,10 +21,13 @@
  * Nothing here allocates through malloc: buffers come from mmap.
  */
 #define _GNU_SOURCE
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "ht-rec-private.h"
 
@@ -64,17 +67,62 @@ buffer_get (void)
   return b ? b : ht_rec_mmap (BUFFER_BYTES);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Locking.  A thread's stream is written by the thread on every event, and by someone else
+ * only to flush it (the sampler every 10 ms, fork, exit).  So the owner's lock is a plain
+ * store to `busy` and a load of `flush_request`; another thread sets `flush_request`, then
+ * has the kernel run a full memory barrier on every thread of the process (membarrier's
+ * private expedited command), then waits until `busy` is clear.  Either the owner's store
+ * is visible after that barrier, or its load comes after it and sees the request: the two
+ * never both go ahead (the asymmetric form of Dekker's algorithm, as userspace RCU uses).
+ * The owner pays no atomic exchange; where membarrier is missing, everyone takes `lock`
+ * with one.  The control stream and the shared stream have several writers: `lock` only.
+ */
+bool ht_rec_streams_asymmetric;
+
 void
-ht_rec_stream_lock (HtRecStream *s)
+ht_rec_streams_asymmetric_init (void)
 {
-  while (atomic_exchange_explicit (&s->lock, 1, memory_order_acquire))
-    sched_yield ();
+  ht_rec_streams_asymmetric
+    = syscall (SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
 void
-ht_rec_stream_unlock (HtRecStream *s)
+ht_rec_stream_lock_remote (HtRecStream *s)
 {
+  while (atomic_exchange_explicit (&s->lock, 1, memory_order_acquire))
+    sched_yield ();
+  if (s->owned && ht_rec_streams_asymmetric)
+    {
+      atomic_store (&s->flush_request, 1);
+      syscall (SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+      while (atomic_load (&s->busy))
+        sched_yield ();
+    }
+}
+
+void
+ht_rec_stream_unlock_remote (HtRecStream *s)
+{
+  if (s->owned && ht_rec_streams_asymmetric)
+    atomic_store_explicit (&s->flush_request, 0, memory_order_release);
   atomic_store_explicit (&s->lock, 0, memory_order_release);
+}
+
+/* The owner found a flush request: it steps back until the flush is done. */
+void
+ht_rec_stream_wait_owner_turn (HtRecStream *s)
+{
+  for (;;)
+    {
+      atomic_store_explicit (&s->busy, 0, memory_order_release);
+      while (atomic_load_explicit (&s->flush_request, memory_order_acquire))
+        sched_yield ();
+      atomic_store_explicit (&s->busy, 1, memory_order_relaxed);
+      atomic_thread_fence (memory_order_seq_cst);
+      if (!atomic_load_explicit (&s->flush_request, memory_order_acquire))
+        return;
+    }
 }
 
 /* Writes one queued chunk, compressed when zstd is at hand, with one write(2) so chunks

@@ -114,6 +114,8 @@ ht_rec_thread_stream (void)
       if (t)
         t->stream.id = next_stream_id++;
     }
+  if (t)
+    t->stream.owned = true;
   if (t && !ht_rec_stream_init (&t->stream))
     {
       t->next_free = threads_free; /* no memory for its buffer: use the shared stream */
@@ -220,6 +222,8 @@ ht_rec_threads_after_fork (void)
     if (streams[i])
       {
         atomic_store (&streams[i]->lock, 0);
+        atomic_store (&streams[i]->busy, 0);
+        atomic_store (&streams[i]->flush_request, 0);
         streams[i]->len = 0;
         ht_encoder_start (&streams[i]->enc, streams[i]->enc.last_stamp);
       }
