@@ -147,6 +147,8 @@ enum
 {
   HT_SCAN_INCOMPLETE = 1, /* the recorder ran out of memory: edges or roots are missing */
   HT_SCAN_NOT_STOPPED = 2, /* threads could not be stopped (no signal free): not scanned */
+  HT_SCAN_PTRACE = 4,      /* threads were stopped with ptrace (no handler ran in them), not
+                              with a signal */
 };
 
 /* A module inside HT_REC_MODULE:

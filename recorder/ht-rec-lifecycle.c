@@ -248,6 +248,7 @@ ht_rec_init (void)
   /* our variables read, the program gets its own environment back */
   ht_rec_python_configure ();
   ht_rec_unwind_configure ();
+  ht_rec_tracer_configure ();
   ht_rec_env_restore (ht_rec_file_dir (), follow_fork && follow_exec);
   if (!opened)
     {

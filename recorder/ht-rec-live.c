@@ -760,6 +760,8 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
    * heap PROT_NONE), and what cannot be read holds no pointers */
   if (!ht_rec_world_stop (world))
     flags |= HT_SCAN_NOT_STOPPED;
+  else if (world->traced)
+    flags |= HT_SCAN_PTRACE;
   HtRecRanges maps = { 0 }, readable_maps = { 0 };
   if (!ht_rec_rw_mappings (&maps) || !ht_rec_readable_mappings (&readable_maps))
     flags |= HT_SCAN_INCOMPLETE;
@@ -811,7 +813,13 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
     }
   for (size_t i = 0; i < world->n; i++)
     if (atomic_load (&world->threads[i].state) == 1 /* stopped */)
-      scan_stack (sc, &maps, world->threads[i].tid, world->threads[i].sp);
+      {
+        const HtRecStopped *t = &world->threads[i];
+        if (t->nregs) /* stopped by ptrace: its registers are not on its stack */
+          scan_words (sc, (uintptr_t) t->regs, (uintptr_t) (t->regs + t->nregs), HT_ROOT_STACK,
+                      t->tid, 0, 0);
+        scan_stack (sc, &maps, t->tid, t->sp);
+      }
   HtRecRanges own = { 0 };
   if (!ht_rec_own_ranges (&own))
     flags |= HT_SCAN_INCOMPLETE;

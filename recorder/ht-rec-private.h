@@ -21,12 +21,14 @@
  * ht-rec-clock.c  the stamps' clock; ht-rec-mem.c the recorder's mmap'd memory;
  * ht-rec-program.c the program's path, arguments and own suppressions
  * ht-rec-world.c  stopping the other threads for a scan; the process's mappings
+ * ht-rec-tracer.c stopping them with ptrace instead, where allowed (no handler runs)
  *
  * The hooks talk to the engine only through ht_rec_on_alloc / ht_rec_on_free /
  * ht_rec_on_unfree, each called with the thread's recursion guard already held.
  */
 #pragma once
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -34,6 +36,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "ht-encoder.h"
 #include "ht-format.h"
@@ -285,6 +288,27 @@ ht_rec_stamp (void)
   return ht_rec_mono_ns () >> HT_STAMP_SHIFT_NS;
 }
 
+/* A system call made with the instruction itself: no errno, no libc (the result is
+ * -errno on failure).  The tracer, which shares our memory and thread pointer but is not
+ * one of our threads, may make no other kind. */
+static inline long
+ht_rec_sys (long n, long a, long b, long c, long d, long e)
+{
+#if defined(__x86_64__)
+  long ret;
+  register long r10 __asm__ ("r10") = d;
+  register long r8 __asm__ ("r8") = e;
+  __asm__ volatile ("syscall"
+                    : "=a"(ret)
+                    : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                    : "rcx", "r11", "memory");
+  return ret;
+#else
+  long r = syscall (n, a, b, c, d, e);
+  return r < 0 ? -errno : r;
+#endif
+}
+
 /* ht-rec-mem.c */
 HT_REC_HIDDEN size_t ht_rec_own_bytes (void);
 /* ht-rec-program.c */
@@ -345,12 +369,18 @@ typedef struct
   size_t n, cap;
 } HtRecRanges;
 
+#define HT_REC_REGS 32 /* general registers kept for a thread stopped by ptrace */
+
 typedef struct
 {
   pid_t tid;
   _Atomic int state; /* HT_REC_STOP_* */
-  uintptr_t sp;      /* lowest live address of its stack: the saved registers lie above */
+  uintptr_t sp;      /* lowest live address of its stack: with the signal, the saved
+                        registers lie above */
   uintptr_t tp;      /* thread pointer: static TLS is next to it */
+  unsigned nregs;    /* stopped by ptrace: its registers, roots too */
+  int resig;         /* a signal its stop held back, given back at the detach */
+  uintptr_t regs[HT_REC_REGS];
 } HtRecStopped;
 
 typedef struct
@@ -359,9 +389,15 @@ typedef struct
   size_t n, cap;
   size_t stopped, missed;
   int sig;
+  bool traced; /* stopped by ht-rec-tracer.c, not by a signal */
 } HtRecWorld;
 
 HT_REC_HIDDEN bool ht_rec_world_stop (HtRecWorld *w);
+HT_REC_HIDDEN long ht_rec_world_add_threads (HtRecWorld *w, pid_t pid, pid_t self, pid_t sampler,
+                                             void (*on_new) (HtRecWorld *w, HtRecStopped *t));
+HT_REC_HIDDEN void ht_rec_tracer_configure (void);
+HT_REC_HIDDEN bool ht_rec_tracer_stop (HtRecWorld *w);
+HT_REC_HIDDEN void ht_rec_tracer_resume (HtRecWorld *w);
 HT_REC_HIDDEN void ht_rec_world_resume (HtRecWorld *w);
 HT_REC_HIDDEN bool ht_rec_ranges_add (HtRecRanges *r, uintptr_t start, uintptr_t end,
                                      unsigned flags);

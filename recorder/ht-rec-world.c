@@ -10,7 +10,8 @@
  *
  * The handler blocks every signal while it waits, so no program handler runs in a stopped
  * thread.  SA_RESTART restarts most interrupted system calls; sleeps (nanosleep) return
- * early with EINTR as with any signal.
+ * early with EINTR as with any signal.  So this is the fallback: ht-rec-tracer.c stops the
+ * threads with ptrace where it may, and nothing in them notices.
  *
  * Roots (memcheck's root set, less the program's own anonymous mmaps): the writable
  * segments of every loaded object but this library (its .data and .bss, from the program
@@ -114,23 +115,36 @@ static bool
 knows (const HtRecWorld *w, pid_t tid)
 {
   for (size_t i = 0; i < w->n; i++)
-    if (w->threads[i].tid == tid)
+    if (w->threads[i].tid == tid || w->threads[i].tid == -tid)
       return true;
   return false;
 }
 
-/* Signals the threads not seen yet; returns how many were new, or -1 on error. */
-static long
-signal_new_threads (HtRecWorld *w, pid_t self, pid_t sampler)
+/* Gives each thread of process `pid` not in w yet (nor `self`, nor `sampler`) a slot, and
+ * passes it to on_new; returns how many were new, or -1.  System calls only, made with
+ * ht_rec_sys: the tracer (ht-rec-tracer.c), which shares our memory but not our thread,
+ * uses it too. */
+long
+ht_rec_world_add_threads (HtRecWorld *w, pid_t pid, pid_t self, pid_t sampler,
+                          void (*on_new) (HtRecWorld *w, HtRecStopped *t))
 {
-  int dir = open ("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  char path[64] = "/proc/";
+  char *p = path + 6, digits[16];
+  int nd = 0;
+  for (pid_t v = pid; v > 0; v /= 10)
+    digits[nd++] = (char) ('0' + v % 10);
+  while (nd > 0)
+    *p++ = digits[--nd];
+  memcpy (p, "/task", 6);
+  long dir = ht_rec_sys (SYS_openat, AT_FDCWD, (long) path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                         0, 0);
   if (dir < 0)
     return -1;
   long fresh = 0;
   char buf[4096] __attribute__ ((aligned (8)));
   for (;;)
     {
-      long n = syscall (SYS_getdents64, dir, buf, sizeof buf);
+      long n = ht_rec_sys (SYS_getdents64, dir, (long) buf, sizeof buf, 0, 0);
       if (n <= 0)
         break;
       for (long off = 0; off < n;)
@@ -148,17 +162,22 @@ signal_new_threads (HtRecWorld *w, pid_t self, pid_t sampler)
               continue;
             }
           HtRecStopped *t = &w->threads[w->n];
+          memset (t, 0, sizeof *t); /* state: HT_REC_STOP_SIGNALLED */
           t->tid = tid;
-          t->sp = t->tp = 0;
-          atomic_store (&t->state, HT_REC_STOP_SIGNALLED);
-          w->n++; /* visible to the handler before the signal is sent */
+          w->n++; /* visible to the signal handler before the signal is sent */
           fresh++;
-          if (syscall (SYS_tgkill, getpid (), tid, w->sig) != 0)
-            atomic_store (&t->state, HT_REC_STOP_GONE);
+          on_new (w, t);
         }
     }
-  syscall (SYS_close, dir);
+  ht_rec_sys (SYS_close, dir, 0, 0, 0, 0);
   return fresh;
+}
+
+static void
+send_stop_signal (HtRecWorld *w, HtRecStopped *t)
+{
+  if (syscall (SYS_tgkill, getpid (), t->tid, w->sig) != 0)
+    atomic_store (&t->state, HT_REC_STOP_GONE);
 }
 
 static uint64_t
@@ -213,17 +232,21 @@ bool
 ht_rec_world_stop (HtRecWorld *w)
 {
   memset (w, 0, sizeof *w);
-  w->sig = install_signal ();
   w->cap = MAX_THREADS;
   w->threads = ht_rec_mmap (w->cap * sizeof *w->threads);
-  if (!w->sig || !w->threads)
+  if (!w->threads)
+    return false;
+  if (ht_rec_tracer_stop (w))
+    return true;
+  w->sig = install_signal ();
+  if (!w->sig)
     return false;
   atomic_store (&departed, 0);
   atomic_store (&current, w);
   pid_t self = ht_rec_gettid (), sampler = ht_rec_sampler_tid ();
   for (int round = 0; round < 100; round++)
     {
-      long fresh = signal_new_threads (w, self, sampler);
+      long fresh = ht_rec_world_add_threads (w, getpid (), self, sampler, send_stop_signal);
       if (fresh < 0)
         break;
       wait_for_threads (w);
@@ -239,7 +262,9 @@ ht_rec_world_stop (HtRecWorld *w)
 void
 ht_rec_world_resume (HtRecWorld *w)
 {
-  if (w->threads && w->sig)
+  if (w->traced)
+    ht_rec_tracer_resume (w);
+  else if (w->threads && w->sig)
     {
       atomic_fetch_add (&release_gen, 1);
       futex (&release_gen, FUTEX_WAKE_PRIVATE, INT32_MAX);

@@ -896,6 +896,54 @@ def case_graph_threads(c):
     print(f"3 workers' blocks reachable from their stacks ({tids})")
 
 
+def case_graph_threads_undisturbed(c):
+    """threads blocked in nanosleep, poll and read during a heap scan are stopped with
+    ptrace, as LeakSanitizer stops them: no call notices (with the signal the recorder
+    falls back to, nanosleep and poll return early with EINTR, which the test checks
+    too), and the blocks their stacks hold are still reachable"""
+    import sqlite3
+    prog = os.path.join(c.fixtures, "fixture-quiet")
+
+    def run(name, env_extra):
+        log = os.path.join(c.work, name + ".htr")
+        p = subprocess.run([c.heaptrail, "record", "--graph", "-o", log, "--", prog],
+                           cwd=c.work, env=dict(os.environ, **env_extra), capture_output=True,
+                           text=True)
+        expect(p.returncode == 0, f"{name}: exit {p.returncode}: {p.stderr[-300:]}")
+        c.ht("import", log)
+        db = sqlite3.connect(log + ".db")
+        flags, stopped = db.execute("SELECT g.flags, g.threads_stopped FROM graphs g JOIN "
+                                    "snapshots s ON s.id = g.snapshot_id WHERE s.label = "
+                                    "'blocked'").fetchone()
+        db.close()
+        return json.loads(p.stdout), flags, stopped, log
+
+    scope = "0"
+    if os.path.exists("/proc/sys/kernel/yama/ptrace_scope"):
+        scope = open("/proc/sys/kernel/yama/ptrace_scope").read().strip()
+    calls, flags, stopped, log = run("ptrace", {})
+    if scope in ("2", "3"):
+        expect(not flags & 4, "ptrace used where yama forbids it")
+        print(f"yama ptrace_scope {scope}: threads stopped with the signal; not checked")
+        return
+    expect(flags & 4, f"the scan did not stop the threads with ptrace (flags {flags})")
+    expect(stopped == 3, f"{stopped} threads stopped, 3 expected")
+    expect(calls == {"nanosleep": 0, "poll": 0, "read": 0},
+           f"calls disturbed by the scan: {calls}")
+    db = sqlite3.connect(log + ".db")
+    reach = dict(db.execute("SELECT b.size, b.reach FROM graph_blocks b JOIN snapshots s ON "
+                            "s.id = b.snapshot_id WHERE s.label = 'blocked' AND b.size IN "
+                            "(2001, 2002, 2003)").fetchall())
+    db.close()
+    expect(reach == {2001: 0, 2002: 0, 2003: 0},
+           f"blocks the stopped threads' stacks hold should be still reachable: {reach}")
+    # the same run with the signal: what the tracer avoids is real
+    calls_sig, flags_sig, _, _ = run("signal", {"HEAPTRAIL_STOP": "signal"})
+    expect(not flags_sig & 4 and calls_sig["nanosleep"] == 4,
+           f"with the signal, nanosleep should return EINTR: {calls_sig}")
+    print(f"ptrace: {calls}; with the signal instead: {calls_sig}")
+
+
 def case_graph_escaping(c):
     """a type name full of quotes, braces, angle brackets, a newline and HTML stays text"""
     import xml.etree.ElementTree as ET
