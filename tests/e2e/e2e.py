@@ -1345,6 +1345,66 @@ def case_stack_cache(c):
         print(f"{name}: {reused} stacks reused, {full} unwound in full, none differs")
 
 
+def case_export_formats(c):
+    """export: pprof (read back by protoc), collapsed, speedscope (read by jq) and massif
+    (read by ms_print) hold the totals summary gives, at the peak and over the run"""
+    import gzip
+    log, _ = c.record("export.htr", os.path.join(c.fixtures, "fixture-known"))
+    s = c.ht_json("summary", log)
+    peak, allocated, calls = s["peak_heap_bytes"], s["allocated_bytes"], s["allocations"]
+
+    def export(fmt, *extra):
+        out = os.path.join(c.work, f"out.{fmt}{'-'.join(extra)}")
+        c.ht("export", log, "--format", fmt, "-o", out, *extra)
+        return out
+
+    # collapsed: "outer;...;inner VALUE", live bytes at the peak, or every allocation
+    for extra, want in (((), peak), (("--allocations",), allocated),
+                        (("--allocations", "--count"), calls)):
+        lines = open(export("collapsed", *extra)).read().splitlines()
+        total = sum(int(l.rsplit(" ", 1)[1]) for l in lines)
+        expect(total == want, f"collapsed {extra}: {total}, summary {want}")
+        expect(all(l.startswith("_start;") for l in lines), f"collapsed: not outermost first: {lines[:2]}")
+    # pprof: protoc decodes it with the published schema's field numbers
+    pb = export("pprof")
+    raw = gzip.open(pb).read()
+    proto_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analyzer", "lib")
+    text = subprocess.run(["protoc", "--decode", "perftools.profiles.Profile", "--proto_path",
+                           proto_dir, "profile.proto"], input=raw, capture_output=True,
+                          check=True).stdout.decode()
+    values = [int(l.split(":")[1]) for l in text.splitlines() if l.strip().startswith("value:")]
+    sums = [sum(values[i::4]) for i in range(4)]
+    expect(sums == [calls, allocated, sums[2], peak],
+           f"pprof alloc_objects, alloc_space, -, inuse_space: {sums}; summary {calls}, "
+           f"{allocated}, {peak}")
+    for name in ("alloc_objects", "alloc_space", "inuse_objects", "inuse_space"):
+        expect(f'string_table: "{name}"' in text, f"pprof: no sample type {name}")
+    # speedscope: its schema's fields, read with jq
+    ss = export("speedscope")
+    def jq(expr):
+        return json.loads(subprocess.run(["jq", "-c", expr, ss], capture_output=True, text=True,
+                                         check=True).stdout)
+    expect(jq(".\"$schema\"") == "https://www.speedscope.app/file-format-schema.json", "schema")
+    expect(jq("[.profiles[0].weights[]] | add") == peak, "speedscope live total")
+    expect(jq("[.profiles[1].weights[]] | add") == allocated, "speedscope allocated total")
+    nframes = jq(".shared.frames | length")
+    expect(jq("[.profiles[].samples[][]] | max") < nframes, "a sample names a frame not in the table")
+    expect(jq("[.profiles[] | (.samples | length) == (.weights | length)] | all"), "samples vs weights")
+    # massif: ms_print reads it; its peak snapshot is summary's peak
+    ms = export("massif")
+    p = subprocess.run(["ms_print", ms], capture_output=True, text=True)
+    expect(p.returncode == 0 and "Detailed snapshots" in p.stdout, f"ms_print: {p.stderr[-300:]}")
+    heap, tree = None, open(ms).read().split("#-----------\nsnapshot=")
+    for snap in tree[1:]:
+        if "heap_tree=peak" in snap:
+            heap = int(re.search(r"mem_heap_B=(\d+)", snap).group(1))
+    expect(heap == peak, f"massif peak snapshot {heap}, summary {peak}")
+    p = c.ht("export", log, "--format", "svg", check=False)
+    expect(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, f"bad format: {p.stderr}")
+    print(f"pprof, collapsed, speedscope and massif: peak {peak} B, {allocated} B in {calls} "
+          f"allocations, as summary says")
+
+
 def case_growth_without_snapshots(c):
     """growth on a recording where the program took no snapshot says what it compares"""
     log, _ = c.record("nosnap.htr", os.path.join(c.fixtures, "fixture-deep"))

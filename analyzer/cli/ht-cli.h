@@ -1,0 +1,94 @@
+/* ht-cli.h - what the heaptrail commands share (cli-common.c). */
+#pragma once
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+
+#include "ht-db.h"
+#include "ht-query.h"
+
+enum
+{
+  EXIT_OK = 0,
+  EXIT_FAILURE_ = 1, /* anything else */
+  EXIT_USAGE = 2,    /* bad command line */
+  EXIT_BAD_INPUT = 3, /* not a log or database, corrupt, or from a newer heaptrail */
+  EXIT_IO = 4,       /* cannot read or write a file */
+  EXIT_INTERRUPTED = 130,
+};
+
+extern const char *prog_name;
+
+/* "heaptrail: FILE: message" on stderr; returns code. */
+int fail (int code, const char *file, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+int exit_code_for (const GError *error);
+void print_warnings (const char *file, const char *warnings);
+
+/* Options that shape the import of a log (a database imported otherwise is imported
+ * again), and the ones every grouping command shares. */
+extern int import_snapshots;          /* heaptrail import --snapshots N; 0: the default */
+extern double import_short_lived_ms;  /* --short-lived MS; 0: the default */
+extern char *time_arg;                /* --time FROM..TO as given */
+extern double window_from_s, window_to_s; /* parsed; window_to_s 0: the whole run */
+extern gboolean native_frames;        /* --native: see ht_db_set_native_frames */
+extern gboolean json;                 /* --json, for every command that has it */
+extern gint64 sample_bytes;           /* the open recording's --sample, or 0 */
+extern char **filter_include, **filter_exclude; /* --include / --exclude */
+
+int do_import (const char *log, const char *db_path);
+gboolean is_sqlite (const char *path);
+/* REC: a database, or a log whose database is (re)built when missing or older.  NULL with
+ * *code set (and the error said) when it cannot be opened. */
+HtDb *open_recording (const char *rec, int *code);
+
+/* Parses a command's options; FALSE with *code set when they are wrong (the help is shown
+ * when the number of arguments is not between min_args and max_args). */
+gboolean parse_options (GOptionEntry *entries, const char *params, const char *summary,
+                        int *argc, char ***argv, int min_args, int max_args, int *code);
+gboolean parse_time_window (void);
+void apply_filters (HtTopOptions *opt);
+
+/* Prints the builder's document; a sampled recording's says its figures are estimates. */
+void print_json (JsonBuilder *b);
+void json_location (JsonBuilder *b, const HtLocation *l);
+
+#define JSON_INT(b, k, v)                                                                    \
+  G_STMT_START                                                                               \
+  {                                                                                          \
+    json_builder_set_member_name (b, k);                                                     \
+    json_builder_add_int_value (b, (gint64) (v));                                            \
+  }                                                                                          \
+  G_STMT_END
+#define JSON_DBL(b, k, v)                                                                    \
+  G_STMT_START                                                                               \
+  {                                                                                          \
+    json_builder_set_member_name (b, k);                                                     \
+    json_builder_add_double_value (b, v);                                                    \
+  }                                                                                          \
+  G_STMT_END
+#define JSON_STR(b, k, v)                                                                    \
+  G_STMT_START                                                                               \
+  {                                                                                          \
+    json_builder_set_member_name (b, k);                                                     \
+    json_builder_add_string_value (b, v);                                                    \
+  }                                                                                          \
+  G_STMT_END
+#define HT_TIME_ENTRY                                                                        \
+  { "time", 0, 0, G_OPTION_ARG_STRING, &time_arg,                                            \
+    N_("Count only the allocations made between FROM and TO seconds (1.5..3, ..2s, 4..)"),  \
+    N_("FROM..TO") }
+#define HT_SHORT_LIVED_ENTRY                                                                 \
+  { "short-lived", 0, 0, G_OPTION_ARG_DOUBLE, &import_short_lived_ms,                        \
+    N_("Count blocks freed within MS milliseconds as short-lived (default 1)"), "MS" }
+#define HT_FILTER_ENTRIES                                                                    \
+  { "include", 0, 0, G_OPTION_ARG_STRING_ARRAY, &filter_include,                             \
+    N_("Only allocations called from a source file or module matching GLOB (repeatable)"),  \
+    N_("GLOB") },                                                                            \
+  { "exclude", 0, 0, G_OPTION_ARG_STRING_ARRAY, &filter_exclude,                             \
+    N_("Leave out allocations called from a source file or module matching GLOB"),           \
+    N_("GLOB") },                                                                            \
+  { "native", 0, 0, G_OPTION_ARG_NONE, &native_frames,                                       \
+    N_("Show the C frames of Python programs too, not only the Python ones"), NULL }
+
+/* The commands in files of their own (cmd-*.c). */
+int cmd_export (int argc, char **argv);
