@@ -1348,7 +1348,7 @@ record_usage (void)
   return EXIT_USAGE;
 }
 
-static int
+int
 cmd_record (int argc, char **argv)
 {
   const char *output = NULL;
@@ -1536,6 +1536,9 @@ usage (FILE *to)
                  "  chain REC --block ADDR      the shortest chain from a root to a block\n"
                  "  export REC --format pprof|collapsed|speedscope|massif [-o FILE] [--at WHEN]\n"
                  "                              write the recording for other tools\n"
+                 "  check REC | -- PROGRAM [--max-peak SIZE] [--max-leaked SIZE]\n"
+                 "        [--max-allocations N] [--no-leaks-from GLOB] [--baseline OLD --max-growth PCT]\n"
+                 "                              memory limits for CI: exit status 1 when broken\n"
                  "\n"
                  "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
            prog_name, prog_name);
@@ -1576,6 +1579,7 @@ main (int argc, char **argv)
     { "refs", cmd_refs },
     { "chain", cmd_chain },
     { "export", cmd_export },
+    { "check", cmd_check },
   };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)

@@ -92,3 +92,6 @@ void json_location (JsonBuilder *b, const HtLocation *l);
 
 /* The commands in files of their own (cmd-*.c). */
 int cmd_export (int argc, char **argv);
+int cmd_check (int argc, char **argv);
+/* heaptrail.c's, used by check */
+int cmd_record (int argc, char **argv);

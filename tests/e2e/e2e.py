@@ -1405,6 +1405,42 @@ def case_export_formats(c):
           f"allocations, as summary says")
 
 
+def case_check_limits(c):
+    """check: exit 0 when every limit holds, 1 with one line per broken limit, 2 on a usage
+    error; --json; a baseline's growth; and recording a program first (check -- PROG)"""
+    prog = os.path.join(c.fixtures, "fixture-known")
+    log, _ = c.record("check.htr", prog)
+    s = c.ht_json("summary", log)
+    peak, leaked, calls = s["peak_heap_bytes"], s["leaked_bytes"], s["allocations"]
+    ok = c.ht("check", log, "--max-peak", str(peak), "--max-leaked", str(leaked),
+              "--max-allocations", str(calls), check=False)
+    expect(ok.returncode == 0 and ok.stderr == "", f"limits at the measured values: {ok.stderr}")
+    bad = c.ht("check", log, "--max-peak", str(peak - 1), "--max-leaked", str(leaked - 1),
+               "--max-allocations", str(calls), check=False)
+    lines = bad.stderr.strip().splitlines()
+    expect(bad.returncode == 1 and len(lines) == 2 and "--max-peak" in lines[0]
+           and "--max-leaked" in lines[1], f"two broken limits: {bad.returncode} {lines}")
+    j = json.loads(c.ht("check", log, "--max-peak", str(peak - 1), "--json", check=False).stdout)
+    expect(j["passed"] is False and j["limits"][0]["measured"] == peak, f"json: {j}")
+    usage = c.ht("check", log, "--max-peak", "a lot", check=False)
+    expect(usage.returncode == 2, f"usage error: {usage.returncode}")
+    usage = c.ht("check", log, "--baseline", log, check=False)
+    expect(usage.returncode == 2, "--baseline without --max-growth")
+    # growth against a baseline: the same program is within 0%, a bigger one is not
+    same = c.ht("check", log, "--baseline", log, "--max-growth", "0", check=False)
+    expect(same.returncode == 0, f"no growth: {same.stderr}")
+    small, _ = c.record("small.htr", os.path.join(c.fixtures, "fixture-exit"), "0", stdin="x\n")
+    grew = c.ht("check", log, "--baseline", small, "--max-growth", "10", check=False)
+    expect(grew.returncode == 1 and "--max-growth" in grew.stderr, f"growth: {grew.stderr}")
+    # record and check in one go; the program's failure fails the check
+    run = c.ht("check", "--max-peak", "1GiB", "-o", os.path.join(c.work, "run.htr"), "--", prog,
+               check=False)
+    expect(run.returncode == 0, f"check -- PROG: {run.stderr}")
+    fails = c.ht("check", "--max-peak", "1GiB", "--", "sh", "-c", "exit 3", check=False)
+    expect(fails.returncode == 1 and "exit status 3" in fails.stderr, f"failing program: {fails.stderr}")
+    print(f"check: limits at peak {peak} B, leaked {leaked} B, {calls} allocations")
+
+
 def case_growth_without_snapshots(c):
     """growth on a recording where the program took no snapshot says what it compares"""
     log, _ = c.record("nosnap.htr", os.path.join(c.fixtures, "fixture-deep"))

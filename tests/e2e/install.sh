@@ -45,6 +45,38 @@ C
 PKG_CONFIG_PATH=$(dirname "$pc") cc $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags heaptrail) api.c -o api
 ./api || { echo "FAIL: heaptrail_is_recording() without the recorder should be 0"; exit 1; }
 "$moved/bin/heaptrail" record -o api.htr -- ./api 2>/dev/null && { echo "FAIL: under the recorder it should say 1"; exit 1; }
+# an out-of-tree project gates a test on memory with find_package and heaptrail_add_test
+mkdir -p project
+cat > project/leaky.c <<'C'
+#include <stdlib.h>
+int main (int argc, char **argv) {
+  int n = argc > 1 ? atoi (argv[1]) : 1;
+  for (int i = 0; i < n; i++) free (malloc (1024));
+  static void *kept; kept = malloc (64); /* still referenced: not freed at exit */
+  return kept == NULL;
+}
+C
+cat > project/CMakeLists.txt <<'CM'
+cmake_minimum_required(VERSION 3.25)
+project(uses_heaptrail C)
+enable_testing()
+find_package(heaptrail REQUIRED)
+add_executable(leaky leaky.c)
+heaptrail_add_test(NAME within COMMAND leaky 10 MAX_PEAK 1MiB MAX_LEAKED 100 MAX_ALLOCATIONS 20)
+heaptrail_add_test(NAME over_peak COMMAND leaky 10 MAX_PEAK 512)
+heaptrail_add_test(NAME over_leaked COMMAND leaky 1 NO_LEAKS_FROM "leaky*")
+set_tests_properties(over_peak over_leaked PROPERTIES WILL_FAIL TRUE)
+CM
+cmake -S project -B project/build -DCMAKE_PREFIX_PATH="$moved" >project.log 2>&1 \
+  || { echo "FAIL: find_package(heaptrail) in an out-of-tree project:"; cat project.log; exit 1; }
+cmake --build project/build >>project.log 2>&1 || { echo "FAIL: building it"; cat project.log; exit 1; }
+(cd project/build && ctest --output-on-failure >ctest.log 2>&1) \
+  || { echo "FAIL: its heaptrail_add_test tests:"; cat project/build/ctest.log; exit 1; }
+(cd project/build && ctest -R over_peak -V >over.log 2>&1) || true
+grep -q "is over --max-peak 512 B" project/build/over.log \
+  || { echo "FAIL: a broken limit says which, in one line:"; cat project/build/over.log; exit 1; }
+[[ -f project/build/within.htr ]] || { echo "FAIL: the test's recording is not kept"; exit 1; }
+
 # `import heaptrail`: in a recorded interpreter from the recorder's own python/ directory, and
 # installed where the system's python3 looks for a prefix such as /usr/local
 [[ -f $(dirname "$lib")/python/heaptrail.py ]] || { echo "FAIL: python/heaptrail.py not beside the recorder"; exit 1; }
