@@ -30,10 +30,19 @@ timing_end (HtRecStream *s, uint64_t t0)
 void
 ht_rec_on_alloc (void *ptr, size_t size)
 {
+  if (ht_rec_sample_mean && ht_rec_sampling_skips (size))
+    return;
+  ht_rec_on_alloc_counted (ptr, size);
+}
+
+/* An allocation, once --sample's countdown (if any) has been applied to it. */
+void
+ht_rec_on_alloc_counted (void *ptr, size_t size)
+{
+  if (ht_rec_sample_mean && !ht_rec_sampling_take ((uintptr_t) ptr, size))
+    return;
   HtRecStream *s = ht_rec_thread_stream ();
   HtRecThread *t = ht_rec_tls_thread;
-  if (ht_rec_sample_mean && !ht_rec_sampling_take (t, (uintptr_t) ptr, size))
-    return;
   uint64_t t0 = timing_start (s);
   uint32_t node = t ? ht_rec_trace_capture (t) : 0;
   ht_rec_stream_lock (s);
@@ -60,7 +69,7 @@ put_ptr_event (uint8_t tag, void *ptr)
 void
 ht_rec_on_free (void *ptr)
 {
-  if (ht_rec_sample_mean && !ht_rec_sampling_release (ht_rec_tls_thread, (uintptr_t) ptr))
+  if (ht_rec_sample_mean && !ht_rec_sampling_release ((uintptr_t) ptr))
     return;
   put_ptr_event (HT_REC_FREE, ptr);
 }
@@ -68,7 +77,7 @@ ht_rec_on_free (void *ptr)
 void
 ht_rec_on_unfree (void *ptr)
 {
-  if (ht_rec_sample_mean && !ht_rec_sampling_unrelease (ht_rec_tls_thread, (uintptr_t) ptr))
+  if (ht_rec_sample_mean && !ht_rec_sampling_unrelease ((uintptr_t) ptr))
     return;
   put_ptr_event (HT_REC_UNFREE, ptr);
 }

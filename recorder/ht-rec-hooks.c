@@ -193,6 +193,17 @@ malloc (size_t size)
 {
   if (HT_REC_UNLIKELY (!resolve ()))
     return bootstrap_alloc (size, 16);
+  if (ht_rec_sample_mean)
+    {
+      /* --sample: most allocations only count down the bytes to the next recorded one */
+      void *p = real.malloc (size);
+      if (!p || ht_rec_sampling_skips (size) || !begin ())
+        return p;
+      if (!atomic_load_explicit (&ht_rec_paused, memory_order_relaxed))
+        ht_rec_on_alloc_counted (p, size);
+      end ();
+      return p;
+    }
   if (!begin ())
     return real.malloc (size);
   void *p = real.malloc (size);
@@ -208,9 +219,9 @@ free (void *ptr)
     return;
   if (HT_REC_UNLIKELY (!resolve ()))
     return; /* only reachable for a foreign pointer while resolving: leak it */
-  if (!begin ())
+  if ((ht_rec_sample_mean && !ht_rec_sampling_may_hold ((uintptr_t) ptr)) || !begin ())
     {
-      real.free (ptr);
+      real.free (ptr); /* --sample: not a recorded block, for certain */
       return;
     }
   record_free (ptr);

@@ -112,9 +112,6 @@ typedef struct HtRecThread
   uintptr_t nat_slots[HT_REC_MAX_FRAMES + 16];    /* where each return address lay */
   HtRecFrameSize sizes[HT_REC_SIZE_CACHE];        /* confirmed frame sizes, recently used */
   uint32_t sizes_epoch;                           /* ht-rec-unwind.c's, when sizes was right */
-  int64_t sample_left;    /* --sample: bytes to the next recorded allocation */
-  uint64_t sample_rng;    /* its random state; 0 until the thread's first allocation */
-  uintptr_t sample_freed; /* the recorded block this thread freed last (for UNFREE) */
 } HtRecThread;
 
 typedef enum
@@ -141,18 +138,56 @@ HT_REC_HIDDEN const char *const *ht_rec_continue_vars (void);
 
 /* ht-rec-events.c */
 HT_REC_HIDDEN void ht_rec_on_alloc (void *ptr, size_t size);
+HT_REC_HIDDEN void ht_rec_on_alloc_counted (void *ptr, size_t size);
 HT_REC_HIDDEN void ht_rec_on_free (void *ptr);
 HT_REC_HIDDEN void ht_rec_on_unfree (void *ptr);
 HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
 
 /* ht-rec-sampling.c */
 extern HT_REC_HIDDEN uint64_t ht_rec_sample_mean;
+extern HT_REC_HIDDEN _Atomic uint8_t *ht_rec_sample_filter;
+extern HT_REC_HIDDEN __thread int64_t ht_rec_sample_left __attribute__ ((tls_model ("initial-exec")));
 HT_REC_HIDDEN bool ht_rec_sampling_init (uint64_t mean);
-HT_REC_HIDDEN bool ht_rec_sampling_take (HtRecThread *t, uintptr_t ptr, size_t size);
-HT_REC_HIDDEN bool ht_rec_sampling_release (HtRecThread *t, uintptr_t ptr);
-HT_REC_HIDDEN bool ht_rec_sampling_unrelease (HtRecThread *t, uintptr_t ptr);
+HT_REC_HIDDEN bool ht_rec_sampling_take (uintptr_t ptr, size_t size);
+HT_REC_HIDDEN bool ht_rec_sampling_release (uintptr_t ptr);
+HT_REC_HIDDEN bool ht_rec_sampling_unrelease (uintptr_t ptr);
 HT_REC_HIDDEN void ht_rec_sampling_lock (void);
 HT_REC_HIDDEN void ht_rec_sampling_unlock (void);
+
+/* --sample's fast paths, taken by the hooks before anything else. */
+#define HT_REC_SAMPLE_FILTER_BITS 13 /* 8 KiB: stays in cache; a false hit costs a lookup */
+
+/* Counts an allocation down; true when it is not recorded (the common case). */
+static inline bool
+ht_rec_sampling_skips (size_t size)
+{
+  int64_t left = ht_rec_sample_left - (int64_t) size;
+  if (HT_REC_LIKELY (left > 0))
+    {
+      ht_rec_sample_left = left;
+      return true;
+    }
+  return false; /* ht_rec_sampling_take settles it */
+}
+
+static inline size_t
+ht_rec_sample_bucket (uintptr_t ptr)
+{
+  uint64_t x = ptr;
+  x ^= x >> 33;
+  x *= UINT64_C (0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  return (size_t) (x >> (64 - HT_REC_SAMPLE_FILTER_BITS));
+}
+
+/* False when ptr is certainly not a recorded block. */
+static inline bool
+ht_rec_sampling_may_hold (uintptr_t ptr)
+{
+  return atomic_load_explicit (&ht_rec_sample_filter[ht_rec_sample_bucket (ptr)],
+                               memory_order_relaxed)
+         != 0;
+}
 
 /* ht-rec-file.c */
 HT_REC_HIDDEN void ht_rec_say (const char *msg);

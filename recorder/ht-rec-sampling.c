@@ -19,17 +19,19 @@
 
 uint64_t ht_rec_sample_mean; /* SIZE in bytes; 0 = every allocation is recorded */
 
-#define FILTER_BITS 13 /* 8 KiB: stays in cache; a false hit only costs a lookup */
-#define FILTER_SIZE (1u << FILTER_BITS)
+#define FILTER_SIZE (1u << HT_REC_SAMPLE_FILTER_BITS)
 
-static _Atomic uint8_t *filter;  /* recorded blocks per bucket (saturates at 255) */
+_Atomic uint8_t *ht_rec_sample_filter; /* recorded blocks per bucket (saturates at 255) */
+#define filter ht_rec_sample_filter
+__thread int64_t ht_rec_sample_left __attribute__ ((tls_model ("initial-exec")));
+static __thread uint64_t sample_rng __attribute__ ((tls_model ("initial-exec")));
+static __thread uintptr_t sample_freed __attribute__ ((tls_model ("initial-exec")));
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t *table;          /* open addressing, linear probing, 0 = empty */
 static size_t table_cap, table_count;
-static int64_t shared_left; /* threads past their exit destructor: rare, racy is fine */
 
 static inline uint64_t
-mix (uint64_t x)
+mix (uint64_t x) /* as ht_rec_sample_bucket's: the table takes its low bits */
 {
   x ^= x >> 33;
   x *= UINT64_C (0xff51afd7ed558ccd);
@@ -60,25 +62,18 @@ minus_log (double u)
 
 /* Bytes to the next pick: exponential with mean SIZE. */
 static int64_t
-next_interval (HtRecThread *t)
+next_interval (void)
 {
-  if (!t->sample_rng)
-    t->sample_rng = mix ((uint64_t) ht_rec_gettid () ^ ht_rec_stamp ()) | 1;
   /* xorshift64*, 53 bits of it as a uniform in (0, 1] */
-  t->sample_rng ^= t->sample_rng >> 12;
-  t->sample_rng ^= t->sample_rng << 25;
-  t->sample_rng ^= t->sample_rng >> 27;
-  uint64_t r = (t->sample_rng * UINT64_C (2685821657736338717)) >> 11;
+  sample_rng ^= sample_rng >> 12;
+  sample_rng ^= sample_rng << 25;
+  sample_rng ^= sample_rng >> 27;
+  uint64_t r = (sample_rng * UINT64_C (2685821657736338717)) >> 11;
   double u = (double) (r + 1) / 9007199254740992.0;
   double bytes = minus_log (u) * (double) ht_rec_sample_mean;
   return bytes < 1 ? 1 : bytes > 4e18 ? INT64_MAX : (int64_t) bytes;
 }
 
-static inline size_t
-bucket_of (uintptr_t ptr)
-{
-  return (size_t) (mix (ptr) >> (64 - FILTER_BITS));
-}
 
 static bool
 table_grow (void)
@@ -118,7 +113,7 @@ remember (uintptr_t ptr)
     {
       table[j] = ptr;
       table_count++;
-      _Atomic uint8_t *c = &filter[bucket_of (ptr)];
+      _Atomic uint8_t *c = &filter[ht_rec_sample_bucket (ptr)];
       if (atomic_load_explicit (c, memory_order_relaxed) < 255)
         atomic_fetch_add_explicit (c, 1, memory_order_relaxed);
     }
@@ -153,7 +148,7 @@ forget (uintptr_t ptr)
                 }
             }
           table[hole] = 0;
-          _Atomic uint8_t *c = &filter[bucket_of (ptr)];
+          _Atomic uint8_t *c = &filter[ht_rec_sample_bucket (ptr)];
           uint8_t n = atomic_load_explicit (c, memory_order_relaxed);
           if (n > 0 && n < 255)
             atomic_fetch_sub_explicit (c, 1, memory_order_relaxed);
@@ -173,7 +168,6 @@ ht_rec_sampling_init (uint64_t mean)
   if (!filter)
     return false;
   ht_rec_sample_mean = mean;
-  shared_left = (int64_t) mean;
   return true;
 }
 
@@ -190,43 +184,44 @@ ht_rec_sampling_unlock (void)
   pthread_mutex_unlock (&table_lock);
 }
 
-/* Whether to record this allocation; a recorded block is remembered for its free. */
+/* Called when ht_rec_sampling_skips() said no: the countdown ends in this allocation,
+ * which is recorded (and remembered for its free), and a new countdown starts.  A
+ * thread's first allocation only starts its countdown. */
 bool
-ht_rec_sampling_take (HtRecThread *t, uintptr_t ptr, size_t size)
+ht_rec_sampling_take (uintptr_t ptr, size_t size)
 {
-  int64_t *left = t ? &t->sample_left : &shared_left;
-  if (t && HT_REC_UNLIKELY (!t->sample_rng))
-    t->sample_left = next_interval (t); /* a thread's first allocation */
-  if (HT_REC_LIKELY ((*left -= (int64_t) size) > 0))
-    return false;
-  if (t)
-    *left = next_interval (t);
-  else
-    *left = (int64_t) ht_rec_sample_mean;
+  if (HT_REC_UNLIKELY (!sample_rng))
+    {
+      sample_rng = mix ((uint64_t) ht_rec_gettid () ^ ht_rec_stamp ()) | 1;
+      int64_t left = next_interval () - (int64_t) size;
+      if (left > 0)
+        {
+          ht_rec_sample_left = left;
+          return false;
+        }
+    }
+  ht_rec_sample_left = next_interval ();
   remember (ptr);
   return true;
 }
 
 /* Whether this free is of a recorded block (which is then forgotten). */
 bool
-ht_rec_sampling_release (HtRecThread *t, uintptr_t ptr)
+ht_rec_sampling_release (uintptr_t ptr)
 {
-  if (HT_REC_LIKELY (atomic_load_explicit (&filter[bucket_of (ptr)], memory_order_relaxed) == 0))
+  if (HT_REC_LIKELY (!ht_rec_sampling_may_hold (ptr)) || !forget (ptr))
     return false;
-  if (!forget (ptr))
-    return false;
-  if (t)
-    t->sample_freed = ptr;
+  sample_freed = ptr;
   return true;
 }
 
 /* A realloc failed after its free: the block is recorded again if it was before. */
 bool
-ht_rec_sampling_unrelease (HtRecThread *t, uintptr_t ptr)
+ht_rec_sampling_unrelease (uintptr_t ptr)
 {
-  if (!t || t->sample_freed != ptr)
+  if (sample_freed != ptr)
     return false;
-  t->sample_freed = 0;
+  sample_freed = 0;
   remember (ptr);
   return true;
 }
