@@ -26,7 +26,7 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 5 /* 5: SAMPLING; 4: IMAGE; 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
+#define HT_FORMAT_VERSION 5 /* 5: SAMPLING, FRAMES; 4: IMAGE; 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
                               slots, zstd, SNAPSHOT */
 #define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
@@ -127,6 +127,11 @@ typedef enum
   HT_REC_SAMPLING = 0x1e, /* dstamp, mean bytes: record --sample; from here on, an allocation
                              of size S was recorded with probability 1 - exp(-S / mean),
                              and only frees of recorded blocks are written */
+  HT_REC_FRAMES = 0x1f,   /* dstamp, ip, module length, bytes, count (1..64), count x
+                             (function length, bytes, file length, bytes, line): what the
+                             code at trace node address ip is, symbolized already (innermost
+                             inlined frame first), before the first TRACE_NODE naming it;
+                             written by converters (heaptrack's files), never the recorder */
   HT_REC_IMAGE = 0x1a,    /* dstamp, pid, exe length, exe bytes, command line length, command
                              line bytes (NUL-terminated arguments): the process executed a
                              new program, which goes on with this log (instead of a header);

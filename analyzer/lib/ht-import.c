@@ -28,6 +28,7 @@
 #include "ht-db.h"
 #include "ht-error.h"
 #include "ht-graph.h"
+#include "ht-heaptrack.h"
 #include "ht-import.h"
 #include "ht-pycode.h"
 #include "ht-reader.h"
@@ -196,6 +197,7 @@ typedef struct
   guint32 peak_epoch;
   guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes, short_lived;
   guint64 sample_mean;     /* record --sample's bytes; 0 when every allocation was recorded */
+  GHashTable *frame_sets;  /* ip -> HtFrameSet: frames a converter symbolized (FRAMES) */
   guint64 sampled_allocs;  /* ALLOC records read (the allocations themselves when exact) */
   double short_lived_ms;
   guint64 short_lived_stamps; /* the same, in stamp units */
@@ -425,6 +427,42 @@ snap_label (HtImport *im, const char *wanted)
 /* ---------------------------------------------------------------------------------------
  * Events
  */
+/* Frames symbolized before the log was written (a converted heaptrack file's). */
+typedef struct
+{
+  guint count;
+  HtFrame *frames;
+  char **strings; /* what the frames point into */
+} HtFrameSet;
+
+static void
+frame_set_free (gpointer p)
+{
+  HtFrameSet *f = p;
+  g_strfreev (f->strings);
+  g_free (f->frames);
+  g_free (f);
+}
+
+static void
+on_frames (HtImport *im, HtEvent *e)
+{
+  HtFrameSet *f = g_new0 (HtFrameSet, 1);
+  f->count = e->frames.count;
+  f->frames = g_new0 (HtFrame, f->count);
+  f->strings = g_new0 (char *, 2 * f->count + 1);
+  guint k = 0;
+  for (guint i = 0; i < f->count; i++)
+    {
+      if (e->frames.functions[i])
+        f->frames[i].function = f->strings[k++] = g_steal_pointer (&e->frames.functions[i]);
+      if (e->frames.files[i])
+        f->frames[i].file = f->strings[k++] = g_steal_pointer (&e->frames.files[i]);
+      f->frames[i].line = e->frames.lines[i];
+    }
+  g_hash_table_replace (im->frame_sets, GSIZE_TO_POINTER (e->frames.ip), f);
+}
+
 /* What one recorded block stands for.  Exact recordings: itself.  Sampled ones (record
  * --sample): a block of size S was recorded with probability p = 1 - exp(-S / mean), so it
  * stands for 1/p blocks and S/p bytes, which makes every sum unbiased.  The fractions are
@@ -1022,6 +1060,9 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_LOST:
       im->lost += e->lost.count;
       return TRUE;
+    case HT_REC_FRAMES:
+      on_frames (im, e);
+      return TRUE;
     case HT_REC_SAMPLING:
       if (im->sample_mean && im->sample_mean != e->sampling.mean)
         {
@@ -1246,10 +1287,18 @@ write_site_frames (HtImport *im, HtWriter *w, guint32 trace, GError **error)
       HtFrame unknown = { NULL, NULL, 0 };
       HtFrame python_frame;
       gboolean python = python_location (im, n->ip, &python_frame);
+      const HtFrameSet *given = python ? NULL
+                                       : g_hash_table_lookup (im->frame_sets,
+                                                              GSIZE_TO_POINTER (n->ip));
       if (python)
         {
           frames = &python_frame;
           nf = 1;
+        }
+      else if (given)
+        {
+          frames = given->frames;
+          nf = given->count;
         }
       else if (n->module >= 0)
         nf = ht_symbolizer_lookup (im->symbols, (guint) n->module, n->ip, &frames);
@@ -1789,6 +1838,7 @@ import_clear (HtImport *im)
   g_strfreev (im->image_argv);
   g_hash_table_unref (im->codes);
   g_hash_table_unref (im->py_types);
+  g_hash_table_unref (im->frame_sets);
   g_free (im->program_suppressions);
   if (im->exec_chain)
     g_string_free (im->exec_chain, TRUE);
@@ -1836,6 +1886,11 @@ read_all (HtImport *im, HtImportOptions *options, GError **error)
   return TRUE;
 }
 
+static gboolean import_log (const char *log_path, const char *read_path, const char *db_path,
+                            HtImportOptions *options, GError **error);
+
+/* A heaptrack recording is first written as a heaptrail log beside the database
+ * (ht-heaptrack.c), imported, and removed. */
 gboolean
 ht_import (const char *log_path, const char *db_path, HtImportOptions *options, GError **error)
 {
@@ -1843,9 +1898,28 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   HtImportOptions none = { 0 };
   if (!options)
     options = &none;
+  char magic[8] = { 0 };
+  FILE *f = fopen (log_path, "rb");
+  gboolean ours = f && fread (magic, 1, sizeof magic, f) == sizeof magic
+                  && memcmp (magic, HT_FILE_MAGIC, sizeof magic) == 0;
+  if (f)
+    fclose (f);
+  if (ours || !ht_heaptrack_looks_like (log_path))
+    return import_log (log_path, log_path, db_path, options, error);
+  g_autofree char *converted = g_strconcat (db_path, ".heaptrack.htr", NULL);
+  if (!ht_heaptrack_convert (log_path, converted, error))
+    return FALSE;
+  gboolean ok = import_log (log_path, converted, db_path, options, error);
+  g_unlink (converted);
+  return ok;
+}
 
+static gboolean
+import_log (const char *log_path, const char *read_path, const char *db_path,
+            HtImportOptions *options, GError **error)
+{
   HtImport im = { 0 };
-  im.reader = ht_reader_open (log_path, error);
+  im.reader = ht_reader_open (read_path, error);
   if (!im.reader)
     return FALSE;
   im.symbols = ht_symbolizer_new ();
@@ -1860,6 +1934,7 @@ ht_import (const char *log_path, const char *db_path, HtImportOptions *options, 
   im.finished_threads = g_ptr_array_new_with_free_func (g_free);
   im.codes = g_hash_table_new_full (NULL, NULL, NULL, py_code_info_free);
   im.py_types = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  im.frame_sets = g_hash_table_new_full (NULL, NULL, NULL, frame_set_free);
   im.samples = g_array_new (FALSE, FALSE, sizeof (HtSample));
   im.snapshots = g_ptr_array_new_with_free_func (snap_free);
   im.type_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

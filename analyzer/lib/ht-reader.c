@@ -24,6 +24,7 @@
 
 #include "ht-error.h"
 #include "ht-reader.h"
+#include "ht-heaptrack.h"
 
 typedef struct
 {
@@ -146,6 +147,18 @@ ht_event_clear (HtEvent *e)
     {
       g_clear_pointer (&e->image.exe, g_free);
       g_clear_pointer (&e->image.argv, g_strfreev);
+    }
+  if (e->tag == HT_REC_FRAMES && e->frames.functions)
+    {
+      for (guint i = 0; i < e->frames.count; i++)
+        {
+          g_free (e->frames.functions[i]);
+          g_free (e->frames.files[i]);
+        }
+      g_clear_pointer (&e->frames.functions, g_free);
+      g_clear_pointer (&e->frames.files, g_free);
+      g_clear_pointer (&e->frames.lines, g_free);
+      g_clear_pointer (&e->frames.module, g_free);
     }
   if (e->tag == HT_REC_MODULE)
     g_clear_pointer (&e->module.info, ht_module_info_free);
@@ -445,6 +458,40 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           break;
         case HT_REC_LOST:
           e.lost.count = cursor_varint (&c);
+          break;
+        case HT_REC_FRAMES:
+          {
+            e.frames.ip = cursor_varint (&c);
+            guint64 len = cursor_varint (&c);
+            const guint8 *module = len <= 4096 ? cursor_bytes (&c, len) : NULL;
+            guint64 n = cursor_varint (&c);
+            if (len > 4096 || n == 0 || n > 64 || c.bad)
+              {
+                c.bad = TRUE;
+                break;
+              }
+            e.frames.module = len ? g_utf8_make_valid ((const char *) module, (gssize) len) : NULL;
+            e.frames.count = (guint) n;
+            e.frames.functions = g_new0 (char *, n + 1);
+            e.frames.files = g_new0 (char *, n + 1);
+            e.frames.lines = g_new0 (guint, n);
+            for (guint i = 0; i < n && !c.bad; i++)
+              for (int part = 0; part < 2 && !c.bad; part++)
+                {
+                  guint64 l = cursor_varint (&c);
+                  const guint8 *text = l <= 4096 ? cursor_bytes (&c, l) : NULL;
+                  if (l > 4096 || c.bad)
+                    c.bad = TRUE;
+                  else if (l)
+                    (part ? e.frames.files : e.frames.functions)[i]
+                      = g_utf8_make_valid ((const char *) text, (gssize) l);
+                }
+            for (guint i = 0; i < n && !c.bad; i++)
+              {
+                guint64 line = cursor_varint (&c); /* MIN() would read it twice */
+                e.frames.lines[i] = (guint) MIN (line, G_MAXUINT);
+              }
+          }
           break;
         case HT_REC_SAMPLING:
           e.sampling.mean = cursor_varint (&c);
@@ -862,7 +909,7 @@ ht_log_looks_like_log (const char *path)
   gboolean ok = read (fd, magic, sizeof magic) == sizeof magic
                 && memcmp (magic, HT_FILE_MAGIC, sizeof magic) == 0;
   close (fd);
-  return ok;
+  return ok || ht_heaptrack_looks_like (path); /* imported through ht-heaptrack.c */
 }
 
 /* Opens a second reader on the same file with one control chunk decoded: the last one, or

@@ -46,6 +46,9 @@ typedef struct
     struct { guint64 reason; } end;                        /* END */
     struct { guint64 count; } lost;                        /* LOST */
     struct { guint64 mean; } sampling;                     /* SAMPLING: --sample's bytes */
+    /* FRAMES: owned by the event; functions[i], files[i], lines[i], innermost first */
+    struct { guint64 ip; char *module; guint count; char **functions, **files;
+             guint *lines; } frames;
     struct { char *label; } snapshot; /* SNAPSHOT; label owned by the event (g_free) */
     struct { guint32 pid; char *exe; GStrv argv; } image; /* IMAGE; strings owned by the event */
     /* CODE: a Python code object; strings and table owned by the event */

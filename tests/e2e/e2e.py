@@ -1441,6 +1441,67 @@ def case_check_limits(c):
     print(f"check: limits at peak {peak} B, leaked {leaked} B, {calls} allocations")
 
 
+def case_heaptrack_recordings(c):
+    """a recording Debian's heaptrack made (heaptrack.PROG.PID.zst) opens as it is: calls,
+    peak, leaked bytes and the calls of each site equal heaptrack_print's on the same file,
+    and every command without a heap graph answers on it"""
+    if not shutil.which("heaptrack") or not shutil.which("heaptrack_print"):
+        print("heaptrack is not installed: nothing to compare with")
+        return
+    prog = os.path.join(c.fixtures, "fixture-known")
+    p = subprocess.run(["heaptrack", "-o", os.path.join(c.work, "heaptrack.fixture-known"), prog],
+                       capture_output=True, text=True, cwd=c.work)
+    recs = [f for f in os.listdir(c.work) if f.startswith("heaptrack.fixture-known")]
+    expect(p.returncode == 0 and recs, f"heaptrack failed: {p.stderr[-400:]}")
+    rec = os.path.join(c.work, recs[0])
+    out = subprocess.run(["heaptrack_print", rec], capture_output=True, text=True).stdout
+
+    def figure(label):
+        m = re.search(label + r": ([0-9.]+)([KMGT]?)B?", out)
+        expect(m is not None, f"heaptrack_print has no '{label}'")
+        return float(m.group(1)), {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m.group(2)]
+
+    s = c.ht_json("summary", rec)
+    calls, _ = figure("calls to allocation functions")
+    expect(s["allocations"] == calls, f"calls: {s['allocations']}, heaptrack_print {calls}")
+    for label, ours in (("peak heap memory consumption", s["peak_heap_bytes"]),
+                        ("total memory leaked", s["not_freed_bytes"])):
+        value, unit = figure(label)
+        expect(abs(ours - value * unit) <= unit * 0.005 + 1,
+               f"{label}: {ours} B, heaptrack_print {value}{unit:g}")
+    # each site's calls: heaptrack_print's "N calls to allocation functions ... from / main /
+    # at FILE:LINE" against top --allocations --by line
+    theirs = {}
+    for m in re.finditer(r"(\d+) calls to allocation functions with [^\n]*\n(\S[^\n]*)\n\s+at ([^\n]+)", out):
+        theirs.setdefault(m.group(3).strip(), int(m.group(1)))
+    ours = {st["key"]: st["count"] for st in
+            c.ht_json("top", rec, "--allocations", "--by", "line", "-n", "0")["stats"]}
+    fixture_sites = {k: v for k, v in theirs.items() if "fixture-known.c" in k}
+    expect(len(fixture_sites) >= 5, f"few sites in heaptrack_print: {theirs}")
+    for site, n in fixture_sites.items():
+        mine = [v for k, v in ours.items() if k.endswith(os.path.basename(site))]
+        expect(mine == [n], f"{site}: {mine} calls, heaptrack_print {n}")
+    # the same recording gzip-compressed, as older heaptracks wrote it
+    gz = os.path.join(c.work, "heaptrack.fixture-known.1.gz")
+    subprocess.run(f"zstd -dc < '{rec}' | gzip -c > '{gz}'", shell=True, check=True)
+    sg = c.ht_json("summary", gz)
+    expect((sg["allocations"], sg["peak_heap_bytes"]) == (s["allocations"], s["peak_heap_bytes"]),
+           f".gz: {sg['allocations']} calls, peak {sg['peak_heap_bytes']}")
+    # cut short: a clear error, no crash
+    cut = os.path.join(c.work, "heaptrack.cut.2.zst")
+    with open(rec, "rb") as f, open(cut, "wb") as g:
+        g.write(f.read()[:-200])
+    p = c.ht("summary", cut, check=False)
+    expect(p.returncode in (0, 3) and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) <= 2,
+           f"a cut heaptrack file: {p.returncode} {p.stderr}")
+    for cmd in (("top", "--at", "end"), ("snapshots",), ("leaks",), ("growth",),
+                ("export", "--format", "collapsed")):
+        p = c.ht(cmd[0], rec, *cmd[1:], check=False)
+        expect(p.returncode == 0 and p.stdout, f"{cmd[0]} on a heaptrack recording: {p.stderr}")
+    print(f"heaptrack's {os.path.basename(rec)}: {calls:.0f} calls, peak {s['peak_heap_bytes']} B, "
+          f"{len(fixture_sites)} sites as heaptrack_print says")
+
+
 def case_growth_without_snapshots(c):
     """growth on a recording where the program took no snapshot says what it compares"""
     log, _ = c.record("nosnap.htr", os.path.join(c.fixtures, "fixture-deep"))

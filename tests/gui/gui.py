@@ -125,6 +125,29 @@ def case_screenshots(c):
         print(f"{view}: {w}x{h}, {n} colours")
 
 
+def case_heaptrack(c):
+    """a recording Debian's heaptrack made opens as it is: every view but the graph shows it"""
+    if not shutil.which("heaptrack"):
+        print("heaptrack is not installed: nothing to open")
+        return
+    base = os.path.join(c.work, "heaptrack.fixture-known")
+    p = subprocess.run(["heaptrack", "-o", base, os.path.join(c.fixtures, "fixture-known")],
+                       capture_output=True, text=True, cwd=c.work)
+    rec = [os.path.join(c.work, f) for f in os.listdir(c.work) if f.startswith("heaptrack.")]
+    expect(p.returncode == 0 and rec, f"heaptrack failed: {p.stderr[-500:]}")
+    shots = os.path.join(c.work, "shots")
+    p = c.run_gui("--screenshot", shots, rec[0])
+    expect(p.returncode == 0, f"heaptrail-gui --screenshot exited {p.returncode}:\n{p.stderr}")
+    for i, view in enumerate(VIEWS):
+        if view in ("graph", "compare"):
+            continue
+        path = os.path.join(shots, f"{i:02d}-{view}.png")
+        expect(os.path.exists(path), f"no screenshot of {view}:\n{p.stderr}")
+        n = len(colours(read_png(path)[3], read_png(path)[2]))
+        expect(n >= 40, f"{view}: only {n} colours, the view looks empty")
+        print(f"{view}: {n} colours")
+
+
 def case_self_test(c):
     """the views driven through GTK: group-by, sort, select, graph, snapshots, compare"""
     a = c.record("a.htr", "fixture-graph")
