@@ -192,9 +192,9 @@ cmd_check (int argc, char **argv)
         {
           g_free (c->message);
           g_autofree char *size = ht_format_size ((double) bytes, FALSE);
-          c->message = g_strdup_printf (_("%s in %" G_GUINT64_FORMAT " blocks allocated from %s "
-                                          "not freed (--no-leaks-from)"),
-                                        size, blocks, no_leaks_from[i]);
+          c->message = g_strdup_printf (_("%s in %llu blocks allocated from %s not freed "
+                                          "(--no-leaks-from)"),
+                                        size, (unsigned long long) blocks, no_leaks_from[i]);
         }
     }
   ht_summary_clear (&s);

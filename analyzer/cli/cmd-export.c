@@ -52,11 +52,11 @@ cmd_export (int argc, char **argv)
   guint f = 0;
   while (f < G_N_ELEMENTS (formats) && g_strcmp0 (format, formats[f].name) != 0)
     f++;
+  if (f == G_N_ELEMENTS (formats) && !format)
+    return fail (EXIT_USAGE, NULL, _("--format is needed: pprof, collapsed, speedscope or massif"));
   if (f == G_N_ELEMENTS (formats))
-    return fail (EXIT_USAGE, NULL,
-                 format ? _("unknown format '%s': pprof, collapsed, speedscope or massif")
-                        : _("--format is needed: pprof, collapsed, speedscope or massif%s"),
-                 format ? format : "");
+    return fail (EXIT_USAGE, NULL, _("unknown format '%s': pprof, collapsed, speedscope or massif"),
+                 format);
   if (!output && f == 0 && isatty (1))
     return fail (EXIT_USAGE, NULL, _("pprof's format is binary: give -o FILE"));
   HtDb *db = open_recording (argv[1], &code);
