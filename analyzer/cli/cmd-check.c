@@ -10,8 +10,6 @@
  * runs a test this way.
  */
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "ht-cli.h"
 #include "ht-import.h"

@@ -4,8 +4,6 @@
  * format holds).  To -o FILE, written whole or not at all, or to stdout.
  */
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "ht-cli.h"
 #include "ht-export.h"

@@ -90,8 +90,27 @@ void json_location (JsonBuilder *b, const HtLocation *l);
   { "native", 0, 0, G_OPTION_ARG_NONE, &native_frames,                                       \
     N_("Show the C frames of Python programs too, not only the Python ones"), NULL }
 
-/* The commands in files of their own (cmd-*.c). */
+/* cli-print.c: tracemalloc's text, shared by top, diff and leaks */
+gboolean parse_group (const char *by, HtGroupBy *out);
+void print_source_line (const char *file, guint line);
+void print_traceback (GPtrArray *frames);
+void print_stat (const HtStat *s);
+
+/* cmd-record.c: a file installed beside the executable (the recorder, translations) */
+char *find_beside_self (const char *const *relative, guint n, GFileTest test);
+
+/* The commands, one a file (cmd-NAME.c): each takes argv from its own name on. */
+int cmd_record (int argc, char **argv);
+int cmd_import (int argc, char **argv);
+int cmd_summary (int argc, char **argv);
+int cmd_top (int argc, char **argv);
+int cmd_snapshots (int argc, char **argv);
+int cmd_diff (int argc, char **argv);
+int cmd_leaks (int argc, char **argv);
+int cmd_growth (int argc, char **argv);
+int cmd_snapshot (int argc, char **argv);
+int cmd_backrefs (int argc, char **argv);
+int cmd_refs (int argc, char **argv);
+int cmd_chain (int argc, char **argv);
 int cmd_export (int argc, char **argv);
 int cmd_check (int argc, char **argv);
-/* heaptrail.c's, used by check */
-int cmd_record (int argc, char **argv);
