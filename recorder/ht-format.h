@@ -58,7 +58,7 @@ typedef struct __attribute__ ((packed))
   uint8_t clock;           /* HT_CLOCK_* */
   uint8_t max_frames;      /* stack depth limit in effect (1..255) */
   uint8_t stamp_shift;     /* stamps are the clock's value >> stamp_shift */
-  uint8_t reserved;        /* zero */
+  uint8_t flags;           /* HT_HEADER_*; zero before format 5 */
   uint64_t start_unix_ns;  /* wall clock at start, for display only */
   uint64_t start_stamp;    /* stamp at start, in the unit of `clock` */
   uint32_t exe_len;        /* bytes of executable path that follow the header */
@@ -75,6 +75,11 @@ typedef struct __attribute__ ((packed))
   uint64_t base_stamp;   /* first record's stamp is a delta from this */
 } HtChunkHeader;
 _Static_assert (sizeof (HtChunkHeader) == 24, "HtChunkHeader is 24 bytes on disk");
+
+enum
+{
+  HT_HEADER_ATTACHED = 1, /* heaptrail attach: the process ran before the recording began */
+};
 
 /* Record tags.  Fields follow as varints unless stated; "dstamp" is the stamp minus the
  * previous stamp in this chunk (the chunk's base_stamp for the first), "dptr" a zigzag
@@ -195,6 +200,7 @@ enum
   HT_END_EXEC = 2, /* the process called exec (if exec failed, the recording goes on) */
   HT_END_ABORT = 3, /* the process called abort */
   HT_END_EXIT_NOW = 4, /* the process called _exit: no destructors, no atexit handlers */
+  HT_END_DETACH = 5,   /* heaptrail attach's recording ended; the process runs on */
   HT_END_SIGNAL = 0x100, /* + N: killed by signal N (written by the recorder's handler) */
 };
 

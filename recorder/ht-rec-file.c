@@ -156,6 +156,7 @@ ht_rec_file_write_header (void)
     .clock = ht_rec_use_tsc ? HT_CLOCK_TSC : HT_CLOCK_MONOTONIC,
     .stamp_shift = ht_rec_use_tsc ? HT_STAMP_SHIFT_TSC : HT_STAMP_SHIFT_NS,
     .max_frames = (uint8_t) ht_rec_max_frames,
+    .flags = ht_rec_attached ? HT_HEADER_ATTACHED : 0,
     .start_unix_ns = (uint64_t) rt.tv_sec * 1000000000u + (uint64_t) rt.tv_nsec,
     .start_stamp = ht_rec_stamp (),
     .exe_len = (uint32_t) exe_len,
@@ -297,6 +298,21 @@ ht_rec_file_open (bool follow_exec, bool *continuing)
       ht_rec_say ("; not recording\n");
     }
   return opened;
+}
+
+/* A log at `path`, made anew (heaptrail attach, a second time). */
+bool
+ht_rec_file_open_path (const char *path)
+{
+  size_t len = strlen (path);
+  if (len >= sizeof log_path)
+    return false;
+  memcpy (log_path, path, len + 1);
+  int fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return false;
+  log_fd = move_fd_high (fd);
+  return true;
 }
 
 /* A forked child that is not recorded, or records into a log of its own. */

@@ -22,8 +22,10 @@ int ht_rec_max_frames = 64;
 static bool follow_fork, follow_exec;
 static pid_t recorded_pid; /* the process this log is about */
 static _Atomic int init_done; /* 0 = not tried, 1 = in progress, 2 = done (on or failed) */
+#define INIT_WAITING_FOR_ATTACH 3 /* loaded by heaptrail attach: heaptrail_attach () inits */
 static _Atomic bool finished;
 static bool continuing; /* this image goes on with the log of the image before it */
+bool ht_rec_attached;    /* started by heaptrail_attach in a running process */
 
 /* Writes END, after flushing every stream: the log is complete up to here. */
 static void
@@ -279,20 +281,82 @@ at_last_exit (void *unused)
   finish_recording ();
 }
 
+/* What the constructor sets up once recording is on: compression, signals, the sampler,
+ * the exit handler. */
+static void
+start_running (void)
+{
+  ht_rec_zstd_init ();
+  ht_rec_signals_init (ht_rec_sampler_on_sigusr2);
+  if (ht_rec_gettid () == getpid ())
+    ht_rec_thread_stream (); /* the main thread counts even if it never allocates */
+  ht_rec_sampler_start ();
+  if (!exit_handler_registered)
+    exit_handler_registered = __cxa_atexit (at_last_exit, NULL, NULL) == 0;
+}
+
+/* heaptrail_attach (ht-rec-attach.c): the process runs already; recording starts now, into
+ * `log`.  The first time, as `heaptrail record` would have started it; after a detach, with
+ * a new log, as a followed fork starts one. */
+bool
+ht_rec_start_attached (const char *log)
+{
+  ht_rec_attached = true;
+  int waiting = INIT_WAITING_FOR_ATTACH;
+  if (atomic_compare_exchange_strong (&init_done, &waiting, 0))
+    {
+      /* our variables, as heaptrail record sets them (setenv's allocations are nobody's:
+       * nothing is hooked yet); ht_rec_init takes them out of the environment again */
+      setenv ("HEAPTRAIL_OUTPUT", log, 1);
+      unsetenv ("HEAPTRAIL_ATTACHING");
+      ht_rec_init ();
+      if (atomic_load (&ht_rec_state) != HT_REC_ON)
+        return false;
+      start_running ();
+      return true;
+    }
+  if (!ht_rec_file_open_path (log))
+    return false;
+  atomic_store (&finished, false);
+  continuing = false;
+  ht_rec_trace_reset ();
+  ht_rec_python_after_fork (NULL);
+  if (!start_recording ())
+    return false;
+  start_running ();
+  return true;
+}
+
+/* heaptrail_detach: the log ends here (END "detach"), the process runs on unrecorded. */
+void
+ht_rec_end_attached (void)
+{
+  bool expected = false;
+  if (!atomic_compare_exchange_strong (&finished, &expected, true))
+    return;
+  bool entered = ht_rec_guard_enter ();
+  ht_rec_sampler_stop ();
+  if (atomic_load (&ht_rec_state) == HT_REC_ON)
+    write_end (HT_END_DETACH);
+  atomic_store (&ht_rec_state, HT_REC_OFF);
+  ht_rec_file_forget ();
+  if (entered)
+    ht_rec_guard_leave ();
+}
+
 __attribute__ ((constructor)) static void
 ht_rec_constructor (void)
 {
+  /* dlopen'ed by heaptrail attach: nothing starts before heaptrail_attach (), not even
+   * when gdb calls our malloc for the strings it passes (the hooks find init "done") */
+  int expected = 0;
+  if (getenv ("HEAPTRAIL_ATTACHING")
+      && atomic_compare_exchange_strong (&init_done, &expected, INIT_WAITING_FOR_ATTACH))
+    return;
   bool entered = ht_rec_guard_enter ();
   ht_rec_init ();
   if (atomic_load (&ht_rec_state) == HT_REC_ON && !ht_rec_sampler_running ())
-    {
-      ht_rec_zstd_init ();
-      ht_rec_signals_init (ht_rec_sampler_on_sigusr2);
-      if (ht_rec_gettid () == getpid ())
-        ht_rec_thread_stream (); /* the main thread counts even if it never allocates */
-      ht_rec_sampler_start ();
-      exit_handler_registered = __cxa_atexit (at_last_exit, NULL, NULL) == 0;
-    }
+    start_running ();
   if (entered)
     ht_rec_guard_leave ();
 }

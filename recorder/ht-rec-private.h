@@ -3,6 +3,7 @@
  * ht-rec-hooks.c  the interposed allocation functions; knows nothing of the log
  * ht-rec-events.c what an allocation, a free, a failed realloc or a tag writes (hot path)
  * ht-rec-lifecycle.c when the recording starts and ends: constructor, fork, exit, signals
+ * ht-rec-attach.c  heaptrail attach: GOT entries of a running process pointed at the hooks
  * ht-rec-file.c   the log file: opened, header written, chunks appended
  * ht-rec-stream.c per-thread record buffers and the control stream; ht-encoder.h encodes
  * ht-rec-threads.c the thread registry (one stream and stack cache per thread)
@@ -129,6 +130,12 @@ HT_REC_HIDDEN bool ht_rec_guard_enter (void);
 HT_REC_HIDDEN void ht_rec_guard_leave (void);
 HT_REC_HIDDEN void ht_rec_guard_forever (void);
 
+/* ht-rec-attach.c, and lifecycle's part of it */
+extern HT_REC_HIDDEN bool ht_rec_attached;
+HT_REC_HIDDEN bool ht_rec_start_attached (const char *log);
+HT_REC_HIDDEN void ht_rec_end_attached (void);
+HT_REC_HIDDEN void ht_rec_attach_refresh (void);
+
 /* ht-rec-lifecycle.c */
 HT_REC_HIDDEN void ht_rec_init (void);
 HT_REC_HIDDEN void ht_rec_before_leaving (uint64_t reason);
@@ -198,6 +205,7 @@ HT_REC_HIDDEN const char *ht_rec_file_dir (void);
 HT_REC_HIDDEN const char *ht_rec_file_path (void);
 HT_REC_HIDDEN bool ht_rec_file_open (bool follow_exec, bool *continuing);
 HT_REC_HIDDEN bool ht_rec_file_open_default (void);
+HT_REC_HIDDEN bool ht_rec_file_open_path (const char *path);
 HT_REC_HIDDEN void ht_rec_file_forget (void);
 HT_REC_HIDDEN bool ht_rec_file_write_header (void);
 HT_REC_HIDDEN bool ht_rec_file_write_image (void);

@@ -144,6 +144,7 @@ sampler_main (void *arg)
       uint64_t now = ht_rec_stamp ();
       serve_snapshot_requests ();
       ht_rec_modules_refresh ();
+      ht_rec_attach_refresh (); /* attached: modules loaded since get our hooks too */
       ht_rec_write_sample (now);
       ht_rec_flush_all (now);
       ht_rec_threads_add_time (ht_rec_stamp () - now);

@@ -30,7 +30,7 @@ find_beside_self (const char *const *relative, guint n, GFileTest test)
 }
 
 /* The recorder library: $HEAPTRAIL_RECORDER, else next to this executable. */
-static char *
+char *
 find_recorder (void)
 {
   const char *env = g_getenv ("HEAPTRAIL_RECORDER");
@@ -40,7 +40,7 @@ find_recorder (void)
   return find_beside_self (candidates, G_N_ELEMENTS (candidates), G_FILE_TEST_IS_REGULAR);
 }
 
-static char *
+char *
 default_log_name (const char *prog, pid_t pid)
 {
   g_autofree char *base = g_path_get_basename (prog);

@@ -55,6 +55,8 @@ cmd_summary (int argc, char **argv)
       JSON_DBL (b, "recorder_share", s.duration_s > 0 ? s.recorder_time_s / s.duration_s : 0);
       JSON_INT (b, "threads", s.threads);
       JSON_INT (b, "unmatched_frees", s.unmatched_frees);
+      json_builder_set_member_name (b, "attached");
+      json_builder_add_boolean_value (b, s.attached);
       JSON_INT (b, "lost_events", s.lost_events);
       json_builder_set_member_name (b, "complete");
       json_builder_add_boolean_value (b, s.complete);
@@ -104,10 +106,15 @@ cmd_summary (int argc, char **argv)
                     : g_str_equal (s.end_reason, "exec")  ? _(", ended by exec")
                     : g_str_equal (s.end_reason, "abort") ? _(", ended by abort")
                     : g_str_equal (s.end_reason, "_exit") ? _(", ended by _exit")
+                    : g_str_equal (s.end_reason, "detach") ? _(", detached (the program ran on)")
                     : g_str_has_prefix (s.end_reason, "SIG") ? killed
                                                           : _(", incomplete");
   printf (_("recording of %s (pid %lld), %.2f s%s\n"), s.command_line, (long long) s.pid,
           s.duration_s, how);
+  if (s.attached)
+    printf (_("attached to the running process: %lld frees of blocks allocated before the "
+              "attach, apart from the figures below\n"),
+            (long long) s.unmatched_frees);
   if (s.exec_chain && *s.exec_chain)
     {
       g_autofree char *gone = ht_format_size ((double) s.exec_released_bytes, FALSE);

@@ -61,6 +61,8 @@ usage (FILE *to)
                  "  check REC | -- PROGRAM [--max-peak SIZE] [--max-leaked SIZE]\n"
                  "        [--max-allocations N] [--no-leaks-from GLOB] [--baseline OLD --max-growth PCT]\n"
                  "                              memory limits for CI: exit status 1 when broken\n"
+                 "  attach PID [-o FILE] [--duration SECONDS]\n"
+                 "                              record a process that is already running\n"
                  "\n"
                  "REC is a log (.htr) or its database.  '%s COMMAND --help' for details.\n"),
            prog_name, prog_name);
@@ -102,6 +104,7 @@ main (int argc, char **argv)
     { "chain", cmd_chain },
     { "export", cmd_export },
     { "check", cmd_check },
+    { "attach", cmd_attach },
   };
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (strcmp (cmd, commands[i].name) == 0)

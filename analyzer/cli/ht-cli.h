@@ -96,8 +96,11 @@ void print_source_line (const char *file, guint line);
 void print_traceback (GPtrArray *frames);
 void print_stat (const HtStat *s);
 
-/* cmd-record.c: a file installed beside the executable (the recorder, translations) */
+/* cmd-record.c: a file installed beside the executable (the recorder, translations); the
+ * recorder itself; heaptrail.PROG.PID.htr */
 char *find_beside_self (const char *const *relative, guint n, GFileTest test);
+char *find_recorder (void);
+char *default_log_name (const char *prog, pid_t pid);
 
 /* The commands, one a file (cmd-NAME.c): each takes argv from its own name on. */
 int cmd_record (int argc, char **argv);
@@ -114,3 +117,4 @@ int cmd_refs (int argc, char **argv);
 int cmd_chain (int argc, char **argv);
 int cmd_export (int argc, char **argv);
 int cmd_check (int argc, char **argv);
+int cmd_attach (int argc, char **argv);

@@ -905,9 +905,14 @@ on_free (HtImport *im, const HtEvent *e)
   HtStreamState *s = stream_state (im, e->stream);
   if (!ht_block_map_remove (&im->blocks, e->free.ptr, &b))
     {
-      im->free_calls++;
-      s->frees++;
-      im->unmatched_frees++; /* allocated before recording started, or while paused */
+      /* allocated before recording started, or while paused; after an attach, these are
+       * the program's blocks from before it, counted apart (unmatched_frees) only */
+      if (!ht_reader_info (im->reader)->attached)
+        {
+          im->free_calls++;
+          s->frees++;
+        }
+      im->unmatched_frees++;
       s->last_freed.ptr = 0;
       return;
     }
@@ -1395,7 +1400,7 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
     }
   g_autofree char *abs = g_canonicalize_filename (log_path, NULL);
   double duration = stamp_seconds (im, im->last_stamp);
-  static const char *const reasons[] = { "", "exit", "exec", "abort", "_exit" };
+  static const char *const reasons[] = { "", "exit", "exec", "abort", "_exit", "detach" };
   g_autofree char *by_signal = NULL;
   if (im->ended && im->end_reason > HT_END_SIGNAL && im->end_reason < HT_END_SIGNAL + 65)
     {
@@ -1422,6 +1427,7 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_DBL ("duration_s", duration) && META_INT ("allocations", im->alloc_calls)
          && META_INT ("frees", im->free_calls) && META_INT ("allocated_bytes", im->total_bytes)
          && META_INT ("unmatched_frees", im->unmatched_frees)
+         && META_INT ("attached", info->attached)
          && META_INT ("sample_bytes", im->sample_mean)
          && META_INT ("sampled_allocations", im->sampled_allocs)
          && META_INT ("temporary", im->temporary) && META_INT ("short_lived", im->short_lived)

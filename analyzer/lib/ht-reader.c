@@ -804,6 +804,7 @@ parse_header (HtReader *r, GError **error)
   r->info.clock = h.clock;
   r->info.stamp_shift = h.stamp_shift;
   r->info.max_frames = h.max_frames;
+  r->info.attached = (h.flags & HT_HEADER_ATTACHED) != 0;
   r->info.start_unix_ns = h.start_unix_ns;
   r->info.start_stamp = h.start_stamp;
   const char *exe = (const char *) r->data + h.header_size;

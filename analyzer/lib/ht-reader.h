@@ -17,6 +17,7 @@ typedef struct
   guint max_frames;
   guint64 start_unix_ns;
   guint64 start_stamp;
+  gboolean attached;  /* heaptrail attach: the process ran before the recording began */
   char *exe;          /* executable path, as the recorder saw it */
   GStrv argv;         /* command line */
 } HtLogInfo;

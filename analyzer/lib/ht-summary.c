@@ -20,6 +20,7 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->short_lived = ht_db_meta_int (db, "short_lived");
   s->short_lived_ms = ht_db_meta_double (db, "short_lived_ms");
   s->unmatched_frees = ht_db_meta_int (db, "unmatched_frees");
+  s->attached = ht_db_meta_int (db, "attached") != 0;
   s->peak_heap_bytes = ht_db_meta_int (db, "peak_heap_bytes");
   s->peak_heap_blocks = ht_db_meta_int (db, "peak_heap_blocks");
   s->peak_time_s = ht_db_meta_double (db, "peak_time_s");

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 
 class Ctx:
@@ -1500,6 +1501,54 @@ def case_heaptrack_recordings(c):
         expect(p.returncode == 0 and p.stdout, f"{cmd[0]} on a heaptrack recording: {p.stderr}")
     print(f"heaptrack's {os.path.basename(rec)}: {calls:.0f} calls, peak {s['peak_heap_bytes']} B, "
           f"{len(fixture_sites)} sites as heaptrack_print says")
+
+
+def case_attach(c):
+    """heaptrail attach PID: a program allocating in a loop is recorded from the middle of its
+    run, twice in a row and then until it exits; per-site counts follow its loop, a free of a
+    block from before the attach counts apart, and its output and exit status are its own"""
+    if not shutil.which("gdb"):
+        print("gdb is not installed: attach cannot load the recorder")
+        return
+    go = os.path.join(c.work, "go")
+    prog = subprocess.Popen([os.path.join(c.fixtures, "fixture-loop"), "6", go],
+                            stdout=subprocess.PIPE, text=True)
+    logs = [os.path.join(c.work, f"attach{i}.htr") for i in range(3)]
+    # first: --duration; the program frees its early block while attached
+    first = subprocess.Popen([c.heaptrail, "attach", str(prog.pid), "-o", logs[0], "--duration",
+                              "1.5"], stderr=subprocess.PIPE, text=True)
+    for _ in range(200):
+        if os.path.exists(logs[0]):
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    open(go, "w").close()
+    err = first.communicate()[1]
+    expect(first.returncode == 0 and "detached" in err, f"first attach: {err}")
+    # second, right after; third, until the program exits
+    second = c.ht("attach", str(prog.pid), "-o", logs[1], "--duration", "0.8", check=False)
+    expect(second.returncode == 0, f"second attach: {second.stderr}")
+    third = c.ht("attach", str(prog.pid), "-o", logs[2], check=False)
+    expect(third.returncode == 0 and "exited" in third.stderr, f"third attach: {third.stderr}")
+    out, _ = prog.communicate()
+    expect(prog.returncode == 7 and out.startswith("rounds "),
+           f"the program's output and status: {out!r}, {prog.returncode}")
+    for i, log in enumerate(logs):
+        s = c.ht_json("summary", log)
+        expect(s["attached"] is True, f"log {i} does not say it was attached")
+        expect(s["end_reason"] == ("exit" if i == 2 else "detach"), f"log {i}: {s['end_reason']}")
+        sites = {st["key"]: (st["count"], st["size"]) for st in
+                 c.ht_json("top", log, "--allocations", "--by", "function", "-n", "0")["stats"]}
+        a, b = sites.get("site_a", (0, 0)), sites.get("site_b", (0, 0))
+        expect(a[0] > 100 and abs(b[0] - 2 * a[0]) <= 2 and a[1] == 48 * a[0]
+               and b[1] == 100 * b[0], f"log {i}: site_a {a}, site_b {b}")
+        if i == 0:
+            expect(s["unmatched_frees"] >= 1 and s["frees"] <= s["allocations"],
+                   f"the early block's free: {s['unmatched_frees']} apart, frees {s['frees']}")
+        print(f"attach {i}: site_a {a[0]}, site_b {b[0]}, {s['unmatched_frees']} frees from before")
+    # refused, in one line: no such process; a process not ours to trace
+    p = c.ht("attach", "999999999", check=False)
+    expect(p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1, f"no process: {p.stderr}")
 
 
 def case_growth_without_snapshots(c):
