@@ -59,8 +59,14 @@ run_gdb (pid_t pid, const char *const *commands, char **out, char **why)
   if (err && (strstr (err, "ptrace: Operation not permitted")
               || strstr (*out ? *out : "", "ptrace: Operation not permitted")))
     {
-      *why = g_strdup (_("ptrace is not permitted: run as root, or allow it for your user "
-                         "(echo 0 > /proc/sys/kernel/yama/ptrace_scope)"));
+      g_autofree char *scope = NULL;
+      g_file_get_contents ("/proc/sys/kernel/yama/ptrace_scope", &scope, NULL, NULL);
+      *why = scope && scope[0] != '0'
+               ? g_strdup_printf (_("ptrace is not permitted (yama's ptrace_scope is %c): run as "
+                                    "root, or allow it: echo 0 > "
+                                    "/proc/sys/kernel/yama/ptrace_scope"),
+                                  scope[0])
+               : g_strdup (_("ptrace is not permitted: run as root"));
       return FALSE;
     }
   if (err && strstr (err, "No such process"))
@@ -125,7 +131,9 @@ cmd_attach (int argc, char **argv)
   if (!exe)
     return fail (EXIT_FAILURE_, argv[1], kill ((pid_t) pid, 0) != 0 && errno == ESRCH
                                              ? _("no such process")
-                                             : _("cannot read its program (not yours?)"));
+                                             : _("cannot attach: ptrace is not permitted on "
+                                                 "another user's process or a non-dumpable one; "
+                                                 "run heaptrail as root"));
   if (!g_find_program_in_path ("gdb"))
     return fail (EXIT_FAILURE_, NULL, _("attach needs gdb to load the recorder into the "
                                         "process: apt install gdb"));

@@ -1549,6 +1549,17 @@ def case_attach(c):
     # refused, in one line: no such process; a process not ours to trace
     p = c.ht("attach", "999999999", check=False)
     expect(p.returncode != 0 and len(p.stderr.strip().splitlines()) == 1, f"no process: {p.stderr}")
+    if os.geteuid() == 0 and shutil.which("runuser"):
+        other = subprocess.Popen([os.path.join(c.fixtures, "fixture-loop"), "3"],
+                                 stdout=subprocess.DEVNULL)
+        p = subprocess.run(["runuser", "-u", "nobody", "--", c.heaptrail, "attach",
+                            str(other.pid)], capture_output=True, text=True, cwd="/tmp")
+        other.kill()
+        other.wait()
+        expect(p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1
+               and "ptrace is not permitted" in p.stderr and "root" in p.stderr,
+               f"another user's process: {p.returncode} {p.stderr}")
+        print(f"refused: {p.stderr.strip()}")
 
 
 def case_growth_without_snapshots(c):
