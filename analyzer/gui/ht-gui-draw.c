@@ -48,12 +48,26 @@ plot (cairo_t *cr, GArray *pts, gboolean rss, double x0, double y0, double w, do
   cairo_stroke (cr);
 }
 
+/* 1, 2, 2.5 or 5 times a power of ten, the smallest at least `rough` */
+static double
+nice_step (double rough)
+{
+  if (!(rough > 0))
+    return 1;
+  double p = pow (10, floor (log10 (rough)));
+  static const double steps[] = { 1, 2, 2.5, 5, 10 };
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    if (steps[i] * p >= rough * (1 - 1e-9))
+      return steps[i] * p;
+  return 10 * p;
+}
+
 static void
 draw_timeline (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
   (void) area;
   Timeline *t = data;
-  double left = 70, right = 16, top = 24, bottom = 28;
+  double left = 78, right = 16, top = 30, bottom = 28;
   double w = width - left - right, h = height - top - bottom;
   if (w < 10 || h < 10)
     return;
@@ -83,28 +97,54 @@ draw_timeline (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointe
   cairo_set_line_width (cr, 1);
   cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size (cr, 11);
-  for (int i = 0; i <= 4; i++)
+  /* the size axis: round steps, every label in one unit */
+  double unit = 1;
+  const char *unit_name = "B";
+  static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+  for (guint u = 1; u < G_N_ELEMENTS (units) && vmax / unit >= 4096; u++)
     {
-      double y = top + h - h * i / 4.0;
+      unit *= 1024;
+      unit_name = units[u];
+    }
+  double step = nice_step (vmax / unit / 4) * unit;
+  vmax = MAX (step, ceil (vmax / step - 1e-9) * step);
+  for (double v = 0; v <= vmax + step / 2; v += step)
+    {
+      double y = top + h - h * v / vmax;
       cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
       cairo_move_to (cr, left, y);
       cairo_line_to (cr, left + w, y);
       cairo_stroke (cr);
-      g_autofree char *v = ht_format_size (vmax * i / 4.0, FALSE);
+      char text[48];
+      double n = v / unit;
+      g_snprintf (text, sizeof text, n == floor (n) ? "%.0f %s" : "%.1f %s", n, unit_name);
+      cairo_text_extents_t ext;
+      cairo_text_extents (cr, text, &ext);
       cairo_set_source_rgb (cr, 0.3, 0.3, 0.3);
-      cairo_move_to (cr, 4, y + 4);
-      cairo_show_text (cr, v);
+      cairo_move_to (cr, left - 6 - ext.x_advance, y + 4);
+      cairo_show_text (cr, text);
     }
-  for (int i = 0; i <= 5; i++)
+  /* the time axis: round steps too, each label centred on its tick and kept inside */
+  double tstep = nice_step (tmax / 5);
+  for (double tv = 0; tv <= tmax + tstep * 1e-6; tv += tstep)
     {
-      char v[32];
-      double t = tmax * i / 5.0;
-      g_snprintf (v, sizeof v, tmax >= 10 ? "%.0fs" : tmax >= 0.5 ? "%.1fs" : "%.0fms",
-                  tmax >= 0.5 ? t : t * 1000);
-      cairo_move_to (cr, left + w * i / 5.0 - 12, top + h + 18);
-      cairo_show_text (cr, v);
+      char text[32];
+      if (tstep >= 1)
+        g_snprintf (text, sizeof text, "%.0fs", tv);
+      else if (tstep >= 0.1)
+        g_snprintf (text, sizeof text, "%.1fs", tv);
+      else
+        g_snprintf (text, sizeof text, "%.0fms", tv * 1000);
+      cairo_text_extents_t ext;
+      cairo_text_extents (cr, text, &ext);
+      double x = left + w * tv / tmax - ext.x_advance / 2;
+      x = CLAMP (x, left - 4, width - 2 - ext.x_advance);
+      cairo_move_to (cr, x, top + h + 18);
+      cairo_show_text (cr, text);
     }
-  /* snapshots: a dashed line and the label */
+  /* snapshots: a dashed line and the label, on one of two rows; a label that would overlap
+   * both rows' last ones is left out (its line stays), one too long is cut */
+  double row_end[2] = { -1e9, -1e9 };
   for (guint i = 0; t->snapshots && i < t->snapshots->len; i++)
     {
       const HtSnapshotInfo *s = t->snapshots->pdata[i];
@@ -118,7 +158,15 @@ draw_timeline (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointe
       cairo_line_to (cr, x, top + h);
       cairo_stroke (cr);
       cairo_set_dash (cr, NULL, 0, 0);
-      cairo_move_to (cr, x + 2, top - 4 - 10 * (i % 2));
+      cairo_text_extents_t ext;
+      cairo_text_extents (cr, s->label, &ext);
+      double tx = MIN (x + 2, width - 2 - ext.x_advance); /* never past the right edge */
+      tx = MAX (tx, 2);
+      int row = tx > row_end[0] + 4 ? 0 : tx > row_end[1] + 4 ? 1 : -1;
+      if (row < 0)
+        continue;
+      row_end[row] = tx + ext.x_advance;
+      cairo_move_to (cr, tx, top - 4 - 11 * row);
       cairo_show_text (cr, s->label);
     }
   cairo_set_line_width (cr, 1.8);

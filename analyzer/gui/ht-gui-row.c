@@ -34,10 +34,12 @@ ht_row_new (const char *key, const char *detail)
   return row;
 }
 
+/* A group as a row; a key that is a source path near `exe` is shortened (may be NULL). */
 HtRow *
-ht_row_from_stat (const HtStat *stat)
+ht_row_from_stat (const HtStat *stat, const char *exe)
 {
-  HtRow *row = ht_row_new (stat->key, NULL);
+  g_autofree char *key = ht_path_near_program (stat->key, exe);
+  HtRow *row = ht_row_new (key, NULL);
   row->values[0] = (gint64) stat->size;
   row->values[1] = (gint64) stat->count;
   row->values[2] = stat->count ? (gint64) (stat->size / stat->count) : 0;
@@ -106,7 +108,8 @@ setup_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data
   GtkWidget *label = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (label), info->column >= 0 ? 1.0f : 0.0f);
   if (info->column < 0)
-    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_START);
+    gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE); /* file and line
+                                                                              stay readable */
   else
     gtk_widget_add_css_class (label, "numeric");
   if (info->expander)
@@ -199,7 +202,7 @@ add_columns (GtkColumnView *cv, const char *const *titles, gboolean detail_colum
   gtk_column_view_set_show_column_separators (cv, TRUE);
   gtk_widget_add_css_class (GTK_WIDGET (cv), "data-table");
   GtkColumnViewColumn *key = add_column (cv, titles[0], -2, FALSE, TRUE, expandable);
-  gtk_column_view_column_set_fixed_width (key, 240);
+  gtk_column_view_column_set_fixed_width (key, 300);
   guint first_value = 1;
   if (detail_column)
     {

@@ -17,6 +17,7 @@ struct _HtViews
 {
   HtDb *db;
   char *path;
+  char *exe; /* the recorded program: source paths near it are shown from there */
   GtkStack *stack;
   gboolean has_graph;
   GPtrArray *snapshots; /* HtSnapshotInfo* */
@@ -362,7 +363,7 @@ enum
 
 /* Adds `stats` into the rows by match key, in value column `column` (bytes). */
 static void
-merge_stats (GHashTable *rows, GPtrArray *stats, int column)
+merge_stats (HtViews *v, GHashTable *rows, GPtrArray *stats, int column)
 {
   for (guint i = 0; stats && i < stats->len; i++)
     {
@@ -370,7 +371,7 @@ merge_stats (GHashTable *rows, GPtrArray *stats, int column)
       HtRow *row = g_hash_table_lookup (rows, s->match);
       if (!row)
         {
-          row = ht_row_from_stat (s);
+          row = ht_row_from_stat (s, v->exe);
           memset (row->values, 0, sizeof row->values);
           g_hash_table_insert (rows, g_strdup (s->match), row);
         }
@@ -417,7 +418,7 @@ fill_allocations (HtViews *v)
           show_error (v->alloc_status, error);
           return;
         }
-      merge_stats (rows, stats, queries[q].column);
+      merge_stats (v, rows, stats, queries[q].column);
     }
   g_list_store_remove_all (v->alloc_store);
   GHashTableIter it;
@@ -872,7 +873,7 @@ fill_diff (HtViews *v)
   for (guint i = 0; diffs && i < diffs->len; i++)
     {
       const HtStatDiff *d = diffs->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (d->stat);
+      g_autoptr (HtRow) row = ht_row_from_stat (d->stat, v->exe);
       row->values[0] = (gint64) d->stat->size;
       row->values[1] = d->size_diff;
       row->values[2] = (gint64) d->stat->count;
@@ -1054,7 +1055,7 @@ build_leaks (HtViews *v)
   for (guint i = 0; i < leaks.leaks->len; i++)
     {
       const HtStat *st = leaks.leaks->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (st);
+      g_autoptr (HtRow) row = ht_row_from_stat (st, v->exe);
       g_free (row->detail);
       row->detail = g_strdup (st->reach >= 0 ? class_names[st->reach] : _("not freed"));
       row->values[2] = st->reach >= 0 ? st->reach : 0;
@@ -1489,7 +1490,7 @@ ht_views_compare_with (HtViews *v, const char *db_path, GError **error)
   for (guint i = 0; i < diffs->len; i++)
     {
       const HtStatDiff *d = diffs->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (d->stat);
+      g_autoptr (HtRow) row = ht_row_from_stat (d->stat, v->exe);
       row->values[0] = (gint64) d->stat->size - d->size_diff;
       row->values[1] = (gint64) d->stat->size;
       row->values[2] = d->size_diff;
@@ -1598,6 +1599,7 @@ ht_views_new (HtDb *db, const char *path, GtkStack *stack)
   HtViews *v = g_new0 (HtViews, 1);
   v->db = db;
   v->path = g_strdup (path);
+  v->exe = ht_db_meta_string (db, "exe");
   v->stack = stack;
   v->graph_zoom = 1.0;
   HtGraphInfo info;
@@ -1647,6 +1649,7 @@ ht_views_free (HtViews *v)
   if (!v)
     return;
   g_free (v->path);
+  g_free (v->exe);
   g_ptr_array_unref (v->snapshots);
   g_object_unref (v->snapshot_labels);
   g_clear_pointer (&v->graph_view, ht_heap_view_free);

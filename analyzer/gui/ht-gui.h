@@ -43,7 +43,7 @@ struct _HtRow
 };
 
 HtRow *ht_row_new (const char *key, const char *detail);
-HtRow *ht_row_from_stat (const HtStat *stat);
+HtRow *ht_row_from_stat (const HtStat *stat, const char *exe);
 
 /* A column view over a list of HtRow: `titles` name the key column, then each value
  * column (NULL-terminated); values with a name ending in "B" are shown as sizes.  Every

@@ -248,6 +248,7 @@ gboolean ht_parse_size (const char *text, guint64 *out);
 /* A source path as users want to read it: relative to the current directory when inside
  * it, else as recorded. */
 char *ht_display_path (const char *file);
+char *ht_path_near_program (const char *path, const char *exe);
 
 /* "file:line" (or the function when there is no file) */
 char *ht_location_format (const HtLocation *loc);
