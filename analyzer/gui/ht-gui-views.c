@@ -1440,6 +1440,21 @@ compare_item_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data
   gtk_widget_set_tooltip_text (l, path);
 }
 
+static void
+compare_choices_changed (GListModel *choices, guint pos, guint removed, guint added, gpointer go)
+{
+  (void) pos;
+  (void) removed;
+  (void) added;
+  gtk_widget_set_sensitive (go, g_list_model_get_n_items (choices) > 0);
+}
+
+static gboolean
+is_other_recording (gpointer item, gpointer data)
+{
+  return g_strcmp0 (gtk_string_object_get_string (item), data) != 0;
+}
+
 static GtkWidget *
 build_compare (HtViews *v)
 {
@@ -1449,7 +1464,12 @@ build_compare (HtViews *v)
   GtkListItemFactory *f = gtk_signal_list_item_factory_new ();
   g_signal_connect (f, "setup", G_CALLBACK (compare_item_setup), NULL);
   g_signal_connect (f, "bind", G_CALLBACK (compare_item_bind), NULL);
-  GtkWidget *pick = gtk_drop_down_new (G_LIST_MODEL (g_object_ref (ht_gui_recordings ())), NULL);
+  /* every recording open or recent but this one */
+  GtkFilter *others = GTK_FILTER (gtk_custom_filter_new (is_other_recording,
+                                                         g_strdup (ht_db_path (v->db)), g_free));
+  GtkFilterListModel *choices
+    = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (ht_gui_recordings ())), others);
+  GtkWidget *pick = gtk_drop_down_new (G_LIST_MODEL (choices), NULL);
   gtk_drop_down_set_factory (GTK_DROP_DOWN (pick), f);
   g_object_unref (f);
   gtk_box_append (GTK_BOX (bar), pick);
@@ -1470,6 +1490,12 @@ build_compare (HtViews *v)
   GtkWidget *table = ht_table_new (v->compare_store, titles, FALSE, NULL, FALSE);
   v->compare_table = GTK_COLUMN_VIEW (table);
   gtk_box_append (GTK_BOX (box), scrolled (table));
+  /* another recording is at hand: the view opens compared with it, not empty */
+  compare_choices_changed (G_LIST_MODEL (choices), 0, 0, 0, go);
+  g_signal_connect_object (choices, "items-changed", G_CALLBACK (compare_choices_changed), go, 0);
+  const char *first = dropdown_string (GTK_DROP_DOWN (pick));
+  if (first && !ht_views_compare_with (v, first, NULL))
+    gtk_label_set_text (v->compare_status, _("Pick a recording to compare with."));
   return box;
 }
 
