@@ -1318,6 +1318,7 @@ build_graph (HtViews *v)
   v->graph_what = GTK_ENTRY (gtk_entry_new ());
   gtk_entry_set_placeholder_text (v->graph_what, _("a type, FUNCTION:LINE, or 0xADDRESS"));
   gtk_widget_set_hexpand (GTK_WIDGET (v->graph_what), TRUE);
+  gtk_editable_set_width_chars (GTK_EDITABLE (v->graph_what), 12); /* never squeezed away */
   g_signal_connect (v->graph_what, "activate", G_CALLBACK (graph_entry_activated), v);
   gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_what));
   gtk_box_append (GTK_BOX (bar), tag (_("Depth")));
@@ -1340,10 +1341,14 @@ build_graph (HtViews *v)
       gtk_box_append (GTK_BOX (bar), b);
     }
   static const char *const exts[] = { "dot", "svg", "png" };
+  gtk_box_append (GTK_BOX (bar), tag (_("Export")));
   for (guint i = 0; i < G_N_ELEMENTS (exts); i++)
     {
-      g_autofree char *text = g_strdup_printf (_("Export .%s"), exts[i]);
+      /* short labels: the bar fits a 1024-pixel window */
+      g_autofree char *text = g_strdup_printf (".%s", exts[i]);
+      g_autofree char *tip = g_strdup_printf (_("Export .%s"), exts[i]);
       GtkWidget *b = gtk_button_new_with_label (text);
+      gtk_widget_set_tooltip_text (b, tip);
       g_object_set_data (G_OBJECT (b), "ht-ext", (gpointer) exts[i]);
       g_signal_connect (b, "clicked", G_CALLBACK (graph_export), v);
       gtk_box_append (GTK_BOX (bar), b);
@@ -1378,7 +1383,7 @@ build_graph (HtViews *v)
   GtkWidget *outer = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
   gtk_paned_set_start_child (GTK_PANED (outer), blocks_box);
   gtk_paned_set_end_child (GTK_PANED (outer), paned);
-  gtk_paned_set_position (GTK_PANED (outer), 330);
+  gtk_paned_set_position (GTK_PANED (outer), 400); /* the block list reads whole */
   gtk_widget_set_vexpand (outer, TRUE);
   gtk_label_set_yalign (v->graph_detail, 0);
   gtk_label_set_selectable (v->graph_detail, TRUE);
@@ -1388,10 +1393,24 @@ build_graph (HtViews *v)
   gtk_widget_set_vexpand (paned, TRUE);
   gtk_box_append (GTK_BOX (box), outer);
 
-  /* start with the type that grew most over the run, else the largest retained one */
-  const char *first = v->snapshots->len ? ((HtSnapshotInfo *) v->snapshots->pdata[0])->label
-                                        : NULL;
-  g_autoptr (GPtrArray) growth = first ? ht_query_growth (v->db, first, "end", NULL, NULL) : NULL;
+  /* start with the type that grew most between the program's own snapshots (the first and
+   * the last, or the first and the end), else over the run, else the largest retained one */
+  const char *first = NULL, *last = "end";
+  guint own = 0;
+  for (guint i = 0; i < v->snapshots->len; i++)
+    {
+      const HtSnapshotInfo *si = v->snapshots->pdata[i];
+      if (!g_str_equal (si->kind, "snapshot"))
+        continue;
+      if (!first)
+        first = si->label;
+      else
+        last = si->label;
+      own++;
+    }
+  if (!first && v->snapshots->len)
+    first = ((HtSnapshotInfo *) v->snapshots->pdata[0])->label;
+  g_autoptr (GPtrArray) growth = first ? ht_query_growth (v->db, first, last, NULL, NULL) : NULL;
   HtTopOptions opt = { .by = HT_GROUP_TYPE, .retained = TRUE };
   g_autoptr (GPtrArray) types = growth && growth->len ? NULL : ht_query_top (v->db, &opt, NULL);
   const char *start = growth && growth->len ? ((HtGrowth *) growth->pdata[0])->type
@@ -1399,6 +1418,14 @@ build_graph (HtViews *v)
                                             : NULL;
   if (start)
     {
+      /* shown where it was counted: at the last of those snapshots, when it has a graph */
+      GListModel *at = gtk_drop_down_get_model (v->graph_at);
+      for (guint i = 0; growth && growth->len && i < g_list_model_get_n_items (at); i++)
+        {
+          g_autoptr (GtkStringObject) item = g_list_model_get_item (at, i);
+          if (g_str_equal (gtk_string_object_get_string (item), last))
+            gtk_drop_down_set_selected (v->graph_at, i);
+        }
       gtk_editable_set_text (GTK_EDITABLE (v->graph_what), start);
       graph_entry_activated (v->graph_what, v);
     }
