@@ -725,6 +725,7 @@ typedef struct
   HtPage *page;
   int view;
   int wait;
+  int tries; /* ticks the current view has not been drawn yet */
 } Shots;
 
 static gboolean
@@ -774,11 +775,16 @@ screenshot_step (gpointer data)
       GtkWidget *content = gtk_window_get_child (app_state.window);
       if (!save_png (content, path))
         {
+          /* a view with much to lay out (a large graph, a long table) may not have been
+           * drawn yet: give it more ticks before calling it a failure */
+          if (++s->tries < 40)
+            return G_SOURCE_CONTINUE;
           g_printerr ("heaptrail-gui: could not save %s\n", path);
           app_state.exit_code = 1;
         }
       else
         g_print ("%s\n", path);
+      s->tries = 0;
     }
   s->view++;
   if (s->view >= HT_VIEW_COUNT)
