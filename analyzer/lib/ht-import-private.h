@@ -1,0 +1,191 @@
+/* ht-import-private.h - what the importer's files share: its state (HtImport) and the
+ * figures it keeps per trace, per thread, per snapshot and per heap-graph scan.
+ *
+ * ht-import.c        the pass over the events, and writing the database
+ * ht-import-graph.c  record --graph: the scans' blocks, edges and roots, their memcheck
+ *                    classes and dominators, and their tables in the database
+ */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "ht-blockmap.h"
+#include "ht-db.h"
+#include "ht-graph.h"
+#include "ht-import.h"
+#include "ht-reader.h"
+#include "ht-symbols.h"
+
+G_BEGIN_DECLS
+
+#define MAX_NODE_ID (1u << 26)
+#define OUTSIDE_WINDOW G_MAXUINT32 /* the node of a block allocated outside --time */
+
+typedef struct
+{
+  guint32 parent;
+  gint32 module; /* symbolizer index, -1 unknown */
+  guint64 ip;
+  guint64 alloc_count, alloc_bytes, temporary, temporary_bytes, short_lived, short_lived_bytes;
+  gint64 live_count, live_bytes;
+  gint64 peak_count, peak_bytes;
+  gint64 tagged_count, tagged_bytes; /* of the live ones, those with a heaptrail_tag */
+  guint32 peak_epoch;
+  gboolean defined;
+} HtNode;
+
+typedef struct
+{
+  guint64 start, end;
+  guint module;
+} HtMapRange;
+
+typedef struct
+{
+  guint64 last_alloc; /* for temporaries */
+  HtBlock last_freed; /* for UNFREE */
+  guint64 tid;
+  guint64 alloc_count, alloc_bytes, temporary, frees; /* the thread's own figures */
+} HtStreamState;
+
+#define SIZE_BUCKETS 49 /* [0], [1], [2,3], [4,7] ... up to 2^47 and above */
+
+typedef struct
+{
+  guint64 stamp, mono_ns, rss, recorder, heap, recorder_time;
+} HtSample;
+
+typedef struct
+{
+  guint32 node;
+  gint64 count, bytes, tagged_count, tagged_bytes;
+} HtSnapEntry;
+
+typedef struct
+{
+  gint64 count, bytes;
+} HtTally;
+
+/* One heap scan of record --graph: the BLOCK, EDGES and ROOTS records up to its SCAN. */
+typedef struct
+{
+  guint64 addr, size;
+  guint32 trace; /* 0 when the block is unknown to the import (allocated while paused) */
+  gint32 type;   /* type id (tag or C++ class), -1 none */
+  guint8 gc_head; /* a Python object's GC header: its offset in the block + 1; 0 none */
+} HtScanBlock;
+
+typedef struct
+{
+  guint32 src, dst;
+  guint64 word, offset;
+  gboolean gc_link; /* a word of a Python object's GC header: the collector's list */
+} HtScanEdge;
+
+typedef struct
+{
+  guint kind; /* HT_ROOT_* */
+  guint32 dst;
+  guint64 tid, addr, offset;
+} HtScanRoot;
+
+typedef struct
+{
+  GArray *blocks; /* HtScanBlock, in address order */
+  GArray *edges;  /* HtScanEdge */
+  GArray *roots;  /* HtScanRoot */
+  gboolean closed; /* its SCAN record was read */
+  guint64 root_words, heap_scanned, root_scanned, stopped, missed, duration_ns, flags;
+  guint8 *reach;     /* results, once closed */
+  gint64 *idom;
+  guint64 *retained;
+} HtScan;
+
+
+/* A snapshot of the live heap: explicit (heaptrail_snapshot), the peak, the end. */
+typedef struct
+{
+  char *label;
+  const char *kind; /* "snapshot", "peak", "end" */
+  guint64 stamp;
+  guint64 bytes, blocks;
+  GArray *entries; /* HtSnapEntry, traces with live blocks */
+  GArray *types;   /* HtTally by type id (not for the peak) */
+  HtScan *scan;    /* the heap graph at this snapshot (record --graph), or NULL */
+} HtSnap;
+
+
+typedef struct
+{
+  HtReader *reader;
+  HtSymbolizer *symbols;
+  HtBlockMap blocks;
+  GArray *nodes;            /* HtNode, by id */
+  GPtrArray *modules;       /* HtModuleInfo*, by symbolizer index */
+  GHashTable *module_index; /* "path\nbias\nbuild-id" -> index+1 */
+  GPtrArray *maps;          /* GArray of HtMapRange, one per module map, oldest first */
+  gboolean map_sorted;
+  GHashTable *streams; /* stream id -> HtStreamState */
+  GPtrArray *finished_threads; /* HtStreamState of threads whose stream was reused */
+  HtStreamState *last_state; /* the previous event's, since events come in runs per stream */
+  guint32 last_state_id;
+  GArray *samples;     /* HtSample */
+  GPtrArray *snapshots; /* HtSnap, in the order taken */
+  guint64 *auto_at;     /* stamps of the evenly spaced snapshots still to take */
+  guint auto_count, auto_next;
+  GHashTable *type_ids; /* type name -> id + 1 */
+  GPtrArray *type_names; /* by id */
+  GArray *type_live;    /* HtTally by type id */
+  GHashTable *tagged;   /* live tagged block address -> type id + 1 */
+  GHashTable *class_names; /* vtable symbol -> class name */
+  GHashTable *word_class;  /* first word -> class name, or "" */
+  GHashTable *labels;   /* snapshot labels in use */
+  GString *warnings;
+  HtScan *scan;         /* the scan being read, or a closed one waiting for its snapshot */
+
+  guint64 heap_bytes, heap_blocks;
+  guint64 peak_bytes, peak_blocks, peak_stamp;
+  guint32 peak_epoch;
+  guint64 alloc_calls, free_calls, unmatched_frees, temporary, total_bytes, short_lived;
+  guint64 sample_mean;     /* record --sample's bytes; 0 when every allocation was recorded */
+  GHashTable *frame_sets;  /* ip -> HtFrameSet: frames a converter symbolized (FRAMES) */
+  guint64 sampled_allocs;  /* ALLOC records read (the allocations themselves when exact) */
+  double short_lived_ms;
+  guint64 short_lived_stamps; /* the same, in stamp units */
+  guint64 window_from, window_to; /* --time, in stamps: only allocations made inside count */
+  double window_from_s, window_to_s;
+  guint64 size_count[SIZE_BUCKETS], size_bytes[SIZE_BUCKETS];
+  guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
+  guint64 defined_nodes; /* TRACE_NODE records seen: bounds the ids events may use */
+  gboolean ended;
+  GHashTable *codes; /* Python code object id -> HtPyCodeInfo */
+  GHashTable *py_types; /* Python type object address -> __name__ (PYTYPE) */
+  char *program_suppressions; /* __lsan_default_suppressions() of the program */
+  /* exec: the program that ran last (IMAGE), and the ones before it */
+  char *image_exe;
+  GStrv image_argv;
+  GString *exec_chain; /* "sh → env → python3.11" */
+  guint64 exec_released_blocks, exec_released_bytes;
+} HtImport;
+
+/* A Python code object from a CODE record. */
+typedef struct
+{
+  char *filename, *qualname;
+  int first_line;
+  GBytes *linetable;
+} HtPyCodeInfo;
+
+/* ht-import-graph.c */
+G_GNUC_INTERNAL void scan_free (HtScan *sc);
+G_GNUC_INTERNAL void on_block (HtImport *im, const HtEvent *e);
+G_GNUC_INTERNAL gboolean on_edges (HtImport *im, const HtEvent *e, GError **error);
+G_GNUC_INTERNAL gboolean on_roots (HtImport *im, const HtEvent *e, GError **error);
+G_GNUC_INTERNAL void on_scan (HtImport *im, const HtEvent *e);
+G_GNUC_INTERNAL HtScan * take_scan (HtImport *im);
+G_GNUC_INTERNAL gboolean write_graph (HtImport *im, sqlite3 *db, gint64 snapshot, const HtScan *sc, GError **error);
+
+/* ht-import.c */
+G_GNUC_INTERNAL void on_tag (HtImport *im, const HtEvent *e);
+
+G_END_DECLS
