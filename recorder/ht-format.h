@@ -10,8 +10,11 @@
  * Each thread of the recorded program owns a stream (a stream id in the chunk header) and
  * writes its records into a private buffer, so the hot path takes no global lock.  Records
  * are a one-byte tag followed by LEB128 varints; stamps and pointers are delta-encoded
- * against the previous record of the same chunk, so a chunk decodes on its own.  Stream 0
- * is the control stream (samples, module maps, sync marks, the end mark).
+ * against the previous record of the same chunk, so a chunk decodes on its own.  Since
+ * format 6 a chunk's payload is split into columns (HtColumn): the tags and the rarer
+ * fields, then every stamp, every pointer, every size and every trace node of the chunk
+ * apiece, so that zstd sees like next to like.  Stream 0 is the control stream (samples,
+ * module maps, sync marks, the end mark).
  *
  * The analyzer merges the thread streams by stamp.  A SYNC record in stream 0 promises
  * that every event stamped before it is already in the file, which bounds how much the
@@ -26,8 +29,10 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 5 /* 5: SAMPLING, FRAMES; 4: IMAGE; 3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift,
-                              slots, zstd, SNAPSHOT */
+#define HT_FORMAT_VERSION 6 /* 6: columns, FREE_AGE, ALLOC_REUSE; 5: SAMPLING, FRAMES; 4: IMAGE;
+                              3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift, slots,
+                              zstd, SNAPSHOT */
+#define HT_FORMAT_VERSION_COLUMNS 6 /* chunks of this version on are split into columns */
 #define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
 #define HT_CHUNK_MAX_PAYLOAD (16u << 20)
@@ -81,6 +86,25 @@ enum
   HT_HEADER_ATTACHED = 1, /* heaptrail attach: the process ran before the recording began */
 };
 
+/* A chunk's payload since format 6:
+ *
+ *   row | stamps | pointers | sizes | nodes | 4 x uint32 (bytes of stamps .. nodes)
+ *
+ * The row holds each record's tag and every field not named below; "dstamp" fields are in
+ * the stamp column, "dptr" / "age" / "slot" in the pointer column, an ALLOC's size and
+ * node in theirs.  A record's fields are read in the order listed, each from its column;
+ * before format 6 every field follows its tag in the row.  The trailer's four lengths end
+ * the payload; the row is what is left before the columns. */
+typedef enum
+{
+  HT_COL_STAMP = 0,
+  HT_COL_PTR = 1,
+  HT_COL_SIZE = 2,
+  HT_COL_NODE = 3,
+  HT_COLUMNS = 4,
+} HtColumn;
+#define HT_COLUMN_TRAILER (HT_COLUMNS * 4)
+
 /* Record tags.  Fields follow as varints unless stated; "dstamp" is the stamp minus the
  * previous stamp in this chunk (the chunk's base_stamp for the first), "dptr" a zigzag
  * varint of the pointer minus the previous pointer in this chunk (0 before the first). */
@@ -99,6 +123,11 @@ typedef enum
                                qualified name length, bytes, line table length, bytes: a
                                Python code object, before the first TRACE_NODE naming it */
   HT_REC_TAG = 0x08,        /* dstamp, dptr, length (<= 255), bytes: heaptrail_tag() */
+  HT_REC_FREE_AGE = 0x0a,   /* dstamp, age (>= 1): FREE of the pointer of this chunk's
+                               age-th latest ALLOC (any form), 1 being the latest (format 6) */
+  HT_REC_ALLOC_REUSE = 0x0b, /* dstamp, size, node: ALLOC of the pointer on top of the
+                                reuse stack of the size's class, which it leaves (format 6;
+                                see "Reused pointers" below) */
   HT_REC_FREE_SLOT = 0x80,  /* 0x80 | slot, then dstamp: FREE of the pointer in that slot */
   /* control stream */
   HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes,
@@ -218,6 +247,72 @@ static inline unsigned
 ht_recent_slot (uint64_t ptr)
 {
   return (unsigned) ((ptr >> 4) ^ (ptr >> 11) ^ (ptr >> 18)) & (HT_RECENT_SLOTS - 1);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Reused pointers (format 6).  malloc hands a thread back the block of the same size class
+ * that the thread freed last (glibc's tcache and fastbins are LIFO), so both sides keep, per
+ * chunk, a stack of freed pointers for each of HT_REUSE_CLASSES classes: a FREE_AGE pushes
+ * its pointer on the stack of the class of the size its ALLOC had (other frees carry no size
+ * and push nothing; a full stack drops its oldest).  An ALLOC whose pointer is on top of
+ * its size's stack is written as ALLOC_REUSE and pops it; any other ALLOC takes its pointer
+ * out of its class's stack wherever it lies.
+ */
+#define HT_REUSE_CLASSES 64
+#define HT_REUSE_DEPTH 4
+
+static inline unsigned
+ht_reuse_class (uint64_t size)
+{
+  uint64_t chunk = size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~(uint64_t) 15; /* glibc's */
+  return (unsigned) (chunk >> 4) & (HT_REUSE_CLASSES - 1);
+}
+
+typedef struct
+{
+  uint64_t ptr[HT_REUSE_CLASSES][HT_REUSE_DEPTH]; /* [0] the oldest */
+  uint8_t n[HT_REUSE_CLASSES];
+} HtReuseStacks;
+
+static inline void
+ht_reuse_push (HtReuseStacks *r, uint64_t size, uint64_t ptr)
+{
+  unsigned c = ht_reuse_class (size);
+  if (r->n[c] == HT_REUSE_DEPTH)
+    {
+      memmove (&r->ptr[c][0], &r->ptr[c][1], (HT_REUSE_DEPTH - 1) * sizeof r->ptr[c][0]);
+      r->n[c]--;
+    }
+  r->ptr[c][r->n[c]++] = ptr;
+}
+
+/* True when `ptr` was on top of its class's stack (ALLOC_REUSE); either way it leaves it. */
+static inline int
+ht_reuse_take (HtReuseStacks *r, uint64_t size, uint64_t ptr)
+{
+  unsigned c = ht_reuse_class (size);
+  unsigned n = r->n[c];
+  if (n && r->ptr[c][n - 1] == ptr)
+    {
+      r->n[c]--;
+      return 1;
+    }
+  for (unsigned i = 0; i + 1 < n; i++)
+    if (r->ptr[c][i] == ptr)
+      {
+        memmove (&r->ptr[c][i], &r->ptr[c][i + 1], (n - 1 - i) * sizeof r->ptr[c][0]);
+        r->n[c]--;
+        break;
+      }
+  return 0;
+}
+
+/* The pointer on top of the stack of `size`'s class, or 0. */
+static inline uint64_t
+ht_reuse_top (const HtReuseStacks *r, uint64_t size)
+{
+  unsigned c = ht_reuse_class (size);
+  return r->n[c] ? r->ptr[c][r->n[c] - 1] : 0;
 }
 
 /* ---------------------------------------------------------------------------------------

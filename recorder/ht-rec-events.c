@@ -47,7 +47,7 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
   uint32_t node = t ? ht_rec_trace_capture (t) : 0;
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  p = ht_encode_alloc (&s->enc, p, ht_rec_stamp (), (uintptr_t) ptr, size, node);
+  p = ht_encode_alloc (&s->enc, p, ht_rec_event_stamp (s), (uintptr_t) ptr, size, node);
   ht_rec_stream_commit (s, p);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);
@@ -60,7 +60,7 @@ put_ptr_event (uint8_t tag, void *ptr)
   uint64_t t0 = timing_start (s);
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  p = ht_encode_ptr_record (&s->enc, p, tag, ht_rec_stamp (), (uintptr_t) ptr);
+  p = ht_encode_ptr_record (&s->enc, p, tag, ht_rec_event_stamp (s), (uintptr_t) ptr);
   ht_rec_stream_commit (s, p);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);

@@ -937,15 +937,13 @@ live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf
       size_t len = (size_t) sc.out.buf[off] | (size_t) sc.out.buf[off + 1] << 8;
       const uint8_t *rec = sc.out.buf + off + 2;
       uint8_t *p = ht_rec_stream_reserve (c, len + HT_VARINT_MAX);
-      *p++ = rec[0];
-      p = ht_rec_put_stamp (c, p, stamp);
+      p = ht_encode_head (&c->enc, p, rec[0], stamp);
       memcpy (p, rec + 1, len - 1);
       c->len = (size_t) (p + len - 1 - (c->buf + sizeof (HtChunkHeader)));
       off += 2 + len;
     }
   uint8_t *p = ht_rec_stream_reserve (c, HT_REC_RECORD_MAX + 2 * HT_VARINT_MAX);
-  *p++ = HT_REC_SCAN;
-  p = ht_rec_put_stamp (c, p, stamp);
+  p = ht_encode_head (&c->enc, p, HT_REC_SCAN, stamp);
   uint64_t fields[] = { sc.n, sc.edges, sc.root_words, sc.heap_bytes, sc.root_bytes,
                         world.stopped, world.missed, took, flags };
   for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)

@@ -66,6 +66,7 @@ typedef struct HtRecStream
   HtEncoder enc;       /* what the next record is delta-encoded against */
   size_t len;          /* payload bytes used after the chunk header */
   uint32_t tick;       /* events seen; every 64th is timed */
+  uint32_t solo_run;   /* exact stamps in a row since this stream last saw another writer */
   _Atomic uint64_t spent; /* estimated stamp units spent recording this stream's events */
   struct HtRecStream *next;
   uint8_t *buf; /* room for a chunk header, then HT_REC_BUFFER_SIZE bytes of records */
@@ -233,6 +234,9 @@ HT_REC_HIDDEN void ht_rec_streams_sync_only (void);
 HT_REC_HIDDEN void ht_rec_streams_lock (void);
 HT_REC_HIDDEN void ht_rec_streams_unlock (bool child);
 HT_REC_HIDDEN void ht_rec_stream_drop (HtRecStream *s);
+HT_REC_HIDDEN void ht_rec_stream_start (HtRecStream *s, uint64_t base_stamp);
+extern HT_REC_HIDDEN _Atomic uint32_t ht_rec_solo;
+HT_REC_HIDDEN uint64_t ht_rec_event_stamp_shared (HtRecStream *s, uint32_t solo, uint64_t now);
 HT_REC_HIDDEN void ht_rec_stream_put (HtRecStream *s, uint8_t tag, uint64_t stamp, int n,
                                       uint64_t a, uint64_t b);
 HT_REC_HIDDEN void ht_rec_control_put_text (uint8_t tag, const char *text, size_t len);
@@ -467,6 +471,25 @@ HT_REC_HIDDEN void ht_rec_unwind_forget (void);
 
 /* ht-rec-trace.c */
 HT_REC_HIDDEN void ht_rec_trace_init (void);
+/* The stamp of an event in the calling thread's own stream `s` (its lock held).  While no
+ * other thread writes (ht_rec_solo names this stream; ht-rec-stream.c says how that is
+ * known), nothing needs ordering against this thread's events: the event repeats the
+ * stream's previous stamp (a delta of 0, which costs nothing once compressed) for up to
+ * HT_SOLO_STAMP_UNITS, and only the first record of a chunk is always stamped afresh. */
+#define HT_SOLO_STAMP_UNITS 1024 /* 16 Ki cycles of the TSC, about 5 us */
+
+static inline uint64_t
+ht_rec_event_stamp (HtRecStream *s)
+{
+  uint64_t now = ht_rec_stamp ();
+  uint32_t solo = atomic_load_explicit (&ht_rec_solo, memory_order_relaxed);
+  if (HT_REC_LIKELY (solo == s->id))
+    return now - s->enc.last_stamp < HT_SOLO_STAMP_UNITS && s->enc.col_len[HT_COL_STAMP] != 0
+             ? s->enc.last_stamp
+             : now;
+  return ht_rec_event_stamp_shared (s, solo, now);
+}
+
 HT_REC_HIDDEN uint32_t ht_rec_trace_capture (HtRecThread *t);
 HT_REC_HIDDEN void ht_rec_modules_write (void);
 HT_REC_HIDDEN bool ht_rec_modules_changed (void);
@@ -474,9 +497,3 @@ HT_REC_HIDDEN void ht_rec_modules_refresh (void);
 HT_REC_HIDDEN void ht_rec_trace_lock_all (void);
 HT_REC_HIDDEN void ht_rec_trace_unlock_all (void);
 HT_REC_HIDDEN void ht_rec_trace_reset (void);
-
-static inline uint8_t *
-ht_rec_put_stamp (HtRecStream *s, uint8_t *p, uint64_t stamp)
-{
-  return ht_encode_stamp (&s->enc, p, stamp);
-}

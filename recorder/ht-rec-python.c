@@ -327,8 +327,7 @@ write_code (HtRecStream *s, uint32_t id, uintptr_t code)
   memcpy (&first, (const void *) (code + (uintptr_t) py.L->code_firstlineno), sizeof first);
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + flen + qlen + (size_t) tlen);
-  *p++ = HT_REC_CODE;
-  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p = ht_encode_head (&s->enc, p, HT_REC_CODE, ht_rec_stamp ());
   p += ht_varint_put (p, id);
   p += ht_varint_put (p, py.version);
   p += ht_varint_put (p, first > 0 ? (uint64_t) first : 0);

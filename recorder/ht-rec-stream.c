@@ -34,7 +34,7 @@
 static HtRecStream *control; /* stream 0 */
 static HtRecStream *late;    /* events of threads after their exit destructor */
 
-#define BUFFER_BYTES (sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE)
+#define BUFFER_BYTES (sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE + HT_ENCODE_FINISH_MAX)
 #define WRITE_AHEAD 16 /* buffers queued at most before the filling thread writes them */
 
 /* A flushed buffer waiting in the queue: what its chunk header will say, kept in the
@@ -87,6 +87,56 @@ ht_rec_streams_asymmetric_init (void)
     = syscall (SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Stamps when one thread is alone.  Stamps exist to order the events of different streams;
+ * while a single thread writes, its stream's order is the order, and per-event stamps cost
+ * a byte an event in the log.  `ht_rec_solo` names the one owned stream allowed to repeat
+ * its previous stamp (ht_rec_event_stamp), 0 for none.
+ *
+ * Every other writer clears it before it stamps anything: a thread's event that finds
+ * another stream named stores 0; so does anyone writing to the control or the shared
+ * stream (ht_rec_stream_lock_remote).  A thread that stamped HT_SOLO_CLAIM_AFTER events
+ * exactly in a row, and found 0 each time, claims the name with a compare-and-swap and
+ * then takes a fresh, fenced stamp.  Why that orders everything: an inherited stamp is
+ * never later than the event's true time, so an event E of the solo thread can only be
+ * placed too early.  Take an event F of another thread that happened before E (the
+ * allocator's lock or the program's own synchronisation orders them).  F's thread read
+ * ht_rec_solo after taking F's stamp and before F took effect: either it saw the name and
+ * cleared it before F took effect, so E (after F) reads 0 and is stamped exactly; or it
+ * read 0 before the claim, so F's stamp is older than the fresh stamp taken after the claim,
+ * which E inherits at the earliest.
+ */
+_Atomic uint32_t ht_rec_solo;
+#define HT_SOLO_CLAIM_AFTER 256
+
+uint64_t
+ht_rec_event_stamp_shared (HtRecStream *s, uint32_t solo, uint64_t now)
+{
+  if (solo != 0)
+    {
+      atomic_store_explicit (&ht_rec_solo, 0, memory_order_relaxed);
+      s->solo_run = 0;
+      return now;
+    }
+  if (!s->owned || ++s->solo_run < HT_SOLO_CLAIM_AFTER)
+    return now;
+  s->solo_run = 0;
+  uint32_t none = 0;
+  if (atomic_compare_exchange_strong (&ht_rec_solo, &none, s->id))
+    return ht_rec_stamp_fenced ();
+  return now;
+}
+
+/* Whoever wrote a stream not its own (the control stream, the shared one, a flush) ends
+ * another thread's time alone, once its record is stamped: at unlock. */
+static void
+solo_revoke (HtRecStream *s)
+{
+  uint32_t solo = atomic_load_explicit (&ht_rec_solo, memory_order_relaxed);
+  if (solo != 0 && !(s->owned && s->id == solo && s == (HtRecStream *) ht_rec_tls_thread))
+    atomic_store_explicit (&ht_rec_solo, 0, memory_order_seq_cst);
+}
+
 void
 ht_rec_stream_lock_remote (HtRecStream *s)
 {
@@ -104,6 +154,7 @@ ht_rec_stream_lock_remote (HtRecStream *s)
 void
 ht_rec_stream_unlock_remote (HtRecStream *s)
 {
+  solo_revoke (s);
   if (s->owned && ht_rec_streams_asymmetric)
     atomic_store_explicit (&s->flush_request, 0, memory_order_release);
   atomic_store_explicit (&s->lock, 0, memory_order_release);
@@ -197,7 +248,8 @@ stream_enqueue (HtRecStream *s)
   if (s->len == 0)
     return;
   HtRecQueued *q = (HtRecQueued *) s->buf;
-  *q = (HtRecQueued){ NULL, s->id, (uint32_t) s->len, s->base_stamp };
+  size_t cols = ht_encoder_finish (&s->enc, s->buf + sizeof (HtChunkHeader) + s->len);
+  *q = (HtRecQueued){ NULL, s->id, (uint32_t) (s->len + cols), s->base_stamp };
   uint8_t *fresh = buffer_get ();
   pthread_mutex_lock (&queue_lock);
   if (queue_tail)
@@ -277,16 +329,23 @@ ht_rec_streams_unlock (bool child)
 void
 ht_rec_stream_drop (HtRecStream *s)
 {
+  ht_rec_stream_start (s, s->enc.last_stamp);
+}
+
+/* Starts an empty chunk whose records are stamped from `base_stamp` on. */
+void
+ht_rec_stream_start (HtRecStream *s, uint64_t base_stamp)
+{
   s->len = 0;
-  s->base_stamp = s->enc.last_stamp;
-  ht_encoder_start (&s->enc, s->base_stamp);
+  s->base_stamp = base_stamp;
+  ht_encoder_start (&s->enc, base_stamp);
 }
 
 /* Room for `need` bytes; a full buffer joins the queue first.  Caller holds the lock. */
 uint8_t *
 ht_rec_stream_reserve (HtRecStream *s, size_t need)
 {
-  if (HT_REC_UNLIKELY (s->len + need > HT_REC_BUFFER_SIZE))
+  if (HT_REC_UNLIKELY (s->len + need > HT_REC_BUFFER_SIZE || ht_encoder_full (&s->enc)))
     stream_enqueue (s);
   return s->buf + sizeof (HtChunkHeader) + s->len;
 }

@@ -231,6 +231,7 @@ ht_rec_threads_after_fork (void)
     {
       self->stream.next = NULL;
       threads_active = self;
+      atomic_store (&ht_rec_solo, 0); /* the other threads are gone with their names */
       self->depth = 0;
       self->nat_n = 0;
       atomic_store (&self->stream.spent, 0);

@@ -95,8 +95,7 @@ scan_one (struct dl_phdr_info *info, size_t size, void *data)
   ht_rec_stream_lock (s);
   size_t need = 16 + path_len + 4 * HT_VARINT_MAX + bid_len + info->dlpi_phnum * 20;
   uint8_t *p = ht_rec_stream_reserve (s, need);
-  *p++ = HT_REC_MODULE;
-  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p = ht_encode_head (&s->enc, p, HT_REC_MODULE, ht_rec_stamp ());
   p += ht_varint_put (p, scan->first ? HT_MODULE_NEW_MAP : 0);
   p += ht_varint_put (p, path_len);
   memcpy (p, path, path_len);
@@ -277,8 +276,7 @@ write_node (HtRecStream *s, uint32_t id, uint32_t parent, uintptr_t ip)
 {
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  *p++ = HT_REC_TRACE_NODE;
-  p = ht_rec_put_stamp (s, p, ht_rec_stamp ());
+  p = ht_encode_head (&s->enc, p, HT_REC_TRACE_NODE, ht_rec_stamp ());
   p += ht_varint_put (p, id);
   p += ht_varint_put (p, parent);
   p += ht_varint_put (p, ip);

@@ -194,7 +194,7 @@ typedef struct
 {
   FILE *out;
   GByteArray *events, *control; /* the two streams' current chunks */
-  HtEncoder enc, cenc;
+  HtEncoder *enc, *cenc; /* their encoders (large: on the heap) */
   guint64 ev_base, ctl_base;
   guint64 stamp; /* ns since the start: the last 'c', plus one per event since */
   guint64 rss, page_size;
@@ -215,10 +215,13 @@ typedef struct
 } HtKind;
 
 static gboolean
-write_chunk (HtConvert *c, guint32 stream, GByteArray *b, guint64 base)
+write_chunk (HtConvert *c, guint32 stream, GByteArray *b, HtEncoder *e, guint64 base)
 {
   if (b->len == 0)
     return TRUE;
+  guint row = b->len;
+  g_byte_array_set_size (b, row + HT_ENCODE_FINISH_MAX);
+  g_byte_array_set_size (b, row + (guint) ht_encoder_finish (e, b->data + row));
   HtChunkHeader h = { HT_CHUNK_MAGIC, b->len, stream, 0, base };
   if (fwrite (&h, sizeof h, 1, c->out) != 1 || fwrite (b->data, b->len, 1, c->out) != 1)
     {
@@ -248,16 +251,16 @@ done (GByteArray *b, gsize need, const guint8 *end)
 static gboolean
 flush (HtConvert *c)
 {
-  if (!write_chunk (c, 1, c->events, c->ev_base))
+  if (!write_chunk (c, 1, c->events, c->enc, c->ev_base))
     return FALSE;
   c->ev_base = c->stamp;
-  ht_encoder_start (&c->enc, c->ev_base);
+  ht_encoder_start (c->enc, c->ev_base);
   guint8 *p = room (c->control, HT_ENCODE_MAX);
-  done (c->control, HT_ENCODE_MAX, ht_encode_head (&c->cenc, p, HT_REC_SYNC, c->stamp));
-  if (!write_chunk (c, HT_CONTROL_STREAM, c->control, c->ctl_base))
+  done (c->control, HT_ENCODE_MAX, ht_encode_head (c->cenc, p, HT_REC_SYNC, c->stamp));
+  if (!write_chunk (c, HT_CONTROL_STREAM, c->control, c->cenc, c->ctl_base))
     return FALSE;
   c->ctl_base = c->stamp;
-  ht_encoder_start (&c->cenc, c->ctl_base);
+  ht_encoder_start (c->cenc, c->ctl_base);
   return TRUE;
 }
 
@@ -340,7 +343,7 @@ on_ip (HtConvert *c, char *s, guint64 line)
       g_array_append_val (lines, zero);
     }
   guint8 *p = room (c->events, HT_ENCODE_MAX);
-  p = ht_encode_head (&c->enc, p, HT_REC_FRAMES, c->stamp);
+  p = ht_encode_head (c->enc, p, HT_REC_FRAMES, c->stamp);
   p += ht_varint_put (p, ip);
   done (c->events, HT_ENCODE_MAX, p);
   put_bytes (c->events, string_at (c, module));
@@ -390,19 +393,17 @@ on_line (HtConvert *c, char *s, guint64 line)
             g_array_append_val (live, ptr);
             const HtKind *k = &g_array_index (c->kinds, HtKind, a);
             done (c->events, HT_ENCODE_MAX,
-                  ht_encode_alloc (&c->enc, p, c->stamp, ptr, k->size, k->trace));
+                  ht_encode_alloc (c->enc, p, c->stamp, ptr, k->size, k->trace));
           }
         else if (live && live->len)
           {
             guint64 ptr = g_array_index (live, guint64, live->len - 1);
             g_array_set_size (live, live->len - 1);
             done (c->events, HT_ENCODE_MAX,
-                  ht_encode_ptr_record (&c->enc, p, HT_REC_FREE, c->stamp, ptr));
+                  ht_encode_ptr_record (c->enc, p, HT_REC_FREE, c->stamp, ptr));
           }
         else
           done (c->events, HT_ENCODE_MAX, p); /* a block from before an attach */
-        if (c->events->len > CHUNK_FLUSH && !flush (c))
-          return FALSE;
         return TRUE;
       }
     case 'a':
@@ -418,7 +419,7 @@ on_line (HtConvert *c, char *s, guint64 line)
         if (!hex (&s, &a) || !hex (&s, &b) || a == 0 || a > c->ips->len || b > c->traces)
           return bad (c, line, "a trace node of an unknown address or parent");
         guint8 *p = room (c->events, HT_ENCODE_MAX + 3 * HT_VARINT_MAX);
-        p = ht_encode_head (&c->enc, p, HT_REC_TRACE_NODE, c->stamp);
+        p = ht_encode_head (c->enc, p, HT_REC_TRACE_NODE, c->stamp);
         p += ht_varint_put (p, ++c->traces);
         p += ht_varint_put (p, b);
         p += ht_varint_put (p, g_array_index (c->ips, guint64, a - 1));
@@ -448,7 +449,7 @@ on_line (HtConvert *c, char *s, guint64 line)
           return bad (c, line, "'c' takes a time");
         c->stamp = MAX (c->stamp, a * 1000000);
         guint8 *p = room (c->control, HT_ENCODE_MAX + 4 * HT_VARINT_MAX);
-        p = ht_encode_head (&c->cenc, p, HT_REC_SAMPLE, c->stamp);
+        p = ht_encode_head (c->cenc, p, HT_REC_SAMPLE, c->stamp);
         p += ht_varint_put (p, a * 1000000);
         p += ht_varint_put (p, c->rss * c->page_size);
         p += ht_varint_put (p, 0);
@@ -497,6 +498,10 @@ ht_heaptrack_convert (const char *path, const char *log_path, GError **error)
   c.page_size = 4096;
   c.next_ptr = 0x100000;
   c.events = g_byte_array_new ();
+  c.enc = g_new0 (HtEncoder, 1);
+  c.cenc = g_new0 (HtEncoder, 1);
+  ht_encoder_start (c.enc, 0);
+  ht_encoder_start (c.cenc, 0);
   c.control = g_byte_array_new ();
   c.strings = g_ptr_array_new_with_free_func (g_free);
   c.ips = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -541,7 +546,7 @@ ht_heaptrack_convert (const char *path, const char *log_path, GError **error)
           ok = fwrite (&h, sizeof h, 1, c.out) == 1 && fwrite (exe, h.exe_len, 1, c.out) == 1
                && fwrite (exe, h.cmdline_len, 1, c.out) == 1;
           guint8 *p = room (c.events, HT_ENCODE_MAX + HT_VARINT_MAX);
-          p = ht_encode_head (&c.enc, p, HT_REC_THREAD, 0);
+          p = ht_encode_head (c.enc, p, HT_REC_THREAD, 0);
           p += ht_varint_put (p, h.pid);
           done (c.events, HT_ENCODE_MAX + HT_VARINT_MAX, p);
           continue;
@@ -551,7 +556,12 @@ ht_heaptrack_convert (const char *path, const char *log_path, GError **error)
           ok = bad (&c, n, "no program ('X') before the data");
           break;
         }
-      ok = on_line (&c, line, n);
+      /* a line adds one record at most: room for it in every column */
+      if ((c.events->len > CHUNK_FLUSH || ht_encoder_full (c.enc) || ht_encoder_full (c.cenc))
+          && !flush (&c))
+        ok = FALSE;
+      else
+        ok = on_line (&c, line, n);
     }
   if (local)
     {
@@ -563,7 +573,7 @@ ht_heaptrack_convert (const char *path, const char *log_path, GError **error)
   if (ok)
     {
       guint8 *p = room (c.control, HT_ENCODE_MAX + HT_VARINT_MAX);
-      p = ht_encode_head (&c.cenc, p, HT_REC_END, c.stamp);
+      p = ht_encode_head (c.cenc, p, HT_REC_END, c.stamp);
       p += ht_varint_put (p, HT_END_EXIT);
       done (c.control, HT_ENCODE_MAX + HT_VARINT_MAX, p);
       ok = flush (&c);
@@ -576,6 +586,8 @@ ht_heaptrack_convert (const char *path, const char *log_path, GError **error)
   if (!ok)
     g_unlink (log_path);
   g_byte_array_unref (c.events);
+  g_free (c.enc);
+  g_free (c.cenc);
   g_byte_array_unref (c.control);
   g_ptr_array_unref (c.strings);
   g_array_unref (c.ips);

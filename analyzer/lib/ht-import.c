@@ -691,6 +691,8 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_SYNC:
     case HT_REC_ALLOC_SLOT: /* the reader turns these into ALLOC and FREE */
     case HT_REC_FREE_SLOT:
+    case HT_REC_FREE_AGE:
+    case HT_REC_ALLOC_REUSE:
       return TRUE;
     }
   return TRUE;

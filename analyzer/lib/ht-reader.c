@@ -50,7 +50,15 @@ struct _HtReader
   gboolean eof;
   char *warning;
   GByteArray *unpacked; /* a compressed chunk's records */
+  guint version;        /* the header's format version */
+  GArray *allocs;       /* HtAllocSeen: the current chunk's ALLOCs, for FREE_AGE */
+  HtReuseStacks reuse;  /* the current chunk's, as the encoder kept them */
 };
+
+typedef struct
+{
+  guint64 ptr, size;
+} HtAllocSeen;
 
 /* ---------------------------------------------------------------------------------------
  * Decoding
@@ -91,15 +99,44 @@ cursor_bytes (HtCursor *c, guint64 n)
   return b;
 }
 
-/* The size and trace node that end both forms of ALLOC. */
+/* The size and trace node of every form of ALLOC. */
 static void
-decode_alloc_tail (HtCursor *c, HtEvent *e)
+decode_alloc_tail (HtCursor *size, HtCursor *node, HtEvent *e)
 {
-  e->alloc.size = cursor_varint (c);
-  guint64 node = cursor_varint (c);
-  if (node >= G_MAXUINT32)
-    c->bad = TRUE;
-  e->alloc.node = (guint32) node;
+  e->alloc.size = cursor_varint (size);
+  guint64 id = cursor_varint (node);
+  if (id >= G_MAXUINT32)
+    node->bad = TRUE;
+  e->alloc.node = (guint32) id;
+}
+
+/* A format 6 payload's columns (ht-format.h, HtColumn): `row` is cut to the row, `col` gets
+ * one cursor a column.  FALSE when the trailer does not add up. */
+static gboolean
+split_columns (HtCursor *row, HtCursor col[HT_COLUMNS])
+{
+  gsize size = (gsize) (row->end - row->p);
+  if (size < HT_COLUMN_TRAILER)
+    return FALSE;
+  const guint8 *trailer = row->end - HT_COLUMN_TRAILER;
+  gsize total = 0;
+  guint32 len[HT_COLUMNS];
+  for (int i = 0; i < HT_COLUMNS; i++)
+    {
+      memcpy (&len[i], trailer + 4 * i, 4);
+      len[i] = GUINT32_FROM_LE (len[i]);
+      total += len[i];
+    }
+  if (total > size - HT_COLUMN_TRAILER)
+    return FALSE;
+  const guint8 *p = trailer - total;
+  row->end = p;
+  for (int i = 0; i < HT_COLUMNS; i++)
+    {
+      col[i] = (HtCursor){ p, p + len[i], FALSE };
+      p += len[i];
+    }
+  return TRUE;
 }
 
 void
@@ -366,9 +403,28 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
       s->head = 0;
     }
   HtCursor c = { payload, payload + h->payload_size, FALSE };
+  /* before format 6 every field follows its tag in the row: all cursors are the row's */
+  HtCursor col[HT_COLUMNS];
+  HtCursor *cs = &c, *cp = &c, *csz = &c, *cn = &c;
+  if (r->version >= HT_FORMAT_VERSION_COLUMNS)
+    {
+      if (!split_columns (&c, col))
+        {
+          g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                       "corrupt log: the columns of the chunk at byte %" G_GSIZE_FORMAT
+                       " do not fit in it", chunk_offset);
+          return FALSE;
+        }
+      cs = &col[HT_COL_STAMP];
+      cp = &col[HT_COL_PTR];
+      csz = &col[HT_COL_SIZE];
+      cn = &col[HT_COL_NODE];
+    }
   guint64 stamp = h->base_stamp, ptr = 0;
   guint64 recent[HT_RECENT_SLOTS] = { 0 };
   guint slot = 0;
+  g_array_set_size (r->allocs, 0);
+  memset (r->reuse.n, 0, sizeof r->reuse.n);
 
   while (c.p < c.end)
     {
@@ -379,7 +435,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           slot = e.tag & ~HT_REC_FREE_SLOT;
           e.tag = HT_REC_FREE_SLOT;
         }
-      stamp += cursor_varint (&c);
+      stamp += cursor_varint (cs);
       e.stamp = MAX (stamp, s->last_stamp); /* a stream never goes back in time */
       switch (e.tag)
         {
@@ -390,25 +446,59 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
             c.bad = TRUE;
           e.free.ptr = ptr;
           break;
-        case HT_REC_ALLOC_SLOT:
-          e.tag = HT_REC_ALLOC;
-          slot = c.p < c.end ? *c.p++ : HT_RECENT_SLOTS;
-          if (slot >= HT_RECENT_SLOTS || recent[slot] == 0)
-            c.bad = TRUE;
-          else
-            ptr = recent[slot];
-          e.alloc.ptr = ptr;
-          decode_alloc_tail (&c, &e);
+        case HT_REC_FREE_AGE:
+          {
+            e.tag = HT_REC_FREE;
+            guint64 age = cursor_varint (cp);
+            if (age == 0 || age > r->allocs->len)
+              {
+                c.bad = TRUE;
+                break;
+              }
+            HtAllocSeen *a = &g_array_index (r->allocs, HtAllocSeen, r->allocs->len - age);
+            ptr = a->ptr;
+            recent[ht_recent_slot (ptr)] = ptr;
+            ht_reuse_push (&r->reuse, a->size, ptr);
+            e.free.ptr = ptr;
+          }
           break;
+        case HT_REC_ALLOC_SLOT:
+        case HT_REC_ALLOC_REUSE:
         case HT_REC_ALLOC:
-          ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
-          recent[ht_recent_slot (ptr)] = ptr;
+          /* the pointer first: before format 6 the row has it before the size */
+          if (e.tag == HT_REC_ALLOC_REUSE)
+            {
+              decode_alloc_tail (csz, cn, &e);
+              ptr = ht_reuse_top (&r->reuse, e.alloc.size);
+              if (ptr == 0 || !ht_reuse_take (&r->reuse, e.alloc.size, ptr))
+                c.bad = TRUE;
+              recent[ht_recent_slot (ptr)] = ptr;
+            }
+          else
+            {
+              if (e.tag == HT_REC_ALLOC_SLOT)
+                {
+                  slot = cp->p < cp->end ? *cp->p++ : HT_RECENT_SLOTS;
+                  if (slot >= HT_RECENT_SLOTS || recent[slot] == 0)
+                    c.bad = TRUE;
+                  else
+                    ptr = recent[slot];
+                }
+              else
+                {
+                  ptr += (guint64) ht_zigzag_decode (cursor_varint (cp));
+                  recent[ht_recent_slot (ptr)] = ptr;
+                }
+              decode_alloc_tail (csz, cn, &e);
+              ht_reuse_take (&r->reuse, e.alloc.size, ptr);
+            }
+          e.tag = HT_REC_ALLOC;
           e.alloc.ptr = ptr;
-          decode_alloc_tail (&c, &e);
+          g_array_append_val (r->allocs, ((HtAllocSeen){ ptr, e.alloc.size }));
           break;
         case HT_REC_FREE:
         case HT_REC_UNFREE:
-          ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
+          ptr += (guint64) ht_zigzag_decode (cursor_varint (cp));
           recent[ht_recent_slot (ptr)] = ptr;
           e.free.ptr = ptr;
           break;
@@ -427,7 +517,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           break;
         case HT_REC_TAG:
           {
-            ptr += (guint64) ht_zigzag_decode (cursor_varint (&c));
+            ptr += (guint64) ht_zigzag_decode (cursor_varint (cp));
             recent[ht_recent_slot (ptr)] = ptr;
             e.typetag.ptr = ptr;
             guint64 len = cursor_varint (&c);
@@ -615,7 +705,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
                        e.tag, chunk_offset, (gsize) (rec_start - payload));
           return FALSE;
         }
-      if (c.bad)
+      if (c.bad || cs->bad || cp->bad || csz->bad || cn->bad)
         {
           ht_event_clear (&e);
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
@@ -629,6 +719,13 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
         r->watermark = MAX (r->watermark, e.stamp);
       else
         g_array_append_val (s->events, e);
+    }
+  if (cs->p != cs->end || cp->p != cp->end || csz->p != csz->end || cn->p != cn->end)
+    {
+      g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
+                   "corrupt log: the columns of the chunk at byte %" G_GSIZE_FORMAT
+                   " hold more than its records use", chunk_offset);
+      return FALSE;
     }
   if (s->heap_pos < 0 && s->head < s->events->len)
     heap_push (r->heap, s);
@@ -769,6 +866,7 @@ parse_header (HtReader *r, GError **error)
       return FALSE;
     }
   memcpy (&h, r->data, sizeof h);
+  r->version = h.version;
   if (h.version > HT_FORMAT_VERSION)
     {
       g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_VERSION,
@@ -837,6 +935,7 @@ ht_reader_open (const char *path, GError **error)
   r->streams = g_hash_table_new_full (NULL, NULL, NULL, stream_free);
   r->heap = g_ptr_array_new ();
   r->unpacked = g_byte_array_new ();
+  r->allocs = g_array_new (FALSE, FALSE, sizeof (HtAllocSeen));
   if (st.st_size > 0)
     {
       GError *local = NULL;
@@ -872,6 +971,7 @@ ht_reader_free (HtReader *r)
   g_hash_table_unref (r->streams);
   g_ptr_array_unref (r->heap);
   g_byte_array_unref (r->unpacked);
+  g_array_unref (r->allocs);
   g_free (r->warning);
   g_free (r);
 }

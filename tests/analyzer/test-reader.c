@@ -21,7 +21,7 @@ typedef struct
   GByteArray *chunk;
   guint32 stream;
   guint64 base;
-  HtEncoder enc; /* the recorder's encoder */
+  HtEncoder *enc; /* the recorder's encoder, one per chunk being written */
 } Writer;
 
 static void
@@ -56,12 +56,24 @@ chunk_begin (Writer *w, guint32 stream, guint64 base)
   w->chunk = g_byte_array_new ();
   w->stream = stream;
   w->base = base;
-  ht_encoder_start (&w->enc, base);
+  w->enc = g_new0 (HtEncoder, 1);
+  ht_encoder_start (w->enc, base);
+}
+
+/* The columns follow the row (ht_encoder_finish): the chunk's payload is complete. */
+static void
+chunk_finish (Writer *w)
+{
+  guint row = w->chunk->len;
+  g_byte_array_set_size (w->chunk, row + HT_ENCODE_FINISH_MAX);
+  g_byte_array_set_size (w->chunk, row + (guint) ht_encoder_finish (w->enc, w->chunk->data + row));
+  g_clear_pointer (&w->enc, g_free);
 }
 
 static void
 chunk_end (Writer *w)
 {
+  chunk_finish (w);
   HtChunkHeader h = { HT_CHUNK_MAGIC, w->chunk->len, w->stream, 0, w->base };
   g_byte_array_append (w->file, (guint8 *) &h, sizeof h);
   g_byte_array_append (w->file, w->chunk->data, w->chunk->len);
@@ -87,33 +99,40 @@ rec_done (Writer *w, const guint8 *end)
 static void
 rec_stamp (Writer *w, guint8 tag, guint64 stamp)
 {
-  rec_done (w, ht_encode_head (&w->enc, rec_room (w), tag, stamp));
+  rec_done (w, ht_encode_head (w->enc, rec_room (w), tag, stamp));
 }
 
 /* Each returns the record's first byte: its tag, which says the form the encoder chose. */
 static guint8
 rec_alloc (Writer *w, guint64 stamp, guint64 ptr, guint64 size, guint32 node)
 {
-  return rec_done (w, ht_encode_alloc (&w->enc, rec_room (w), stamp, ptr, size, node));
+  return rec_done (w, ht_encode_alloc (w->enc, rec_room (w), stamp, ptr, size, node));
 }
 
 static guint8
 rec_free (Writer *w, guint64 stamp, guint64 ptr)
 {
-  return rec_done (w, ht_encode_ptr_record (&w->enc, rec_room (w), HT_REC_FREE, stamp, ptr));
+  return rec_done (w, ht_encode_ptr_record (w->enc, rec_room (w), HT_REC_FREE, stamp, ptr));
 }
 
 /* A thread stream chunk of compact records, stored zstd-compressed. */
 static void
 append_compressed_chunk (Writer *w)
 {
-  guint8 free_slot = (guint8) (HT_REC_FREE_SLOT | ht_recent_slot (0x7f0000009000));
+  const guint64 p = 0x7f0000009000, q = 0x7f0000009400, r = 0x7f0000009800;
   chunk_begin (w, 4, 2000);
-  g_assert_cmpuint (rec_alloc (w, 2001, 0x7f0000009000, 10, 1), ==, HT_REC_ALLOC);
-  /* the slot holds the pointer: ALLOC stored it, and each record after stores it again */
-  g_assert_cmpuint (rec_free (w, 2002, 0x7f0000009000), ==, free_slot);
-  g_assert_cmpuint (rec_alloc (w, 2003, 0x7f0000009000, 20, 1), ==, HT_REC_ALLOC_SLOT);
-  g_assert_cmpuint (rec_free (w, 2004, 0x7f0000009000), ==, free_slot);
+  g_assert_cmpuint (rec_alloc (w, 2001, p, 10, 1), ==, HT_REC_ALLOC);
+  /* freed in the chunk that allocated it: named by age; malloc then gives it back for a
+   * size of the same class: the top of that class's reuse stack */
+  g_assert_cmpuint (rec_free (w, 2002, p), ==, HT_REC_FREE_AGE);
+  g_assert_cmpuint (rec_alloc (w, 2003, p, 20, 1), ==, HT_REC_ALLOC_REUSE);
+  g_assert_cmpuint (rec_free (w, 2004, p), ==, HT_REC_FREE_AGE);
+  /* blocks from before the chunk: a pointer, then its recent slot */
+  g_assert_cmpuint (rec_free (w, 2005, q), ==, HT_REC_FREE);
+  g_assert_cmpuint (rec_alloc (w, 2006, q, 4000, 1), ==, HT_REC_ALLOC_SLOT);
+  g_assert_cmpuint (rec_free (w, 2007, r), ==, HT_REC_FREE);
+  g_assert_cmpuint (rec_free (w, 2008, r), ==, HT_REC_FREE_SLOT | ht_recent_slot (r));
+  chunk_finish (w);
   GByteArray *raw = w->chunk;
   gsize cap = ZSTD_compressBound (raw->len);
   g_autofree guint8 *packed = g_malloc (cap);
@@ -254,7 +273,8 @@ test_round_trip (void)
     { HT_REC_ALLOC, 1110 },  { HT_REC_THREAD, 1121 }, { HT_REC_FREE, 1150 },
     { HT_REC_ALLOC, 1160 },  { HT_REC_ALLOC, 1170 },  { HT_REC_SAMPLE, 1200 },
     { HT_REC_ALLOC, 2001 },  { HT_REC_FREE, 2002 },   { HT_REC_ALLOC, 2003 },
-    { HT_REC_FREE, 2004 },   { HT_REC_END, 2300 },
+    { HT_REC_FREE, 2004 },   { HT_REC_FREE, 2005 },   { HT_REC_ALLOC, 2006 },
+    { HT_REC_FREE, 2007 },   { HT_REC_FREE, 2008 },   { HT_REC_END, 2300 },
   };
   g_assert_cmpuint (ev->len, ==, G_N_ELEMENTS (want));
   for (guint i = 0; i < ev->len; i++)
@@ -271,9 +291,13 @@ test_round_trip (void)
   g_assert_cmpuint (last->alloc.size, ==, G_GUINT64_CONSTANT (1) << 40);
   HtEvent *node = &g_array_index (ev, HtEvent, 2);
   g_assert_cmpuint (node->node.ip, ==, 0x555500001234);
-  for (guint i = 9; i < 13; i++) /* compact records decode to the full pointer */
-    g_assert_cmpuint (g_array_index (ev, HtEvent, i).alloc.ptr, ==, 0x7f0000009000);
+  static const guint64 ptrs[] = { 0x7f0000009000, 0x7f0000009000, 0x7f0000009000,
+                                  0x7f0000009000, 0x7f0000009400, 0x7f0000009400,
+                                  0x7f0000009800, 0x7f0000009800 };
+  for (guint i = 0; i < G_N_ELEMENTS (ptrs); i++) /* compact records decode to the pointer */
+    g_assert_cmpuint (g_array_index (ev, HtEvent, 9 + i).alloc.ptr, ==, ptrs[i]);
   g_assert_cmpuint (g_array_index (ev, HtEvent, 11).alloc.size, ==, 20);
+  g_assert_cmpuint (g_array_index (ev, HtEvent, 14).alloc.size, ==, 4000);
   HtEvent *sample = &g_array_index (ev, HtEvent, 8);
   g_assert_cmpuint (sample->sample.rss, ==, 4096 * 100);
   g_assert_cmpuint (sample->sample.recorder, ==, 1 << 20);
@@ -375,6 +399,47 @@ test_corrupt (void)
   g_unlink (p3);
 }
 
+/* A log of format 5, before columns: every field follows its tag in the row.  Such logs
+ * still import. */
+static void
+test_format_5 (void)
+{
+  Writer w = { .file = g_byte_array_new () };
+  writer_header (&w);
+  HtFileHeader h;
+  memcpy (&h, w.file->data, sizeof h);
+  h.version = 5;
+  memcpy (w.file->data, &h, sizeof h);
+  GByteArray *row = g_byte_array_new ();
+  guint8 alloc[] = { HT_REC_ALLOC, 10 }, free_slot = (guint8) (HT_REC_FREE_SLOT | ht_recent_slot (0x7000));
+  g_byte_array_append (row, alloc, 2);            /* ALLOC, dstamp 10 */
+  put_varint (row, ht_zigzag_encode (0x7000));   /* dptr */
+  put_varint (row, 24);                          /* size */
+  put_varint (row, 0);                           /* node */
+  g_byte_array_append (row, &free_slot, 1);       /* FREE_SLOT */
+  put_varint (row, 5);                           /* dstamp */
+  HtChunkHeader c = { HT_CHUNK_MAGIC, row->len, 1, 0, 100 };
+  g_byte_array_append (w.file, (guint8 *) &c, sizeof c);
+  g_byte_array_append (w.file, row->data, row->len);
+  g_byte_array_unref (row);
+
+  g_autofree char *path = write_temp (w.file->data, w.file->len);
+  g_byte_array_unref (w.file);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) ev = read_all (path, &error, NULL);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ev->len, ==, 2);
+  HtEvent *a = &g_array_index (ev, HtEvent, 0), *f = &g_array_index (ev, HtEvent, 1);
+  g_assert_cmpint (a->tag, ==, HT_REC_ALLOC);
+  g_assert_cmpuint (a->stamp, ==, 110);
+  g_assert_cmpuint (a->alloc.ptr, ==, 0x7000);
+  g_assert_cmpuint (a->alloc.size, ==, 24);
+  g_assert_cmpint (f->tag, ==, HT_REC_FREE);
+  g_assert_cmpuint (f->stamp, ==, 115);
+  g_assert_cmpuint (f->free.ptr, ==, 0x7000);
+  g_unlink (path);
+}
+
 /* The live-block table against GHashTable, through inserts, removals and growth. */
 static void
 test_block_map (void)
@@ -446,6 +511,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/reader/round-trip", test_round_trip);
+  g_test_add_func ("/reader/format-5", test_format_5);
   g_test_add_func ("/reader/truncated-everywhere", test_truncated_everywhere);
   g_test_add_func ("/reader/corrupt", test_corrupt);
   g_test_add_func ("/blockmap/against-ghashtable", test_block_map);
