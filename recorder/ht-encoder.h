@@ -1,13 +1,18 @@
 /* ht-encoder.h - the event encoder: how records of a thread stream become bytes.
  *
  * One HtEncoder per stream.  It holds what the next record is delta-encoded against (the
- * previous stamp and pointer), the chunk's columns (ht-format.h, HtColumn), and the tables
- * that let it name a pointer in fewer bytes than its delta:
+ * previous stamp and pointer), the chunk's columns (ht-format.h, HtColumn), and the
+ * stream's pointer state (ht-format.h), which lets it name a pointer in fewer bytes than
+ * its delta:
  *
- *   FREE   of a block this chunk allocated      ->  FREE_AGE:    tag, dstamp, age
- *   FREE   ptr in its recent slot               ->  FREE_SLOT:   (0x80 | slot), dstamp
- *   ALLOC  ptr on top of its class's reuse stack ->  ALLOC_REUSE: tag, dstamp, size, node
- *   ALLOC  ptr in its recent slot               ->  ALLOC_SLOT:  tag, dstamp, slot, size, node
+ *   FREE   of one of the last HT_AGE_WINDOW ALLOCs  ->  FREE_AGE:    tag, dstamp, age
+ *   FREE   ptr in its recent slot                   ->  FREE_SLOT:   (0x80 | slot), dstamp
+ *   ALLOC  ptr on its class's reuse stack           ->  ALLOC_REUSE: tag, dstamp, depth, ...
+ *   ALLOC  ptr in its recent slot                   ->  ALLOC_SLOT:  tag, dstamp, slot, ...
+ *
+ * The pointer state lasts from chunk to chunk (the chunk header says HT_CHUNK_CONTINUES,
+ * ht_encoder_chunk_flags) until ht_encoder_reset(): whoever starts a new log, or throws
+ * records away, resets the encoders whose chunks the reader will not see.
  *
  * The row (tags and rare fields) is written where the caller points; the columns live in
  * the encoder until ht_encoder_finish() appends them and the trailer after the row.  The
@@ -28,44 +33,57 @@
 #define HT_ENCODE_MAX 48                 /* largest ALLOC / FREE / UNFREE / mark record row */
 #define HT_ENCODE_COLUMN (32u * 1024u)    /* bytes per column in a chunk */
 #define HT_ENCODE_FINISH_MAX (HT_COLUMNS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
-#define HT_ENCODE_BLOCKS 4096             /* blocks of the chunk a FREE_AGE can name */
+#define HT_ENCODE_BLOCKS 8192             /* live blocks a FREE_AGE can name, direct-mapped */
 
-/* A block this chunk allocated, in the encoder's table of them (direct-mapped by pointer). */
+/* A block the stream allocated, in the encoder's table of them. */
 typedef struct
 {
-  uint64_t ptr, size;
-  uint32_t seq;   /* its ALLOC's number in the chunk, from 1 */
-  uint32_t chunk; /* the chunk it belongs to (HtEncoder.chunk); other values are stale */
+  uint64_t ptr;
+  uint64_t seq; /* its ALLOC's number since the reset << 8 | its reuse class; 0: none */
 } HtEncoderBlock;
 
 typedef struct
 {
   uint64_t last_stamp;              /* previous record's stamp (the chunk's base at first) */
-  uint64_t last_ptr;                /* previous pointer-carrying record's pointer */
-  uint64_t recent[HT_RECENT_SLOTS]; /* recent pointers of this chunk */
-  uint32_t allocs;                  /* ALLOC records in this chunk */
-  uint32_t chunk;                   /* chunks started, for HtEncoderBlock.chunk */
   uint32_t col_len[HT_COLUMNS];
+  bool continues;                   /* this chunk goes on with the previous one's state */
+  bool state_used;                  /* a chunk was finished since the reset */
+  /* the pointer state */
+  uint64_t last_ptr;                /* previous pointer-carrying record's pointer */
+  uint64_t allocs;                  /* ALLOC records since the reset */
+  uint64_t recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
-  uint8_t col[HT_COLUMNS][HT_ENCODE_COLUMN];
   HtEncoderBlock blocks[HT_ENCODE_BLOCKS];
+  uint8_t col[HT_COLUMNS][HT_ENCODE_COLUMN];
 } HtEncoder;
 
-/* Starts a chunk whose header carries `base_stamp`: a chunk decodes on its own. */
+/* Forgets the pointer state: the current chunk starts from nothing. */
+static inline void
+ht_encoder_reset (HtEncoder *e)
+{
+  e->last_ptr = 0;
+  e->allocs = 0;
+  e->state_used = false;
+  e->continues = false;
+  memset (e->recent, 0, sizeof e->recent);
+  memset (&e->reuse, 0, sizeof e->reuse);
+  memset (e->blocks, 0, sizeof e->blocks);
+}
+
+/* Starts a chunk whose header carries `base_stamp`. */
 static inline void
 ht_encoder_start (HtEncoder *e, uint64_t base_stamp)
 {
   e->last_stamp = base_stamp;
-  e->last_ptr = 0;
-  e->allocs = 0;
-  if (++e->chunk == 0) /* wrapped: a stale entry could look current */
-    {
-      memset (e->blocks, 0, sizeof e->blocks);
-      e->chunk = 1;
-    }
-  memset (e->recent, 0, sizeof e->recent);
   memset (e->col_len, 0, sizeof e->col_len);
-  memset (e->reuse.n, 0, sizeof e->reuse.n);
+  e->continues = e->state_used;
+}
+
+/* The chunk header flags the current chunk needs besides compression. */
+static inline uint32_t
+ht_encoder_chunk_flags (const HtEncoder *e)
+{
+  return e->continues ? HT_CHUNK_CONTINUES : 0;
 }
 
 /* True once a column may not hold another record: finish the chunk before the next one. */
@@ -83,6 +101,7 @@ ht_encoder_full (const HtEncoder *e)
 static inline size_t
 ht_encoder_finish (HtEncoder *e, uint8_t *row_end)
 {
+  e->state_used = true; /* the reader will have seen this chunk: the next one continues */
   uint8_t *p = row_end;
   for (int i = 0; i < HT_COLUMNS; i++)
     {
@@ -133,17 +152,21 @@ ht_encode_head (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp)
 static inline HtEncoderBlock *
 ht_encoder_block (HtEncoder *e, uint64_t ptr)
 {
-  return &e->blocks[((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 52];
+  return &e->blocks[((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 51];
 }
+_Static_assert (HT_ENCODE_BLOCKS == 1 << (64 - 51), "the block hash yields 13 bits");
 
 static inline uint8_t *
 ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_t size,
                  uint32_t node)
 {
-  unsigned slot = ht_recent_slot (ptr);
-  if (ht_reuse_take (&e->reuse, size, ptr))
+  unsigned slot = ht_recent_slot (ptr), c = ht_reuse_class (size);
+  int depth = ht_reuse_find (&e->reuse, c, ptr);
+  if (depth >= 0)
     {
       p = ht_encode_head (e, p, HT_REC_ALLOC_REUSE, stamp);
+      ht_encoder_put (e, HT_COL_PTR, (uint64_t) depth);
+      ht_reuse_take (&e->reuse, c, (uint64_t) depth);
       e->last_ptr = ptr;
       e->recent[slot] = ptr;
     }
@@ -161,7 +184,7 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
   ht_encoder_put (e, HT_COL_SIZE, size);
   ht_encoder_put (e, HT_COL_NODE, node);
   HtEncoderBlock *b = ht_encoder_block (e, ptr);
-  *b = (HtEncoderBlock){ ptr, size, ++e->allocs, e->chunk };
+  *b = (HtEncoderBlock){ ptr, ++e->allocs << 8 | c };
   return p;
 }
 
@@ -173,12 +196,13 @@ ht_encode_ptr_record (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp, uin
     {
       HtEncoderBlock *b = ht_encoder_block (e, ptr);
       unsigned slot = ht_recent_slot (ptr);
-      if (b->chunk == e->chunk && b->ptr == ptr)
+      uint64_t age = e->allocs + 1 - (b->seq >> 8);
+      if (b->ptr == ptr && b->seq != 0 && age <= HT_AGE_WINDOW)
         {
           p = ht_encode_head (e, p, HT_REC_FREE_AGE, stamp);
-          ht_encoder_put (e, HT_COL_PTR, e->allocs + 1 - b->seq);
-          ht_reuse_push (&e->reuse, b->size, ptr);
-          b->chunk = e->chunk - 1; /* freed: never current again */
+          ht_encoder_put (e, HT_COL_PTR, age);
+          ht_reuse_push (&e->reuse, (unsigned) (b->seq & 0xff), ptr);
+          b->seq = 0;
           e->last_ptr = ptr;
           e->recent[slot] = ptr;
           return p;

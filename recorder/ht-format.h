@@ -43,6 +43,8 @@ enum
 {
   HT_CHUNK_ZSTD = 1, /* the payload is one zstd frame of records, with content size and
                         checksum */
+  HT_CHUNK_CONTINUES = 2, /* the pointer state goes on from the stream's previous chunk
+                             (format 6) */
 };
 
 /* Clock used for stamps. */
@@ -123,11 +125,12 @@ typedef enum
                                qualified name length, bytes, line table length, bytes: a
                                Python code object, before the first TRACE_NODE naming it */
   HT_REC_TAG = 0x08,        /* dstamp, dptr, length (<= 255), bytes: heaptrail_tag() */
-  HT_REC_FREE_AGE = 0x0a,   /* dstamp, age (>= 1): FREE of the pointer of this chunk's
-                               age-th latest ALLOC (any form), 1 being the latest (format 6) */
-  HT_REC_ALLOC_REUSE = 0x0b, /* dstamp, size, node: ALLOC of the pointer on top of the
-                                reuse stack of the size's class, which it leaves (format 6;
-                                see "Reused pointers" below) */
+  HT_REC_FREE_AGE = 0x0a,   /* dstamp, age (1..HT_AGE_WINDOW): FREE of the pointer of the
+                               stream's age-th latest ALLOC (any form), 1 being the latest
+                               (format 6; see "Pointer state" below) */
+  HT_REC_ALLOC_REUSE = 0x0b, /* dstamp, depth, size, node: ALLOC of the pointer that lies
+                                `depth` below the top of the reuse stack of the size's
+                                class, which it leaves (format 6) */
   HT_REC_FREE_SLOT = 0x80,  /* 0x80 | slot, then dstamp: FREE of the pointer in that slot */
   /* control stream */
   HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes,
@@ -250,22 +253,34 @@ ht_recent_slot (uint64_t ptr)
 }
 
 /* ---------------------------------------------------------------------------------------
- * Reused pointers (format 6).  malloc hands a thread back the block of the same size class
- * that the thread freed last (glibc's tcache and fastbins are LIFO), so both sides keep, per
- * chunk, a stack of freed pointers for each of HT_REUSE_CLASSES classes: a FREE_AGE pushes
- * its pointer on the stack of the class of the size its ALLOC had (other frees carry no size
- * and push nothing; a full stack drops its oldest).  An ALLOC whose pointer is on top of
- * its size's stack is written as ALLOC_REUSE and pops it; any other ALLOC takes its pointer
- * out of its class's stack wherever it lies.
+ * Pointer state (format 6).  Both sides keep, per stream, what lets a record name a
+ * pointer in fewer bytes than its delta:
+ *
+ *   - the recent-pointer table above;
+ *   - the stream's last HT_AGE_WINDOW ALLOCs (any form), for FREE_AGE;
+ *   - reuse stacks: malloc hands a thread back the block of the same size class that the
+ *     thread freed last (glibc's tcache and fastbins are LIFO), so a FREE_AGE pushes its
+ *     pointer on the stack of its ALLOC's class (other frees carry no size and push
+ *     nothing; a full stack drops its oldest), and an ALLOC whose pointer is on the stack
+ *     of its size's class is written as ALLOC_REUSE with its depth (0: the top), which
+ *     takes it out.
+ *
+ * A chunk flagged HT_CHUNK_CONTINUES goes on with the state (and the previous pointer) its
+ * stream's previous chunk left; any other chunk starts from nothing.
  */
+#define HT_AGE_WINDOW 16384 /* FREE_AGE reaches this many ALLOCs back at most */
 #define HT_REUSE_CLASSES 64
-#define HT_REUSE_DEPTH 4
+#define HT_REUSE_DEPTH 8
 
+/* glibc's chunk size, in 16-byte units: exact up to 496 bytes, hashed above. */
 static inline unsigned
 ht_reuse_class (uint64_t size)
 {
-  uint64_t chunk = size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~(uint64_t) 15; /* glibc's */
-  return (unsigned) (chunk >> 4) & (HT_REUSE_CLASSES - 1);
+  uint64_t chunk = size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~(uint64_t) 15;
+  uint64_t c = chunk >> 4;
+  if (c < HT_REUSE_CLASSES / 2)
+    return (unsigned) c;
+  return HT_REUSE_CLASSES / 2 + (unsigned) ((c * UINT64_C (0x9E3779B97F4A7C15)) >> 59);
 }
 
 typedef struct
@@ -275,9 +290,8 @@ typedef struct
 } HtReuseStacks;
 
 static inline void
-ht_reuse_push (HtReuseStacks *r, uint64_t size, uint64_t ptr)
+ht_reuse_push (HtReuseStacks *r, unsigned c, uint64_t ptr)
 {
-  unsigned c = ht_reuse_class (size);
   if (r->n[c] == HT_REUSE_DEPTH)
     {
       memmove (&r->ptr[c][0], &r->ptr[c][1], (HT_REUSE_DEPTH - 1) * sizeof r->ptr[c][0]);
@@ -286,33 +300,28 @@ ht_reuse_push (HtReuseStacks *r, uint64_t size, uint64_t ptr)
   r->ptr[c][r->n[c]++] = ptr;
 }
 
-/* True when `ptr` was on top of its class's stack (ALLOC_REUSE); either way it leaves it. */
+/* How deep `ptr` lies in class c's stack (0: the top), or -1. */
 static inline int
-ht_reuse_take (HtReuseStacks *r, uint64_t size, uint64_t ptr)
+ht_reuse_find (const HtReuseStacks *r, unsigned c, uint64_t ptr)
 {
-  unsigned c = ht_reuse_class (size);
-  unsigned n = r->n[c];
-  if (n && r->ptr[c][n - 1] == ptr)
-    {
-      r->n[c]--;
-      return 1;
-    }
-  for (unsigned i = 0; i + 1 < n; i++)
+  for (int i = r->n[c] - 1; i >= 0; i--)
     if (r->ptr[c][i] == ptr)
-      {
-        memmove (&r->ptr[c][i], &r->ptr[c][i + 1], (n - 1 - i) * sizeof r->ptr[c][0]);
-        r->n[c]--;
-        break;
-      }
-  return 0;
+      return r->n[c] - 1 - i;
+  return -1;
 }
 
-/* The pointer on top of the stack of `size`'s class, or 0. */
+/* Takes out the pointer `depth` below the top of class c's stack and returns it; 0 when the
+ * stack is not that deep. */
 static inline uint64_t
-ht_reuse_top (const HtReuseStacks *r, uint64_t size)
+ht_reuse_take (HtReuseStacks *r, unsigned c, uint64_t depth)
 {
-  unsigned c = ht_reuse_class (size);
-  return r->n[c] ? r->ptr[c][r->n[c] - 1] : 0;
+  if (depth >= r->n[c])
+    return 0;
+  unsigned i = r->n[c] - 1 - (unsigned) depth;
+  uint64_t ptr = r->ptr[c][i];
+  memmove (&r->ptr[c][i], &r->ptr[c][i + 1], (r->n[c] - 1 - i) * sizeof r->ptr[c][0]);
+  r->n[c]--;
+  return ptr;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -120,6 +120,7 @@ start_recording (void)
 {
   atomic_store (&ht_rec_state, HT_REC_ON);
   recorded_pid = getpid ();
+  ht_rec_threads_reset_encoders ();
   if (!(continuing ? ht_rec_file_write_image () : ht_rec_file_write_header ()))
     return false;
   if (ht_rec_sample_mean)

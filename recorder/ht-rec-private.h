@@ -296,6 +296,7 @@ HT_REC_HIDDEN HtRecStream *ht_rec_thread_stream (void);
 HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
 HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
 HT_REC_HIDDEN void ht_rec_flush_all (uint64_t before);
+HT_REC_HIDDEN void ht_rec_threads_reset_encoders (void);
 HT_REC_HIDDEN void ht_rec_threads_lock (void);
 HT_REC_HIDDEN void ht_rec_threads_unlock (void);
 HT_REC_HIDDEN HtRecThread *ht_rec_threads_after_fork (void);

@@ -43,7 +43,8 @@ typedef struct HtRecQueued
 {
   struct HtRecQueued *next;
   uint32_t stream;
-  uint32_t len;
+  uint32_t len : 31;
+  uint32_t continues : 1; /* HT_CHUNK_CONTINUES */
   uint64_t base_stamp;
 } HtRecQueued;
 _Static_assert (sizeof (HtRecQueued) <= sizeof (HtChunkHeader), "fits the header's room");
@@ -186,7 +187,7 @@ write_queued (HtRecQueued *q)
     .magic = HT_CHUNK_MAGIC,
     .payload_size = q->len,
     .stream = q->stream,
-    .flags = 0,
+    .flags = q->continues ? HT_CHUNK_CONTINUES : 0,
     .base_stamp = q->base_stamp,
   };
   if (atomic_load (&ht_rec_state) == HT_REC_ON || q->stream == HT_CONTROL_STREAM)
@@ -196,7 +197,7 @@ write_queued (HtRecQueued *q)
       size_t n = ht_rec_zstd_compress (buf + sizeof h, q->len, &packed, &slot);
       if (n > 0)
         {
-          h.flags = HT_CHUNK_ZSTD;
+          h.flags |= HT_CHUNK_ZSTD;
           h.payload_size = (uint32_t) n;
           memcpy (buf, &h, sizeof h);
           struct iovec iov[2] = { { buf, sizeof h }, { (void *) packed, n } };
@@ -248,8 +249,9 @@ stream_enqueue (HtRecStream *s)
   if (s->len == 0)
     return;
   HtRecQueued *q = (HtRecQueued *) s->buf;
+  bool continues = ht_encoder_chunk_flags (&s->enc) & HT_CHUNK_CONTINUES;
   size_t cols = ht_encoder_finish (&s->enc, s->buf + sizeof (HtChunkHeader) + s->len);
-  *q = (HtRecQueued){ NULL, s->id, (uint32_t) (s->len + cols), s->base_stamp };
+  *q = (HtRecQueued){ NULL, s->id, (uint32_t) (s->len + cols), continues, s->base_stamp };
   uint8_t *fresh = buffer_get ();
   pthread_mutex_lock (&queue_lock);
   if (queue_tail)

@@ -225,6 +225,7 @@ ht_rec_threads_after_fork (void)
         atomic_store (&streams[i]->busy, 0);
         atomic_store (&streams[i]->flush_request, 0);
         streams[i]->len = 0;
+        ht_encoder_reset (&streams[i]->enc); /* the child's log has none of its chunks */
         ht_encoder_start (&streams[i]->enc, streams[i]->enc.last_stamp);
       }
   if (self)
@@ -246,6 +247,28 @@ ht_rec_threads_restart (HtRecThread *self)
 {
   HtRecStream *st = &self->stream;
   st->base_stamp = ht_rec_stamp ();
+  ht_encoder_reset (&st->enc);
   ht_encoder_start (&st->enc, st->base_stamp);
   put_thread (st);
+}
+
+/* A new log starts (a header or an IMAGE): no stream's pointer state is in it. */
+void
+ht_rec_threads_reset_encoders (void)
+{
+  HtRecStream *shared[] = { ht_rec_control_stream (), ht_rec_late_stream () };
+  pthread_mutex_lock (&registry_lock);
+  for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
+    {
+      ht_rec_stream_lock (&t->stream);
+      ht_encoder_reset (&t->stream.enc);
+      ht_rec_stream_unlock (&t->stream);
+    }
+  pthread_mutex_unlock (&registry_lock);
+  for (unsigned i = 0; i < sizeof shared / sizeof shared[0]; i++)
+    {
+      ht_rec_stream_lock (shared[i]);
+      ht_encoder_reset (&shared[i]->enc);
+      ht_rec_stream_unlock (shared[i]);
+    }
 }

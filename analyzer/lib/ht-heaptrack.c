@@ -223,6 +223,7 @@ write_chunk (HtConvert *c, guint32 stream, GByteArray *b, HtEncoder *e, guint64 
   g_byte_array_set_size (b, row + HT_ENCODE_FINISH_MAX);
   g_byte_array_set_size (b, row + (guint) ht_encoder_finish (e, b->data + row));
   HtChunkHeader h = { HT_CHUNK_MAGIC, b->len, stream, 0, base };
+  h.flags = ht_encoder_chunk_flags (e);
   if (fwrite (&h, sizeof h, 1, c->out) != 1 || fwrite (b->data, b->len, 1, c->out) != 1)
     {
       g_set_error (c->error, HT_LOG_ERROR, HT_LOG_ERROR_IO, "cannot write the converted log: %s",

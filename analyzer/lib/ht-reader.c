@@ -26,9 +26,27 @@
 #include "ht-reader.h"
 #include "ht-heaptrack.h"
 
+/* An ALLOC among a stream's last HT_AGE_WINDOW ones, for FREE_AGE. */
+typedef struct
+{
+  guint64 ptr;
+  guint64 cls; /* its reuse class */
+} HtAllocSeen;
+
+/* A stream's pointer state (ht-format.h): what its chunks name pointers by. */
+typedef struct
+{
+  guint64 last_ptr;
+  guint64 allocs;  /* ALLOCs since the state started */
+  GArray *ring;    /* HtAllocSeen: grows to HT_AGE_WINDOW, then ALLOC k is at (k - 1) % it */
+  guint64 recent[HT_RECENT_SLOTS];
+  HtReuseStacks reuse;
+} HtPtrState;
+
 typedef struct
 {
   guint32 id;
+  HtPtrState ptrs;
   GArray *events; /* HtEvent */
   guint head;
   guint64 last_stamp;
@@ -51,14 +69,7 @@ struct _HtReader
   char *warning;
   GByteArray *unpacked; /* a compressed chunk's records */
   guint version;        /* the header's format version */
-  GArray *allocs;       /* HtAllocSeen: the current chunk's ALLOCs, for FREE_AGE */
-  HtReuseStacks reuse;  /* the current chunk's, as the encoder kept them */
 };
-
-typedef struct
-{
-  guint64 ptr, size;
-} HtAllocSeen;
 
 /* ---------------------------------------------------------------------------------------
  * Decoding
@@ -108,6 +119,30 @@ decode_alloc_tail (HtCursor *size, HtCursor *node, HtEvent *e)
   if (id >= G_MAXUINT32)
     node->bad = TRUE;
   e->alloc.node = (guint32) id;
+}
+
+static void
+ptr_state_reset (HtPtrState *ps)
+{
+  ps->last_ptr = 0;
+  ps->allocs = 0;
+  if (ps->ring)
+    g_array_set_size (ps->ring, 0);
+  memset (ps->recent, 0, sizeof ps->recent);
+  memset (&ps->reuse, 0, sizeof ps->reuse);
+}
+
+static void
+ptr_state_alloc (HtPtrState *ps, guint64 ptr, unsigned cls)
+{
+  HtAllocSeen a = { ptr, cls };
+  if (!ps->ring)
+    ps->ring = g_array_new (FALSE, FALSE, sizeof (HtAllocSeen));
+  if (ps->ring->len < HT_AGE_WINDOW)
+    g_array_append_val (ps->ring, a);
+  else
+    g_array_index (ps->ring, HtAllocSeen, ps->allocs % HT_AGE_WINDOW) = a;
+  ps->allocs++;
 }
 
 /* A format 6 payload's columns (ht-format.h, HtColumn): `row` is cut to the row, `col` gets
@@ -296,6 +331,8 @@ stream_free (gpointer data)
   for (guint i = s->head; i < s->events->len; i++)
     ht_event_clear (&g_array_index (s->events, HtEvent, i));
   g_array_unref (s->events);
+  if (s->ptrs.ring)
+    g_array_unref (s->ptrs.ring);
   g_free (s);
 }
 
@@ -420,11 +457,12 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
       csz = &col[HT_COL_SIZE];
       cn = &col[HT_COL_NODE];
     }
-  guint64 stamp = h->base_stamp, ptr = 0;
-  guint64 recent[HT_RECENT_SLOTS] = { 0 };
+  HtPtrState *ps = &s->ptrs;
+  if (!(h->flags & HT_CHUNK_CONTINUES))
+    ptr_state_reset (ps);
+  guint64 stamp = h->base_stamp, ptr = ps->last_ptr;
+  guint64 *recent = ps->recent;
   guint slot = 0;
-  g_array_set_size (r->allocs, 0);
-  memset (r->reuse.n, 0, sizeof r->reuse.n);
 
   while (c.p < c.end)
     {
@@ -450,15 +488,16 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           {
             e.tag = HT_REC_FREE;
             guint64 age = cursor_varint (cp);
-            if (age == 0 || age > r->allocs->len)
+            if (age == 0 || age > MIN (ps->allocs, HT_AGE_WINDOW))
               {
                 c.bad = TRUE;
                 break;
               }
-            HtAllocSeen *a = &g_array_index (r->allocs, HtAllocSeen, r->allocs->len - age);
+            HtAllocSeen *a = &g_array_index (ps->ring, HtAllocSeen,
+                                             (ps->allocs - age) % HT_AGE_WINDOW);
             ptr = a->ptr;
             recent[ht_recent_slot (ptr)] = ptr;
-            ht_reuse_push (&r->reuse, a->size, ptr);
+            ht_reuse_push (&ps->reuse, (unsigned) a->cls, ptr);
             e.free.ptr = ptr;
           }
           break;
@@ -468,9 +507,10 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           /* the pointer first: before format 6 the row has it before the size */
           if (e.tag == HT_REC_ALLOC_REUSE)
             {
+              guint64 depth = cursor_varint (cp);
               decode_alloc_tail (csz, cn, &e);
-              ptr = ht_reuse_top (&r->reuse, e.alloc.size);
-              if (ptr == 0 || !ht_reuse_take (&r->reuse, e.alloc.size, ptr))
+              ptr = ht_reuse_take (&ps->reuse, ht_reuse_class (e.alloc.size), depth);
+              if (ptr == 0)
                 c.bad = TRUE;
               recent[ht_recent_slot (ptr)] = ptr;
             }
@@ -490,11 +530,10 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
                   recent[ht_recent_slot (ptr)] = ptr;
                 }
               decode_alloc_tail (csz, cn, &e);
-              ht_reuse_take (&r->reuse, e.alloc.size, ptr);
             }
           e.tag = HT_REC_ALLOC;
           e.alloc.ptr = ptr;
-          g_array_append_val (r->allocs, ((HtAllocSeen){ ptr, e.alloc.size }));
+          ptr_state_alloc (ps, ptr, ht_reuse_class (e.alloc.size));
           break;
         case HT_REC_FREE:
         case HT_REC_UNFREE:
@@ -720,6 +759,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
       else
         g_array_append_val (s->events, e);
     }
+  ps->last_ptr = ptr;
   if (cs->p != cs->end || cp->p != cp->end || csz->p != csz->end || cn->p != cn->end)
     {
       g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
@@ -769,7 +809,8 @@ read_chunk (HtReader *r, GError **error)
   HtChunkHeader h;
   memcpy (&h, r->data + r->offset, sizeof h);
   if (h.magic != HT_CHUNK_MAGIC || h.payload_size > HT_CHUNK_MAX_PAYLOAD
-      || (h.flags & ~(guint32) HT_CHUNK_ZSTD) != 0)
+      || (h.flags & ~(guint32) (HT_CHUNK_ZSTD | (r->version >= HT_FORMAT_VERSION_COLUMNS
+                                                      ? HT_CHUNK_CONTINUES : 0))) != 0)
     {
       g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
                    "corrupt log: bad chunk header at byte %" G_GSIZE_FORMAT, r->offset);
@@ -935,7 +976,6 @@ ht_reader_open (const char *path, GError **error)
   r->streams = g_hash_table_new_full (NULL, NULL, NULL, stream_free);
   r->heap = g_ptr_array_new ();
   r->unpacked = g_byte_array_new ();
-  r->allocs = g_array_new (FALSE, FALSE, sizeof (HtAllocSeen));
   if (st.st_size > 0)
     {
       GError *local = NULL;
@@ -971,7 +1011,6 @@ ht_reader_free (HtReader *r)
   g_hash_table_unref (r->streams);
   g_ptr_array_unref (r->heap);
   g_byte_array_unref (r->unpacked);
-  g_array_unref (r->allocs);
   g_free (r->warning);
   g_free (r);
 }

@@ -21,7 +21,9 @@ typedef struct
   GByteArray *chunk;
   guint32 stream;
   guint64 base;
-  HtEncoder *enc; /* the recorder's encoder, one per chunk being written */
+  HtEncoder *enc; /* the recorder's encoder */
+  gboolean keep;  /* the encoder (and its pointer state) goes on to the next chunk */
+  guint32 flags;  /* the current chunk's flags */
 } Writer;
 
 static void
@@ -56,7 +58,8 @@ chunk_begin (Writer *w, guint32 stream, guint64 base)
   w->chunk = g_byte_array_new ();
   w->stream = stream;
   w->base = base;
-  w->enc = g_new0 (HtEncoder, 1);
+  if (!w->enc)
+    w->enc = g_new0 (HtEncoder, 1);
   ht_encoder_start (w->enc, base);
 }
 
@@ -66,15 +69,17 @@ chunk_finish (Writer *w)
 {
   guint row = w->chunk->len;
   g_byte_array_set_size (w->chunk, row + HT_ENCODE_FINISH_MAX);
+  w->flags = ht_encoder_chunk_flags (w->enc);
   g_byte_array_set_size (w->chunk, row + (guint) ht_encoder_finish (w->enc, w->chunk->data + row));
-  g_clear_pointer (&w->enc, g_free);
+  if (!w->keep)
+    g_clear_pointer (&w->enc, g_free);
 }
 
 static void
 chunk_end (Writer *w)
 {
   chunk_finish (w);
-  HtChunkHeader h = { HT_CHUNK_MAGIC, w->chunk->len, w->stream, 0, w->base };
+  HtChunkHeader h = { HT_CHUNK_MAGIC, w->chunk->len, w->stream, w->flags, w->base };
   g_byte_array_append (w->file, (guint8 *) &h, sizeof h);
   g_byte_array_append (w->file, w->chunk->data, w->chunk->len);
   g_byte_array_unref (w->chunk);
@@ -399,6 +404,69 @@ test_corrupt (void)
   g_unlink (p3);
 }
 
+/* A stream's pointer state goes on from chunk to chunk: a block allocated in one chunk
+ * is freed by age in the next, and comes back from its reuse stack; after a reset (a new
+ * log, records thrown away) the next chunk names pointers in full again. */
+static void
+test_state_continues (void)
+{
+  Writer w = { .file = g_byte_array_new (), .keep = TRUE };
+  writer_header (&w);
+  const guint64 p = 0x7f0000010000, q = 0x7f0000020000;
+  chunk_begin (&w, 5, 100);
+  g_assert_cmpuint (rec_alloc (&w, 101, p, 100, 0), ==, HT_REC_ALLOC);
+  g_assert_cmpuint (rec_alloc (&w, 102, q, 5000, 0), ==, HT_REC_ALLOC);
+  chunk_end (&w);
+  g_assert_cmpuint (w.flags, ==, 0);
+  chunk_begin (&w, 5, 200);
+  g_assert_cmpuint (rec_free (&w, 201, p), ==, HT_REC_FREE_AGE);
+  g_assert_cmpuint (rec_free (&w, 202, q), ==, HT_REC_FREE_AGE);
+  /* malloc gives p back for a size of the same class (90 and 100 B are 112 B chunks) */
+  g_assert_cmpuint (rec_alloc (&w, 203, p, 90, 0), ==, HT_REC_ALLOC_REUSE);
+  chunk_end (&w);
+  g_assert_cmpuint (w.flags, ==, HT_CHUNK_CONTINUES);
+  ht_encoder_reset (w.enc);
+  chunk_begin (&w, 5, 300);
+  g_assert_cmpuint (rec_free (&w, 301, p), ==, HT_REC_FREE);
+  chunk_end (&w);
+  g_assert_cmpuint (w.flags, ==, 0);
+  g_free (w.enc);
+
+  g_autofree char *path = write_temp (w.file->data, w.file->len);
+  g_byte_array_unref (w.file);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) ev = read_all (path, &error, NULL);
+  g_assert_no_error (error);
+  static const guint64 ptrs[] = { 0x7f0000010000, 0x7f0000020000, 0x7f0000010000,
+                                  0x7f0000020000, 0x7f0000010000, 0x7f0000010000 };
+  g_assert_cmpuint (ev->len, ==, G_N_ELEMENTS (ptrs));
+  for (guint i = 0; i < ev->len; i++)
+    g_assert_cmpuint (g_array_index (ev, HtEvent, i).alloc.ptr, ==, ptrs[i]);
+  g_assert_cmpuint (g_array_index (ev, HtEvent, 4).alloc.size, ==, 90);
+
+  /* the same chunks without the flag: the reader has nothing to name p by */
+  g_autoptr (GByteArray) bytes = NULL;
+  gchar *contents;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  bytes = g_byte_array_new_take ((guint8 *) contents, len);
+  gsize off = sizeof (HtFileHeader) + 9 + 12;
+  for (int i = 0; i < 2; i++)
+    {
+      HtChunkHeader h;
+      memcpy (&h, bytes->data + off, sizeof h);
+      h.flags &= ~(guint32) HT_CHUNK_CONTINUES;
+      memcpy (bytes->data + off, &h, sizeof h);
+      off += sizeof h + h.payload_size;
+    }
+  g_autofree char *cut = write_temp (bytes->data, bytes->len);
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (GArray) ev2 = read_all (cut, &e2, NULL);
+  g_assert_error (e2, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT);
+  g_unlink (cut);
+  g_unlink (path);
+}
+
 /* A log of format 5, before columns: every field follows its tag in the row.  Such logs
  * still import. */
 static void
@@ -512,6 +580,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/reader/round-trip", test_round_trip);
   g_test_add_func ("/reader/format-5", test_format_5);
+  g_test_add_func ("/reader/state-continues", test_state_continues);
   g_test_add_func ("/reader/truncated-everywhere", test_truncated_everywhere);
   g_test_add_func ("/reader/corrupt", test_corrupt);
   g_test_add_func ("/blockmap/against-ghashtable", test_block_map);
