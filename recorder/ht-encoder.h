@@ -8,6 +8,7 @@
  *   FREE   of one of the last HT_AGE_WINDOW ALLOCs  ->  FREE_AGE:    tag, dstamp, age
  *   FREE   ptr in its recent slot                   ->  FREE_SLOT:   (0x80 | slot), dstamp
  *   ALLOC  ptr on its class's reuse stack           ->  ALLOC_REUSE: tag, dstamp, depth, ...
+ *   ALLOC  ptr where the previous ALLOC's chunk ends ->  ALLOC_NEXT:  tag, dstamp, size, node
  *   ALLOC  ptr in its recent slot                   ->  ALLOC_SLOT:  tag, dstamp, slot, ...
  *
  * The pointer state lasts from chunk to chunk (the chunk header says HT_CHUNK_CONTINUES,
@@ -33,7 +34,7 @@
 #define HT_ENCODE_MAX 48                 /* largest ALLOC / FREE / UNFREE / mark record row */
 #define HT_ENCODE_COLUMN (32u * 1024u)    /* bytes per column in a chunk */
 #define HT_ENCODE_FINISH_MAX (HT_COLUMNS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
-#define HT_ENCODE_BLOCKS 8192             /* live blocks a FREE_AGE can name, direct-mapped */
+#define HT_ENCODE_BLOCKS 4096             /* live blocks a FREE_AGE can name: 2-way sets */
 
 /* A block the stream allocated, in the encoder's table of them. */
 typedef struct
@@ -51,6 +52,7 @@ typedef struct
   /* the pointer state */
   uint64_t last_ptr;                /* previous pointer-carrying record's pointer */
   uint64_t allocs;                  /* ALLOC records since the reset */
+  uint64_t next_ptr;                /* where the previous ALLOC's glibc chunk ends */
   uint64_t recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
   HtEncoderBlock blocks[HT_ENCODE_BLOCKS];
@@ -63,6 +65,7 @@ ht_encoder_reset (HtEncoder *e)
 {
   e->last_ptr = 0;
   e->allocs = 0;
+  e->next_ptr = 0;
   e->state_used = false;
   e->continues = false;
   memset (e->recent, 0, sizeof e->recent);
@@ -149,12 +152,13 @@ ht_encode_head (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp)
   return p;
 }
 
+/* The pointer's set of two entries in the block table. */
 static inline HtEncoderBlock *
-ht_encoder_block (HtEncoder *e, uint64_t ptr)
+ht_encoder_set (HtEncoder *e, uint64_t ptr)
 {
-  return &e->blocks[((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 51];
+  return &e->blocks[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 53) * 2];
 }
-_Static_assert (HT_ENCODE_BLOCKS == 1 << (64 - 51), "the block hash yields 13 bits");
+_Static_assert (HT_ENCODE_BLOCKS == 2 << (64 - 53), "the block hash yields 11 bits of set");
 
 static inline uint8_t *
 ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_t size,
@@ -167,6 +171,12 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
       p = ht_encode_head (e, p, HT_REC_ALLOC_REUSE, stamp);
       ht_encoder_put (e, HT_COL_PTR, (uint64_t) depth);
       ht_reuse_take (&e->reuse, c, (uint64_t) depth);
+      e->last_ptr = ptr;
+      e->recent[slot] = ptr;
+    }
+  else if (ptr == e->next_ptr)
+    {
+      p = ht_encode_head (e, p, HT_REC_ALLOC_NEXT, stamp);
       e->last_ptr = ptr;
       e->recent[slot] = ptr;
     }
@@ -183,7 +193,13 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
     }
   ht_encoder_put (e, HT_COL_SIZE, size);
   ht_encoder_put (e, HT_COL_NODE, node);
-  HtEncoderBlock *b = ht_encoder_block (e, ptr);
+  e->next_ptr = ptr + ht_chunk_size (size);
+  HtEncoderBlock *set = ht_encoder_set (e, ptr);
+  HtEncoderBlock *b = set[0].seq <= set[1].seq ? &set[0] : &set[1]; /* free, or older */
+  if (set[1].ptr == ptr)
+    b = &set[1];
+  else if (set[0].ptr == ptr)
+    b = &set[0];
   *b = (HtEncoderBlock){ ptr, ++e->allocs << 8 | c };
   return p;
 }
@@ -194,7 +210,8 @@ ht_encode_ptr_record (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp, uin
 {
   if (tag == HT_REC_FREE)
     {
-      HtEncoderBlock *b = ht_encoder_block (e, ptr);
+      HtEncoderBlock *set = ht_encoder_set (e, ptr);
+      HtEncoderBlock *b = set[1].ptr == ptr ? &set[1] : &set[0];
       unsigned slot = ht_recent_slot (ptr);
       uint64_t age = e->allocs + 1 - (b->seq >> 8);
       if (b->ptr == ptr && b->seq != 0 && age <= HT_AGE_WINDOW)

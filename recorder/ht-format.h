@@ -131,6 +131,9 @@ typedef enum
   HT_REC_ALLOC_REUSE = 0x0b, /* dstamp, depth, size, node: ALLOC of the pointer that lies
                                 `depth` below the top of the reuse stack of the size's
                                 class, which it leaves (format 6) */
+  HT_REC_ALLOC_NEXT = 0x0c,  /* dstamp, size, node: ALLOC of the pointer where the stream's
+                                previous ALLOC's chunk ends (its pointer + ht_chunk_size of
+                                its size), as malloc carves a fresh heap (format 6) */
   HT_REC_FREE_SLOT = 0x80,  /* 0x80 | slot, then dstamp: FREE of the pointer in that slot */
   /* control stream */
   HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes,
@@ -257,6 +260,7 @@ ht_recent_slot (uint64_t ptr)
  * pointer in fewer bytes than its delta:
  *
  *   - the recent-pointer table above;
+ *   - where the previous ALLOC's glibc chunk ends (ALLOC_NEXT);
  *   - the stream's last HT_AGE_WINDOW ALLOCs (any form), for FREE_AGE;
  *   - reuse stacks: malloc hands a thread back the block of the same size class that the
  *     thread freed last (glibc's tcache and fastbins are LIFO), so a FREE_AGE pushes its
@@ -270,14 +274,21 @@ ht_recent_slot (uint64_t ptr)
  */
 #define HT_AGE_WINDOW 16384 /* FREE_AGE reaches this many ALLOCs back at most */
 #define HT_REUSE_CLASSES 64
-#define HT_REUSE_DEPTH 8
+#define HT_REUSE_DEPTH 4
 
-/* glibc's chunk size, in 16-byte units: exact up to 496 bytes, hashed above. */
+/* The size of the chunk glibc's malloc carves for a request of `size` bytes on x86-64: the
+ * request and its 8-byte header, rounded up to 16, at least 32. */
+static inline uint64_t
+ht_chunk_size (uint64_t size)
+{
+  return size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~(uint64_t) 15;
+}
+
+/* A chunk size's reuse class: exact up to 496 bytes, hashed above. */
 static inline unsigned
 ht_reuse_class (uint64_t size)
 {
-  uint64_t chunk = size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~(uint64_t) 15;
-  uint64_t c = chunk >> 4;
+  uint64_t c = ht_chunk_size (size) >> 4;
   if (c < HT_REUSE_CLASSES / 2)
     return (unsigned) c;
   return HT_REUSE_CLASSES / 2 + (unsigned) ((c * UINT64_C (0x9E3779B97F4A7C15)) >> 59);

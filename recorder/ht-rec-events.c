@@ -44,6 +44,8 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
   HtRecStream *s = ht_rec_thread_stream ();
   HtRecThread *t = ht_rec_tls_thread;
   uint64_t t0 = timing_start (s);
+  /* the encoder's entry for the block is in no cache yet: fetch it while we unwind */
+  __builtin_prefetch (ht_encoder_set (&s->enc, (uintptr_t) ptr), 1);
   uint32_t node = t ? ht_rec_trace_capture (t) : 0;
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
@@ -57,6 +59,7 @@ static void
 put_ptr_event (uint8_t tag, void *ptr)
 {
   HtRecStream *s = ht_rec_thread_stream ();
+  __builtin_prefetch (ht_encoder_set (&s->enc, (uintptr_t) ptr), 1);
   uint64_t t0 = timing_start (s);
   ht_rec_stream_lock (s);
   uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);

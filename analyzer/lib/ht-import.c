@@ -693,6 +693,7 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_FREE_SLOT:
     case HT_REC_FREE_AGE:
     case HT_REC_ALLOC_REUSE:
+    case HT_REC_ALLOC_NEXT:
       return TRUE;
     }
   return TRUE;

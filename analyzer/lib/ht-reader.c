@@ -38,6 +38,7 @@ typedef struct
 {
   guint64 last_ptr;
   guint64 allocs;  /* ALLOCs since the state started */
+  guint64 next_ptr; /* where the previous ALLOC's chunk ends */
   GArray *ring;    /* HtAllocSeen: grows to HT_AGE_WINDOW, then ALLOC k is at (k - 1) % it */
   guint64 recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
@@ -126,6 +127,7 @@ ptr_state_reset (HtPtrState *ps)
 {
   ps->last_ptr = 0;
   ps->allocs = 0;
+  ps->next_ptr = 0;
   if (ps->ring)
     g_array_set_size (ps->ring, 0);
   memset (ps->recent, 0, sizeof ps->recent);
@@ -133,9 +135,10 @@ ptr_state_reset (HtPtrState *ps)
 }
 
 static void
-ptr_state_alloc (HtPtrState *ps, guint64 ptr, unsigned cls)
+ptr_state_alloc (HtPtrState *ps, guint64 ptr, guint64 size)
 {
-  HtAllocSeen a = { ptr, cls };
+  HtAllocSeen a = { ptr, ht_reuse_class (size) };
+  ps->next_ptr = ptr + ht_chunk_size (size);
   if (!ps->ring)
     ps->ring = g_array_new (FALSE, FALSE, sizeof (HtAllocSeen));
   if (ps->ring->len < HT_AGE_WINDOW)
@@ -503,6 +506,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
           break;
         case HT_REC_ALLOC_SLOT:
         case HT_REC_ALLOC_REUSE:
+        case HT_REC_ALLOC_NEXT:
         case HT_REC_ALLOC:
           /* the pointer first: before format 6 the row has it before the size */
           if (e.tag == HT_REC_ALLOC_REUSE)
@@ -510,6 +514,14 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
               guint64 depth = cursor_varint (cp);
               decode_alloc_tail (csz, cn, &e);
               ptr = ht_reuse_take (&ps->reuse, ht_reuse_class (e.alloc.size), depth);
+              if (ptr == 0)
+                c.bad = TRUE;
+              recent[ht_recent_slot (ptr)] = ptr;
+            }
+          else if (e.tag == HT_REC_ALLOC_NEXT)
+            {
+              decode_alloc_tail (csz, cn, &e);
+              ptr = ps->next_ptr;
               if (ptr == 0)
                 c.bad = TRUE;
               recent[ht_recent_slot (ptr)] = ptr;
@@ -533,7 +545,7 @@ decode_chunk (HtReader *r, const HtChunkHeader *h, const guint8 *payload, gsize 
             }
           e.tag = HT_REC_ALLOC;
           e.alloc.ptr = ptr;
-          ptr_state_alloc (ps, ptr, ht_reuse_class (e.alloc.size));
+          ptr_state_alloc (ps, ptr, e.alloc.size);
           break;
         case HT_REC_FREE:
         case HT_REC_UNFREE:
