@@ -47,6 +47,7 @@ typedef struct
 {
   uint64_t last_stamp;              /* previous record's stamp (the chunk's base at first) */
   uint32_t col_len[HT_COLUMNS];
+  uint32_t unchecked;               /* records that fit before ht_encoder_full looks again */
   bool continues;                   /* this chunk goes on with the previous one's state */
   bool state_used;                  /* a chunk was finished since the reset */
   /* the pointer state */
@@ -79,6 +80,7 @@ ht_encoder_start (HtEncoder *e, uint64_t base_stamp)
 {
   e->last_stamp = base_stamp;
   memset (e->col_len, 0, sizeof e->col_len);
+  e->unchecked = 0;
   e->continues = e->state_used;
 }
 
@@ -89,13 +91,24 @@ ht_encoder_chunk_flags (const HtEncoder *e)
   return e->continues ? HT_CHUNK_CONTINUES : 0;
 }
 
-/* True once a column may not hold another record: finish the chunk before the next one. */
+/* True once a column may not hold another record: finish the chunk before the next one.
+ * A record adds at most HT_VARINT_MAX bytes to a column, so after one look at the fullest
+ * column the next (room / HT_VARINT_MAX) calls need not look. */
 static inline bool
-ht_encoder_full (const HtEncoder *e)
+ht_encoder_full (HtEncoder *e)
 {
+  if (e->unchecked)
+    {
+      e->unchecked--;
+      return false;
+    }
+  uint32_t most = 0;
   for (int i = 0; i < HT_COLUMNS; i++)
-    if (e->col_len[i] > HT_ENCODE_COLUMN - 2 * HT_VARINT_MAX)
-      return true;
+    most = e->col_len[i] > most ? e->col_len[i] : most;
+  uint32_t room = HT_ENCODE_COLUMN - most;
+  if (room < 2 * HT_VARINT_MAX)
+    return true;
+  e->unchecked = room / HT_VARINT_MAX - 2;
   return false;
 }
 

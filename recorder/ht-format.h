@@ -315,10 +315,13 @@ ht_reuse_push (HtReuseStacks *r, unsigned c, uint64_t ptr)
 static inline int
 ht_reuse_find (const HtReuseStacks *r, unsigned c, uint64_t ptr)
 {
-  for (int i = r->n[c] - 1; i >= 0; i--)
-    if (r->ptr[c][i] == ptr)
-      return r->n[c] - 1 - i;
-  return -1;
+  unsigned hits = 0; /* every entry compared, no branch: the depth varies too much to guess */
+  for (unsigned i = 0; i < HT_REUSE_DEPTH; i++)
+    hits |= (unsigned) (r->ptr[c][i] == ptr) << i;
+  hits &= (1u << r->n[c]) - 1;
+  if (!hits)
+    return -1;
+  return r->n[c] - 1 - (31 - __builtin_clz (hits)); /* the match nearest the top */
 }
 
 /* Takes out the pointer `depth` below the top of class c's stack and returns it; 0 when the
