@@ -36,6 +36,13 @@
 #define HT_ENCODE_FINISH_MAX (HT_COLUMNS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
 #define HT_ENCODE_BLOCKS 4096             /* live blocks a FREE_AGE can name: 2-way sets */
 
+/* Where a chunk's columns are built: whoever encodes provides them at each chunk's start
+ * (the recorder has one set for its writer, not one per thread). */
+typedef struct
+{
+  uint8_t bytes[HT_COLUMNS][HT_ENCODE_COLUMN];
+} HtEncoderColumns;
+
 /* A block the stream allocated, in the encoder's table of them. */
 typedef struct
 {
@@ -57,7 +64,7 @@ typedef struct
   uint64_t recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
   HtEncoderBlock blocks[HT_ENCODE_BLOCKS];
-  uint8_t col[HT_COLUMNS][HT_ENCODE_COLUMN];
+  HtEncoderColumns *cols;           /* the current chunk's */
 } HtEncoder;
 
 /* Forgets the pointer state: the current chunk starts from nothing. */
@@ -74,10 +81,11 @@ ht_encoder_reset (HtEncoder *e)
   memset (e->blocks, 0, sizeof e->blocks);
 }
 
-/* Starts a chunk whose header carries `base_stamp`. */
+/* Starts a chunk whose header carries `base_stamp`, its columns built in `cols`. */
 static inline void
-ht_encoder_start (HtEncoder *e, uint64_t base_stamp)
+ht_encoder_start (HtEncoder *e, uint64_t base_stamp, HtEncoderColumns *cols)
 {
+  e->cols = cols;
   e->last_stamp = base_stamp;
   memset (e->col_len, 0, sizeof e->col_len);
   e->unchecked = 0;
@@ -121,7 +129,7 @@ ht_encoder_finish (HtEncoder *e, uint8_t *row_end)
   uint8_t *p = row_end;
   for (int i = 0; i < HT_COLUMNS; i++)
     {
-      memcpy (p, e->col[i], e->col_len[i]);
+      memcpy (p, e->cols->bytes[i], e->col_len[i]);
       p += e->col_len[i];
     }
   for (int i = 0; i < HT_COLUMNS; i++)
@@ -137,7 +145,7 @@ ht_encoder_finish (HtEncoder *e, uint8_t *row_end)
 static inline void
 ht_encoder_put (HtEncoder *e, HtColumn col, uint64_t v)
 {
-  e->col_len[col] += (uint32_t) ht_varint_put (e->col[col] + e->col_len[col], v);
+  e->col_len[col] += (uint32_t) ht_varint_put (e->cols->bytes[col] + e->col_len[col], v);
 }
 
 static inline void
@@ -196,7 +204,7 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
   else if (e->recent[slot] == ptr)
     {
       p = ht_encode_head (e, p, HT_REC_ALLOC_SLOT, stamp);
-      e->col[HT_COL_PTR][e->col_len[HT_COL_PTR]++] = (uint8_t) slot;
+      e->cols->bytes[HT_COL_PTR][e->col_len[HT_COL_PTR]++] = (uint8_t) slot;
       e->last_ptr = ptr;
     }
   else

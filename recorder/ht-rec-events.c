@@ -44,13 +44,9 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
   HtRecStream *s = ht_rec_thread_stream ();
   HtRecThread *t = ht_rec_tls_thread;
   uint64_t t0 = timing_start (s);
-  /* the encoder's entry for the block is in no cache yet: fetch it while we unwind */
-  __builtin_prefetch (ht_encoder_set (&s->enc, (uintptr_t) ptr), 1);
   uint32_t node = t ? ht_rec_trace_capture (t) : 0;
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  p = ht_encode_alloc (&s->enc, p, ht_rec_event_stamp (s), (uintptr_t) ptr, size, node);
-  ht_rec_stream_commit (s, p);
+  ht_rec_raw_alloc (s, ht_rec_event_stamp (s), (uintptr_t) ptr, size, node);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);
 }
@@ -59,12 +55,9 @@ static void
 put_ptr_event (uint8_t tag, void *ptr)
 {
   HtRecStream *s = ht_rec_thread_stream ();
-  __builtin_prefetch (ht_encoder_set (&s->enc, (uintptr_t) ptr), 1);
   uint64_t t0 = timing_start (s);
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  p = ht_encode_ptr_record (&s->enc, p, tag, ht_rec_event_stamp (s), (uintptr_t) ptr);
-  ht_rec_stream_commit (s, p);
+  ht_rec_raw_ptr (s, tag, ht_rec_event_stamp (s), (uintptr_t) ptr);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);
 }
@@ -92,8 +85,8 @@ ht_rec_on_tag (const void *ptr, const char *type)
   size_t len = strnlen (type, 255);
   HtRecStream *s = ht_rec_thread_stream ();
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
-  p = ht_encode_ptr_record (&s->enc, p, HT_REC_TAG, ht_rec_stamp (), (uintptr_t) ptr);
-  ht_rec_stream_commit (s, ht_bytes_put (p, type, len));
+  uint8_t *p = ht_rec_ptr_record_begin (s, HT_REC_TAG, ht_rec_stamp (), (uintptr_t) ptr,
+                                        HT_VARINT_MAX + len);
+  ht_rec_record_end (s, ht_bytes_put (p, type, len));
   ht_rec_stream_unlock (s);
 }

@@ -163,9 +163,7 @@ ht_rec_file_write_header (void)
     .cmdline_len = (uint32_t) cmd_len,
   };
   memcpy (h.magic, HT_FILE_MAGIC, sizeof h.magic);
-  HtRecStream *control = ht_rec_control_stream ();
-  control->base_stamp = h.start_stamp;
-  ht_encoder_start (&control->enc, h.start_stamp);
+  ht_rec_streams_reset_encoder (ht_rec_control_stream (), h.start_stamp);
   return ht_rec_file_write (&h, sizeof h) && ht_rec_file_write (exe, (size_t) exe_len)
          && ht_rec_file_write (cmdline, (size_t) cmd_len);
 }
@@ -179,15 +177,14 @@ ht_rec_file_write_image (void)
   size_t exe_len = ht_rec_program_path (exe, sizeof exe);
   size_t cmd_len = ht_rec_read_cmdline (cmdline, sizeof cmdline);
   HtRecStream *s = ht_rec_control_stream ();
-  s->base_stamp = ht_rec_stamp ();
-  ht_encoder_start (&s->enc, s->base_stamp);
+  ht_rec_streams_reset_encoder (s, ht_rec_stamp ());
   ht_rec_stream_lock (s);
-  /* one record, one chunk: 4 KiB of path and 16 KiB of arguments fit a 64 KiB buffer */
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + exe_len + cmd_len);
-  p = ht_encode_head (&s->enc, p, HT_REC_IMAGE, ht_rec_stamp ());
+  /* one record: 4 KiB of path and 16 KiB of arguments fit a buffer */
+  uint8_t *p = ht_rec_record_begin (s, HT_REC_IMAGE, ht_rec_stamp (),
+                                    3 * HT_VARINT_MAX + exe_len + cmd_len);
   p += ht_varint_put (p, (uint64_t) getpid ());
   p = ht_bytes_put (p, exe, exe_len);
-  ht_rec_stream_commit (s, ht_bytes_put (p, cmdline, cmd_len));
+  ht_rec_record_end (s, ht_bytes_put (p, cmdline, cmd_len));
   ht_rec_stream_flush (s);
   ht_rec_stream_unlock (s);
   return atomic_load (&ht_rec_state) == HT_REC_ON;

@@ -936,19 +936,18 @@ live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf
     {
       size_t len = (size_t) sc.out.buf[off] | (size_t) sc.out.buf[off + 1] << 8;
       const uint8_t *rec = sc.out.buf + off + 2;
-      uint8_t *p = ht_rec_stream_reserve (c, len + HT_VARINT_MAX);
-      p = ht_encode_head (&c->enc, p, rec[0], stamp);
+      uint8_t *p = ht_rec_record_begin (c, rec[0], stamp, len - 1);
       memcpy (p, rec + 1, len - 1);
-      c->len = (size_t) (p + len - 1 - (c->buf + sizeof (HtChunkHeader)));
+      ht_rec_record_end (c, p + len - 1);
       off += 2 + len;
     }
-  uint8_t *p = ht_rec_stream_reserve (c, HT_REC_RECORD_MAX + 2 * HT_VARINT_MAX);
-  p = ht_encode_head (&c->enc, p, HT_REC_SCAN, stamp);
   uint64_t fields[] = { sc.n, sc.edges, sc.root_words, sc.heap_bytes, sc.root_bytes,
                         world.stopped, world.missed, took, flags };
+  uint8_t *p = ht_rec_record_begin (c, HT_REC_SCAN, stamp, sizeof fields / sizeof *fields
+                                                          * HT_VARINT_MAX);
   for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
     p += ht_varint_put (p, fields[i]);
-  c->len = (size_t) (p - (c->buf + sizeof (HtChunkHeader)));
+  ht_rec_record_end (c, p);
   ht_rec_stream_unlock (c);
   if (then)
     then (data);

@@ -47,8 +47,7 @@
 #define HT_REC_UNLIKELY(x) __builtin_expect (!!(x), 0)
 
 #define HT_REC_MAX_FRAMES 255
-#define HT_REC_BUFFER_SIZE (64u * 1024u) /* payload bytes per thread buffer */
-#define HT_REC_RECORD_MAX 64             /* largest event record, with margin */
+#define HT_REC_BUFFER_SIZE (256u * 1024u) /* bytes of raw entries per stream buffer */
 #define HT_REC_TRACE_CACHE 4096          /* per-thread (parent, ip) -> node cache slots */
 #define HT_REC_TIMING_EVERY 64           /* one event in 64 measures the recorder's cost */
 
@@ -62,15 +61,43 @@ typedef struct HtRecStream
   _Atomic int flush_request; /* another thread wants it: the owner waits */
   bool owned;          /* a thread's own stream (not the control or the shared one) */
   uint32_t id;
-  uint64_t base_stamp; /* stamp at the start of the current chunk */
-  HtEncoder enc;       /* what the next record is delta-encoded against */
-  size_t len;          /* payload bytes used after the chunk header */
+  uint64_t last_stamp; /* the stamp of the stream's latest record */
+  size_t len;          /* bytes of raw entries in buf, after the header's room */
   uint32_t tick;       /* events seen; every 64th is timed */
   uint32_t solo_run;   /* exact stamps in a row since this stream last saw another writer */
   _Atomic uint64_t spent; /* estimated stamp units spent recording this stream's events */
   struct HtRecStream *next;
-  uint8_t *buf; /* room for a chunk header, then HT_REC_BUFFER_SIZE bytes of records */
+  uint8_t *buf; /* room for a chunk header, then HT_REC_BUFFER_SIZE bytes of raw entries */
+  /* the stream's encoder: only the writer of the queue uses it, on its own cache lines so
+   * that the writer's stores do not slow down the owner's */
+  _Alignas (64) HtEncoder enc;
 } HtRecStream;
+
+/* What a stream's buffer holds: raw entries, 8-byte aligned, each a header and the row bytes
+ * of its record (aux of them, padded to 8), which the writer of the queue encodes
+ * (ht-encoder.h) and compresses on its own thread.  The program's thread only stores. */
+enum
+{
+  HT_RAW_ALLOC = 1,  /* ALLOC: stamp, ptr, size, node in aux; no row bytes */
+  HT_RAW_PTR = 2,    /* a record with a pointer (FREE, UNFREE, TAG): stamp, ptr, row bytes */
+  HT_RAW_RECORD = 3, /* any other record: stamp, row bytes */
+};
+
+typedef struct
+{
+  uint8_t kind;   /* HT_RAW_* */
+  uint8_t tag;    /* the record's tag (HT_RAW_PTR, HT_RAW_RECORD) */
+  uint16_t unused;
+  uint32_t aux;   /* ALLOC: the trace node; otherwise bytes of row that follow the header */
+  uint64_t stamp;
+  uint64_t ptr;   /* ALLOC and HT_RAW_PTR only: a RECORD's row starts here */
+  uint64_t size;  /* ALLOC only: a PTR's row starts here */
+} HtRawEntry;
+
+#define HT_RAW_ALLOC_BYTES 32
+#define HT_RAW_PTR_HEAD 24
+#define HT_RAW_RECORD_HEAD 16
+#define HT_RAW_PAD(n) (((n) + 7) & ~(size_t) 7)
 
 typedef struct
 {
@@ -234,7 +261,12 @@ HT_REC_HIDDEN void ht_rec_streams_sync_only (void);
 HT_REC_HIDDEN void ht_rec_streams_lock (void);
 HT_REC_HIDDEN void ht_rec_streams_unlock (bool child);
 HT_REC_HIDDEN void ht_rec_stream_drop (HtRecStream *s);
-HT_REC_HIDDEN void ht_rec_stream_start (HtRecStream *s, uint64_t base_stamp);
+HT_REC_HIDDEN uint8_t *ht_rec_record_begin (HtRecStream *s, uint8_t tag, uint64_t stamp,
+                                           size_t need);
+HT_REC_HIDDEN uint8_t *ht_rec_ptr_record_begin (HtRecStream *s, uint8_t tag, uint64_t stamp,
+                                               uint64_t ptr, size_t need);
+HT_REC_HIDDEN void ht_rec_record_end (HtRecStream *s, uint8_t *end);
+HT_REC_HIDDEN void ht_rec_streams_reset_encoder (HtRecStream *s, uint64_t base_stamp);
 extern HT_REC_HIDDEN _Atomic uint32_t ht_rec_solo;
 HT_REC_HIDDEN uint64_t ht_rec_event_stamp_shared (HtRecStream *s, uint32_t solo, uint64_t now);
 HT_REC_HIDDEN void ht_rec_stream_put (HtRecStream *s, uint8_t tag, uint64_t stamp, int n,
@@ -280,11 +312,31 @@ ht_rec_stream_unlock (HtRecStream *s)
   ht_rec_stream_unlock_remote (s);
 }
 
-/* Ends a record that the caller wrote after ht_rec_stream_reserve. */
+/* An ALLOC, FREE or UNFREE, in the stream (its lock held). */
 static inline void
-ht_rec_stream_commit (HtRecStream *s, const uint8_t *end)
+ht_rec_raw_alloc (HtRecStream *s, uint64_t stamp, uint64_t ptr, uint64_t size, uint32_t node)
 {
-  s->len = (size_t) (end - (s->buf + sizeof (HtChunkHeader)));
+  HtRawEntry *r = (HtRawEntry *) ht_rec_stream_reserve (s, HT_RAW_ALLOC_BYTES);
+  r->kind = HT_RAW_ALLOC;
+  r->aux = node;
+  r->stamp = stamp;
+  r->ptr = ptr;
+  r->size = size;
+  s->len += HT_RAW_ALLOC_BYTES;
+  s->last_stamp = stamp;
+}
+
+static inline void
+ht_rec_raw_ptr (HtRecStream *s, uint8_t tag, uint64_t stamp, uint64_t ptr)
+{
+  HtRawEntry *r = (HtRawEntry *) ht_rec_stream_reserve (s, HT_RAW_PTR_HEAD);
+  r->kind = HT_RAW_PTR;
+  r->tag = tag;
+  r->aux = 0;
+  r->stamp = stamp;
+  r->ptr = ptr;
+  s->len += HT_RAW_PTR_HEAD;
+  s->last_stamp = stamp;
 }
 
 /* ht-rec-threads.c */
@@ -480,7 +532,8 @@ HT_REC_HIDDEN void ht_rec_trace_init (void);
  * other thread writes (ht_rec_solo names this stream; ht-rec-stream.c says how that is
  * known), nothing needs ordering against this thread's events: the event repeats the
  * stream's previous stamp (a delta of 0, which costs nothing once compressed) for up to
- * HT_SOLO_STAMP_UNITS, and only the first record of a chunk is always stamped afresh. */
+ * HT_SOLO_STAMP_UNITS, and the first record after a flush is always stamped afresh (so a
+ * SYNC's promise holds). */
 #define HT_SOLO_STAMP_UNITS 1024 /* 64 Ki cycles of the TSC, 20-30 us */
 
 static inline uint64_t
@@ -489,9 +542,7 @@ ht_rec_event_stamp (HtRecStream *s)
   uint64_t now = ht_rec_stamp ();
   uint32_t solo = atomic_load_explicit (&ht_rec_solo, memory_order_relaxed);
   if (HT_REC_LIKELY (solo == s->id))
-    return now - s->enc.last_stamp < HT_SOLO_STAMP_UNITS && s->enc.col_len[HT_COL_STAMP] != 0
-             ? s->enc.last_stamp
-             : now;
+    return now - s->last_stamp < HT_SOLO_STAMP_UNITS && s->len != 0 ? s->last_stamp : now;
   return ht_rec_event_stamp_shared (s, solo, now);
 }
 

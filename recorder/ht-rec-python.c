@@ -326,15 +326,15 @@ write_code (HtRecStream *s, uint32_t id, uintptr_t code)
   int32_t first;
   memcpy (&first, (const void *) (code + (uintptr_t) py.L->code_firstlineno), sizeof first);
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + flen + qlen + (size_t) tlen);
-  p = ht_encode_head (&s->enc, p, HT_REC_CODE, ht_rec_stamp ());
+  uint8_t *p = ht_rec_record_begin (s, HT_REC_CODE, ht_rec_stamp (),
+                                    6 * HT_VARINT_MAX + flen + qlen + (size_t) tlen);
   p += ht_varint_put (p, id);
   p += ht_varint_put (p, py.version);
   p += ht_varint_put (p, first > 0 ? (uint64_t) first : 0);
   p = ht_bytes_put (p, filename, flen);
   p = ht_bytes_put (p, qualname, qlen);
   p = ht_bytes_put (p, (const void *) (table + 32), (size_t) tlen);
-  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
+  ht_rec_record_end (s, p);
   ht_rec_stream_unlock (s);
 }
 

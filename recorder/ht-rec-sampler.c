@@ -47,13 +47,12 @@ ht_rec_write_sample (uint64_t stamp)
   uint64_t spent = ht_rec_threads_time ();
   HtRecStream *s = ht_rec_control_stream ();
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  p = ht_encode_head (&s->enc, p, HT_REC_SAMPLE, stamp);
+  uint8_t *p = ht_rec_record_begin (s, HT_REC_SAMPLE, stamp, 4 * HT_VARINT_MAX);
   p += ht_varint_put (p, ht_rec_mono_ns () - ht_rec_start_mono_ns);
   p += ht_varint_put (p, read_rss ());
   p += ht_varint_put (p, ht_rec_own_bytes ());
   p += ht_varint_put (p, spent);
-  ht_rec_stream_commit (s, p);
+  ht_rec_record_end (s, p);
   ht_rec_stream_unlock (s);
 }
 

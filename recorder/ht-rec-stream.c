@@ -10,10 +10,13 @@
  * everything stamped before T is in the file, and the SYNC(T) it writes lets the reader
  * merge streams with bounded buffering.  Records are encoded by ht-encoder.h.
  *
- * A flushed buffer joins one queue of chunks to write, in the order they were flushed (so
- * a stream's chunks reach the file in order, and SYNC after what it promises), and the
- * thread goes on with a fresh buffer.  The sampler thread compresses and writes the queue:
- * on a two-core machine the program's thread no longer pays for zstd.  Whoever needs the
+ * A buffer holds raw entries (HtRawEntry: the record's fields as they are, stored with a few
+ * plain stores), not encoded records.  A flushed buffer joins one queue to write, in the
+ * order they were flushed (so a stream's chunks reach the file in order, and SYNC after
+ * what it promises), and the thread goes on with a fresh buffer.  The writer of the queue
+ * (the sampler thread, mostly) encodes each buffer with its stream's encoder into chunks,
+ * compresses and writes them: on a two-core machine the program's thread pays neither for
+ * the encoding's tables nor for zstd.  Whoever needs the
  * file complete (a sync, a thread's exit, fork, exit) writes the queue itself; a queue of
  * more than WRITE_AHEAD buffers is written by the thread that fills it.  Chunks are only
  * written under write_lock; a stream's lock may be held while taking it, never the reverse.
@@ -34,18 +37,15 @@
 static HtRecStream *control; /* stream 0 */
 static HtRecStream *late;    /* events of threads after their exit destructor */
 
-#define BUFFER_BYTES (sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE + HT_ENCODE_FINISH_MAX)
+#define BUFFER_BYTES (sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE)
 #define WRITE_AHEAD 16 /* buffers queued at most before the filling thread writes them */
 
-/* A flushed buffer waiting in the queue: what its chunk header will say, kept in the
- * header's own room until it is written. */
+/* A flushed buffer waiting in the queue, described in the chunk header's room. */
 typedef struct HtRecQueued
 {
   struct HtRecQueued *next;
-  uint32_t stream;
-  uint32_t len : 31;
-  uint32_t continues : 1; /* HT_CHUNK_CONTINUES */
-  uint64_t base_stamp;
+  HtRecStream *owner; /* its encoder encodes it (streams are recycled only once written) */
+  uint32_t len;       /* bytes of raw entries */
 } HtRecQueued;
 _Static_assert (sizeof (HtRecQueued) <= sizeof (HtChunkHeader), "fits the header's room");
 
@@ -107,7 +107,7 @@ ht_rec_streams_asymmetric_init (void)
  * read 0 before the claim, so F's stamp is older than the fresh stamp taken after the claim,
  * which E inherits at the earliest.
  */
-_Atomic uint32_t ht_rec_solo;
+_Alignas (64) _Atomic uint32_t ht_rec_solo; /* read on every event: a line of its own */
 #define HT_SOLO_CLAIM_AFTER 256
 
 uint64_t
@@ -177,39 +177,80 @@ ht_rec_stream_wait_owner_turn (HtRecStream *s)
     }
 }
 
-/* Writes one queued chunk, compressed when zstd is at hand, with one write(2) so chunks
- * of different threads never interleave.  Caller holds write_lock. */
+/* The writer's room for one encoded chunk (only the holder of write_lock uses it): its
+ * header, the row (never longer than the raw entries it came from), then the columns. */
+static uint8_t scratch[sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE + HT_ENCODE_FINISH_MAX];
+static HtEncoderColumns scratch_columns;
+
+/* Writes one encoded chunk, compressed when zstd is at hand, with one write(2) so chunks of
+ * different threads never interleave. */
+static void
+write_chunk (HtChunkHeader h, size_t len)
+{
+  const uint8_t *packed;
+  int slot;
+  size_t n = ht_rec_zstd_compress (scratch + sizeof h, len, &packed, &slot);
+  if (n > 0)
+    {
+      h.flags |= HT_CHUNK_ZSTD;
+      h.payload_size = (uint32_t) n;
+      memcpy (scratch, &h, sizeof h);
+      struct iovec iov[2] = { { scratch, sizeof h }, { (void *) packed, n } };
+      ht_rec_file_write_chunk (iov);
+      ht_rec_zstd_release (slot);
+    }
+  else
+    {
+      h.payload_size = (uint32_t) len;
+      memcpy (scratch, &h, sizeof h);
+      ht_rec_file_write (scratch, sizeof h + len);
+    }
+}
+
+/* Encodes a queued buffer into chunks (a new one whenever a column fills) and writes them.
+ * Caller holds write_lock. */
 static void
 write_queued (HtRecQueued *q)
 {
-  uint8_t *buf = (uint8_t *) q;
-  HtChunkHeader h = {
-    .magic = HT_CHUNK_MAGIC,
-    .payload_size = q->len,
-    .stream = q->stream,
-    .flags = q->continues ? HT_CHUNK_CONTINUES : 0,
-    .base_stamp = q->base_stamp,
-  };
-  if (atomic_load (&ht_rec_state) == HT_REC_ON || q->stream == HT_CONTROL_STREAM)
+  HtRecStream *s = q->owner;
+  if (atomic_load (&ht_rec_state) != HT_REC_ON && s != control)
+    return;
+  HtEncoder *e = &s->enc;
+  const uint8_t *p = (const uint8_t *) q + sizeof (HtChunkHeader), *end = p + q->len;
+  uint8_t *row = scratch + sizeof (HtChunkHeader);
+  while (p < end)
     {
-      const uint8_t *packed;
-      int slot;
-      size_t n = ht_rec_zstd_compress (buf + sizeof h, q->len, &packed, &slot);
-      if (n > 0)
+      HtChunkHeader h = { HT_CHUNK_MAGIC, 0, s->id, 0, e->last_stamp };
+      ht_encoder_start (e, h.base_stamp, &scratch_columns);
+      h.flags = ht_encoder_chunk_flags (e);
+      uint8_t *r = row;
+      for (; p < end; )
         {
-          h.flags |= HT_CHUNK_ZSTD;
-          h.payload_size = (uint32_t) n;
-          memcpy (buf, &h, sizeof h);
-          struct iovec iov[2] = { { buf, sizeof h }, { (void *) packed, n } };
-          ht_rec_file_write_chunk (iov);
-          ht_rec_zstd_release (slot);
+          const HtRawEntry *x = (const HtRawEntry *) (const void *) p;
+          if (r != row && ht_encoder_full (e))
+            break;
+          if (x->kind == HT_RAW_ALLOC)
+            {
+              r = ht_encode_alloc (e, r, x->stamp, x->ptr, x->size, x->aux);
+              p += HT_RAW_ALLOC_BYTES;
+              continue;
+            }
+          const uint8_t *data;
+          if (x->kind == HT_RAW_PTR)
+            {
+              r = ht_encode_ptr_record (e, r, x->tag, x->stamp, x->ptr);
+              data = p + HT_RAW_PTR_HEAD;
+            }
+          else
+            {
+              r = ht_encode_head (e, r, x->tag, x->stamp);
+              data = p + HT_RAW_RECORD_HEAD;
+            }
+          memcpy (r, data, x->aux);
+          r += x->aux;
+          p = data + HT_RAW_PAD (x->aux);
         }
-      else
-        {
-          size_t len = q->len;
-          memcpy (buf, &h, sizeof h);
-          ht_rec_file_write (buf, sizeof h + len);
-        }
+      write_chunk (h, (size_t) (r - row) + ht_encoder_finish (e, r));
     }
 }
 
@@ -249,9 +290,7 @@ stream_enqueue (HtRecStream *s)
   if (s->len == 0)
     return;
   HtRecQueued *q = (HtRecQueued *) s->buf;
-  bool continues = ht_encoder_chunk_flags (&s->enc) & HT_CHUNK_CONTINUES;
-  size_t cols = ht_encoder_finish (&s->enc, s->buf + sizeof (HtChunkHeader) + s->len);
-  *q = (HtRecQueued){ NULL, s->id, (uint32_t) (s->len + cols), continues, s->base_stamp };
+  *q = (HtRecQueued){ NULL, s, (uint32_t) s->len };
   uint8_t *fresh = buffer_get ();
   pthread_mutex_lock (&queue_lock);
   if (queue_tail)
@@ -327,29 +366,68 @@ ht_rec_streams_unlock (bool child)
   pthread_mutex_unlock (&write_lock);
 }
 
-/* Forgets the buffered records; the next chunk starts where the last record left off. */
+/* Forgets the buffered records (they were queued, or belong to a log gone with a fork).
+ * The encoder never saw them: its state stays right. */
 void
 ht_rec_stream_drop (HtRecStream *s)
 {
-  ht_rec_stream_start (s, s->enc.last_stamp);
+  s->len = 0;
 }
 
-/* Starts an empty chunk whose records are stamped from `base_stamp` on. */
+/* A new log starts: the stream's chunks so far are not in it, and its first chunk is
+ * stamped from `base_stamp`.  Waits for the writer. */
 void
-ht_rec_stream_start (HtRecStream *s, uint64_t base_stamp)
+ht_rec_streams_reset_encoder (HtRecStream *s, uint64_t base_stamp)
 {
-  s->len = 0;
-  s->base_stamp = base_stamp;
-  ht_encoder_start (&s->enc, base_stamp);
+  pthread_mutex_lock (&write_lock);
+  ht_encoder_reset (&s->enc);
+  s->enc.last_stamp = base_stamp;
+  pthread_mutex_unlock (&write_lock);
 }
 
 /* Room for `need` bytes; a full buffer joins the queue first.  Caller holds the lock. */
 uint8_t *
 ht_rec_stream_reserve (HtRecStream *s, size_t need)
 {
-  if (HT_REC_UNLIKELY (s->len + need > HT_REC_BUFFER_SIZE || ht_encoder_full (&s->enc)))
+  if (HT_REC_UNLIKELY (s->len + need > HT_REC_BUFFER_SIZE))
     stream_enqueue (s);
   return s->buf + sizeof (HtChunkHeader) + s->len;
+}
+
+/* A record other than an event: returns where its row bytes (after the tag) go, room for
+ * `need` of them; ht_rec_record_end says where they end.  Caller holds the lock. */
+uint8_t *
+ht_rec_record_begin (HtRecStream *s, uint8_t tag, uint64_t stamp, size_t need)
+{
+  HtRawEntry *r = (HtRawEntry *) ht_rec_stream_reserve (s, HT_RAW_RECORD_HEAD + need + 8);
+  r->kind = HT_RAW_RECORD;
+  r->tag = tag;
+  r->stamp = stamp;
+  s->last_stamp = stamp;
+  return (uint8_t *) r + HT_RAW_RECORD_HEAD;
+}
+
+/* The same for a record that carries a pointer before its row bytes (TAG). */
+uint8_t *
+ht_rec_ptr_record_begin (HtRecStream *s, uint8_t tag, uint64_t stamp, uint64_t ptr,
+                         size_t need)
+{
+  HtRawEntry *r = (HtRawEntry *) ht_rec_stream_reserve (s, HT_RAW_PTR_HEAD + need + 8);
+  r->kind = HT_RAW_PTR;
+  r->tag = tag;
+  r->stamp = stamp;
+  r->ptr = ptr;
+  s->last_stamp = stamp;
+  return (uint8_t *) r + HT_RAW_PTR_HEAD;
+}
+
+void
+ht_rec_record_end (HtRecStream *s, uint8_t *end)
+{
+  HtRawEntry *r = (HtRawEntry *) (void *) (s->buf + sizeof (HtChunkHeader) + s->len);
+  uint8_t *data = (uint8_t *) r + (r->kind == HT_RAW_PTR ? HT_RAW_PTR_HEAD : HT_RAW_RECORD_HEAD);
+  r->aux = (uint32_t) (end - data);
+  s->len = (size_t) (data - (s->buf + sizeof (HtChunkHeader))) + HT_RAW_PAD (r->aux);
 }
 
 /* A stream's first buffer (a recycled thread keeps the one it had). */
@@ -393,9 +471,8 @@ ht_rec_control_put_text (uint8_t tag, const char *text, size_t len)
 {
   HtRecStream *s = control;
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX + len);
-  p = ht_encode_head (&s->enc, p, tag, ht_rec_stamp ());
-  ht_rec_stream_commit (s, ht_bytes_put (p, text, len));
+  uint8_t *p = ht_rec_record_begin (s, tag, ht_rec_stamp (), HT_VARINT_MAX + len);
+  ht_rec_record_end (s, ht_bytes_put (p, text, len));
   ht_rec_stream_unlock (s);
 }
 
@@ -404,12 +481,11 @@ void
 ht_rec_stream_put (HtRecStream *s, uint8_t tag, uint64_t stamp, int n, uint64_t a, uint64_t b)
 {
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  p = ht_encode_head (&s->enc, p, tag, stamp);
+  uint8_t *p = ht_rec_record_begin (s, tag, stamp, 2 * HT_VARINT_MAX);
   if (n > 0)
     p += ht_varint_put (p, a);
   if (n > 1)
     p += ht_varint_put (p, b);
-  ht_rec_stream_commit (s, p);
+  ht_rec_record_end (s, p);
   ht_rec_stream_unlock (s);
 }

@@ -131,8 +131,8 @@ ht_rec_thread_stream (void)
   if (!t)
     return ht_rec_late_stream ();
 
-  t->stream.base_stamp = ht_rec_stamp ();
-  ht_encoder_start (&t->stream.enc, t->stream.base_stamp);
+  /* a new stream, or one recycled empty: its encoder was cleared with it */
+  t->stream.enc.last_stamp = ht_rec_stamp ();
   /* the first event sets the thread up (mmap, libunwind's cache): timing it and counting it
    * 64 times would swamp short runs, so the sampling starts with the next one */
   t->stream.tick = 1;
@@ -226,7 +226,6 @@ ht_rec_threads_after_fork (void)
         atomic_store (&streams[i]->flush_request, 0);
         streams[i]->len = 0;
         ht_encoder_reset (&streams[i]->enc); /* the child's log has none of its chunks */
-        ht_encoder_start (&streams[i]->enc, streams[i]->enc.last_stamp);
       }
   if (self)
     {
@@ -246,9 +245,7 @@ void
 ht_rec_threads_restart (HtRecThread *self)
 {
   HtRecStream *st = &self->stream;
-  st->base_stamp = ht_rec_stamp ();
-  ht_encoder_reset (&st->enc);
-  ht_encoder_start (&st->enc, st->base_stamp);
+  ht_rec_streams_reset_encoder (st, ht_rec_stamp ());
   put_thread (st);
 }
 
@@ -258,17 +255,10 @@ ht_rec_threads_reset_encoders (void)
 {
   HtRecStream *shared[] = { ht_rec_control_stream (), ht_rec_late_stream () };
   pthread_mutex_lock (&registry_lock);
+  uint64_t now = ht_rec_stamp ();
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
-    {
-      ht_rec_stream_lock (&t->stream);
-      ht_encoder_reset (&t->stream.enc);
-      ht_rec_stream_unlock (&t->stream);
-    }
+    ht_rec_streams_reset_encoder (&t->stream, now);
   pthread_mutex_unlock (&registry_lock);
   for (unsigned i = 0; i < sizeof shared / sizeof shared[0]; i++)
-    {
-      ht_rec_stream_lock (shared[i]);
-      ht_encoder_reset (&shared[i]->enc);
-      ht_rec_stream_unlock (shared[i]);
-    }
+    ht_rec_streams_reset_encoder (shared[i], now);
 }

@@ -94,8 +94,7 @@ scan_one (struct dl_phdr_info *info, size_t size, void *data)
   HtRecStream *s = ht_rec_control_stream ();
   ht_rec_stream_lock (s);
   size_t need = 16 + path_len + 4 * HT_VARINT_MAX + bid_len + info->dlpi_phnum * 20;
-  uint8_t *p = ht_rec_stream_reserve (s, need);
-  p = ht_encode_head (&s->enc, p, HT_REC_MODULE, ht_rec_stamp ());
+  uint8_t *p = ht_rec_record_begin (s, HT_REC_MODULE, ht_rec_stamp (), need);
   p += ht_varint_put (p, scan->first ? HT_MODULE_NEW_MAP : 0);
   p += ht_varint_put (p, path_len);
   memcpy (p, path, path_len);
@@ -121,7 +120,7 @@ scan_one (struct dl_phdr_info *info, size_t size, void *data)
         r->ranges[r->count++] = (HtRecRange){ info->dlpi_addr + ph->p_vaddr,
                                               info->dlpi_addr + ph->p_vaddr + ph->p_memsz, 0 };
     }
-  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
+  ht_rec_record_end (s, p);
   ht_rec_stream_unlock (s);
   scan->first = false;
   return 0;
@@ -275,12 +274,11 @@ static void
 write_node (HtRecStream *s, uint32_t id, uint32_t parent, uintptr_t ip)
 {
   ht_rec_stream_lock (s);
-  uint8_t *p = ht_rec_stream_reserve (s, HT_REC_RECORD_MAX);
-  p = ht_encode_head (&s->enc, p, HT_REC_TRACE_NODE, ht_rec_stamp ());
+  uint8_t *p = ht_rec_record_begin (s, HT_REC_TRACE_NODE, ht_rec_stamp (), 3 * HT_VARINT_MAX);
   p += ht_varint_put (p, id);
   p += ht_varint_put (p, parent);
   p += ht_varint_put (p, ip);
-  s->len = (size_t) (p - (s->buf + sizeof (HtChunkHeader)));
+  ht_rec_record_end (s, p);
   ht_rec_stream_unlock (s);
 }
 

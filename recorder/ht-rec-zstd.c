@@ -66,7 +66,7 @@ ht_rec_zstd_init (void)
   if (env && strcmp (env, "0") == 0)
     return false;
   ZSTD_customMem mem = { z_alloc, z_free, NULL };
-  size_t cap = ZSTD_compressBound (HT_REC_BUFFER_SIZE);
+  size_t cap = ZSTD_compressBound (HT_REC_BUFFER_SIZE + HT_ENCODE_FINISH_MAX);
   for (int i = 0; i < POOL; i++)
     {
       pool[i].cctx = ZSTD_createCCtx_advanced (mem);

@@ -195,6 +195,7 @@ typedef struct
   FILE *out;
   GByteArray *events, *control; /* the two streams' current chunks */
   HtEncoder *enc, *cenc; /* their encoders (large: on the heap) */
+  HtEncoderColumns *cols, *ccols;
   guint64 ev_base, ctl_base;
   guint64 stamp; /* ns since the start: the last 'c', plus one per event since */
   guint64 rss, page_size;
@@ -255,13 +256,13 @@ flush (HtConvert *c)
   if (!write_chunk (c, 1, c->events, c->enc, c->ev_base))
     return FALSE;
   c->ev_base = c->stamp;
-  ht_encoder_start (c->enc, c->ev_base);
+  ht_encoder_start (c->enc, c->ev_base, c->cols);
   guint8 *p = room (c->control, HT_ENCODE_MAX);
   done (c->control, HT_ENCODE_MAX, ht_encode_head (c->cenc, p, HT_REC_SYNC, c->stamp));
   if (!write_chunk (c, HT_CONTROL_STREAM, c->control, c->cenc, c->ctl_base))
     return FALSE;
   c->ctl_base = c->stamp;
-  ht_encoder_start (c->cenc, c->ctl_base);
+  ht_encoder_start (c->cenc, c->ctl_base, c->ccols);
   return TRUE;
 }
 
@@ -501,8 +502,10 @@ ht_heaptrack_convert (const char *path, const char *log_path, GError **error)
   c.events = g_byte_array_new ();
   c.enc = g_new0 (HtEncoder, 1);
   c.cenc = g_new0 (HtEncoder, 1);
-  ht_encoder_start (c.enc, 0);
-  ht_encoder_start (c.cenc, 0);
+  c.cols = g_new (HtEncoderColumns, 1);
+  c.ccols = g_new (HtEncoderColumns, 1);
+  ht_encoder_start (c.enc, 0, c.cols);
+  ht_encoder_start (c.cenc, 0, c.ccols);
   c.control = g_byte_array_new ();
   c.strings = g_ptr_array_new_with_free_func (g_free);
   c.ips = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -589,6 +592,8 @@ ht_heaptrack_convert (const char *path, const char *log_path, GError **error)
   g_byte_array_unref (c.events);
   g_free (c.enc);
   g_free (c.cenc);
+  g_free (c.cols);
+  g_free (c.ccols);
   g_byte_array_unref (c.control);
   g_ptr_array_unref (c.strings);
   g_array_unref (c.ips);

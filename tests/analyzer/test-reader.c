@@ -22,6 +22,7 @@ typedef struct
   guint32 stream;
   guint64 base;
   HtEncoder *enc; /* the recorder's encoder */
+  HtEncoderColumns cols;
   gboolean keep;  /* the encoder (and its pointer state) goes on to the next chunk */
   guint32 flags;  /* the current chunk's flags */
 } Writer;
@@ -60,7 +61,7 @@ chunk_begin (Writer *w, guint32 stream, guint64 base)
   w->base = base;
   if (!w->enc)
     w->enc = g_new0 (HtEncoder, 1);
-  ht_encoder_start (w->enc, base);
+  ht_encoder_start (w->enc, base, &w->cols);
 }
 
 /* The columns follow the row (ht_encoder_finish): the chunk's payload is complete. */
