@@ -34,7 +34,7 @@
 #define HT_ENCODE_MAX 48                 /* largest ALLOC / FREE / UNFREE / mark record row */
 #define HT_ENCODE_COLUMN (32u * 1024u)    /* bytes per column in a chunk */
 #define HT_ENCODE_FINISH_MAX (HT_COLUMNS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
-#define HT_ENCODE_BLOCKS 4096             /* live blocks a FREE_AGE can name: 2-way sets */
+#define HT_ENCODE_BLOCKS 8192             /* live blocks a FREE_AGE can name: 2-way sets */
 
 /* Where a chunk's columns are built: whoever encodes provides them at each chunk's start
  * (the recorder has one set for its writer, not one per thread). */
@@ -177,9 +177,9 @@ ht_encode_head (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp)
 static inline HtEncoderBlock *
 ht_encoder_set (HtEncoder *e, uint64_t ptr)
 {
-  return &e->blocks[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 53) * 2];
+  return &e->blocks[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 52) * 2];
 }
-_Static_assert (HT_ENCODE_BLOCKS == 2 << (64 - 53), "the block hash yields 11 bits of set");
+_Static_assert (HT_ENCODE_BLOCKS == 2 << (64 - 52), "the block hash yields 12 bits of set");
 
 static inline uint8_t *
 ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_t size,
