@@ -172,16 +172,12 @@ static inline void
 record_alloc (void *p, size_t size)
 {
   if (p && !atomic_load_explicit (&ht_rec_paused, memory_order_relaxed))
-    {
-      ht_rec_live_insert ((uintptr_t) p, size);
-      ht_rec_on_alloc (p, size);
-    }
+    ht_rec_on_alloc (p, size);
 }
 
 static inline void
 record_free (void *p)
 {
-  ht_rec_live_remove ((uintptr_t) p);
   ht_rec_on_free (p);
 }
 
@@ -265,20 +261,13 @@ realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), 
     }
   if (!begin ())
     return call (ptr, size, n);
-  size_t old_size = 0;
   if (ptr)
-    {
-      old_size = ht_rec_live_remove ((uintptr_t) ptr);
-      ht_rec_on_free (ptr);
-    }
+    ht_rec_on_free (ptr);
   void *p = call (ptr, size, n);
   if (p)
     record_alloc (p, size * n);
   else if (ptr && size * n != 0)
-    {
-      ht_rec_live_insert ((uintptr_t) ptr, old_size);
-      ht_rec_on_unfree (ptr);
-    }
+    ht_rec_on_unfree (ptr);
   end ();
   return p;
 }

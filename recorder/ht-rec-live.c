@@ -1,10 +1,10 @@
 /* ht-rec-live.c - the live-block table of `heaptrail record --graph`, and the heap scan.
  *
- * With HEAPTRAIL_GRAPH set, the hooks keep every live block (address, size) in a table of
- * 256 shards, each an open-addressing hash under its own spin lock, so threads rarely meet.
- * At a snapshot and at exit the recorder takes every shard lock, which holds back every
- * malloc and free of the program for the duration (no block can be freed while it is
- * read), stops the other threads (ht-rec-world.c) and writes:
+ * With HEAPTRAIL_GRAPH set, the writer of the log keeps every live block (address, size) in
+ * a table, from the events it writes (below), at no cost to the program's threads.  At a
+ * snapshot and at exit the recorder holds every stream, which holds back every malloc and
+ * free of the program for the duration (no block can be freed while it is read), writes
+ * what they hold, stops the other threads (ht-rec-world.c) and writes:
  *   - one BLOCK record per live block, in address order, with the block's first word (the
  *     analyzer names a C++ object by the vtable that word points to);
  *   - ROOTS records: the words of the roots (loaded objects' data, thread stacks, TLS)
@@ -27,80 +27,81 @@
 
 #include "ht-rec-private.h"
 
-#define SHARDS 256
-
+/* ---------------------------------------------------------------------------------------
+ * The live-block table.  The program's threads never touch it: the writer of the queue
+ * (ht-rec-stream.c) replays every ALLOC, FREE and UNFREE into it as it encodes the
+ * streams' buffers, so `record --graph` costs the hooks nothing more than `record`.  Only
+ * the holder of the queue's write lock reads or writes it.
+ *
+ * Streams are replayed a buffer at a time, so the events of different threads on one
+ * address come in any order.  But on one address allocations and frees alternate, so once
+ * every event is in, whether the block is live depends only on the address's latest event,
+ * in the order of the analyzer's merge (by stamp; within a stream, the stream's order; on
+ * equal stamps of two streams, a free first).  The table keeps that latest event for each
+ * address: an ALLOC (live) or a FREE (a marker: older events that come later are ignored).
+ * A scan first drains every stream; then the markers are dropped.
+ */
 typedef struct
 {
   uintptr_t ptr; /* 0: empty */
-  size_t size;
+  size_t size;   /* its latest ALLOC's, kept across a FREE (an UNFREE brings it back) */
+  uint64_t stamp;
+  uint32_t stream;
+  uint32_t freed; /* the latest event is a FREE */
 } HtRecLive;
 
 typedef struct
 {
-  atomic_int lock;
-  size_t mask, used;
   HtRecLive *slots;
-} HtRecShard;
+  size_t mask, used, freed;
+} HtRecLiveTable;
 
-static HtRecShard shards[SHARDS];
+static HtRecLiveTable live;
 static bool enabled;
 
 static inline size_t
-mix (uintptr_t p)
+hash (uintptr_t p)
 {
   uint64_t h = (uint64_t) p * 0x9E3779B97F4A7C15ull;
   return (size_t) (h ^ (h >> 32));
 }
 
-/* Blocks near each other in memory stay near each other in the table: a 64 KiB region
- * picks the shard, a 1 KiB group a hashed run of 64 slots, and the address within the group
- * the slot in that run.  Consecutive allocations (the common case) then touch the same
- * cache lines instead of one random line each, while the hash of the group keeps dense
- * heaps from piling into long probe runs. */
-static inline HtRecShard *
-shard_of (uintptr_t p)
-{
-  return &shards[mix (p >> 16) & (SHARDS - 1)];
-}
-
+/* Blocks near each other in memory stay near each other in the table: a 1 KiB group picks
+ * a hashed run of 64 slots, the address within the group the slot in that run, so that
+ * consecutive allocations (the common case) touch the same cache lines. */
 static inline size_t
-home_of (uintptr_t p, size_t mask)
+mix (uintptr_t p)
 {
-  return ((mix (p >> 10) << 6) | ((p >> 4) & 63)) & mask;
+  return (hash (p >> 10) << 6) | ((p >> 4) & 63);
 }
 
-static void
-shard_lock (HtRecShard *s)
-{
-  while (atomic_exchange_explicit (&s->lock, 1, memory_order_acquire))
-    sched_yield ();
-}
-
-static void
-shard_unlock (HtRecShard *s)
-{
-  atomic_store_explicit (&s->lock, 0, memory_order_release);
-}
-
+/* A table of `cap` slots holding the entries of t, without the markers when `live_only`. */
 static bool
-shard_grow (HtRecShard *s)
+table_rebuild (HtRecLiveTable *t, size_t cap, bool live_only)
 {
-  size_t cap = s->slots ? (s->mask + 1) * 2 : 1024;
-  HtRecLive *t = ht_rec_mmap (cap * sizeof *t);
-  if (!t)
+  HtRecLive *n = ht_rec_mmap (cap * sizeof *n);
+  if (!n)
     return false;
-  for (size_t i = 0; s->slots && i <= s->mask; i++)
-    if (s->slots[i].ptr)
+  /* written before it is read: a probe that reads a fresh page maps the shared zero page,
+   * and the write that follows copies it and flushes every CPU's TLB (an IPI each time) */
+  memset (n, 0, cap * sizeof *n);
+  size_t used = 0;
+  for (size_t i = 0; t->slots && i <= t->mask; i++)
+    if (t->slots[i].ptr && !(live_only && t->slots[i].freed))
       {
-        size_t j = home_of (s->slots[i].ptr, cap - 1);
-        while (t[j].ptr)
+        size_t j = mix (t->slots[i].ptr) & (cap - 1);
+        while (n[j].ptr)
           j = (j + 1) & (cap - 1);
-        t[j] = s->slots[i];
+        n[j] = t->slots[i];
+        used++;
       }
-  if (s->slots)
-    ht_rec_munmap (s->slots, (s->mask + 1) * sizeof *s->slots);
-  s->slots = t;
-  s->mask = cap - 1;
+  if (t->slots)
+    ht_rec_munmap (t->slots, (t->mask + 1) * sizeof *t->slots);
+  t->slots = n;
+  t->mask = cap - 1;
+  t->used = used;
+  if (live_only)
+    t->freed = 0;
   return true;
 }
 
@@ -116,60 +117,76 @@ ht_rec_live_enabled (void)
   return enabled;
 }
 
-void
-ht_rec_live_insert (uintptr_t ptr, size_t size)
+/* Whether an event (stamp, stream, an ALLOC or not) comes after the entry's. */
+static inline bool
+newer (uint64_t stamp, uint32_t stream, bool alloc, const HtRecLive *e)
 {
-  if (!enabled || !ptr)
-    return;
-  HtRecShard *s = shard_of (ptr);
-  shard_lock (s);
-  if ((s->used + 1) * 2 > (s->slots ? s->mask + 1 : 0) && !shard_grow (s))
-    {
-      shard_unlock (s);
-      return;
-    }
-  size_t i = home_of (ptr, s->mask);
-  while (s->slots[i].ptr && s->slots[i].ptr != ptr)
-    i = (i + 1) & s->mask;
-  if (!s->slots[i].ptr)
-    s->used++;
-  s->slots[i] = (HtRecLive){ ptr, size };
-  shard_unlock (s);
+  if (stamp != e->stamp)
+    return stamp > e->stamp;
+  if (stream == e->stream)
+    return true; /* replayed in the stream's own order */
+  return alloc || e->freed; /* two streams, one stamp: the free first */
 }
 
-/* Removes ptr; returns its size (0 when unknown).  Backward-shift deletion. */
-size_t
-ht_rec_live_remove (uintptr_t ptr)
+/* One event of the address `ptr`.  Returns false when the table could not grow. */
+static bool
+replay (uint32_t stream, uint64_t stamp, uintptr_t ptr, bool alloc, size_t size)
 {
-  if (!enabled || !ptr)
-    return 0;
-  HtRecShard *s = shard_of (ptr);
-  shard_lock (s);
-  size_t size = 0;
-  if (s->slots)
+  if ((live.used + 1) * 2 > (live.slots ? live.mask + 1 : 0)
+      && !table_rebuild (&live, live.slots ? (live.mask + 1) * 2 : 1u << 16, false))
+    return false;
+  size_t i = mix (ptr) & live.mask;
+  while (live.slots[i].ptr && live.slots[i].ptr != ptr)
+    i = (i + 1) & live.mask;
+  HtRecLive *e = &live.slots[i];
+  if (e->ptr)
     {
-      size_t i = home_of (ptr, s->mask);
-      while (s->slots[i].ptr && s->slots[i].ptr != ptr)
-        i = (i + 1) & s->mask;
-      if (s->slots[i].ptr == ptr)
-        {
-          size = s->slots[i].size;
-          size_t hole = i;
-          for (size_t j = (i + 1) & s->mask; s->slots[j].ptr; j = (j + 1) & s->mask)
-            {
-              size_t home = home_of (s->slots[j].ptr, s->mask);
-              if (((j - home) & s->mask) >= ((j - hole) & s->mask))
-                {
-                  s->slots[hole] = s->slots[j];
-                  hole = j;
-                }
-            }
-          s->slots[hole].ptr = 0;
-          s->used--;
-        }
+      if (!newer (stamp, stream, alloc, e))
+        return true; /* an older event, come late: the entry already says what happened */
+      live.freed -= e->freed;
     }
-  shard_unlock (s);
-  return size;
+  else
+    {
+      e->ptr = ptr;
+      live.used++;
+    }
+  e->stamp = stamp;
+  e->stream = stream;
+  e->freed = !alloc;
+  live.freed += e->freed;
+  if (alloc && size != (size_t) -1)
+    e->size = size;
+  return true;
+}
+
+void
+ht_rec_live_replay_alloc (uint32_t stream, uint64_t stamp, uintptr_t ptr, size_t size)
+{
+  if (enabled && ptr)
+    replay (stream, stamp, ptr, true, size);
+}
+
+void
+ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uintptr_t ptr)
+{
+  if (enabled && ptr)
+    replay (stream, stamp, ptr, false, 0);
+}
+
+/* A failed realloc: the block its FREE marked lives on, with the size it had. */
+void
+ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr)
+{
+  if (enabled && ptr)
+    replay (stream, stamp, ptr, true, (size_t) -1);
+}
+
+/* Every stream drained: no older event can come any more, the markers can go. */
+static void
+drop_markers (void)
+{
+  if (live.freed)
+    table_rebuild (&live, live.mask + 1, true);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -727,23 +744,20 @@ type_named (HtRecOut *out, HtRecTypeSet *set, uintptr_t type)
 }
 
 
-/* Stops the world and fills sc->out with BLOCK, ROOTS and EDGES records.  Every shard is
- * locked by the caller.  Returns HT_SCAN_* flags. */
+/* Stops the world and fills sc->out with BLOCK, ROOTS and EDGES records.  Every stream is
+ * held by the caller.  Returns HT_SCAN_* flags. */
 static unsigned
 scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t caller_sp,
             const jmp_buf *caller_regs)
 {
   unsigned flags = 0;
-  size_t n = 0;
-  for (int k = 0; k < SHARDS; k++)
-    n += shards[k].used;
+  size_t n = live.used - live.freed;
   sc->blocks = ht_rec_mmap ((n ? n : 1) * sizeof *sc->blocks);
   if (!sc->blocks)
     return HT_SCAN_INCOMPLETE;
-  for (int k = 0; k < SHARDS; k++)
-    for (size_t i = 0; shards[k].slots && i <= shards[k].mask; i++)
-      if (shards[k].slots[i].ptr)
-        sc->blocks[sc->n++] = (HtRecBlock){ shards[k].slots[i].ptr, shards[k].slots[i].size };
+  for (size_t i = 0; live.slots && i <= live.mask; i++)
+    if (live.slots[i].ptr && !live.slots[i].freed)
+      sc->blocks[sc->n++] = (HtRecBlock){ live.slots[i].ptr, live.slots[i].size };
   if (!sort_blocks (sc->blocks, sc->n))
     return HT_SCAN_INCOMPLETE;
   index_pages (sc);
@@ -842,11 +856,12 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
   return flags;
 }
 
-/* With --graph: the heap graph at a snapshot or at exit.  Every shard is locked first, so
- * the program's allocations and frees wait and each block read is live; the other threads
- * are stopped while memory is read; BLOCK, ROOTS, EDGES and SCAN records are written.
- * `then` runs before the shards are unlocked (the SNAPSHOT record, so that it follows the
- * scan). */
+/* With --graph: the heap graph at a snapshot or at exit.  Every stream is held first, so
+ * that the program's threads wait at their next event (a block is freed only after its
+ * FREE is written: each block read is live), and drained, so that the live-block table
+ * holds every event written so far; the other threads are stopped while memory is read;
+ * BLOCK, ROOTS, EDGES and SCAN records are written.  `then` runs before the streams are
+ * let go (the SNAPSHOT record, so that it follows the scan). */
 static void live_scan (void (*then) (void *), void *data, uintptr_t caller_sp,
                        const jmp_buf *caller_regs);
 
@@ -919,8 +934,8 @@ live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf
 {
   HtRecRanges modules = { 0 };
   bool modules_ok = ht_rec_module_data (&modules); /* takes the loader's lock: before */
-  for (int k = 0; k < SHARDS; k++)
-    shard_lock (&shards[k]);
+  ht_rec_threads_hold (true);
+  ht_rec_streams_with_queue (drop_markers); /* all replayed: nothing is pending */
   uint64_t t0 = mono_now_ns ();
   HtRecScan sc = { 0 };
   HtRecWorld world = { 0 };
@@ -951,8 +966,7 @@ live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf
   ht_rec_stream_unlock (c);
   if (then)
     then (data);
-  for (int k = SHARDS; k-- > 0;)
-    shard_unlock (&shards[k]);
+  ht_rec_threads_hold (false);
   if (sc.out.buf)
     ht_rec_munmap (sc.out.buf, sc.out.cap);
   if (sc.blocks)
@@ -962,10 +976,8 @@ live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf
   ht_rec_ranges_free (&modules);
 }
 
-/* In a forked child only the forking thread lives on: no lock can still be meant. */
+/* In a forked child the table goes on: the child has its parent's heap. */
 void
 ht_rec_live_after_fork (void)
 {
-  for (int k = 0; k < SHARDS; k++)
-    atomic_store (&shards[k].lock, 0);
 }

@@ -71,6 +71,8 @@ typedef struct HtRecStream
   /* the stream's encoder: only the writer of the queue uses it, on its own cache lines so
    * that the writer's stores do not slow down the owner's */
   _Alignas (64) HtEncoder enc;
+  uint64_t live_stamp; /* with --graph, the writer's: the stream's latest stamp replayed (a
+                          stream never goes back in time) */
 } HtRecStream;
 
 /* What a stream's buffer holds: raw entries, 8-byte aligned, each a header and the row bytes
@@ -267,6 +269,7 @@ HT_REC_HIDDEN uint8_t *ht_rec_ptr_record_begin (HtRecStream *s, uint8_t tag, uin
                                                uint64_t ptr, size_t need);
 HT_REC_HIDDEN void ht_rec_record_end (HtRecStream *s, uint8_t *end);
 HT_REC_HIDDEN void ht_rec_streams_reset_encoder (HtRecStream *s, uint64_t base_stamp);
+HT_REC_HIDDEN void ht_rec_streams_with_queue (void (*fn) (void));
 extern HT_REC_HIDDEN _Atomic uint32_t ht_rec_solo;
 HT_REC_HIDDEN uint64_t ht_rec_event_stamp_shared (HtRecStream *s, uint32_t solo, uint64_t now);
 HT_REC_HIDDEN void ht_rec_stream_put (HtRecStream *s, uint8_t tag, uint64_t stamp, int n,
@@ -349,6 +352,7 @@ HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
 HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
 HT_REC_HIDDEN void ht_rec_flush_all (uint64_t before);
 HT_REC_HIDDEN void ht_rec_threads_reset_encoders (void);
+HT_REC_HIDDEN void ht_rec_threads_hold (bool on);
 HT_REC_HIDDEN void ht_rec_threads_lock (void);
 HT_REC_HIDDEN void ht_rec_threads_unlock (void);
 HT_REC_HIDDEN HtRecThread *ht_rec_threads_after_fork (void);
@@ -448,8 +452,10 @@ void heaptrail_rec_snapshot (const char *label);
 /* ht-rec-live.c */
 HT_REC_HIDDEN void ht_rec_live_init (bool on);
 HT_REC_HIDDEN bool ht_rec_live_enabled (void);
-HT_REC_HIDDEN void ht_rec_live_insert (uintptr_t ptr, size_t size);
-HT_REC_HIDDEN size_t ht_rec_live_remove (uintptr_t ptr);
+HT_REC_HIDDEN void ht_rec_live_replay_alloc (uint32_t stream, uint64_t stamp, uintptr_t ptr,
+                                             size_t size);
+HT_REC_HIDDEN void ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uintptr_t ptr);
+HT_REC_HIDDEN void ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr);
 HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
 HT_REC_HIDDEN void ht_rec_live_scan_at_exit (void);
 HT_REC_HIDDEN void ht_rec_live_after_fork (void);

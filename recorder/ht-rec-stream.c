@@ -229,12 +229,20 @@ write_queued (HtRecQueued *q)
           const HtRawEntry *x = (const HtRawEntry *) (const void *) p;
           if (r != row && ht_encoder_full (e))
             break;
+          /* the live-block table orders streams as the analyzer will: by stamp, each
+           * stream's never going back (a thread moved to a CPU whose TSC lags) */
+          uint64_t when = s->live_stamp = x->stamp > s->live_stamp ? x->stamp : s->live_stamp;
           if (x->kind == HT_RAW_ALLOC)
             {
               r = ht_encode_alloc (e, r, x->stamp, x->ptr, x->size, x->aux);
+              ht_rec_live_replay_alloc (s->id, when, x->ptr, x->size);
               p += HT_RAW_ALLOC_BYTES;
               continue;
             }
+          if (x->kind == HT_RAW_PTR && x->tag == HT_REC_FREE)
+            ht_rec_live_replay_free (s->id, when, x->ptr);
+          else if (x->kind == HT_RAW_PTR && x->tag == HT_REC_UNFREE)
+            ht_rec_live_replay_unfree (s->id, when, x->ptr);
           const uint8_t *data;
           if (x->kind == HT_RAW_PTR)
             {
@@ -382,6 +390,15 @@ ht_rec_streams_reset_encoder (HtRecStream *s, uint64_t base_stamp)
   pthread_mutex_lock (&write_lock);
   ht_encoder_reset (&s->enc);
   s->enc.last_stamp = base_stamp;
+  pthread_mutex_unlock (&write_lock);
+}
+
+/* Runs fn with the queue's write lock held: no buffer is being written meanwhile. */
+void
+ht_rec_streams_with_queue (void (*fn) (void))
+{
+  pthread_mutex_lock (&write_lock);
+  fn ();
   pthread_mutex_unlock (&write_lock);
 }
 

@@ -249,6 +249,31 @@ ht_rec_threads_restart (HtRecThread *self)
   put_thread (st);
 }
 
+/* Holds every stream (on) and writes what they hold, or lets them go again: while held, a
+ * thread waits at its next event, and a thread not registered yet at its first.  For the
+ * heap scan: every event written so far is then in the live-block table. */
+void
+ht_rec_threads_hold (bool on)
+{
+  HtRecStream *late = ht_rec_late_stream ();
+  if (on)
+    {
+      pthread_mutex_lock (&registry_lock);
+      for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
+        {
+          ht_rec_stream_lock (&t->stream);
+          ht_rec_stream_flush (&t->stream);
+        }
+      ht_rec_stream_lock (late);
+      ht_rec_stream_flush (late);
+      return;
+    }
+  ht_rec_stream_unlock (late);
+  for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
+    ht_rec_stream_unlock (&t->stream);
+  pthread_mutex_unlock (&registry_lock);
+}
+
 /* A new log starts (a header or an IMAGE): no stream's pointer state is in it. */
 void
 ht_rec_threads_reset_encoders (void)
