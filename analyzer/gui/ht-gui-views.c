@@ -7,6 +7,7 @@
 
 #include "ht-graph.h"
 #include "ht-gui.h"
+#include "ht-leaks-view.h"
 
 const char *const ht_view_ids[HT_VIEW_COUNT] = {
   "summary", "allocations", "top-down", "bottom-up", "flame",
@@ -46,9 +47,6 @@ struct _HtViews
   GListStore *diff_store, *types_store;
   GtkColumnView *diff_table;
 
-  /* leaks */
-  GListStore *leaks_store;
-  GtkLabel *leaks_summary;
 
   /* graph */
   GtkEntry *graph_what;
@@ -145,24 +143,6 @@ tag (const char *text)
 }
 
 /* A view a recording cannot feed: why, and how to get it. */
-static GtkWidget *
-unavailable (const char *why, const char *how)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
-  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
-  GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-information-symbolic");
-  gtk_image_set_pixel_size (GTK_IMAGE (icon), 48);
-  gtk_box_append (GTK_BOX (box), icon);
-  GtkWidget *title = gtk_label_new (why);
-  gtk_widget_add_css_class (title, "title-2");
-  gtk_box_append (GTK_BOX (box), title);
-  GtkWidget *hint = gtk_label_new (how);
-  gtk_label_set_selectable (GTK_LABEL (hint), TRUE);
-  gtk_widget_add_css_class (hint, "dim-label");
-  gtk_box_append (GTK_BOX (box), hint);
-  return box;
-}
 
 static GtkDropDown *
 dropdown (const char *const *items)
@@ -234,23 +214,6 @@ show_error (GtkLabel *status, const GError *error)
   gtk_label_set_text (status, text);
 }
 
-static char *
-traceback_text (GPtrArray *tb)
-{
-  GString *s = g_string_new (NULL);
-  for (guint i = 0; tb && i < tb->len; i++)
-    {
-      const HtLocation *l = tb->pdata[i];
-      if (!l->file) /* no source: the function is all there is to say, once */
-        {
-          g_string_append_printf (s, "%s\n", l->function);
-          continue;
-        }
-      g_autofree char *where = ht_location_format (l);
-      g_string_append_printf (s, "%s\n    %s\n", l->function, where);
-    }
-  return g_string_free (s, FALSE);
-}
 
 /* ---------------------------------------------------------------------------------------
  * Summary
@@ -273,7 +236,7 @@ build_summary (HtViews *v)
   HtSummary s = { 0 };
   g_autoptr (GError) error = NULL;
   if (!ht_query_summary (v->db, &s, &error))
-    return unavailable (_("This database cannot be read"), error->message);
+    return ht_unavailable_new (_("This database cannot be read"), error->message);
   GtkGrid *grid = GTK_GRID (gtk_grid_new ());
   gtk_grid_set_column_spacing (grid, 24);
   gtk_grid_set_row_spacing (grid, 4);
@@ -475,7 +438,7 @@ alloc_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data)
       gtk_label_set_text (v->stack_panel, _("Select a row to see its stack."));
       return;
     }
-  g_autofree char *text = traceback_text (row->traceback);
+  g_autofree char *text = ht_traceback_text (row->traceback);
   gtk_label_set_text (v->stack_panel, text);
 }
 
@@ -911,7 +874,7 @@ build_snapshots (HtViews *v)
   GtkWidget *box = vbox (6);
   guint n = v->snapshots->len;
   if (n < 2)
-    return unavailable (_("This recording has a single snapshot"),
+    return ht_unavailable_new (_("This recording has a single snapshot"),
                         _("Take more with heaptrail_snapshot() in the program, or heaptrail "
                           "snapshot PID while it runs."));
   gtk_box_append (GTK_BOX (box),
@@ -985,101 +948,6 @@ build_types (HtViews *v)
   g_signal_connect (table, "activate", G_CALLBACK (types_activated), v);
   gtk_box_append (GTK_BOX (box), scrolled (table));
   fill_types (v);
-  return box;
-}
-
-/* ---------------------------------------------------------------------------------------
- * Leaks
- */
-static void
-leaks_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data)
-{
-  (void) pos;
-  (void) n;
-  (void) data;
-  GtkLabel *panel = g_object_get_data (G_OBJECT (model), "ht-panel");
-  HtRow *row = ht_table_selected (g_object_get_data (G_OBJECT (model), "ht-table"));
-  if (panel && row)
-    {
-      g_autofree char *text = traceback_text (row->traceback);
-      gtk_label_set_text (panel, text);
-    }
-}
-
-
-static GtkWidget *
-build_leaks (HtViews *v)
-{
-  GtkWidget *box = vbox (6);
-  g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
-  ht_suppressions_add_builtin (supp);
-  ht_suppressions_add_program (supp, v->db);
-  HtLeaks leaks;
-  g_autoptr (GError) error = NULL;
-  if (!ht_query_leaks (v->db, supp, NULL, &leaks, &error))
-    return unavailable (_("Leaks cannot be listed"), error->message);
-  const char *class_names[] = { _("still reachable"), _("possibly lost"), _("indirectly lost"),
-                                _("definitely lost") };
-  GString *s = g_string_new (NULL);
-  if (leaks.classified)
-    {
-      g_string_append (s, _("Leak summary (memcheck's classes):"));
-      for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
-        {
-          g_autofree char *size = ht_format_size ((double) leaks.class_bytes[c], FALSE);
-          g_string_append_printf (s, _("   %s: %s in %llu blocks"), class_names[c], size,
-                                  (unsigned long long) leaks.class_blocks[c]);
-        }
-    }
-  else
-    g_string_append (s, _("Blocks not freed at exit, by stack. Record with heaptrail record "
-                          "--graph to tell lost blocks from reachable ones."));
-  if (leaks.suppressed->len)
-    {
-      g_autofree char *supp_size = ht_format_size ((double) leaks.suppressed_bytes, FALSE);
-      g_string_append_printf (s, _("\nSuppressed, kept by glibc and the C++ runtime for "
-                                   "themselves: %s in %llu blocks"),
-                              supp_size, (unsigned long long) leaks.suppressed_blocks);
-      for (guint i = 0; i < leaks.suppressed->len; i++)
-        {
-          const HtSuppressed *g = &g_array_index (leaks.suppressed, HtSuppressed, i);
-          g_autofree char *size = ht_format_size ((double) g->bytes, FALSE);
-          g_string_append_printf (s, i ? "; %s %s" : " (%s %s", g->reason, size);
-        }
-      g_string_append (s, ")");
-    }
-  v->leaks_summary = GTK_LABEL (label (s->str));
-  g_string_free (s, TRUE);
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->leaks_summary));
-  v->leaks_store = g_list_store_new (HT_TYPE_ROW);
-  for (guint i = 0; i < leaks.leaks->len; i++)
-    {
-      const HtStat *st = leaks.leaks->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (st, v->exe);
-      g_free (row->detail);
-      row->detail = g_strdup (st->reach >= 0 ? class_names[st->reach] : _("not freed"));
-      row->values[2] = st->reach >= 0 ? st->reach : 0;
-      g_list_store_append (v->leaks_store, row);
-    }
-  ht_leaks_clear (&leaks);
-  const char *titles[] = { _("Where"), _("Class"), _("Size (B)"), _("Blocks"), NULL };
-  GtkWidget *table = ht_table_new (v->leaks_store, titles, TRUE, NULL, TRUE);
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
-  gtk_paned_set_start_child (GTK_PANED (paned), scrolled (table));
-  GtkLabel *panel = GTK_LABEL (label (_("Select a row to see its stack.")));
-  gtk_label_set_yalign (panel, 0);
-  gtk_label_set_selectable (panel, TRUE);
-  gtk_widget_add_css_class (GTK_WIDGET (panel), "monospace");
-  gtk_paned_set_end_child (GTK_PANED (paned), scrolled (GTK_WIDGET (panel)));
-  gtk_paned_set_position (GTK_PANED (paned), 300);
-  gtk_widget_set_vexpand (paned, TRUE);
-  g_object_set_data (G_OBJECT (gtk_column_view_get_model (GTK_COLUMN_VIEW (table))), "ht-panel",
-                     panel);
-  g_object_set_data (G_OBJECT (gtk_column_view_get_model (GTK_COLUMN_VIEW (table))), "ht-table",
-                     table);
-  g_signal_connect (gtk_column_view_get_model (GTK_COLUMN_VIEW (table)), "selection-changed",
-                    G_CALLBACK (leaks_selected), v);
-  gtk_box_append (GTK_BOX (box), paned);
   return box;
 }
 
@@ -1200,7 +1068,7 @@ graph_clicked (GtkGestureClick *gesture, int n_press, double x, double y, gpoint
                                   (unsigned long long) n->address);
           g_autoptr (HtTraceNames) names = ht_trace_names_new (v->db, NULL);
           g_autoptr (GPtrArray) tb = names ? ht_trace_names_traceback (names, n->trace_id) : NULL;
-          g_autofree char *text = traceback_text (tb);
+          g_autofree char *text = ht_traceback_text (tb);
           g_string_append (s, text);
         }
       gtk_label_set_text (v->graph_detail, s->str);
@@ -1309,7 +1177,7 @@ static GtkWidget *
 build_graph (HtViews *v)
 {
   if (!v->has_graph)
-    return unavailable (_("This recording has no heap graph"),
+    return ht_unavailable_new (_("This recording has no heap graph"),
                         _("Record the program with: heaptrail record --graph -- PROGRAM ARGS\n"
                           "The graph is taken at each heaptrail_snapshot() and at exit."));
   GtkWidget *box = vbox (6);
@@ -1601,7 +1469,7 @@ build_view (HtViews *v, HtView which)
     case HT_VIEW_TYPES:
       return build_types (v);
     case HT_VIEW_LEAKS:
-      return build_leaks (v);
+      return ht_leaks_view_new (v->db, v->exe);
     case HT_VIEW_GRAPH:
       return build_graph (v);
     case HT_VIEW_COMPARE:
@@ -1712,7 +1580,6 @@ ht_views_free (HtViews *v)
   g_clear_object (&v->alloc_store);
   g_clear_object (&v->diff_store);
   g_clear_object (&v->types_store);
-  g_clear_object (&v->leaks_store);
   g_clear_object (&v->compare_store);
   g_free (v);
 }

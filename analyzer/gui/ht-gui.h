@@ -138,6 +138,10 @@ void ht_views_clear_filter (HtViews *views);
 gboolean ht_views_compare_with (HtViews *views, const char *path, GError **error);
 GListModel *ht_views_compare_rows (HtViews *views);
 
+/* ht-gui-util.c */
+GtkWidget *ht_unavailable_new (const char *why, const char *how);
+char *ht_traceback_text (GPtrArray *traceback);
+
 /* ht-gui-draw.c */
 GtkWidget *ht_timeline_new (GArray *points, GPtrArray *snapshots, double duration_s);
 /* Shows [from, to] as selected (to 0: none); with on_range, dragging selects a range. */
