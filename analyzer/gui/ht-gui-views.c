@@ -7,6 +7,8 @@
 
 #include "ht-graph.h"
 #include "ht-gui.h"
+#include "ht-call-tree-view.h"
+#include "ht-flame-view.h"
 #include "ht-leaks-view.h"
 
 const char *const ht_view_ids[HT_VIEW_COUNT] = {
@@ -33,14 +35,6 @@ struct _HtViews
   GtkCustomFilter *alloc_filter;
   GtkLabel *stack_panel;
   GtkLabel *alloc_status;
-
-  /* call trees and flame graph */
-  GtkColumnView *tree_view[2];
-  GtkDropDown *tree_cost[2];
-  GtkCheckButton *tree_fold[2];
-  GtkCheckButton *flame_fold;
-  GtkWidget *flame;
-  GtkDropDown *flame_cost;
 
   /* snapshots and types */
   GtkDropDown *snap_a, *snap_b, *types_a, *types_b;
@@ -575,252 +569,6 @@ build_allocations (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * Call trees (top-down, bottom-up) and the flame graph
  */
-static const char *const cost_names[] = { N_("Peak (live bytes)"), N_("Allocated"),
-                                          N_("Temporary"), N_("Leaked (at exit)"), NULL };
-
-static HtTopOptions
-cost_options (guint cost)
-{
-  HtTopOptions o = { .by = HT_GROUP_LINE, .at = "peak" };
-  if (cost == 1)
-    o.allocations = TRUE;
-  else if (cost == 2)
-    o.temporary = TRUE;
-  else if (cost == 3)
-    o.at = "end";
-  return o;
-}
-
-static GListModel *
-tree_children (gpointer item, gpointer data)
-{
-  (void) data;
-  const HtCallNode *n = g_object_get_data (G_OBJECT (item), "ht-node");
-  if (!n || !n->children || n->children->len == 0)
-    return NULL;
-  GListStore *store = g_list_store_new (HT_TYPE_ROW);
-  for (guint i = 0; i < n->children->len; i++)
-    {
-      const HtCallNode *c = n->children->pdata[i];
-      g_autofree char *where = ht_location_format (c->location);
-      g_autoptr (HtRow) row = ht_row_new (c->location->function, where);
-      row->values[0] = (gint64) c->total_bytes;
-      row->values[1] = (gint64) c->self_bytes;
-      row->values[2] = (gint64) c->total_count;
-      g_object_set_data (G_OBJECT (row), "ht-node", (gpointer) c);
-      g_list_store_append (store, row);
-    }
-  return G_LIST_MODEL (store);
-}
-
-static void
-tree_setup (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
-{
-  (void) f;
-  (void) data;
-  GtkWidget *expander = gtk_tree_expander_new ();
-  GtkWidget *l = gtk_label_new (NULL);
-  gtk_label_set_xalign (GTK_LABEL (l), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_END);
-  gtk_tree_expander_set_child (GTK_TREE_EXPANDER (expander), l);
-  gtk_list_item_set_child (item, expander);
-}
-
-static void
-tree_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
-{
-  (void) f;
-  (void) data;
-  GtkTreeListRow *tr = gtk_list_item_get_item (item);
-  GtkTreeExpander *expander = GTK_TREE_EXPANDER (gtk_list_item_get_child (item));
-  gtk_tree_expander_set_list_row (expander, tr);
-  HtRow *row = gtk_tree_list_row_get_item (tr);
-  gtk_label_set_text (GTK_LABEL (gtk_tree_expander_get_child (expander)), row->key);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (expander), row->detail);
-  g_object_unref (row);
-}
-
-typedef struct
-{
-  int column; /* -1: detail */
-  gboolean size;
-} TreeCol;
-
-static void
-tree_value_setup (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
-{
-  (void) f;
-  const TreeCol *c = data;
-  GtkWidget *l = gtk_label_new (NULL);
-  gtk_label_set_xalign (GTK_LABEL (l), c->column < 0 ? 0 : 1);
-  gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_START);
-  gtk_list_item_set_child (item, l);
-}
-
-static void
-tree_value_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
-{
-  (void) f;
-  const TreeCol *c = data;
-  HtRow *row = gtk_tree_list_row_get_item (gtk_list_item_get_item (item));
-  g_autofree char *text = c->column < 0 ? g_strdup (row->detail ? row->detail : "")
-                          : c->size ? ht_format_size ((double) row->values[c->column], FALSE)
-                                    : g_strdup_printf ("%" G_GINT64_FORMAT,
-                                                       row->values[c->column]);
-  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), text);
-  g_object_unref (row);
-}
-
-static void
-tree_column (GtkColumnView *view, const char *title, int column, gboolean size, gboolean expand)
-{
-  GtkListItemFactory *f = gtk_signal_list_item_factory_new ();
-  TreeCol *c = g_new (TreeCol, 1);
-  c->column = column;
-  c->size = size;
-  g_signal_connect (f, "setup", G_CALLBACK (tree_value_setup), c);
-  g_signal_connect (f, "bind", G_CALLBACK (tree_value_bind), c);
-  GtkColumnViewColumn *col = gtk_column_view_column_new (title, f);
-  g_object_set_data_full (G_OBJECT (col), "ht-col", c, g_free);
-  gtk_column_view_column_set_expand (col, expand);
-  gtk_column_view_column_set_resizable (col, TRUE);
-  gtk_column_view_append_column (view, col);
-  g_object_unref (col);
-}
-
-static void
-fill_tree (HtViews *v, int which)
-{
-  HtTopOptions opt = cost_options (gtk_drop_down_get_selected (v->tree_cost[which]));
-  opt.fold_recursion = gtk_check_button_get_active (v->tree_fold[which]);
-  g_autoptr (GError) error = NULL;
-  HtCallNode *root = ht_query_call_tree (v->db, &opt, which == 1, &error);
-  GtkColumnView *view = v->tree_view[which];
-  if (!root)
-    {
-      gtk_column_view_set_model (view, NULL);
-      return;
-    }
-  g_autoptr (HtRow) top = ht_row_new ("", NULL);
-  g_object_set_data (G_OBJECT (top), "ht-node", root);
-  GListModel *kids = tree_children (top, NULL);
-  if (!kids)
-    kids = G_LIST_MODEL (g_list_store_new (HT_TYPE_ROW));
-  GtkTreeListModel *tree = gtk_tree_list_model_new (kids, FALSE, FALSE, tree_children, NULL, NULL);
-  /* the tree owns the nodes: freed with the model */
-  g_object_set_data_full (G_OBJECT (tree), "ht-root", root, (GDestroyNotify) ht_call_node_free);
-  GtkSingleSelection *sel = gtk_single_selection_new (G_LIST_MODEL (tree));
-  gtk_column_view_set_model (view, GTK_SELECTION_MODEL (sel));
-  g_object_unref (sel);
-}
-
-static void
-tree_cost_changed (GObject *o, GParamSpec *p, gpointer data)
-{
-  (void) p;
-  HtViews *v = data;
-  fill_tree (v, GTK_DROP_DOWN (o) == v->tree_cost[0] ? 0 : 1);
-}
-
-static void
-tree_fold_toggled (GtkCheckButton *b, gpointer data)
-{
-  HtViews *v = data;
-  fill_tree (v, b == v->tree_fold[0] ? 0 : 1);
-}
-
-/* "Fold recursion": a function called again counts as its first call. */
-static GtkCheckButton *
-fold_button (void)
-{
-  GtkWidget *b = gtk_check_button_new_with_label (_("Fold recursion"));
-  gtk_widget_set_tooltip_text (b, _("A function that calls itself again, directly or through "
-                                    "others, is shown once, at its first call"));
-  return GTK_CHECK_BUTTON (b);
-}
-
-static GtkWidget *
-build_tree (HtViews *v, int which)
-{
-  GtkWidget *box = vbox (6);
-  GtkWidget *bar = hbox ();
-  gtk_box_append (GTK_BOX (bar), tag (_("Cost")));
-  const char *costs[G_N_ELEMENTS (cost_names)];
-  for (guint i = 0; i < G_N_ELEMENTS (cost_names); i++)
-    costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
-  v->tree_cost[which] = dropdown (costs);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->tree_cost[which]));
-  v->tree_fold[which] = fold_button ();
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->tree_fold[which]));
-  gtk_box_append (GTK_BOX (bar), note (which == 0 ? _("Callers first: from main down to the "
-                                                      "allocating lines.")
-                                                  : _("Allocating functions first, then "
-                                                      "who called them.")));
-  gtk_box_append (GTK_BOX (box), bar);
-  GtkColumnView *view = GTK_COLUMN_VIEW (gtk_column_view_new (NULL));
-  v->tree_view[which] = view;
-  GtkListItemFactory *f = gtk_signal_list_item_factory_new ();
-  g_signal_connect (f, "setup", G_CALLBACK (tree_setup), NULL);
-  g_signal_connect (f, "bind", G_CALLBACK (tree_bind), NULL);
-  GtkColumnViewColumn *col = gtk_column_view_column_new (_("Function"), f);
-  gtk_column_view_column_set_expand (col, TRUE);
-  gtk_column_view_column_set_resizable (col, TRUE);
-  gtk_column_view_append_column (view, col);
-  g_object_unref (col);
-  tree_column (view, _("Location"), -1, FALSE, FALSE);
-  tree_column (view, _("Total"), 0, TRUE, FALSE);
-  tree_column (view, _("Self"), 1, TRUE, FALSE);
-  tree_column (view, _("Count"), 2, FALSE, FALSE);
-  gtk_box_append (GTK_BOX (box), scrolled (GTK_WIDGET (view)));
-  g_signal_connect (v->tree_cost[which], "notify::selected", G_CALLBACK (tree_cost_changed), v);
-  g_signal_connect (v->tree_fold[which], "toggled", G_CALLBACK (tree_fold_toggled), v);
-  fill_tree (v, which);
-  return box;
-}
-
-static void
-flame_cost_changed (GObject *o, GParamSpec *p, gpointer data)
-{
-  (void) o;
-  (void) p;
-  HtViews *v = data;
-  HtTopOptions opt = cost_options (gtk_drop_down_get_selected (v->flame_cost));
-  opt.by = HT_GROUP_FUNCTION;
-  opt.fold_recursion = gtk_check_button_get_active (v->flame_fold);
-  ht_flame_set_root (v->flame, ht_query_call_tree (v->db, &opt, FALSE, NULL));
-}
-
-static void
-flame_fold_toggled (GtkCheckButton *b, gpointer data)
-{
-  (void) b;
-  flame_cost_changed (NULL, NULL, data);
-}
-
-static GtkWidget *
-build_flame (HtViews *v)
-{
-  GtkWidget *box = vbox (6);
-  GtkWidget *bar = hbox ();
-  gtk_box_append (GTK_BOX (bar), tag (_("Cost")));
-  const char *costs[G_N_ELEMENTS (cost_names)];
-  for (guint i = 0; i < G_N_ELEMENTS (cost_names); i++)
-    costs[i] = cost_names[i] ? _(cost_names[i]) : NULL;
-  v->flame_cost = dropdown (costs);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->flame_cost));
-  v->flame_fold = fold_button ();
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->flame_fold));
-  gtk_box_append (GTK_BOX (bar), note (_("Click a frame to zoom in, the bars below to zoom out.")));
-  gtk_box_append (GTK_BOX (box), bar);
-  HtTopOptions opt = cost_options (0);
-  opt.by = HT_GROUP_FUNCTION;
-  v->flame = ht_flame_new (ht_query_call_tree (v->db, &opt, FALSE, NULL));
-  gtk_box_append (GTK_BOX (box), v->flame);
-  g_signal_connect (v->flame_cost, "notify::selected", G_CALLBACK (flame_cost_changed), v);
-  g_signal_connect (v->flame_fold, "toggled", G_CALLBACK (flame_fold_toggled), v);
-  return box;
-}
-
 /* ---------------------------------------------------------------------------------------
  * Snapshots: tracemalloc's compare_to between A and B
  */
@@ -1459,11 +1207,11 @@ build_view (HtViews *v, HtView which)
     case HT_VIEW_ALLOCATIONS:
       return build_allocations (v);
     case HT_VIEW_TOP_DOWN:
-      return build_tree (v, 0);
+      return ht_call_tree_view_new (v->db, FALSE);
     case HT_VIEW_BOTTOM_UP:
-      return build_tree (v, 1);
+      return ht_call_tree_view_new (v->db, TRUE);
     case HT_VIEW_FLAME:
-      return build_flame (v);
+      return ht_flame_view_new (v->db);
     case HT_VIEW_SNAPSHOTS:
       return build_snapshots (v);
     case HT_VIEW_TYPES:
