@@ -10,6 +10,8 @@
 #include "ht-call-tree-view.h"
 #include "ht-flame-view.h"
 #include "ht-leaks-view.h"
+#include "ht-snapshots-view.h"
+#include "ht-types-view.h"
 
 const char *const ht_view_ids[HT_VIEW_COUNT] = {
   "summary", "allocations", "top-down", "bottom-up", "flame",
@@ -37,9 +39,7 @@ struct _HtViews
   GtkLabel *alloc_status;
 
   /* snapshots and types */
-  GtkDropDown *snap_a, *snap_b, *types_a, *types_b;
-  GListStore *diff_store, *types_store;
-  GtkColumnView *diff_table;
+  HtSnapshotsView *snapshots_view;
 
 
   /* graph */
@@ -113,20 +113,6 @@ label (const char *text)
   return l;
 }
 
-/* A hint in a tool bar: one line, cut short when the window is narrow, whole in the
- * tooltip. */
-static GtkWidget *
-note (const char *text)
-{
-  GtkWidget *l = gtk_label_new (text);
-  gtk_label_set_xalign (GTK_LABEL (l), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (l), PANGO_ELLIPSIZE_END);
-  gtk_widget_set_hexpand (l, TRUE);
-  gtk_widget_set_tooltip_text (l, text);
-  gtk_widget_add_css_class (l, "dim-label");
-  return l;
-}
-
 /* A short label that never wraps (in tool bars). */
 static GtkWidget *
 tag (const char *text)
@@ -142,56 +128,6 @@ static GtkDropDown *
 dropdown (const char *const *items)
 {
   return GTK_DROP_DOWN (gtk_drop_down_new_from_strings (items));
-}
-
-static GtkDropDown *
-snapshot_dropdown (HtViews *v, guint selected)
-{
-  GtkDropDown *d = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (g_object_ref (v->snapshot_labels)),
-                                                     NULL));
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (v->snapshot_labels));
-  gtk_drop_down_set_selected (d, MIN (selected, n ? n - 1 : 0));
-  return d;
-}
-
-static void snapshot_pair_changed (GObject *o, GParamSpec *p, gpointer data);
-
-/* "From [A] to [B]  note": two snapshot pickers, the first and the last chosen; `refill`
- * runs when either changes. */
-static GtkWidget *
-snapshot_bar (HtViews *v, GtkDropDown **a, GtkDropDown **b, const char *hint,
-              void (*refill) (HtViews *))
-{
-  guint n = v->snapshots->len;
-  /* the program's own snapshots when it took two or more (its first and last), else the
-   * whole run: the first snapshot to the end */
-  guint first = 0, last = n ? n - 1 : 0, own = 0;
-  for (guint i = 0; i < n; i++)
-    if (g_str_equal (((HtSnapshotInfo *) v->snapshots->pdata[i])->kind, "snapshot"))
-      {
-        if (own++ == 0)
-          first = i;
-        else
-          last = i;
-      }
-  if (own < 2)
-    {
-      first = 0;
-      last = n ? n - 1 : 0;
-    }
-  GtkWidget *bar = hbox ();
-  gtk_box_append (GTK_BOX (bar), tag (_("From")));
-  *a = snapshot_dropdown (v, first);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (*a));
-  gtk_box_append (GTK_BOX (bar), tag (_("to")));
-  *b = snapshot_dropdown (v, last);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (*b));
-  gtk_box_append (GTK_BOX (bar), note (hint));
-  g_object_set_data (G_OBJECT (*a), "ht-refill", refill);
-  g_object_set_data (G_OBJECT (*b), "ht-refill", refill);
-  g_signal_connect (*a, "notify::selected", G_CALLBACK (snapshot_pair_changed), v);
-  g_signal_connect (*b, "notify::selected", G_CALLBACK (snapshot_pair_changed), v);
-  return bar;
 }
 
 static const char *
@@ -570,133 +506,55 @@ build_allocations (HtViews *v)
  * Call trees (top-down, bottom-up) and the flame graph
  */
 /* ---------------------------------------------------------------------------------------
- * Snapshots: tracemalloc's compare_to between A and B
+ * Snapshots and Types ask for another view
  */
-static void
-fill_diff (HtViews *v)
-{
-  const char *a = dropdown_string (v->snap_a), *b = dropdown_string (v->snap_b);
-  g_list_store_remove_all (v->diff_store);
-  if (!a || !b)
-    return;
-  HtTopOptions opt = { .by = HT_GROUP_LINE };
-  g_autoptr (GPtrArray) diffs = ht_query_diff (v->db, a, v->db, b, &opt, NULL);
-  for (guint i = 0; diffs && i < diffs->len; i++)
-    {
-      const HtStatDiff *d = diffs->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (d->stat, v->exe);
-      row->values[0] = (gint64) d->stat->size;
-      row->values[1] = d->size_diff;
-      row->values[2] = (gint64) d->stat->count;
-      row->values[3] = d->count_diff;
-      g_list_store_append (v->diff_store, row);
-    }
-}
 
+/* A line of the Snapshots view, in Allocations: grouped by line, filtered to it. */
 static void
-snapshot_pair_changed (GObject *o, GParamSpec *p, gpointer data)
+site_activated (GtkWidget *view, const char *key, gpointer data)
 {
-  (void) p;
-  void (*refill) (HtViews *) = g_object_get_data (o, "ht-refill");
-  refill (data);
-}
-
-/* A diff row's site, in Allocations: grouped by line, filtered to it. */
-static void
-diff_activated (GtkColumnView *view, guint pos, gpointer data)
-{
+  (void) view;
   HtViews *v = data;
-  g_autoptr (HtRow) row = ht_table_row (view, pos);
-  if (!row)
-    return;
   ensure_view (v, HT_VIEW_ALLOCATIONS);
   gtk_drop_down_set_selected (v->group_by, HT_GROUP_LINE);
-  gtk_editable_set_text (GTK_EDITABLE (v->search), row->key);
+  gtk_editable_set_text (GTK_EDITABLE (v->search), key);
   gtk_filter_changed (GTK_FILTER (v->alloc_filter), GTK_FILTER_CHANGE_DIFFERENT); /* now */
   gtk_stack_set_visible_child_name (v->stack, ht_view_ids[HT_VIEW_ALLOCATIONS]);
 }
 
-static GtkWidget *
-build_snapshots (HtViews *v)
-{
-  GtkWidget *box = vbox (6);
-  guint n = v->snapshots->len;
-  if (n < 2)
-    return ht_unavailable_new (_("This recording has a single snapshot"),
-                        _("Take more with heaptrail_snapshot() in the program, or heaptrail "
-                          "snapshot PID while it runs."));
-  gtk_box_append (GTK_BOX (box),
-                  snapshot_bar (v, &v->snap_a, &v->snap_b,
-                                _("like tracemalloc's Snapshot.compare_to(), by line"),
-                                fill_diff));
-  v->diff_store = g_list_store_new (HT_TYPE_ROW);
-  const char *titles[] = { _("Where"), _("Size (B)"), _("Size change (B)"), _("Count"),
-                           _("Count change"), NULL };
-  GtkWidget *table = ht_table_new (v->diff_store, titles, FALSE, NULL, FALSE);
-  v->diff_table = GTK_COLUMN_VIEW (table);
-  gtk_widget_set_tooltip_text (table, _("Double-click a line for its allocations"));
-  g_signal_connect (table, "activate", G_CALLBACK (diff_activated), v);
-  gtk_box_append (GTK_BOX (box), scrolled (table));
-  fill_diff (v);
-  return box;
-}
-
-/* ---------------------------------------------------------------------------------------
- * Types: objgraph's show_growth
- */
+/* A type of the Types view, in Graph. */
 static void
-fill_types (HtViews *v)
+type_activated (GtkWidget *view, const char *type, gpointer data)
 {
-  const char *a = dropdown_string (v->types_a), *b = dropdown_string (v->types_b);
-  g_list_store_remove_all (v->types_store);
-  if (!a || !b)
-    return;
-  g_autoptr (GPtrArray) rows = ht_query_growth (v->db, a, b, NULL, NULL);
-  for (guint i = 0; rows && i < rows->len; i++)
-    {
-      const HtGrowth *g = rows->pdata[i];
-      g_autoptr (HtRow) row = ht_row_new (g->type, NULL);
-      row->values[0] = g->count_b;
-      row->values[1] = g->count_b - g->count_a;
-      row->values[2] = g->bytes_b;
-      row->values[3] = g->bytes_b - g->bytes_a;
-      g_list_store_append (v->types_store, row);
-    }
-}
-
-
-static void
-types_activated (GtkColumnView *view, guint pos, gpointer data)
-{
+  (void) view;
   HtViews *v = data;
-  g_autoptr (HtRow) row = ht_table_row (view, pos);
   ensure_view (v, HT_VIEW_GRAPH);
-  if (row && v->has_graph && v->graph_what)
+  if (v->has_graph && v->graph_what)
     {
-      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), row->key);
+      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), type);
       gtk_widget_activate (GTK_WIDGET (v->graph_what));
       gtk_stack_set_visible_child_name (v->stack, "graph");
     }
 }
 
 static GtkWidget *
+build_snapshots (HtViews *v)
+{
+  GtkWidget *view = ht_snapshots_view_new (v->db, v->exe, v->snapshots);
+  if (HT_IS_SNAPSHOTS_VIEW (view))
+    {
+      v->snapshots_view = HT_SNAPSHOTS_VIEW (view);
+      g_signal_connect (view, "site-activated", G_CALLBACK (site_activated), v);
+    }
+  return view;
+}
+
+static GtkWidget *
 build_types (HtViews *v)
 {
-  GtkWidget *box = vbox (6);
-  gtk_box_append (GTK_BOX (box),
-                  snapshot_bar (v, &v->types_a, &v->types_b,
-                                _("A type is a heaptrail_tag(), a C++ or Python class (record --graph), "
-                                  "else the allocating function. Double-click: its graph."),
-                                fill_types));
-  v->types_store = g_list_store_new (HT_TYPE_ROW);
-  const char *titles[] = { _("Type"), _("Count"), _("Count change"), _("Size (B)"),
-                           _("Size change (B)"), NULL };
-  GtkWidget *table = ht_table_new (v->types_store, titles, FALSE, NULL, FALSE);
-  ht_table_sort_by (table, 2); /* by count change, as show_growth() sorts */
-  g_signal_connect (table, "activate", G_CALLBACK (types_activated), v);
-  gtk_box_append (GTK_BOX (box), scrolled (table));
-  fill_types (v);
-  return box;
+  GtkWidget *view = ht_types_view_new (v->db, v->snapshots);
+  g_signal_connect (view, "type-activated", G_CALLBACK (type_activated), v);
+  return view;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1326,8 +1184,6 @@ ht_views_free (HtViews *v)
   g_clear_object (&v->blocks);
   g_clear_pointer (&v->other, ht_db_close);
   g_clear_object (&v->alloc_store);
-  g_clear_object (&v->diff_store);
-  g_clear_object (&v->types_store);
   g_clear_object (&v->compare_store);
   g_free (v);
 }
@@ -1382,11 +1238,8 @@ void
 ht_views_pick_snapshots (HtViews *v, guint a, guint b)
 {
   ensure_view (v, HT_VIEW_SNAPSHOTS);
-  if (!v->snap_a)
-    return;
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (v->snapshot_labels));
-  gtk_drop_down_set_selected (v->snap_a, MIN (a, n - 1));
-  gtk_drop_down_set_selected (v->snap_b, MIN (b, n - 1));
+  if (v->snapshots_view)
+    ht_snapshots_view_pick (v->snapshots_view, a, b);
 }
 
 void
@@ -1400,12 +1253,12 @@ ht_views_clear_filter (HtViews *v)
 void
 ht_views_open_diff_row (HtViews *v, guint position)
 {
-  if (v->diff_table)
-    diff_activated (v->diff_table, position, v);
+  if (v->snapshots_view)
+    ht_snapshots_view_activate (v->snapshots_view, position);
 }
 
 GListModel *
 ht_views_snapshot_diff (HtViews *v)
 {
-  return v->diff_table ? ht_table_visible (v->diff_table) : NULL;
+  return v->snapshots_view ? ht_snapshots_view_rows (v->snapshots_view) : NULL;
 }
