@@ -11,6 +11,7 @@
 #include "ht-flame-view.h"
 #include "ht-leaks-view.h"
 #include "ht-snapshots-view.h"
+#include "ht-summary-view.h"
 #include "ht-types-view.h"
 
 const char *const ht_view_ids[HT_VIEW_COUNT] = {
@@ -60,8 +61,9 @@ struct _HtViews
   gboolean built[HT_VIEW_COUNT];
 
   /* summary */
-  GtkWidget *timeline;
-  GtkLabel *range_label;
+  HtSummaryView *summary_view;
+  HtRangeFunc on_range; /* what a range chosen on the summary's chart does */
+  gpointer on_range_data;
 
   /* compare */
   HtDb *other;
@@ -149,92 +151,24 @@ show_error (GtkLabel *status, const GError *error)
  * Summary
  */
 static void
-grid_row (GtkGrid *grid, int row, const char *name, const char *value)
+summary_range_selected (GtkWidget *view, double from, double to, gpointer data)
 {
-  GtkWidget *n = label (name);
-  gtk_widget_add_css_class (n, "dim-label");
-  GtkWidget *v = label (value);
-  gtk_label_set_selectable (GTK_LABEL (v), TRUE);
-  gtk_grid_attach (grid, n, 0, row, 1, 1);
-  gtk_grid_attach (grid, v, 1, row, 1, 1);
+  (void) view;
+  HtViews *v = data;
+  if (v->on_range)
+    v->on_range (from, to, v->on_range_data);
 }
 
 static GtkWidget *
 build_summary (HtViews *v)
 {
-  GtkWidget *box = vbox (12);
-  HtSummary s = { 0 };
-  g_autoptr (GError) error = NULL;
-  if (!ht_query_summary (v->db, &s, &error))
-    return ht_unavailable_new (_("This database cannot be read"), error->message);
-  GtkGrid *grid = GTK_GRID (gtk_grid_new ());
-  gtk_grid_set_column_spacing (grid, 24);
-  gtk_grid_set_row_spacing (grid, 4);
-  int r = 0;
-  g_autofree char *total = ht_format_size ((double) s.allocated_bytes, FALSE);
-  g_autofree char *peak = ht_format_size ((double) s.peak_heap_bytes, FALSE);
-  g_autofree char *leaked = ht_format_size ((double) s.leaked_bytes, FALSE);
-  g_autofree char *rss = ht_format_size ((double) s.peak_rss_bytes, FALSE);
-  g_autofree char *rec = ht_format_size ((double) s.recorder_peak_bytes, FALSE);
-  g_autofree char *prog = g_strdup_printf ("%s (pid %" G_GINT64_FORMAT ")", s.command_line,
-                                           s.pid);
-  g_autofree char *dur = g_strdup_printf (_("%.2f s, ended by %s"), s.duration_s, s.end_reason);
-  g_autofree char *allocs = g_strdup_printf (_("%lld calls, %s in total"),
-                                             (long long) s.allocations, total);
-  g_autofree char *peak_s = g_strdup_printf (_("%s in %lld blocks, at %.3f s"), peak,
-                                             (long long) s.peak_heap_blocks, s.peak_time_s);
-  g_autofree char *supp = ht_format_size ((double) s.suppressed_bytes, FALSE);
-  g_autofree char *leak_s
-    = s.suppressed_blocks
-        ? g_strdup_printf (_("%s in %lld blocks, and %s in %lld blocks suppressed (the "
-                             "runtime's own, or the program's rules: see Leaks)"),
-                           leaked, (long long) s.leaked_blocks, supp,
-                           (long long) s.suppressed_blocks)
-        : g_strdup_printf (_("%s in %lld blocks"), leaked, (long long) s.leaked_blocks);
-  g_autofree char *temp = g_strdup_printf ("%" G_GINT64_FORMAT, s.temporary);
-  g_autofree char *rec_s = g_strdup_printf (_("%s, %.3f s"), rec, s.recorder_time_s);
-  grid_row (grid, r++, _("Program"), prog);
-  grid_row (grid, r++, _("Duration"), dur);
-  grid_row (grid, r++, _("Allocations"), allocs);
-  grid_row (grid, r++, _("Peak heap"), peak_s);
-  grid_row (grid, r++, _("Peak RSS"), rss);
-  grid_row (grid, r++, _("Not freed at exit"), leak_s);
-  if (s.sample_bytes > 0)
+  GtkWidget *view = ht_summary_view_new (v->db, v->snapshots, v->has_graph);
+  if (HT_IS_SUMMARY_VIEW (view))
     {
-      g_autofree char *rate = ht_format_size ((double) s.sample_bytes, FALSE);
-      g_autofree char *sampling = g_strdup_printf (
-        _("one allocation per %s on average (%lld recorded): figures are estimates"), rate,
-        (long long) s.sampled_allocations);
-      grid_row (grid, r++, _("Sampling"), sampling);
+      v->summary_view = HT_SUMMARY_VIEW (view);
+      g_signal_connect (view, "range-selected", G_CALLBACK (summary_range_selected), v);
     }
-  else
-    grid_row (grid, r++, _("Temporary allocations"), temp);
-  grid_row (grid, r++, _("Recorder's memory and time"), rec_s);
-  grid_row (grid, r++, _("Heap graph"),
-            v->has_graph ? _("yes: leak classes, retained sizes and the graph view")
-                         : _("no (record with heaptrail record --graph)"));
-  if (s.warning && *s.warning)
-    grid_row (grid, r++, _("Warning"), s.warning);
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (grid));
-  double duration = s.duration_s;
-  ht_summary_clear (&s);
-
-  g_autoptr (GArray) points = ht_query_timeline (v->db, NULL);
-  GtkWidget *title = label (_("Heap and RSS over time; dashed lines are snapshots"));
-  gtk_widget_add_css_class (title, "heading");
-  gtk_box_append (GTK_BOX (box), title);
-  if (points && points->len > 1)
-    {
-      v->timeline = ht_timeline_new (points, v->snapshots, duration);
-      gtk_box_append (GTK_BOX (box), v->timeline);
-      v->range_label = GTK_LABEL (label (_("Drag across the chart to keep only the allocations "
-                                           "made in that time, in every view.")));
-      gtk_widget_add_css_class (GTK_WIDGET (v->range_label), "dim-label");
-      gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->range_label));
-    }
-  else
-    gtk_box_append (GTK_BOX (box), label (_("The recording is too short for a timeline.")));
-  return box;
+  return view;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1061,7 +995,7 @@ build_view (HtViews *v, HtView which)
   switch (which)
     {
     case HT_VIEW_SUMMARY:
-      return scrolled (build_summary (v));
+      return build_summary (v);
     case HT_VIEW_ALLOCATIONS:
       return build_allocations (v);
     case HT_VIEW_TOP_DOWN:
@@ -1157,17 +1091,10 @@ ht_views_new (HtDb *db, const char *path, GtkStack *stack)
 void
 ht_views_set_range (HtViews *v, double from, double to, HtRangeFunc on_range, gpointer data)
 {
-  if (!v->timeline)
-    return;
-  ht_timeline_set_range (v->timeline, from, to, on_range, data);
-  if (to > 0)
-    {
-      g_autofree char *text = g_strdup_printf (_("Every view shows the allocations made between "
-                                                 "%.3f s and %.3f s. Click the chart to show "
-                                                 "them all again."),
-                                               from, to);
-      gtk_label_set_text (v->range_label, text);
-    }
+  v->on_range = on_range;
+  v->on_range_data = data;
+  if (v->summary_view)
+    ht_summary_view_show_range (v->summary_view, from, to);
 }
 
 void
