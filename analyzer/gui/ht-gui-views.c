@@ -7,6 +7,7 @@
 
 #include "ht-graph.h"
 #include "ht-gui.h"
+#include "ht-allocations-view.h"
 #include "ht-call-tree-view.h"
 #include "ht-flame-view.h"
 #include "ht-leaks-view.h"
@@ -29,15 +30,7 @@ struct _HtViews
   GPtrArray *snapshots; /* HtSnapshotInfo* */
   GtkStringList *snapshot_labels;
 
-  /* allocations */
-  GListStore *alloc_store;
-  GtkColumnView *alloc_table;
-  GtkDropDown *group_by;
-  GtkCheckButton *cumulative;
-  GtkSearchEntry *search;
-  GtkCustomFilter *alloc_filter;
-  GtkLabel *stack_panel;
-  GtkLabel *alloc_status;
+  HtAllocationsView *allocations_view;
 
   /* snapshots and types */
   HtSnapshotsView *snapshots_view;
@@ -174,271 +167,28 @@ build_summary (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * Allocations
  */
-static const char *const group_names[] = { N_("Line"), N_("Function"), N_("File"),
-                                           N_("Traceback"), NULL };
-
-enum
-{
-  COL_ALLOC_BYTES,
-  COL_ALLOC_COUNT,
-  COL_AVERAGE,
-  COL_PEAK,
-  COL_LEAKED,
-  COL_TEMPORARY,
-  COL_RETAINED,
-};
-
-/* Adds `stats` into the rows by match key, in value column `column` (bytes). */
-static void
-merge_stats (HtViews *v, GHashTable *rows, GPtrArray *stats, int column)
-{
-  for (guint i = 0; stats && i < stats->len; i++)
-    {
-      const HtStat *s = stats->pdata[i];
-      HtRow *row = g_hash_table_lookup (rows, s->match);
-      if (!row)
-        {
-          row = ht_row_from_stat (s, v->exe);
-          memset (row->values, 0, sizeof row->values);
-          g_hash_table_insert (rows, g_strdup (s->match), row);
-        }
-      row->values[column] += (gint64) s->size;
-      if (column == COL_ALLOC_BYTES)
-        {
-          row->values[COL_ALLOC_COUNT] = (gint64) s->count;
-          row->values[COL_AVERAGE] = s->count ? (gint64) (s->size / s->count) : 0;
-        }
-    }
-}
-
-static void
-fill_allocations (HtViews *v)
-{
-  HtTopOptions opt = { .by = (HtGroupBy) gtk_drop_down_get_selected (v->group_by),
-                       .cumulative = gtk_check_button_get_active (v->cumulative) };
-  if (opt.by == HT_GROUP_TRACEBACK)
-    opt.cumulative = FALSE;
-  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                       g_object_unref);
-  g_autoptr (GError) error = NULL;
-  struct
-  {
-    int column;
-    HtTopOptions opt;
-  } queries[] = {
-    { COL_ALLOC_BYTES, opt }, { COL_PEAK, opt }, { COL_LEAKED, opt }, { COL_TEMPORARY, opt },
-    { COL_RETAINED, opt },
-  };
-  queries[0].opt.allocations = TRUE;
-  queries[1].opt.at = "peak";
-  queries[2].opt.at = "end";
-  queries[3].opt.temporary = TRUE;
-  queries[4].opt.retained = TRUE;
-  queries[4].opt.cumulative = FALSE;
-  for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
-    {
-      if (queries[q].column == COL_RETAINED && !v->has_graph)
-        continue;
-      g_autoptr (GPtrArray) stats = ht_query_top (v->db, &queries[q].opt, &error);
-      if (!stats)
-        {
-          show_error (v->alloc_status, error);
-          return;
-        }
-      merge_stats (v, rows, stats, queries[q].column);
-    }
-  g_list_store_remove_all (v->alloc_store);
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init (&it, rows);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    g_list_store_append (v->alloc_store, value);
-  g_autofree char *status
-    = g_strdup_printf (_("%u groups. Peak and leaked are live bytes at the peak and at exit%s."),
-                       g_list_model_get_n_items (G_LIST_MODEL (v->alloc_store)),
-                       v->has_graph ? _("; retained: what freeing them would free")
-                                    : _("; retained needs record --graph"));
-  gtk_label_set_text (v->alloc_status, status);
-}
-
-static gboolean
-alloc_matches (gpointer item, gpointer data)
-{
-  HtViews *v = data;
-  const char *text = gtk_editable_get_text (GTK_EDITABLE (v->search));
-  if (!text || !*text)
-    return TRUE;
-  g_autofree char *needle = g_utf8_casefold (text, -1);
-  g_autofree char *hay = g_utf8_casefold (HT_ROW (item)->key, -1);
-  return strstr (hay, needle) != NULL;
-}
-
-static void
-search_changed (GtkSearchEntry *entry, gpointer data)
-{
-  (void) entry;
-  HtViews *v = data;
-  gtk_filter_changed (GTK_FILTER (v->alloc_filter), GTK_FILTER_CHANGE_DIFFERENT);
-}
-
-static void
-alloc_options_changed (GObject *o, GParamSpec *p, gpointer data)
-{
-  (void) o;
-  (void) p;
-  fill_allocations (data);
-}
-
-static void
-alloc_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data)
-{
-  (void) model;
-  (void) pos;
-  (void) n;
-  HtViews *v = data;
-  HtRow *row = ht_table_selected (v->alloc_table);
-  if (!row)
-    {
-      gtk_label_set_text (v->stack_panel, _("Select a row to see its stack."));
-      return;
-    }
-  g_autofree char *text = ht_traceback_text (row->traceback);
-  gtk_label_set_text (v->stack_panel, text);
-}
-
-/* The source file of a row's innermost frame, read-only, scrolled to its line.  Nothing
- * named in a recording is ever run: the file is only read. */
-static void
-show_source (GtkWidget *parent, const HtLocation *l)
-{
-  g_autofree char *text = NULL;
-  if (!l || !l->file || !g_file_get_contents (l->file, &text, NULL, NULL)
-      || !g_utf8_validate (text, -1, NULL))
-    return;
-  GtkWidget *win = gtk_window_new ();
-  gtk_window_set_title (GTK_WINDOW (win), l->file);
-  gtk_window_set_default_size (GTK_WINDOW (win), 800, 600);
-  GtkRoot *root = gtk_widget_get_root (parent);
-  if (GTK_IS_WINDOW (root))
-    gtk_window_set_transient_for (GTK_WINDOW (win), GTK_WINDOW (root));
-  GtkWidget *tv = gtk_text_view_new ();
-  gtk_text_view_set_editable (GTK_TEXT_VIEW (tv), FALSE);
-  gtk_text_view_set_monospace (GTK_TEXT_VIEW (tv), TRUE);
-  GtkTextBuffer *buf = gtk_text_view_get_buffer (GTK_TEXT_VIEW (tv));
-  gtk_text_buffer_set_text (buf, text, -1);
-  GtkTextTag *mark = gtk_text_buffer_create_tag (buf, NULL, "background", "#fff3b0", NULL);
-  GtkTextIter a, b;
-  gtk_text_buffer_get_iter_at_line (buf, &a, l->line > 0 ? (int) l->line - 1 : 0);
-  b = a;
-  gtk_text_iter_forward_to_line_end (&b);
-  gtk_text_buffer_apply_tag (buf, mark, &a, &b);
-  gtk_text_buffer_place_cursor (buf, &a);
-  gtk_window_set_child (GTK_WINDOW (win), scrolled (tv));
-  gtk_window_present (GTK_WINDOW (win));
-  GtkTextMark *m = gtk_text_buffer_create_mark (buf, NULL, &a, TRUE);
-  gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (tv), m, 0.1, TRUE, 0, 0.3);
-}
-
-static void
-alloc_activated (GtkColumnView *view, guint pos, gpointer data)
-{
-  (void) data;
-  g_autoptr (HtRow) row = ht_table_row (view, pos);
-  if (row && row->traceback && row->traceback->len)
-    {
-      /* the key frame: the first one in the program's own files */
-      const HtLocation *l = row->traceback->pdata[0];
-      for (guint i = 0; i < row->traceback->len; i++)
-        {
-          const HtLocation *c = row->traceback->pdata[i];
-          if (c->file && g_file_test (c->file, G_FILE_TEST_IS_REGULAR)
-              && !g_str_has_prefix (c->file, "/usr/"))
-            {
-              l = c;
-              break;
-            }
-        }
-      show_source (GTK_WIDGET (view), l);
-    }
-}
-
 static void graph_show_row (HtViews *v, HtRow *row);
 
+/* "Show in graph": the row's heap graph. */
 static void
-alloc_graph_clicked (GtkButton *button, gpointer data)
+graph_requested (GtkWidget *view, HtRow *row, gpointer data)
 {
-  (void) button;
+  (void) view;
   HtViews *v = data;
-  HtRow *row = ht_table_selected (v->alloc_table);
-  if (row)
-    {
-      graph_show_row (v, row);
-      gtk_stack_set_visible_child_name (v->stack, "graph");
-    }
+  ensure_view (v, HT_VIEW_GRAPH);
+  graph_show_row (v, row);
+  gtk_stack_set_visible_child_name (v->stack, "graph");
 }
 
 static GtkWidget *
 build_allocations (HtViews *v)
 {
-  GtkWidget *box = vbox (6);
-  GtkWidget *bar = hbox ();
-  gtk_box_append (GTK_BOX (bar), tag (_("Group by")));
-  const char *groups[G_N_ELEMENTS (group_names)];
-  for (guint i = 0; i < G_N_ELEMENTS (group_names); i++)
-    groups[i] = group_names[i] ? _(group_names[i]) : NULL;
-  v->group_by = dropdown (groups);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->group_by));
-  v->cumulative = GTK_CHECK_BUTTON (gtk_check_button_new_with_label (_("Cumulative")));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (v->cumulative),
-                               _("Count every frame of a stack, not only the innermost"));
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->cumulative));
-  v->search = GTK_SEARCH_ENTRY (gtk_search_entry_new ());
-  gtk_widget_set_hexpand (GTK_WIDGET (v->search), TRUE);
-  g_object_set (v->search, "placeholder-text", _("Filter (Ctrl+F)"), NULL);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->search));
-  GtkWidget *graph = gtk_button_new_with_label (_("Show in graph"));
-  gtk_widget_set_sensitive (graph, v->has_graph);
-  g_signal_connect (graph, "clicked", G_CALLBACK (alloc_graph_clicked), v);
-  gtk_box_append (GTK_BOX (bar), graph);
-  gtk_box_append (GTK_BOX (box), bar);
-
-  v->alloc_store = g_list_store_new (HT_TYPE_ROW);
-  v->alloc_filter = gtk_custom_filter_new (alloc_matches, v, NULL);
-  const char *titles[] = { _("Where"), _("Allocated (B)"), _("Allocations"), _("Average (B)"),
-                           _("Peak (B)"), _("Leaked (B)"), _("Temporary (B)"),
-                           _("Retained (B)"), NULL };
-  GtkWidget *table = ht_table_new (v->alloc_store, titles, FALSE, GTK_FILTER (v->alloc_filter),
-                                   TRUE);
-  v->alloc_table = GTK_COLUMN_VIEW (table);
-  g_signal_connect (table, "activate", G_CALLBACK (alloc_activated), v);
-  g_signal_connect (gtk_column_view_get_model (v->alloc_table), "selection-changed",
-                    G_CALLBACK (alloc_selected), v);
-
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
-  gtk_paned_set_start_child (GTK_PANED (paned), scrolled (table));
-  v->stack_panel = GTK_LABEL (label (_("Select a row to see its stack.")));
-  gtk_label_set_selectable (v->stack_panel, TRUE);
-  gtk_label_set_yalign (v->stack_panel, 0);
-  gtk_widget_add_css_class (GTK_WIDGET (v->stack_panel), "monospace");
-  gtk_paned_set_end_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->stack_panel)));
-  gtk_paned_set_position (GTK_PANED (paned), 330);
-  gtk_paned_set_shrink_end_child (GTK_PANED (paned), FALSE);
-  gtk_widget_set_vexpand (paned, TRUE);
-  gtk_box_append (GTK_BOX (box), paned);
-  v->alloc_status = GTK_LABEL (label (""));
-  gtk_widget_add_css_class (GTK_WIDGET (v->alloc_status), "dim-label");
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->alloc_status));
-
-  g_signal_connect (v->group_by, "notify::selected", G_CALLBACK (alloc_options_changed), v);
-  g_signal_connect (v->cumulative, "notify::active", G_CALLBACK (alloc_options_changed), v);
-  g_signal_connect (v->search, "search-changed", G_CALLBACK (search_changed), v);
-  fill_allocations (v);
-  return box;
+  GtkWidget *view = ht_allocations_view_new (v->db, v->exe, v->has_graph);
+  v->allocations_view = HT_ALLOCATIONS_VIEW (view);
+  g_signal_connect (view, "graph-requested", G_CALLBACK (graph_requested), v);
+  return view;
 }
 
-/* ---------------------------------------------------------------------------------------
- * Call trees (top-down, bottom-up) and the flame graph
- */
 /* ---------------------------------------------------------------------------------------
  * Snapshots and Types ask for another view
  */
@@ -450,9 +200,7 @@ site_activated (GtkWidget *view, const char *key, gpointer data)
   (void) view;
   HtViews *v = data;
   ensure_view (v, HT_VIEW_ALLOCATIONS);
-  gtk_drop_down_set_selected (v->group_by, HT_GROUP_LINE);
-  gtk_editable_set_text (GTK_EDITABLE (v->search), key);
-  gtk_filter_changed (GTK_FILTER (v->alloc_filter), GTK_FILTER_CHANGE_DIFFERENT); /* now */
+  ht_allocations_view_filter (v->allocations_view, HT_GROUP_LINE, key);
   gtk_stack_set_visible_child_name (v->stack, ht_view_ids[HT_VIEW_ALLOCATIONS]);
 }
 
@@ -1110,7 +858,6 @@ ht_views_free (HtViews *v)
   g_clear_pointer (&v->graph_boxes, g_array_unref);
   g_clear_object (&v->blocks);
   g_clear_pointer (&v->other, ht_db_close);
-  g_clear_object (&v->alloc_store);
   g_clear_object (&v->compare_store);
   g_free (v);
 }
@@ -1120,7 +867,7 @@ ht_views_focus_search (HtViews *v)
 {
   ensure_view (v, HT_VIEW_ALLOCATIONS);
   gtk_stack_set_visible_child_name (v->stack, "allocations");
-  gtk_widget_grab_focus (GTK_WIDGET (v->search));
+  ht_allocations_view_focus_search (v->allocations_view);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1130,14 +877,14 @@ void
 ht_views_set_group_by (HtViews *v, HtGroupBy by)
 {
   ensure_view (v, HT_VIEW_ALLOCATIONS);
-  gtk_drop_down_set_selected (v->group_by, by);
+  ht_allocations_view_set_group_by (v->allocations_view, by);
 }
 
 GtkColumnView *
 ht_views_allocations_table (HtViews *v)
 {
   ensure_view (v, HT_VIEW_ALLOCATIONS);
-  return v->alloc_table;
+  return ht_allocations_view_get_table (v->allocations_view);
 }
 
 void
@@ -1173,8 +920,7 @@ void
 ht_views_clear_filter (HtViews *v)
 {
   ensure_view (v, HT_VIEW_ALLOCATIONS);
-  gtk_editable_set_text (GTK_EDITABLE (v->search), "");
-  gtk_filter_changed (GTK_FILTER (v->alloc_filter), GTK_FILTER_CHANGE_LESS_STRICT);
+  ht_allocations_view_clear_filter (v->allocations_view);
 }
 
 void
