@@ -10,6 +10,7 @@
 #include "ht-allocations-view.h"
 #include "ht-call-tree-view.h"
 #include "ht-flame-view.h"
+#include "ht-graph-view.h"
 #include "ht-leaks-view.h"
 #include "ht-snapshots-view.h"
 #include "ht-summary-view.h"
@@ -37,17 +38,7 @@ struct _HtViews
 
 
   /* graph */
-  GtkEntry *graph_what;
-  GtkSpinButton *graph_depth;
-  GtkPicture *graph_picture;
-  GtkLabel *graph_status, *graph_detail;
-  HtHeapView *graph_view;
-  GArray *graph_boxes;
-  double graph_zoom;
-  HtBlockList *blocks;
-  GtkColumnView *blocks_table;
-  GtkLabel *blocks_title;
-  GtkDropDown *graph_at;
+  HtGraphView *graph_view;
 
   gint64 build_us[HT_VIEW_COUNT]; /* what building each view took, queries included */
   GtkWidget *slots[HT_VIEW_COUNT]; /* the stack's pages; a view is built into its slot */
@@ -119,12 +110,6 @@ tag (const char *text)
 
 /* A view a recording cannot feed: why, and how to get it. */
 
-static GtkDropDown *
-dropdown (const char *const *items)
-{
-  return GTK_DROP_DOWN (gtk_drop_down_new_from_strings (items));
-}
-
 static const char *
 dropdown_string (GtkDropDown *d)
 {
@@ -167,8 +152,6 @@ build_summary (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * Allocations
  */
-static void graph_show_row (HtViews *v, HtRow *row);
-
 /* "Show in graph": the row's heap graph. */
 static void
 graph_requested (GtkWidget *view, HtRow *row, gpointer data)
@@ -176,8 +159,11 @@ graph_requested (GtkWidget *view, HtRow *row, gpointer data)
   (void) view;
   HtViews *v = data;
   ensure_view (v, HT_VIEW_GRAPH);
-  graph_show_row (v, row);
-  gtk_stack_set_visible_child_name (v->stack, "graph");
+  if (v->graph_view)
+    {
+      ht_graph_view_show_row (v->graph_view, row);
+      gtk_stack_set_visible_child_name (v->stack, "graph");
+    }
 }
 
 static GtkWidget *
@@ -211,10 +197,9 @@ type_activated (GtkWidget *view, const char *type, gpointer data)
   (void) view;
   HtViews *v = data;
   ensure_view (v, HT_VIEW_GRAPH);
-  if (v->has_graph && v->graph_what)
+  if (v->graph_view)
     {
-      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), type);
-      gtk_widget_activate (GTK_WIDGET (v->graph_what));
+      ht_graph_view_show (v->graph_view, type);
       gtk_stack_set_visible_child_name (v->stack, "graph");
     }
 }
@@ -239,353 +224,13 @@ build_types (HtViews *v)
   return view;
 }
 
-/* ---------------------------------------------------------------------------------------
- * Graph: backrefs drawn by Graphviz inside the window
- */
-static void
-graph_render (HtViews *v)
-{
-  if (!v->graph_view)
-    return;
-  g_clear_pointer (&v->graph_boxes, g_array_unref);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) png = ht_heap_view_render_png (v->graph_view, 72.0 * v->graph_zoom,
-                                                    &v->graph_boxes, &error);
-  if (!png)
-    {
-      show_error (v->graph_status, error);
-      return;
-    }
-  g_autoptr (GdkTexture) texture = gdk_texture_new_from_bytes (png, &error);
-  if (!texture)
-    {
-      show_error (v->graph_status, error);
-      return;
-    }
-  gtk_picture_set_paintable (v->graph_picture, GDK_PAINTABLE (texture));
-  gtk_widget_set_size_request (GTK_WIDGET (v->graph_picture), gdk_texture_get_width (texture),
-                               gdk_texture_get_height (texture));
-}
-
-static void
-graph_load (HtViews *v, const HtHeapQuery *q)
-{
-  g_autoptr (GError) error = NULL;
-  HtHeapView *view = ht_heap_backrefs (v->db, q, &error);
-  if (!view)
-    {
-      show_error (v->graph_status, error);
-      return;
-    }
-  g_clear_pointer (&v->graph_view, ht_heap_view_free);
-  v->graph_view = view;
-  g_autofree char *status = g_strdup_printf (
-    _("%u nodes at snapshot '%s'; %u blocks match. Click a node for its stack."),
-    view->nodes->len, view->snapshot, view->matched);
-  gtk_label_set_text (v->graph_status, status);
-  graph_render (v);
-}
-
-/* The entry holds a type, FUNCTION:LINE, or an address (0x...). */
-static void
-graph_entry_activated (GtkEntry *entry, gpointer data)
-{
-  HtViews *v = data;
-  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
-  if (!text || !*text)
-    return;
-  HtHeapQuery q = { .depth = (guint) gtk_spin_button_get_value_as_int (v->graph_depth),
-                    .too_many = 10, .at = v->graph_at ? dropdown_string (v->graph_at) : NULL };
-  g_autofree char *copy = g_strstrip (g_strdup (text));
-  if (g_str_has_prefix (copy, "0x"))
-    {
-      q.by_address = TRUE;
-      q.address = g_ascii_strtoull (copy, NULL, 16);
-    }
-  else if (strchr (copy, ':') && g_ascii_isdigit (copy[strlen (copy) - 1]))
-    q.site = copy;
-  else
-    q.type = copy;
-  graph_load (v, &q);
-}
-
-static void
-graph_show_row (HtViews *v, HtRow *row)
-{
-  ensure_view (v, HT_VIEW_GRAPH);
-  if (!v->graph_what)
-    return;
-  /* a group's key frame: its function, at the line when the group is one */
-  const HtLocation *l = row->traceback && row->traceback->len ? row->traceback->pdata[0] : NULL;
-  for (guint i = 0; row->traceback && i < row->traceback->len; i++)
-    {
-      const HtLocation *c = row->traceback->pdata[i];
-      if (c->file && !g_str_has_prefix (c->file, "/usr/") && !g_str_has_prefix (c->file, "."))
-        {
-          l = c;
-          break;
-        }
-    }
-  if (!l)
-    return;
-  g_autofree char *what = l->line ? g_strdup_printf ("%s:%u", l->function, l->line)
-                                  : g_strdup (l->function);
-  gtk_editable_set_text (GTK_EDITABLE (v->graph_what), what);
-  graph_entry_activated (v->graph_what, v);
-}
-
-static void
-graph_clicked (GtkGestureClick *gesture, int n_press, double x, double y, gpointer data)
-{
-  (void) gesture;
-  (void) n_press;
-  HtViews *v = data;
-  if (!v->graph_view || !v->graph_boxes)
-    return;
-  for (guint i = 0; i < v->graph_view->nodes->len; i++)
-    {
-      const double *b = &g_array_index (v->graph_boxes, double, 4 * i);
-      if (x < b[0] || x > b[0] + b[2] || y < b[1] || y > b[1] + b[3])
-        continue;
-      const HtHeapNode *n = v->graph_view->nodes->pdata[i];
-      g_autofree char *label_text = ht_heap_node_label (n);
-      GString *s = g_string_new (label_text);
-      if (n->kind == HT_HEAP_NODE_BLOCK)
-        {
-          g_string_append_printf (s, _("\nat 0x%llx\n\nAllocated at:\n"),
-                                  (unsigned long long) n->address);
-          g_autoptr (HtTraceNames) names = ht_trace_names_new (v->db, NULL);
-          g_autoptr (GPtrArray) tb = names ? ht_trace_names_traceback (names, n->trace_id) : NULL;
-          g_autofree char *text = ht_traceback_text (tb);
-          g_string_append (s, text);
-        }
-      gtk_label_set_text (v->graph_detail, s->str);
-      g_string_free (s, TRUE);
-      return;
-    }
-}
-
-static void
-graph_zoom (GtkButton *b, gpointer data)
-{
-  HtViews *v = data;
-  double factor = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (b), "ht-zoom")) > 0 ? 1.25 : 0.8;
-  v->graph_zoom = CLAMP (v->graph_zoom * factor, 0.25, 4.0);
-  graph_render (v);
-}
-
-static void
-graph_saved (GtkNativeDialog *dialog, int response, gpointer data)
-{
-  HtViews *v = data;
-  if (response == GTK_RESPONSE_ACCEPT && v->graph_view)
-    {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      g_autoptr (GError) error = NULL;
-      if (path && !ht_heap_view_write (v->graph_view, path, &error))
-        show_error (v->graph_status, error);
-      else if (path)
-        {
-          g_autofree char *msg = g_strdup_printf (_("Wrote %s"), path);
-          gtk_label_set_text (v->graph_status, msg);
-        }
-    }
-  g_object_unref (dialog);
-}
-
-static void
-graph_export (GtkButton *b, gpointer data)
-{
-  HtViews *v = data;
-  if (!v->graph_view)
-    return;
-  const char *ext = g_object_get_data (G_OBJECT (b), "ht-ext");
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (b));
-  GtkFileChooserNative *dialog = gtk_file_chooser_native_new (
-    _("Export the graph"), GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-    GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  g_autofree char *name = g_strdup_printf ("backrefs.%s", ext);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), name);
-  g_signal_connect (dialog, "response", G_CALLBACK (graph_saved), v);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
-}
-
-static void graph_block_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data);
-
-/* The blocks list of the chosen snapshot's graph. */
-static void
-fill_blocks (HtViews *v)
-{
-  HtGraphInfo info;
-  g_clear_object (&v->blocks);
-  if (!ht_query_graph_info (v->db, v->graph_at ? dropdown_string (v->graph_at) : NULL, &info,
-                            NULL))
-    return;
-  v->blocks = ht_block_list_new (v->db, info.snapshot_id, (guint) info.blocks);
-  g_autofree char *title = g_strdup_printf (_("%lld live blocks at '%s', by retained size"),
-                                            (long long) info.blocks, info.label);
-  gtk_label_set_text (v->blocks_title, title);
-  ht_graph_info_clear (&info);
-  GtkSingleSelection *sel = gtk_single_selection_new (G_LIST_MODEL (g_object_ref (v->blocks)));
-  gtk_single_selection_set_autoselect (sel, FALSE);
-  gtk_single_selection_set_can_unselect (sel, TRUE);
-  gtk_single_selection_set_selected (sel, GTK_INVALID_LIST_POSITION);
-  g_signal_connect (sel, "selection-changed", G_CALLBACK (graph_block_selected), v);
-  gtk_column_view_set_model (v->blocks_table, GTK_SELECTION_MODEL (sel));
-  g_object_unref (sel);
-}
-
-static void
-graph_at_changed (GObject *o, GParamSpec *p, gpointer data)
-{
-  (void) o;
-  (void) p;
-  HtViews *v = data;
-  fill_blocks (v);
-  graph_entry_activated (v->graph_what, v);
-}
-
-static void
-graph_block_selected (GtkSelectionModel *model, guint pos, guint n, gpointer data)
-{
-  (void) model;
-  (void) pos;
-  (void) n;
-  HtViews *v = data;
-  HtRow *row = ht_table_selected (v->blocks_table);
-  if (!row || !row->address)
-    return;
-  g_autofree char *addr = g_strdup_printf ("0x%llx", (unsigned long long) row->address);
-  gtk_editable_set_text (GTK_EDITABLE (v->graph_what), addr);
-  graph_entry_activated (v->graph_what, v);
-}
-
 static GtkWidget *
 build_graph (HtViews *v)
 {
-  if (!v->has_graph)
-    return ht_unavailable_new (_("This recording has no heap graph"),
-                        _("Record the program with: heaptrail record --graph -- PROGRAM ARGS\n"
-                          "The graph is taken at each heaptrail_snapshot() and at exit."));
-  GtkWidget *box = vbox (6);
-  GtkWidget *bar = hbox ();
-  gtk_box_append (GTK_BOX (bar), tag (_("Backrefs of")));
-  v->graph_what = GTK_ENTRY (gtk_entry_new ());
-  gtk_entry_set_placeholder_text (v->graph_what, _("a type, FUNCTION:LINE, or 0xADDRESS"));
-  gtk_widget_set_hexpand (GTK_WIDGET (v->graph_what), TRUE);
-  gtk_editable_set_width_chars (GTK_EDITABLE (v->graph_what), 12); /* never squeezed away */
-  g_signal_connect (v->graph_what, "activate", G_CALLBACK (graph_entry_activated), v);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_what));
-  gtk_box_append (GTK_BOX (bar), tag (_("Depth")));
-  v->graph_depth = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (1, 30, 1));
-  gtk_spin_button_set_value (v->graph_depth, 6);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_depth));
-  gtk_box_append (GTK_BOX (bar), tag (_("at")));
-  g_auto (GStrv) labels = ht_query_graph_labels (v->db);
-  v->graph_at = dropdown ((const char *const *) labels);
-  gtk_drop_down_set_selected (v->graph_at, g_strv_length (labels) - 1); /* the last: exit */
-  g_signal_connect (v->graph_at, "notify::selected", G_CALLBACK (graph_at_changed), v);
-  gtk_box_append (GTK_BOX (bar), GTK_WIDGET (v->graph_at));
-  for (int z = -1; z <= 1; z += 2)
-    {
-      GtkWidget *b = gtk_button_new_from_icon_name (z > 0 ? "zoom-in-symbolic"
-                                                           : "zoom-out-symbolic");
-      gtk_widget_set_tooltip_text (b, z > 0 ? _("Zoom in") : _("Zoom out"));
-      g_object_set_data (G_OBJECT (b), "ht-zoom", GINT_TO_POINTER (z));
-      g_signal_connect (b, "clicked", G_CALLBACK (graph_zoom), v);
-      gtk_box_append (GTK_BOX (bar), b);
-    }
-  static const char *const exts[] = { "dot", "svg", "png" };
-  gtk_box_append (GTK_BOX (bar), tag (_("Export")));
-  for (guint i = 0; i < G_N_ELEMENTS (exts); i++)
-    {
-      /* short labels: the bar fits a 1024-pixel window */
-      g_autofree char *text = g_strdup_printf (".%s", exts[i]);
-      g_autofree char *tip = g_strdup_printf (_("Export .%s"), exts[i]);
-      GtkWidget *b = gtk_button_new_with_label (text);
-      gtk_widget_set_tooltip_text (b, tip);
-      g_object_set_data (G_OBJECT (b), "ht-ext", (gpointer) exts[i]);
-      g_signal_connect (b, "clicked", G_CALLBACK (graph_export), v);
-      gtk_box_append (GTK_BOX (bar), b);
-    }
-  gtk_box_append (GTK_BOX (box), bar);
-  v->graph_status = GTK_LABEL (label (_("Type a type name and press Enter, or pick a row in "
-                                        "Allocations or Types.")));
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (v->graph_status));
-  v->graph_picture = GTK_PICTURE (gtk_picture_new ());
-  gtk_picture_set_can_shrink (v->graph_picture, FALSE);
-  gtk_widget_set_halign (GTK_WIDGET (v->graph_picture), GTK_ALIGN_START);
-  gtk_widget_set_valign (GTK_WIDGET (v->graph_picture), GTK_ALIGN_START);
-  GtkGesture *click = gtk_gesture_click_new ();
-  g_signal_connect (click, "pressed", G_CALLBACK (graph_clicked), v);
-  gtk_widget_add_controller (GTK_WIDGET (v->graph_picture), GTK_EVENT_CONTROLLER (click));
-  GtkWidget *paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
-  gtk_paned_set_start_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->graph_picture)));
-  v->graph_detail = GTK_LABEL (label (_("Click a node for its allocation stack.")));
-  /* every live block of the graph, largest retained size first, read as it scrolls */
-  GtkWidget *blocks_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
-  v->blocks_title = GTK_LABEL (tag (""));
-  gtk_box_append (GTK_BOX (blocks_box), GTK_WIDGET (v->blocks_title));
-  const char *titles[] = { _("Block"), _("Type"), _("Size (B)"), _("Retains (B)"), NULL };
-  g_autoptr (GListStore) none = g_list_store_new (HT_TYPE_ROW);
-  GtkWidget *table = ht_table_new_lazy (G_LIST_MODEL (none), titles, TRUE);
-  v->blocks_table = GTK_COLUMN_VIEW (table);
-  g_autoptr (GtkColumnViewColumn) address_col = g_list_model_get_item (
-    gtk_column_view_get_columns (v->blocks_table), 0);
-  gtk_column_view_column_set_fixed_width (address_col, 120);
-  gtk_box_append (GTK_BOX (blocks_box), scrolled (table));
-  fill_blocks (v);
-  GtkWidget *outer = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
-  gtk_paned_set_start_child (GTK_PANED (outer), blocks_box);
-  gtk_paned_set_end_child (GTK_PANED (outer), paned);
-  gtk_paned_set_position (GTK_PANED (outer), 400); /* the block list reads whole */
-  gtk_widget_set_vexpand (outer, TRUE);
-  gtk_label_set_yalign (v->graph_detail, 0);
-  gtk_label_set_selectable (v->graph_detail, TRUE);
-  gtk_widget_add_css_class (GTK_WIDGET (v->graph_detail), "monospace");
-  gtk_paned_set_end_child (GTK_PANED (paned), scrolled (GTK_WIDGET (v->graph_detail)));
-  gtk_paned_set_position (GTK_PANED (paned), 380);
-  gtk_widget_set_vexpand (paned, TRUE);
-  gtk_box_append (GTK_BOX (box), outer);
-
-  /* start with the type that grew most between the program's own snapshots (the first and
-   * the last, or the first and the end), else over the run, else the largest retained one */
-  const char *first = NULL, *last = "end";
-  guint own = 0;
-  for (guint i = 0; i < v->snapshots->len; i++)
-    {
-      const HtSnapshotInfo *si = v->snapshots->pdata[i];
-      if (!g_str_equal (si->kind, "snapshot"))
-        continue;
-      if (!first)
-        first = si->label;
-      else
-        last = si->label;
-      own++;
-    }
-  if (!first && v->snapshots->len)
-    first = ((HtSnapshotInfo *) v->snapshots->pdata[0])->label;
-  g_autoptr (GPtrArray) growth = first ? ht_query_growth (v->db, first, last, NULL, NULL) : NULL;
-  HtTopOptions opt = { .by = HT_GROUP_TYPE, .retained = TRUE };
-  g_autoptr (GPtrArray) types = growth && growth->len ? NULL : ht_query_top (v->db, &opt, NULL);
-  const char *start = growth && growth->len ? ((HtGrowth *) growth->pdata[0])->type
-                      : types && types->len ? ((HtStat *) types->pdata[0])->key
-                                            : NULL;
-  if (start)
-    {
-      /* shown where it was counted: at the last of those snapshots, when it has a graph */
-      GListModel *at = gtk_drop_down_get_model (v->graph_at);
-      for (guint i = 0; growth && growth->len && i < g_list_model_get_n_items (at); i++)
-        {
-          g_autoptr (GtkStringObject) item = g_list_model_get_item (at, i);
-          if (g_str_equal (gtk_string_object_get_string (item), last))
-            gtk_drop_down_set_selected (v->graph_at, i);
-        }
-      gtk_editable_set_text (GTK_EDITABLE (v->graph_what), start);
-      graph_entry_activated (v->graph_what, v);
-    }
-  return box;
+  GtkWidget *view = ht_graph_view_new (v->db, v->snapshots);
+  if (HT_IS_GRAPH_VIEW (view))
+    v->graph_view = HT_GRAPH_VIEW (view);
+  return view;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -810,7 +455,6 @@ ht_views_new (HtDb *db, const char *path, GtkStack *stack)
   v->path = g_strdup (path);
   v->exe = ht_db_meta_string (db, "exe");
   v->stack = stack;
-  v->graph_zoom = 1.0;
   HtGraphInfo info;
   v->has_graph = ht_query_graph_info (db, NULL, &info, NULL);
   if (v->has_graph)
@@ -854,9 +498,6 @@ ht_views_free (HtViews *v)
   g_free (v->exe);
   g_ptr_array_unref (v->snapshots);
   g_object_unref (v->snapshot_labels);
-  g_clear_pointer (&v->graph_view, ht_heap_view_free);
-  g_clear_pointer (&v->graph_boxes, g_array_unref);
-  g_clear_object (&v->blocks);
   g_clear_pointer (&v->other, ht_db_close);
   g_clear_object (&v->compare_store);
   g_free (v);
@@ -891,21 +532,21 @@ void
 ht_views_graph_for_row (HtViews *v, HtRow *row)
 {
   ensure_view (v, HT_VIEW_GRAPH);
-  if (v->has_graph)
-    graph_show_row (v, row);
+  if (v->graph_view)
+    ht_graph_view_show_row (v->graph_view, row);
 }
 
 GListModel *
 ht_views_block_list (HtViews *v)
 {
   ensure_view (v, HT_VIEW_GRAPH);
-  return v->blocks ? G_LIST_MODEL (v->blocks) : NULL;
+  return v->graph_view ? ht_graph_view_blocks (v->graph_view) : NULL;
 }
 
 guint
 ht_views_graph_nodes (HtViews *v)
 {
-  return v->graph_view ? v->graph_view->nodes->len : 0;
+  return v->graph_view ? ht_graph_view_node_count (v->graph_view) : 0;
 }
 
 void
