@@ -1,0 +1,20 @@
+/* ht-compare-view.h - the Compare view: this recording against another, by location. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "ht-db.h"
+
+G_BEGIN_DECLS
+
+#define HT_TYPE_COMPARE_VIEW (ht_compare_view_get_type ())
+G_DECLARE_FINAL_TYPE (HtCompareView, ht_compare_view, HT, COMPARE_VIEW, GtkBox)
+
+/* `recordings` (GtkStringObject paths of databases) are what it offers to compare with,
+ * but for this one; it opens compared with the first of them. */
+GtkWidget *ht_compare_view_new (HtDb *db, const char *exe, GListModel *recordings);
+gboolean ht_compare_view_compare_with (HtCompareView *self, const char *db_path, GError **error);
+/* The rows as the user sees them. */
+GListModel *ht_compare_view_rows (HtCompareView *self);
+
+G_END_DECLS
