@@ -2,12 +2,12 @@
  *
  *   heaptrail-gui [REC...]                      open recordings (logs or databases)
  *   heaptrail-gui --screenshot DIR REC          one PNG per view into DIR, then exit
- *   heaptrail-gui --self-test REC [REC2]        drive the views, check the models, exit
  *
- * A log is imported in a worker thread (GTask) with a progress bar and Cancel; a database
- * that is current opens at once.  Recent files and the window's size live in GSettings
+ * Each tab is an HtPage (ht-page.c).  Recent files and the window's size live in GSettings
  * (org.heaptrail.Heaptrail) when the schema is installed; without it (a build tree) they
- * are simply not remembered.
+ * are simply not remembered.  A driver (HtGuiDriver: tests/gui's, that drives the views and
+ * checks them) may add options and take over the recordings once opened; the window then
+ * has the smallest size the views must work at, and nothing is remembered.
  */
 #include <locale.h>
 #include <string.h>
@@ -19,404 +19,7 @@
 
 #define APP_ID "org.heaptrail.Heaptrail"
 
-/* ---------------------------------------------------------------------------------------
- * The recordings open, for Compare
- */
-GtkStringList *
-ht_gui_recordings (void)
-{
-  static GtkStringList *list;
-  if (!list)
-    list = gtk_string_list_new (NULL);
-  return list;
-}
-
-static void
-recordings_add (const char *db_path)
-{
-  GtkStringList *list = ht_gui_recordings ();
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (list)); i++)
-    if (g_str_equal (gtk_string_list_get_string (list, i), db_path))
-      return;
-  gtk_string_list_append (list, db_path);
-}
-
-/* ---------------------------------------------------------------------------------------
- * HtPage
- */
-struct _HtPage
-{
-  GtkBox parent;
-  char *path, *title;
-  HtDb *db;
-  HtViews *views;
-  GtkStack *stack;
-  GtkWidget *loading;
-  GtkProgressBar *progress;
-  GCancellable *cancellable;
-  double fraction; /* written by the worker, read by a timeout */
-  guint progress_source;
-  gboolean ready, failed;
-  char *error; /* why it failed */
-  char *log;                /* the log behind the database, for time ranges; NULL if gone */
-  double range_from, range_to; /* the time window shown; range_to 0: all */
-};
-
-G_DEFINE_FINAL_TYPE (HtPage, ht_page, GTK_TYPE_BOX)
-
-enum
-{
-  SIGNAL_OPENED,
-  N_SIGNALS
-};
-static guint page_signals[N_SIGNALS];
-
-static void
-ht_page_dispose (GObject *object)
-{
-  HtPage *self = HT_PAGE (object);
-  if (self->cancellable)
-    g_cancellable_cancel (self->cancellable);
-  if (self->progress_source)
-    g_source_remove (self->progress_source);
-  self->progress_source = 0;
-  g_clear_pointer (&self->views, ht_views_free);
-  G_OBJECT_CLASS (ht_page_parent_class)->dispose (object);
-}
-
-static void
-ht_page_finalize (GObject *object)
-{
-  HtPage *self = HT_PAGE (object);
-  g_clear_pointer (&self->db, ht_db_close);
-  g_clear_object (&self->cancellable);
-  g_free (self->path);
-  g_free (self->title);
-  g_free (self->log);
-  g_free (self->error);
-  G_OBJECT_CLASS (ht_page_parent_class)->finalize (object);
-}
-
-static void
-ht_page_class_init (HtPageClass *klass)
-{
-  G_OBJECT_CLASS (klass)->dispose = ht_page_dispose;
-  G_OBJECT_CLASS (klass)->finalize = ht_page_finalize;
-  /* opened (error message or NULL) */
-  page_signals[SIGNAL_OPENED] = g_signal_new ("opened", G_TYPE_FROM_CLASS (klass),
-                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                              G_TYPE_NONE, 1, G_TYPE_STRING);
-}
-
-static void
-ht_page_init (HtPage *self)
-{
-  gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
-}
-
-typedef struct
-{
-  char *log, *db;
-  double from, to; /* --time window; to 0: none */
-} ImportJob;
-
-static void
-import_job_free (gpointer data)
-{
-  ImportJob *job = data;
-  g_free (job->log);
-  g_free (job->db);
-  g_free (job);
-}
-
-static void
-import_progress (double fraction, gpointer data)
-{
-  HtPage *page = data;
-  page->fraction = fraction; /* a double store; the UI polls it */
-}
-
-static void
-import_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  HtPage *page = source;
-  ImportJob *job = data;
-  HtImportOptions opt = { .progress = import_progress, .progress_data = page,
-                          .cancellable = cancellable, .window_from_s = job->from,
-                          .window_to_s = job->to };
-  GError *error = NULL;
-  if (ht_import (job->log, job->db, &opt, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-  g_free (opt.warnings);
-}
-
-static gboolean
-poll_progress (gpointer data)
-{
-  HtPage *page = data;
-  gtk_progress_bar_set_fraction (page->progress, page->fraction);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-page_fail (HtPage *page, const char *message)
-{
-  page->failed = TRUE;
-  g_free (page->error);
-  page->error = g_strdup (message);
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
-    gtk_box_remove (GTK_BOX (page), child);
-  GtkWidget *l = gtk_label_new (message);
-  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (l), TRUE);
-  gtk_widget_set_vexpand (l, TRUE);
-  gtk_box_append (GTK_BOX (page), l);
-  g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, message);
-}
-
-static void page_range_chosen (double from, double to, gpointer data);
-
-static void
-page_open_db (HtPage *page, const char *db_path)
-{
-  g_clear_pointer (&page->views, ht_views_free);
-  g_clear_pointer (&page->db, ht_db_close);
-  page->ready = FALSE;
-  g_autoptr (GError) error = NULL;
-  page->db = ht_db_open (db_path, &error);
-  if (!page->db)
-    {
-      g_autofree char *msg = g_strdup_printf (_("%s: %s"), page->path, error->message);
-      page_fail (page, msg);
-      return;
-    }
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
-    gtk_box_remove (GTK_BOX (page), child);
-  gint64 sample_bytes = ht_db_meta_int (page->db, "sample_bytes");
-  if (sample_bytes > 0)
-    {
-      /* above every view: a sampled recording's figures are estimates */
-      g_autofree char *rate = ht_format_size ((double) sample_bytes, FALSE);
-      g_autofree char *text = g_strdup_printf (
-        _("Sampled recording: one allocation per %s on average was recorded. Every size and "
-          "count shown is an estimate."),
-        rate);
-      GtkWidget *banner = gtk_label_new (text);
-      gtk_label_set_wrap (GTK_LABEL (banner), TRUE);
-      gtk_label_set_xalign (GTK_LABEL (banner), 0);
-      gtk_widget_add_css_class (banner, "warning");
-      gtk_widget_set_margin_start (banner, 12);
-      gtk_widget_set_margin_end (banner, 12);
-      gtk_widget_set_margin_top (banner, 6);
-      gtk_widget_set_margin_bottom (banner, 6);
-      gtk_widget_set_name (banner, "estimate-banner");
-      gtk_box_append (GTK_BOX (page), banner);
-    }
-  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  gtk_widget_set_vexpand (row, TRUE);
-  page->stack = GTK_STACK (gtk_stack_new ());
-  gtk_stack_set_transition_type (page->stack, GTK_STACK_TRANSITION_TYPE_NONE);
-  gtk_widget_set_hexpand (GTK_WIDGET (page->stack), TRUE);
-  GtkWidget *sidebar = gtk_stack_sidebar_new ();
-  gtk_stack_sidebar_set_stack (GTK_STACK_SIDEBAR (sidebar), page->stack);
-  gtk_widget_set_size_request (sidebar, 150, -1);
-  gtk_box_append (GTK_BOX (row), sidebar);
-  gtk_box_append (GTK_BOX (row), gtk_separator_new (GTK_ORIENTATION_VERTICAL));
-  gtk_box_append (GTK_BOX (row), GTK_WIDGET (page->stack));
-  gtk_box_append (GTK_BOX (page), row);
-  page->views = ht_views_new (page->db, page->path, page->stack);
-  if (!page->log)
-    {
-      g_autofree char *log = ht_db_meta_string (page->db, "log_path");
-      if (log && g_file_test (log, G_FILE_TEST_IS_REGULAR))
-        page->log = g_steal_pointer (&log);
-    }
-  if (page->log)
-    ht_views_set_range (page->views, page->range_from, page->range_to, page_range_chosen, page);
-  page->ready = TRUE;
-  recordings_add (ht_db_path (page->db));
-  g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, NULL);
-}
-
-static void
-import_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  HtPage *page = HT_PAGE (source);
-  (void) data;
-  if (page->progress_source)
-    g_source_remove (page->progress_source);
-  page->progress_source = 0;
-  g_autoptr (GError) error = NULL;
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_autofree char *msg
-        = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-              || g_error_matches (error, HT_DB_ERROR, HT_DB_ERROR_CANCELLED)
-            ? g_strdup_printf (_("%s: import cancelled"), page->path)
-            : g_strdup_printf (_("%s: %s"), page->path, error->message);
-      page_fail (page, msg);
-      return;
-    }
-  ImportJob *job = g_task_get_task_data (G_TASK (result));
-  page_open_db (page, job->db);
-}
-
-static void
-cancel_clicked (GtkButton *b, gpointer data)
-{
-  (void) b;
-  g_cancellable_cancel (HT_PAGE (data)->cancellable);
-}
-
-static void page_import (HtPage *page, const char *log, char *db, double from, double to);
-
-/* A database given directly, or a log: its database when current, else an import. */
-static void
-page_start (HtPage *page)
-{
-  if (!ht_log_looks_like_log (page->path))
-    {
-      page_open_db (page, page->path);
-      return;
-    }
-  g_autofree char *db = ht_import_default_db_path (page->path);
-  if (ht_import_is_current (page->path, db))
-    {
-      page_open_db (page, db);
-      return;
-    }
-  page_import (page, page->path, g_steal_pointer (&db), 0, 0);
-}
-
-/* Imports `log` into `db` (taken) in a worker thread, showing progress and Cancel. */
-static void
-page_import (HtPage *page, const char *log, char *db, double from, double to)
-{
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
-    gtk_box_remove (GTK_BOX (page), child);
-  page->ready = FALSE;
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
-  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
-  g_autofree char *text = to > 0 ? g_strdup_printf (_("Importing %s, %.3f s to %.3f s..."),
-                                                   page->title, from, to)
-                                 : g_strdup_printf (_("Importing %s..."), page->title);
-  gtk_box_append (GTK_BOX (box), gtk_label_new (text));
-  page->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
-  gtk_widget_set_size_request (GTK_WIDGET (page->progress), 360, -1);
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (page->progress));
-  GtkWidget *cancel = gtk_button_new_with_mnemonic (_("_Cancel"));
-  gtk_widget_set_halign (cancel, GTK_ALIGN_CENTER);
-  g_signal_connect (cancel, "clicked", G_CALLBACK (cancel_clicked), page);
-  gtk_box_append (GTK_BOX (box), cancel);
-  gtk_widget_set_vexpand (box, TRUE);
-  gtk_box_append (GTK_BOX (page), box);
-  page->loading = box;
-  g_clear_object (&page->cancellable);
-  page->cancellable = g_cancellable_new ();
-  page->progress_source = g_timeout_add (100, poll_progress, page);
-  ImportJob *job = g_new0 (ImportJob, 1);
-  job->log = g_strdup (log);
-  job->db = db;
-  job->from = from;
-  job->to = to;
-  GTask *task = g_task_new (page, page->cancellable, import_done, NULL);
-  g_task_set_task_data (task, job, import_job_free);
-  g_task_run_in_thread (task, import_thread);
-  g_object_unref (task);
-}
-
-void
-ht_page_set_range (HtPage *page, double from, double to)
-{
-  if (!page->log || (to <= from && page->range_to == 0))
-    return;
-  if (to <= from)
-    from = to = 0;
-  page->range_from = from;
-  page->range_to = to;
-  g_autofree char *db = NULL;
-  if (to > 0)
-    {
-      /* windowed databases go to the cache, named by the log and the window */
-      g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "heaptrail", NULL);
-      g_mkdir_with_parents (dir, 0700);
-      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA1, page->log, -1);
-      g_autofree char *name = g_strdup_printf ("%.12s-%.3f-%.3f.db", hash, from, to);
-      db = g_build_filename (dir, name, NULL);
-    }
-  else
-    db = ht_import_default_db_path (page->log);
-  page_import (page, page->log, g_steal_pointer (&db), from, to);
-}
-
-static void
-page_range_chosen (double from, double to, gpointer data)
-{
-  ht_page_set_range (HT_PAGE (data), from, to);
-}
-
-HtPage *
-ht_page_new (const char *path)
-{
-  HtPage *page = g_object_new (HT_TYPE_PAGE, NULL);
-  page->path = g_strdup (path);
-  page->title = g_path_get_basename (path);
-  return page;
-}
-
-const char *
-ht_page_title (HtPage *page)
-{
-  return page->title;
-}
-
-gboolean
-ht_page_ready (HtPage *page)
-{
-  return page->ready;
-}
-
-void
-ht_page_show_view (HtPage *page, HtView view)
-{
-  if (page->stack)
-    gtk_stack_set_visible_child_name (page->stack, ht_view_ids[view]);
-}
-
-HtView
-ht_page_current_view (HtPage *page)
-{
-  const char *name = page->stack ? gtk_stack_get_visible_child_name (page->stack) : NULL;
-  for (int i = 0; name && i < HT_VIEW_COUNT; i++)
-    if (g_str_equal (name, ht_view_ids[i]))
-      return (HtView) i;
-  return HT_VIEW_SUMMARY;
-}
-
-void
-ht_page_focus_search (HtPage *page)
-{
-  if (page->views)
-    ht_views_focus_search (page->views);
-}
-
-GtkWidget *
-ht_page_view_widget (HtPage *page, HtView view)
-{
-  return page->stack ? gtk_stack_get_child_by_name (page->stack, ht_view_ids[view]) : NULL;
-}
-
-static HtViews *
-ht_page_views (HtPage *page)
-{
-  return page->views;
-}
+void ht_gui_register_resource (void); /* ht-gui-resources.c, made by glib-compile-resources */
 
 /* ---------------------------------------------------------------------------------------
  * The window
@@ -428,7 +31,7 @@ typedef struct
   GtkNotebook *notebook;
   GSettings *settings; /* NULL when the schema is not installed */
   char *screenshot_dir;
-  gboolean self_test, bench;
+  const HtGuiDriver *driver; /* NULL: a user's session */
   gint64 started;
   int exit_code;
 } App;
@@ -447,7 +50,7 @@ settings_or_null (void)
 static void
 remember_recent (const char *path)
 {
-  if (!app_state.settings || app_state.screenshot_dir || app_state.self_test)
+  if (!app_state.settings || app_state.screenshot_dir || app_state.driver)
     return;
   g_autofree char *abs = g_canonicalize_filename (path, NULL);
   g_auto (GStrv) old = g_settings_get_strv (app_state.settings, "recent-files");
@@ -477,7 +80,7 @@ page_opened (HtPage *page, const char *error, gpointer data)
 {
   (void) data;
   if (!error)
-    remember_recent (page->path);
+    remember_recent (ht_page_path (page));
 }
 
 static HtPage *
@@ -485,7 +88,7 @@ open_recording (const char *path)
 {
   HtPage *page = ht_page_new (path);
   GtkWidget *tab = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
-  gtk_box_append (GTK_BOX (tab), gtk_label_new (page->title));
+  gtk_box_append (GTK_BOX (tab), gtk_label_new (ht_page_title (page)));
   GtkWidget *close = gtk_button_new_from_icon_name ("window-close-symbolic");
   gtk_button_set_has_frame (GTK_BUTTON (close), FALSE);
   gtk_widget_set_tooltip_text (close, _("Close (Ctrl+W)"));
@@ -496,7 +99,7 @@ open_recording (const char *path)
   gtk_notebook_set_tab_reorderable (app_state.notebook, GTK_WIDGET (page), TRUE);
   gtk_notebook_set_current_page (app_state.notebook, n);
   g_signal_connect (page, "opened", G_CALLBACK (page_opened), NULL);
-  page_start (page);
+  ht_page_start (page);
   return page;
 }
 
@@ -620,7 +223,7 @@ static gboolean
 on_close_request (GtkWindow *window, gpointer data)
 {
   (void) data;
-  if (app_state.settings && !app_state.screenshot_dir && !app_state.self_test)
+  if (app_state.settings && !app_state.screenshot_dir && !app_state.driver)
     {
       int w, h;
       gtk_window_get_default_size (window, &w, &h);
@@ -667,15 +270,15 @@ build_window (GtkApplication *app)
   app_state.window = GTK_WINDOW (win);
   gtk_window_set_title (GTK_WINDOW (win), _("heaptrail"));
   int w = 1200, h = 800;
-  if (app_state.settings && !app_state.screenshot_dir && !app_state.self_test)
+  if (app_state.settings && !app_state.screenshot_dir && !app_state.driver)
     {
       w = g_settings_get_int (app_state.settings, "window-width");
       h = g_settings_get_int (app_state.settings, "window-height");
     }
-  if (app_state.screenshot_dir || app_state.self_test)
+  if (app_state.screenshot_dir || app_state.driver)
     w = 1024, h = 700; /* the smallest size the views must work at */
   gtk_window_set_default_size (GTK_WINDOW (win), w, h);
-  if (app_state.settings && !app_state.screenshot_dir && !app_state.self_test
+  if (app_state.settings && !app_state.screenshot_dir && !app_state.driver
       && g_settings_get_boolean (app_state.settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (win));
 
@@ -758,9 +361,9 @@ screenshot_step (gpointer data)
   Shots *s = data;
   if (!ht_page_ready (s->page))
     {
-      if (s->page->failed)
+      if (ht_page_failed (s->page))
         {
-          g_printerr ("heaptrail-gui: %s could not be opened\n", s->page->path);
+          g_printerr ("heaptrail-gui: %s could not be opened\n", ht_page_path (s->page));
           app_state.exit_code = 1;
           gtk_window_destroy (app_state.window);
           g_free (s);
@@ -810,277 +413,6 @@ screenshot_step (gpointer data)
   return G_SOURCE_CONTINUE; /* next tick: the view has been laid out and drawn */
 }
 
-/* Label texts of the visible widgets under `w`, one per line (for the translation test). */
-static void
-collect_labels (GtkWidget *w, GString *out)
-{
-  if (!gtk_widget_get_mapped (w))
-    return;
-  if (GTK_IS_LABEL (w))
-    g_string_append_printf (out, "%s\n", gtk_label_get_text (GTK_LABEL (w)));
-  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
-    collect_labels (c, out);
-}
-
-#define CHECK(cond, ...)                                                                    \
-  do                                                                                        \
-    {                                                                                       \
-      if (!(cond))                                                                          \
-        {                                                                                   \
-          g_printerr ("self-test: FAIL: " __VA_ARGS__);                                     \
-          g_printerr ("\n");                                                                \
-          app_state.exit_code = 1;                                                          \
-        }                                                                                   \
-      else                                                                                  \
-        g_print ("self-test: ok: " __VA_ARGS__), g_print ("\n");                            \
-    }                                                                                       \
-  while (0)
-
-static HtRow *
-visible_row (GtkColumnView *table, guint i)
-{
-  return ht_table_row (table, i);
-}
-
-static guint64
-allocated_total (GtkColumnView *table)
-{
-  guint64 total = 0;
-  GListModel *rows = ht_table_visible (table);
-  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
-    {
-      g_autoptr (HtRow) r = ht_table_row (table, i);
-      total += (guint64) r->values[1];
-    }
-  return total;
-}
-
-static gboolean
-self_test_range_step (gpointer data)
-{
-  GPtrArray *pages = data;
-  HtPage *page = pages->pdata[0];
-  if (!ht_page_ready (page))
-    return G_SOURCE_CONTINUE;
-  guint64 before = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (page), "ht-before"));
-  guint64 after = allocated_total (ht_views_allocations_table (ht_page_views (page)));
-  CHECK (after < before, "time range: %llu allocations in the last tenth of the run, %llu in all",
-         (unsigned long long) after, (unsigned long long) before);
-  g_ptr_array_unref (pages);
-  gtk_window_destroy (app_state.window);
-  return G_SOURCE_REMOVE;
-}
-
-/* Drives the first page the way a user would and checks what the models hold. */
-/* --screenshot, --self-test and --bench on a recording that cannot be opened: say so, fail */
-static gboolean
-any_failed (GPtrArray *pages)
-{
-  for (guint i = 0; i < pages->len; i++)
-    {
-      HtPage *p = pages->pdata[i];
-      if (p->failed)
-        {
-          g_printerr ("heaptrail-gui: %s could not be opened (%s)\n", p->path, p->error);
-          app_state.exit_code = 1;
-          gtk_window_destroy (app_state.window);
-          g_ptr_array_unref (pages);
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
-static gboolean
-self_test_step (gpointer data)
-{
-  GPtrArray *pages = data;
-  if (g_getenv ("HT_SELF_TEST_CANCEL"))
-    for (guint i = 0; i < pages->len; i++)
-      {
-        HtPage *p = pages->pdata[i];
-        if (p->cancellable)
-          g_cancellable_cancel (p->cancellable); /* as the Cancel button does */
-      }
-  if (any_failed (pages))
-    return G_SOURCE_REMOVE;
-  for (guint i = 0; i < pages->len; i++)
-    if (!ht_page_ready (pages->pdata[i]))
-      return G_SOURCE_CONTINUE;
-  HtPage *page = pages->pdata[0];
-  HtViews *v = ht_page_views (page);
-  GtkColumnView *table = ht_views_allocations_table (v);
-  ht_page_show_view (page, HT_VIEW_ALLOCATIONS);
-
-  /* group by line, then function */
-  guint by_line = g_list_model_get_n_items (ht_table_visible (table));
-  g_autoptr (HtRow) first_line = by_line ? visible_row (table, 0) : NULL;
-  CHECK (by_line > 0 && first_line && strchr (first_line->key, ':'),
-         "by line: %u groups, first '%s'", by_line, first_line ? first_line->key : "");
-  ht_views_set_group_by (v, HT_GROUP_FUNCTION);
-  guint by_function = g_list_model_get_n_items (ht_table_visible (table));
-  gboolean no_lines = TRUE;
-  for (guint i = 0; i < by_function; i++)
-    {
-      g_autoptr (HtRow) r = visible_row (table, i);
-      no_lines = no_lines && !g_regex_match_simple (":[0-9]+$", r->key, 0, 0);
-    }
-  CHECK (by_function > 0 && no_lines, "by function: %u groups, keys are functions", by_function);
-
-  /* sort by the allocation count, descending, then ascending */
-  GListModel *cols = gtk_column_view_get_columns (table);
-  g_autoptr (GtkColumnViewColumn) count_col = g_list_model_get_item (cols, 2);
-  gtk_column_view_sort_by_column (table, count_col, GTK_SORT_DESCENDING);
-  gboolean sorted = TRUE;
-  for (guint i = 1; i < by_function; i++)
-    {
-      g_autoptr (HtRow) a = visible_row (table, i - 1);
-      g_autoptr (HtRow) b = visible_row (table, i);
-      sorted = sorted && a->values[1] >= b->values[1];
-    }
-  CHECK (sorted, "sorted by allocations, descending");
-  gtk_column_view_sort_by_column (table, count_col, GTK_SORT_ASCENDING);
-  g_autoptr (HtRow) low = visible_row (table, 0);
-  g_autoptr (HtRow) high = visible_row (table, by_function - 1);
-  CHECK (low->values[1] <= high->values[1], "sorted by allocations, ascending");
-
-  /* back to lines; select the largest allocated line and open its graph */
-  ht_views_set_group_by (v, HT_GROUP_LINE);
-  g_autoptr (GtkColumnViewColumn) size_col = g_list_model_get_item (cols, 1);
-  gtk_column_view_sort_by_column (table, size_col, GTK_SORT_DESCENDING);
-  GtkSelectionModel *sel = gtk_column_view_get_model (table);
-  gtk_selection_model_select_item (sel, 0, TRUE);
-  HtRow *row = ht_table_selected (table);
-  CHECK (row && row->traceback && row->traceback->len > 0, "selected '%s' has a traceback",
-         row ? row->key : "");
-  /* the row expands to its traceback, frame by frame */
-  {
-    GListModel *visible = ht_table_visible (table);
-    guint before = g_list_model_get_n_items (visible);
-    g_autoptr (GObject) first = g_list_model_get_item (visible, 0);
-    if (GTK_IS_TREE_LIST_ROW (first))
-      gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), TRUE);
-    guint after = g_list_model_get_n_items (visible);
-    guint frames = row && row->traceback ? row->traceback->len : 0;
-    CHECK (after == before + frames, "the row expands to its %u frames (%u -> %u rows)", frames,
-           before, after);
-    if (GTK_IS_TREE_LIST_ROW (first))
-      gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), FALSE);
-  }
-  if (row)
-    {
-      ht_views_graph_for_row (v, row);
-      guint nodes = ht_views_graph_nodes (v);
-      g_print ("self-test: graph of '%s': %u nodes\n", row->key, nodes);
-      if (g_getenv ("HT_SELF_TEST_EXPECT_GRAPH"))
-        CHECK (nodes > 0, "the row's graph has %u nodes", nodes);
-    }
-
-  /* the graph's blocks, read from SQLite a page at a time as the list shows them */
-  GListModel *blocks = ht_views_block_list (v);
-  if (blocks)
-    {
-      guint n = g_list_model_get_n_items (blocks);
-      g_autoptr (HtRow) mid = n ? g_list_model_get_item (blocks, n / 2) : NULL;
-      g_autoptr (HtRow) top = n ? g_list_model_get_item (blocks, 0) : NULL;
-      CHECK (n > 0 && mid && top && top->values[1] >= mid->values[1]
-               && ht_block_list_pages_read (HT_BLOCK_LIST (blocks)) <= 3,
-             "blocks: %u, largest retained first, %u page reads", n,
-             ht_block_list_pages_read (HT_BLOCK_LIST (blocks)));
-    }
-
-  /* two snapshots: the first and the last */
-  ht_views_pick_snapshots (v, 0, G_MAXUINT);
-  GListModel *diff = ht_views_snapshot_diff (v);
-  CHECK (diff && g_list_model_get_n_items (diff) > 0, "diff between the first and last snapshots: %u rows",
-         diff ? g_list_model_get_n_items (diff) : 0);
-  if (diff && g_list_model_get_n_items (diff) > 0)
-    {
-      /* click through to the site: Allocations filtered to that line */
-      g_autoptr (GObject) item = g_list_model_get_item (diff, 0);
-      ht_views_open_diff_row (v, 0);
-      guint shown = g_list_model_get_n_items (ht_table_visible (table));
-      g_autoptr (HtRow) only = shown ? ht_table_row (table, 0) : NULL;
-      CHECK (ht_page_current_view (page) == HT_VIEW_ALLOCATIONS && shown == 1 && only
-               && g_str_equal (only->key, HT_ROW (item)->key),
-             "a diff row opens its site in Allocations (%u rows shown)", shown);
-      ht_views_clear_filter (v);
-    }
-
-  /* the help overlay lists the shortcuts */
-  GtkShortcutsWindow *help = gtk_application_window_get_help_overlay (
-    GTK_APPLICATION_WINDOW (app_state.window));
-  CHECK (help != NULL, "the help overlay (Ctrl+?) is loaded");
-
-  /* compare with the second recording, which Compare's list offers */
-  if (pages->len > 1)
-    {
-      CHECK (g_list_model_get_n_items (G_LIST_MODEL (ht_gui_recordings ())) == pages->len,
-             "Compare offers the %u open recordings", pages->len);
-      HtPage *other = pages->pdata[1];
-      g_autoptr (GError) error = NULL;
-      g_autofree char *db = ht_log_looks_like_log (other->path)
-                              ? ht_import_default_db_path (other->path)
-                              : g_strdup (other->path);
-      gboolean ok = ht_views_compare_with (v, db, &error);
-      GListModel *rows = ht_views_compare_rows (v);
-      CHECK (ok && g_list_model_get_n_items (rows) > 0, "compare: %u rows%s%s",
-             g_list_model_get_n_items (rows), error ? ": " : "", error ? error->message : "");
-    }
-
-  /* what is on screen, for the translation test */
-  if (g_getenv ("HT_SELF_TEST_LABELS"))
-    {
-      const char *want = g_getenv ("HT_SELF_TEST_VIEW");
-      HtView shown = HT_VIEW_SUMMARY;
-      for (int i = 0; want && i < HT_VIEW_COUNT; i++)
-        if (g_str_equal (want, ht_view_ids[i]))
-          shown = (HtView) i;
-      ht_page_show_view (page, shown);
-      GString *labels = g_string_new (NULL);
-      collect_labels (GTK_WIDGET (app_state.window), labels);
-      g_autofree char *path = g_strdup (g_getenv ("HT_SELF_TEST_LABELS"));
-      g_file_set_contents (path, labels->str, -1, NULL);
-      g_string_free (labels, TRUE);
-    }
-  /* a time range chosen on the chart: every view then counts only what was allocated in
-   * it (the log is imported again with the window) */
-  if (page->log)
-    {
-      guint64 before = allocated_total (table);
-      double duration = ht_db_meta_double (page->db, "duration_s");
-      g_object_set_data (G_OBJECT (page), "ht-before", GSIZE_TO_POINTER ((gsize) before));
-      ht_page_set_range (page, duration * 0.9, duration);
-      g_timeout_add (200, self_test_range_step, pages);
-      return G_SOURCE_REMOVE;
-    }
-  g_ptr_array_unref (pages);
-  gtk_window_destroy (app_state.window);
-  return G_SOURCE_REMOVE;
-}
-
-/* --bench: the time from the command line to a usable window, and each view's share. */
-static gboolean
-bench_step (gpointer data)
-{
-  GPtrArray *pages = data;
-  HtPage *page = pages->pdata[0];
-  if (any_failed (pages))
-    return G_SOURCE_REMOVE;
-  if (!ht_page_ready (page))
-    return G_SOURCE_CONTINUE;
-  double open_ms = (double) (g_get_monotonic_time () - app_state.started) / 1000;
-  ht_views_build_all (ht_page_views (page));
-  const gint64 *us = ht_views_build_times (ht_page_views (page));
-  g_print ("{\"open_ms\": %.1f", open_ms);
-  for (int i = 0; i < HT_VIEW_COUNT; i++)
-    g_print (", \"%s_ms\": %.1f", ht_view_ids[i], (double) us[i] / 1000);
-  g_print ("}\n");
-  g_ptr_array_unref (pages);
-  gtk_window_destroy (app_state.window);
-  return G_SOURCE_REMOVE;
-}
-
 /* ---------------------------------------------------------------------------------------
  * The application
  */
@@ -1118,12 +450,10 @@ on_open (GApplication *gapp, GFile **files, int n, const char *hint, gpointer da
       g_timeout_add (400, screenshot_step, s);
       g_ptr_array_unref (pages);
     }
-  else if (app_state.bench && pages->len)
-    g_timeout_add (20, bench_step, pages);
-  else if (app_state.self_test && pages->len)
+  else if (app_state.driver && app_state.driver->opened && pages->len)
     {
       gtk_notebook_set_current_page (app_state.notebook, 0);
-      g_timeout_add (g_getenv ("HT_SELF_TEST_CANCEL") ? 5 : 300, self_test_step, pages);
+      app_state.driver->opened (pages);
     }
   else
     g_ptr_array_unref (pages);
@@ -1140,10 +470,12 @@ handle_local_options (GApplication *app, GVariantDict *options, gpointer data)
       app_state.screenshot_dir = g_strdup (dir);
       g_mkdir_with_parents (dir, 0755);
     }
-  if (g_variant_dict_contains (options, "self-test"))
-    app_state.self_test = TRUE;
-  if (g_variant_dict_contains (options, "bench"))
-    app_state.self_test = app_state.bench = TRUE;
+  if (app_state.driver && app_state.driver->local_options)
+    {
+      int status = app_state.driver->local_options (options);
+      if (status >= 0)
+        return status;
+    }
   if (g_variant_dict_contains (options, "version"))
     {
       g_print ("heaptrail-gui %s\n", HT_VERSION);
@@ -1173,9 +505,11 @@ setup_gettext (const char *argv0)
 }
 
 int
-main (int argc, char **argv)
+ht_gui_run (int argc, char **argv, const HtGuiDriver *driver)
 {
   app_state.started = g_get_monotonic_time ();
+  app_state.driver = driver;
+  ht_gui_register_resource (); /* the views' templates, the help overlay */
   setlocale (LC_ALL, "");
   setup_gettext (argv[0]);
   g_set_application_name (_("heaptrail"));
@@ -1184,15 +518,12 @@ main (int argc, char **argv)
   static const GOptionEntry options[] = {
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Save a PNG of every view of the first recording into DIR, then quit"), N_("DIR") },
-    { "self-test", 0, 0, G_OPTION_ARG_NONE, NULL,
-      N_("Drive the views of the first recording, check what they show, then quit"), NULL },
-    { "bench", 0, 0, G_OPTION_ARG_NONE, NULL,
-      N_("Print how long the first recording took to open and each view to build, then quit"),
-      NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },
     { NULL },
   };
   g_application_add_main_option_entries (G_APPLICATION (app), options);
+  if (driver && driver->options)
+    g_application_add_main_option_entries (G_APPLICATION (app), driver->options);
   g_application_set_option_context_parameter_string (G_APPLICATION (app), _("[REC...]"));
   g_signal_connect (app, "handle-local-options", G_CALLBACK (handle_local_options), NULL);
   g_signal_connect (app, "activate", G_CALLBACK (on_activate), NULL);
@@ -1228,4 +559,22 @@ main (int argc, char **argv)
   g_free (app_state.screenshot_dir);
   g_object_unref (app);
   return status ? status : app_state.exit_code;
+}
+
+GtkWindow *
+ht_gui_window (void)
+{
+  return app_state.window;
+}
+
+void
+ht_gui_set_exit_status (int status)
+{
+  app_state.exit_code = status;
+}
+
+gint64
+ht_gui_started (void)
+{
+  return app_state.started;
 }

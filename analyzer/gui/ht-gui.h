@@ -1,9 +1,14 @@
 /* ht-gui.h - heaptrail-gui's parts.
  *
- *   ht-gui-app.c     the application: command line, window, tabs, open/recent/drop, import
- *                    in a worker thread, shortcuts, --screenshot and --self-test
- *   ht-gui-views.c   one HtPage per recording: the views (summary, allocations, call trees,
- *                    flame graph, snapshots, types, leaks, graph, compare)
+ *   heaptrail-gui.c  main()
+ *   ht-gui-app.c     the application: command line, window, tabs, open/recent/drop,
+ *                    shortcuts, --screenshot
+ *   ht-page.c        HtPage, one tab per recording: its import in a worker thread, its views
+ *   ht-gui-views.c   the views in the page's stack, built when first shown; each view is its
+ *                    own widget with its template: ht-summary-view.c, ht-allocations-view.c,
+ *                    ht-call-tree-view.c, ht-flame-view.c, ht-snapshots-view.c,
+ *                    ht-types-view.c, ht-leaks-view.c, ht-graph-view.c, ht-compare-view.c
+ *                    (data/gtk/ht-*.ui)
  *   ht-gui-draw.c    the drawn widgets: the timeline chart and the flame graph
  *   ht-gui-row.c     HtRow, the one GObject every table lists
  *
@@ -97,7 +102,15 @@ G_DECLARE_FINAL_TYPE (HtPage, ht_page, HT, PAGE, GtkBox)
  * a worker thread, with a progress bar and Cancel.  `opened` runs once the database is
  * open (or failed: error set). */
 HtPage *ht_page_new (const char *path);
+/* Opens the recording: its database when current, else an import (signal "opened"). */
+void ht_page_start (HtPage *page);
 const char *ht_page_title (HtPage *page);
+const char *ht_page_path (HtPage *page);
+gboolean ht_page_failed (HtPage *page);
+const char *ht_page_error (HtPage *page); /* why it failed */
+/* The log behind its database (a time range imports it again), or NULL. */
+const char *ht_page_log (HtPage *page);
+HtDb *ht_page_db (HtPage *page); /* NULL until open */
 gboolean ht_page_ready (HtPage *page);
 void ht_page_show_view (HtPage *page, HtView view);
 HtView ht_page_current_view (HtPage *page);
@@ -108,11 +121,34 @@ void ht_page_set_range (HtPage *page, double from, double to);
 /* For tests and --self-test: the widgets of the views. */
 GtkWidget *ht_page_view_widget (HtPage *page, HtView view);
 
-/* ht-gui-app.c: the databases of the recordings open in the window, for Compare. */
+/* The views of an open page (NULL before it opened). */
+typedef struct _HtViews HtViews;
+HtViews *ht_page_views (HtPage *page);
+
+/* ht-page.c: the databases of the recordings open in the window, for Compare. */
 GtkStringList *ht_gui_recordings (void);
 
+/* ---------------------------------------------------------------------------------------
+ * ht-gui-app.c: the application
+ */
+
+/* Who drives the application instead of a user (tests/gui's driver): more options, what
+ * they mean (-1: go on, else the exit status), and the pages of the recordings given on
+ * the command line once their tabs exist (the driver owns the array). */
+typedef struct
+{
+  const GOptionEntry *options;
+  int (*local_options) (GVariantDict *options);
+  void (*opened) (GPtrArray *pages);
+} HtGuiDriver;
+
+/* Runs heaptrail-gui (driver: NULL for a user's session); returns the exit status. */
+int ht_gui_run (int argc, char **argv, const HtGuiDriver *driver);
+GtkWindow *ht_gui_window (void);
+void ht_gui_set_exit_status (int status);
+gint64 ht_gui_started (void); /* g_get_monotonic_time() at the start */
+
 /* ht-gui-views.c: builds the views of an open database into `stack`. */
-typedef struct _HtViews HtViews;
 HtViews *ht_views_new (HtDb *db, const char *path, GtkStack *stack);
 /* The time range the views show (--time): the summary marks it; dragging across the
  * summary's chart calls on_range. */

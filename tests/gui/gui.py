@@ -22,7 +22,8 @@ def expect(cond, what):
 
 class Ctx:
     def __init__(self, a):
-        self.gui, self.heaptrail, self.fixtures, self.schemas = a.gui, a.heaptrail, a.fixtures, a.schemas
+        self.gui, self.driver = a.gui, a.driver
+        self.heaptrail, self.fixtures, self.schemas = a.heaptrail, a.fixtures, a.schemas
         self.work = a.work
         if os.path.isdir(self.work):
             shutil.rmtree(self.work)
@@ -45,7 +46,10 @@ class Ctx:
         return log
 
     def run_gui(self, *args, env=None, timeout=120):
-        argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", self.gui, *args]
+        # --self-test and --bench belong to the driver (gui-driver.c), the product's
+        # application driven by the test instead of a user
+        prog = self.driver if args and args[0] in ("--self-test", "--bench") else self.gui
+        argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", prog, *args]
         p = subprocess.run(argv, env=env or self.env(), capture_output=True, text=True,
                            timeout=timeout, cwd=self.work)
         return p
@@ -231,7 +235,7 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=sorted(CASES))
-    for opt in ("--gui", "--heaptrail", "--fixtures", "--schemas", "--work"):
+    for opt in ("--gui", "--driver", "--heaptrail", "--fixtures", "--schemas", "--work"):
         ap.add_argument(opt, required=True)
     args = ap.parse_args()
     try:

@@ -1,0 +1,442 @@
+/* ht-page.c - HtPage: one recording, in a tab.
+ *
+ * A log is imported in a worker thread (GTask) with a progress bar and Cancel; a database
+ * that is current opens at once.  Once open, the page holds the views (ht-gui-views.c) in
+ * a stack with a sidebar, under a banner when the recording was sampled.  A time range
+ * chosen on the summary's chart imports the log again for that window.
+ */
+#include "ht-error.h"
+#include "ht-gui.h"
+#include "ht-import.h"
+#include "ht-reader.h"
+
+/* ---------------------------------------------------------------------------------------
+ * The recordings open, for Compare
+ */
+GtkStringList *
+ht_gui_recordings (void)
+{
+  static GtkStringList *list;
+  if (!list)
+    list = gtk_string_list_new (NULL);
+  return list;
+}
+
+static void
+recordings_add (const char *db_path)
+{
+  GtkStringList *list = ht_gui_recordings ();
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (list)); i++)
+    if (g_str_equal (gtk_string_list_get_string (list, i), db_path))
+      return;
+  gtk_string_list_append (list, db_path);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * HtPage
+ */
+struct _HtPage
+{
+  GtkBox parent;
+  char *path, *title;
+  HtDb *db;
+  HtViews *views;
+  GtkStack *stack;
+  GtkWidget *loading;
+  GtkProgressBar *progress;
+  GCancellable *cancellable;
+  double fraction; /* written by the worker, read by a timeout */
+  guint progress_source;
+  gboolean ready, failed;
+  char *error;                 /* why it failed */
+  char *log;                   /* the log behind the database, for time ranges; NULL if gone */
+  double range_from, range_to; /* the time window shown; range_to 0: all */
+};
+
+G_DEFINE_FINAL_TYPE (HtPage, ht_page, GTK_TYPE_BOX)
+
+enum
+{
+  SIGNAL_OPENED,
+  N_SIGNALS
+};
+static guint page_signals[N_SIGNALS];
+
+static void
+ht_page_dispose (GObject *object)
+{
+  HtPage *self = HT_PAGE (object);
+  if (self->cancellable)
+    g_cancellable_cancel (self->cancellable);
+  if (self->progress_source)
+    g_source_remove (self->progress_source);
+  self->progress_source = 0;
+  g_clear_pointer (&self->views, ht_views_free);
+  G_OBJECT_CLASS (ht_page_parent_class)->dispose (object);
+}
+
+static void
+ht_page_finalize (GObject *object)
+{
+  HtPage *self = HT_PAGE (object);
+  g_clear_pointer (&self->db, ht_db_close);
+  g_clear_object (&self->cancellable);
+  g_free (self->path);
+  g_free (self->title);
+  g_free (self->log);
+  g_free (self->error);
+  G_OBJECT_CLASS (ht_page_parent_class)->finalize (object);
+}
+
+static void
+ht_page_class_init (HtPageClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = ht_page_dispose;
+  G_OBJECT_CLASS (klass)->finalize = ht_page_finalize;
+  /* opened (error message or NULL) */
+  page_signals[SIGNAL_OPENED]
+      = g_signal_new ("opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+ht_page_init (HtPage *self)
+{
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
+}
+
+typedef struct
+{
+  char *log, *db;
+  double from, to; /* --time window; to 0: none */
+} ImportJob;
+
+static void
+import_job_free (gpointer data)
+{
+  ImportJob *job = data;
+  g_free (job->log);
+  g_free (job->db);
+  g_free (job);
+}
+
+static void
+import_progress (double fraction, gpointer data)
+{
+  HtPage *page = data;
+  page->fraction = fraction; /* a double store; the UI polls it */
+}
+
+static void
+import_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  HtPage *page = source;
+  ImportJob *job = data;
+  HtImportOptions opt = { .progress = import_progress,
+                          .progress_data = page,
+                          .cancellable = cancellable,
+                          .window_from_s = job->from,
+                          .window_to_s = job->to };
+  GError *error = NULL;
+  if (ht_import (job->log, job->db, &opt, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  g_free (opt.warnings);
+}
+
+static gboolean
+poll_progress (gpointer data)
+{
+  HtPage *page = data;
+  gtk_progress_bar_set_fraction (page->progress, page->fraction);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+page_fail (HtPage *page, const char *message)
+{
+  page->failed = TRUE;
+  g_free (page->error);
+  page->error = g_strdup (message);
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
+    gtk_box_remove (GTK_BOX (page), child);
+  GtkWidget *l = gtk_label_new (message);
+  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
+  gtk_label_set_selectable (GTK_LABEL (l), TRUE);
+  gtk_widget_set_vexpand (l, TRUE);
+  gtk_box_append (GTK_BOX (page), l);
+  g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, message);
+}
+
+static void page_range_chosen (double from, double to, gpointer data);
+
+static void
+page_open_db (HtPage *page, const char *db_path)
+{
+  g_clear_pointer (&page->views, ht_views_free);
+  g_clear_pointer (&page->db, ht_db_close);
+  page->ready = FALSE;
+  g_autoptr (GError) error = NULL;
+  page->db = ht_db_open (db_path, &error);
+  if (!page->db)
+    {
+      g_autofree char *msg = g_strdup_printf (_ ("%s: %s"), page->path, error->message);
+      page_fail (page, msg);
+      return;
+    }
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
+    gtk_box_remove (GTK_BOX (page), child);
+  gint64 sample_bytes = ht_db_meta_int (page->db, "sample_bytes");
+  if (sample_bytes > 0)
+    {
+      /* above every view: a sampled recording's figures are estimates */
+      g_autofree char *rate = ht_format_size ((double)sample_bytes, FALSE);
+      g_autofree char *text = g_strdup_printf (
+          _ ("Sampled recording: one allocation per %s on average was recorded. Every size and "
+             "count shown is an estimate."),
+          rate);
+      GtkWidget *banner = gtk_label_new (text);
+      gtk_label_set_wrap (GTK_LABEL (banner), TRUE);
+      gtk_label_set_xalign (GTK_LABEL (banner), 0);
+      gtk_widget_add_css_class (banner, "warning");
+      gtk_widget_set_margin_start (banner, 12);
+      gtk_widget_set_margin_end (banner, 12);
+      gtk_widget_set_margin_top (banner, 6);
+      gtk_widget_set_margin_bottom (banner, 6);
+      gtk_widget_set_name (banner, "estimate-banner");
+      gtk_box_append (GTK_BOX (page), banner);
+    }
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  gtk_widget_set_vexpand (row, TRUE);
+  page->stack = GTK_STACK (gtk_stack_new ());
+  gtk_stack_set_transition_type (page->stack, GTK_STACK_TRANSITION_TYPE_NONE);
+  gtk_widget_set_hexpand (GTK_WIDGET (page->stack), TRUE);
+  GtkWidget *sidebar = gtk_stack_sidebar_new ();
+  gtk_stack_sidebar_set_stack (GTK_STACK_SIDEBAR (sidebar), page->stack);
+  gtk_widget_set_size_request (sidebar, 150, -1);
+  gtk_box_append (GTK_BOX (row), sidebar);
+  gtk_box_append (GTK_BOX (row), gtk_separator_new (GTK_ORIENTATION_VERTICAL));
+  gtk_box_append (GTK_BOX (row), GTK_WIDGET (page->stack));
+  gtk_box_append (GTK_BOX (page), row);
+  page->views = ht_views_new (page->db, page->path, page->stack);
+  if (!page->log)
+    {
+      g_autofree char *log = ht_db_meta_string (page->db, "log_path");
+      if (log && g_file_test (log, G_FILE_TEST_IS_REGULAR))
+        page->log = g_steal_pointer (&log);
+    }
+  if (page->log)
+    ht_views_set_range (page->views, page->range_from, page->range_to, page_range_chosen, page);
+  page->ready = TRUE;
+  recordings_add (ht_db_path (page->db));
+  g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, NULL);
+}
+
+static void
+import_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  HtPage *page = HT_PAGE (source);
+  (void)data;
+  if (page->progress_source)
+    g_source_remove (page->progress_source);
+  page->progress_source = 0;
+  g_autoptr (GError) error = NULL;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_autofree char *msg = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                     || g_error_matches (error, HT_DB_ERROR, HT_DB_ERROR_CANCELLED)
+                                 ? g_strdup_printf (_ ("%s: import cancelled"), page->path)
+                                 : g_strdup_printf (_ ("%s: %s"), page->path, error->message);
+      page_fail (page, msg);
+      return;
+    }
+  ImportJob *job = g_task_get_task_data (G_TASK (result));
+  page_open_db (page, job->db);
+}
+
+static void
+cancel_clicked (GtkButton *b, gpointer data)
+{
+  (void)b;
+  g_cancellable_cancel (HT_PAGE (data)->cancellable);
+}
+
+static void page_import (HtPage *page, const char *log, char *db, double from, double to);
+
+/* A database given directly, or a log: its database when current, else an import. */
+void
+ht_page_start (HtPage *page)
+{
+  if (!ht_log_looks_like_log (page->path))
+    {
+      page_open_db (page, page->path);
+      return;
+    }
+  g_autofree char *db = ht_import_default_db_path (page->path);
+  if (ht_import_is_current (page->path, db))
+    {
+      page_open_db (page, db);
+      return;
+    }
+  page_import (page, page->path, g_steal_pointer (&db), 0, 0);
+}
+
+/* Imports `log` into `db` (taken) in a worker thread, showing progress and Cancel. */
+static void
+page_import (HtPage *page, const char *log, char *db, double from, double to)
+{
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
+    gtk_box_remove (GTK_BOX (page), child);
+  page->ready = FALSE;
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
+  g_autofree char *text
+      = to > 0 ? g_strdup_printf (_ ("Importing %s, %.3f s to %.3f s..."), page->title, from, to)
+               : g_strdup_printf (_ ("Importing %s..."), page->title);
+  gtk_box_append (GTK_BOX (box), gtk_label_new (text));
+  page->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+  gtk_widget_set_size_request (GTK_WIDGET (page->progress), 360, -1);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (page->progress));
+  GtkWidget *cancel = gtk_button_new_with_mnemonic (_ ("_Cancel"));
+  gtk_widget_set_name (cancel, "cancel-import");
+  gtk_widget_set_halign (cancel, GTK_ALIGN_CENTER);
+  g_signal_connect (cancel, "clicked", G_CALLBACK (cancel_clicked), page);
+  gtk_box_append (GTK_BOX (box), cancel);
+  gtk_widget_set_vexpand (box, TRUE);
+  gtk_box_append (GTK_BOX (page), box);
+  page->loading = box;
+  g_clear_object (&page->cancellable);
+  page->cancellable = g_cancellable_new ();
+  page->progress_source = g_timeout_add (100, poll_progress, page);
+  ImportJob *job = g_new0 (ImportJob, 1);
+  job->log = g_strdup (log);
+  job->db = db;
+  job->from = from;
+  job->to = to;
+  GTask *task = g_task_new (page, page->cancellable, import_done, NULL);
+  g_task_set_task_data (task, job, import_job_free);
+  g_task_run_in_thread (task, import_thread);
+  g_object_unref (task);
+}
+
+void
+ht_page_set_range (HtPage *page, double from, double to)
+{
+  if (!page->log || (to <= from && page->range_to == 0))
+    return;
+  if (to <= from)
+    from = to = 0;
+  page->range_from = from;
+  page->range_to = to;
+  g_autofree char *db = NULL;
+  if (to > 0)
+    {
+      /* windowed databases go to the cache, named by the log and the window */
+      g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "heaptrail", NULL);
+      g_mkdir_with_parents (dir, 0700);
+      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA1, page->log, -1);
+      g_autofree char *name = g_strdup_printf ("%.12s-%.3f-%.3f.db", hash, from, to);
+      db = g_build_filename (dir, name, NULL);
+    }
+  else
+    db = ht_import_default_db_path (page->log);
+  page_import (page, page->log, g_steal_pointer (&db), from, to);
+}
+
+static void
+page_range_chosen (double from, double to, gpointer data)
+{
+  ht_page_set_range (HT_PAGE (data), from, to);
+}
+
+HtPage *
+ht_page_new (const char *path)
+{
+  HtPage *page = g_object_new (HT_TYPE_PAGE, NULL);
+  page->path = g_strdup (path);
+  page->title = g_path_get_basename (path);
+  return page;
+}
+
+const char *
+ht_page_title (HtPage *page)
+{
+  return page->title;
+}
+
+const char *
+ht_page_path (HtPage *page)
+{
+  return page->path;
+}
+
+gboolean
+ht_page_failed (HtPage *page)
+{
+  return page->failed;
+}
+
+const char *
+ht_page_error (HtPage *page)
+{
+  return page->error;
+}
+
+const char *
+ht_page_log (HtPage *page)
+{
+  return page->log;
+}
+
+HtDb *
+ht_page_db (HtPage *page)
+{
+  return page->db;
+}
+
+gboolean
+ht_page_ready (HtPage *page)
+{
+  return page->ready;
+}
+
+void
+ht_page_show_view (HtPage *page, HtView view)
+{
+  if (page->stack)
+    gtk_stack_set_visible_child_name (page->stack, ht_view_ids[view]);
+}
+
+HtView
+ht_page_current_view (HtPage *page)
+{
+  const char *name = page->stack ? gtk_stack_get_visible_child_name (page->stack) : NULL;
+  for (int i = 0; name && i < HT_VIEW_COUNT; i++)
+    if (g_str_equal (name, ht_view_ids[i]))
+      return (HtView)i;
+  return HT_VIEW_SUMMARY;
+}
+
+void
+ht_page_focus_search (HtPage *page)
+{
+  if (page->views)
+    ht_views_focus_search (page->views);
+}
+
+GtkWidget *
+ht_page_view_widget (HtPage *page, HtView view)
+{
+  return page->stack ? gtk_stack_get_child_by_name (page->stack, ht_view_ids[view]) : NULL;
+}
+
+HtViews *
+ht_page_views (HtPage *page)
+{
+  return page->views;
+}

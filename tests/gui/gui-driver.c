@@ -1,0 +1,339 @@
+/* gui-driver.c - heaptrail-gui driven by the tests: the application of the product (the
+ * heaptrail_gui library), with two more options that open recordings and then, instead of
+ * waiting for a user, work the views and check what they show.
+ *
+ *   heaptrail-gui-driver --self-test REC [REC2]   drive the views, check the models, exit 0
+ *                                                 when every check passed
+ *   heaptrail-gui-driver --bench REC              how long the recording took to open and
+ *                                                 each view to build
+ *
+ * Environment: HT_SELF_TEST_EXPECT_GRAPH (the recording has a heap graph: check it),
+ * HT_SELF_TEST_LABELS (write the labels on screen there), HT_SELF_TEST_CANCEL (cancel the
+ * import at once).  tests/gui/gui.py runs it under Xvfb.
+ */
+#include <locale.h>
+#include <string.h>
+
+#include "ht-gui.h"
+
+/* Label texts of the visible widgets under `w`, one per line (for the translation test). */
+static void
+collect_labels (GtkWidget *w, GString *out)
+{
+  if (!gtk_widget_get_mapped (w))
+    return;
+  if (GTK_IS_LABEL (w))
+    g_string_append_printf (out, "%s\n", gtk_label_get_text (GTK_LABEL (w)));
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    collect_labels (c, out);
+}
+
+/* The widget named `name` under `w` (gtk_widget_set_name), or NULL. */
+static GtkWidget *
+find_named (GtkWidget *w, const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (w), name) == 0)
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_named (c, name);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+#define CHECK(cond, ...)                                                                           \
+  do                                                                                               \
+    {                                                                                              \
+      if (!(cond))                                                                                 \
+        {                                                                                          \
+          g_printerr ("self-test: FAIL: " __VA_ARGS__);                                            \
+          g_printerr ("\n");                                                                       \
+          ht_gui_set_exit_status (1);                                                              \
+        }                                                                                          \
+      else                                                                                         \
+        g_print ("self-test: ok: " __VA_ARGS__), g_print ("\n");                                   \
+    }                                                                                              \
+  while (0)
+
+static HtRow *
+visible_row (GtkColumnView *table, guint i)
+{
+  return ht_table_row (table, i);
+}
+
+static guint64
+allocated_total (GtkColumnView *table)
+{
+  guint64 total = 0;
+  GListModel *rows = ht_table_visible (table);
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr (HtRow) r = ht_table_row (table, i);
+      total += (guint64)r->values[1];
+    }
+  return total;
+}
+
+static gboolean
+self_test_range_step (gpointer data)
+{
+  GPtrArray *pages = data;
+  HtPage *page = pages->pdata[0];
+  if (!ht_page_ready (page))
+    return G_SOURCE_CONTINUE;
+  guint64 before = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (page), "ht-before"));
+  guint64 after = allocated_total (ht_views_allocations_table (ht_page_views (page)));
+  CHECK (after < before, "time range: %llu allocations in the last tenth of the run, %llu in all",
+         (unsigned long long)after, (unsigned long long)before);
+  g_ptr_array_unref (pages);
+  gtk_window_destroy (ht_gui_window ());
+  return G_SOURCE_REMOVE;
+}
+
+/* Drives the first page the way a user would and checks what the models hold. */
+/* --screenshot, --self-test and --bench on a recording that cannot be opened: say so, fail */
+static gboolean
+any_failed (GPtrArray *pages)
+{
+  for (guint i = 0; i < pages->len; i++)
+    {
+      HtPage *p = pages->pdata[i];
+      if (ht_page_failed (p))
+        {
+          g_printerr ("heaptrail-gui: %s could not be opened (%s)\n", ht_page_path (p),
+                      ht_page_error (p));
+          ht_gui_set_exit_status (1);
+          gtk_window_destroy (ht_gui_window ());
+          g_ptr_array_unref (pages);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+self_test_step (gpointer data)
+{
+  GPtrArray *pages = data;
+  if (g_getenv ("HT_SELF_TEST_CANCEL"))
+    for (guint i = 0; i < pages->len; i++)
+      {
+        /* the user's way: the page's Cancel button */
+        GtkWidget *cancel = find_named (GTK_WIDGET (pages->pdata[i]), "cancel-import");
+        if (cancel)
+          g_signal_emit_by_name (cancel, "clicked");
+      }
+  if (any_failed (pages))
+    return G_SOURCE_REMOVE;
+  for (guint i = 0; i < pages->len; i++)
+    if (!ht_page_ready (pages->pdata[i]))
+      return G_SOURCE_CONTINUE;
+  HtPage *page = pages->pdata[0];
+  HtViews *v = ht_page_views (page);
+  GtkColumnView *table = ht_views_allocations_table (v);
+  ht_page_show_view (page, HT_VIEW_ALLOCATIONS);
+
+  /* group by line, then function */
+  guint by_line = g_list_model_get_n_items (ht_table_visible (table));
+  g_autoptr (HtRow) first_line = by_line ? visible_row (table, 0) : NULL;
+  CHECK (by_line > 0 && first_line && strchr (first_line->key, ':'),
+         "by line: %u groups, first '%s'", by_line, first_line ? first_line->key : "");
+  ht_views_set_group_by (v, HT_GROUP_FUNCTION);
+  guint by_function = g_list_model_get_n_items (ht_table_visible (table));
+  gboolean no_lines = TRUE;
+  for (guint i = 0; i < by_function; i++)
+    {
+      g_autoptr (HtRow) r = visible_row (table, i);
+      no_lines = no_lines && !g_regex_match_simple (":[0-9]+$", r->key, 0, 0);
+    }
+  CHECK (by_function > 0 && no_lines, "by function: %u groups, keys are functions", by_function);
+
+  /* sort by the allocation count, descending, then ascending */
+  GListModel *cols = gtk_column_view_get_columns (table);
+  g_autoptr (GtkColumnViewColumn) count_col = g_list_model_get_item (cols, 2);
+  gtk_column_view_sort_by_column (table, count_col, GTK_SORT_DESCENDING);
+  gboolean sorted = TRUE;
+  for (guint i = 1; i < by_function; i++)
+    {
+      g_autoptr (HtRow) a = visible_row (table, i - 1);
+      g_autoptr (HtRow) b = visible_row (table, i);
+      sorted = sorted && a->values[1] >= b->values[1];
+    }
+  CHECK (sorted, "sorted by allocations, descending");
+  gtk_column_view_sort_by_column (table, count_col, GTK_SORT_ASCENDING);
+  g_autoptr (HtRow) low = visible_row (table, 0);
+  g_autoptr (HtRow) high = visible_row (table, by_function - 1);
+  CHECK (low->values[1] <= high->values[1], "sorted by allocations, ascending");
+
+  /* back to lines; select the largest allocated line and open its graph */
+  ht_views_set_group_by (v, HT_GROUP_LINE);
+  g_autoptr (GtkColumnViewColumn) size_col = g_list_model_get_item (cols, 1);
+  gtk_column_view_sort_by_column (table, size_col, GTK_SORT_DESCENDING);
+  GtkSelectionModel *sel = gtk_column_view_get_model (table);
+  gtk_selection_model_select_item (sel, 0, TRUE);
+  HtRow *row = ht_table_selected (table);
+  CHECK (row && row->traceback && row->traceback->len > 0, "selected '%s' has a traceback",
+         row ? row->key : "");
+  /* the row expands to its traceback, frame by frame */
+  {
+    GListModel *visible = ht_table_visible (table);
+    guint before = g_list_model_get_n_items (visible);
+    g_autoptr (GObject) first = g_list_model_get_item (visible, 0);
+    if (GTK_IS_TREE_LIST_ROW (first))
+      gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), TRUE);
+    guint after = g_list_model_get_n_items (visible);
+    guint frames = row && row->traceback ? row->traceback->len : 0;
+    CHECK (after == before + frames, "the row expands to its %u frames (%u -> %u rows)", frames,
+           before, after);
+    if (GTK_IS_TREE_LIST_ROW (first))
+      gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), FALSE);
+  }
+  if (row)
+    {
+      ht_views_graph_for_row (v, row);
+      guint nodes = ht_views_graph_nodes (v);
+      g_print ("self-test: graph of '%s': %u nodes\n", row->key, nodes);
+      if (g_getenv ("HT_SELF_TEST_EXPECT_GRAPH"))
+        CHECK (nodes > 0, "the row's graph has %u nodes", nodes);
+    }
+
+  /* the graph's blocks, read from SQLite a page at a time as the list shows them */
+  GListModel *blocks = ht_views_block_list (v);
+  if (blocks)
+    {
+      guint n = g_list_model_get_n_items (blocks);
+      g_autoptr (HtRow) mid = n ? g_list_model_get_item (blocks, n / 2) : NULL;
+      g_autoptr (HtRow) top = n ? g_list_model_get_item (blocks, 0) : NULL;
+      CHECK (n > 0 && mid && top && top->values[1] >= mid->values[1]
+                 && ht_block_list_pages_read (HT_BLOCK_LIST (blocks)) <= 3,
+             "blocks: %u, largest retained first, %u page reads", n,
+             ht_block_list_pages_read (HT_BLOCK_LIST (blocks)));
+    }
+
+  /* two snapshots: the first and the last */
+  ht_views_pick_snapshots (v, 0, G_MAXUINT);
+  GListModel *diff = ht_views_snapshot_diff (v);
+  CHECK (diff && g_list_model_get_n_items (diff) > 0,
+         "diff between the first and last snapshots: %u rows",
+         diff ? g_list_model_get_n_items (diff) : 0);
+  if (diff && g_list_model_get_n_items (diff) > 0)
+    {
+      /* click through to the site: Allocations filtered to that line */
+      g_autoptr (GObject) item = g_list_model_get_item (diff, 0);
+      ht_views_open_diff_row (v, 0);
+      guint shown = g_list_model_get_n_items (ht_table_visible (table));
+      g_autoptr (HtRow) only = shown ? ht_table_row (table, 0) : NULL;
+      CHECK (ht_page_current_view (page) == HT_VIEW_ALLOCATIONS && shown == 1 && only
+                 && g_str_equal (only->key, HT_ROW (item)->key),
+             "a diff row opens its site in Allocations (%u rows shown)", shown);
+      ht_views_clear_filter (v);
+    }
+
+  /* the help overlay lists the shortcuts */
+  GtkShortcutsWindow *help
+      = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (ht_gui_window ()));
+  CHECK (help != NULL, "the help overlay (Ctrl+?) is loaded");
+
+  /* compare with the second recording, which Compare's list offers */
+  if (pages->len > 1)
+    {
+      CHECK (g_list_model_get_n_items (G_LIST_MODEL (ht_gui_recordings ())) == pages->len,
+             "Compare offers the %u open recordings", pages->len);
+      HtPage *other = pages->pdata[1];
+      g_autoptr (GError) error = NULL;
+      const char *db = ht_db_path (ht_page_db (other));
+      gboolean ok = ht_views_compare_with (v, db, &error);
+      GListModel *rows = ht_views_compare_rows (v);
+      CHECK (ok && g_list_model_get_n_items (rows) > 0, "compare: %u rows%s%s",
+             g_list_model_get_n_items (rows), error ? ": " : "", error ? error->message : "");
+    }
+
+  /* what is on screen, for the translation test */
+  if (g_getenv ("HT_SELF_TEST_LABELS"))
+    {
+      const char *want = g_getenv ("HT_SELF_TEST_VIEW");
+      HtView shown = HT_VIEW_SUMMARY;
+      for (int i = 0; want && i < HT_VIEW_COUNT; i++)
+        if (g_str_equal (want, ht_view_ids[i]))
+          shown = (HtView)i;
+      ht_page_show_view (page, shown);
+      GString *labels = g_string_new (NULL);
+      collect_labels (GTK_WIDGET (ht_gui_window ()), labels);
+      g_autofree char *path = g_strdup (g_getenv ("HT_SELF_TEST_LABELS"));
+      g_file_set_contents (path, labels->str, -1, NULL);
+      g_string_free (labels, TRUE);
+    }
+  /* a time range chosen on the chart: every view then counts only what was allocated in
+   * it (the log is imported again with the window) */
+  if (ht_page_log (page))
+    {
+      guint64 before = allocated_total (table);
+      double duration = ht_db_meta_double (ht_page_db (page), "duration_s");
+      g_object_set_data (G_OBJECT (page), "ht-before", GSIZE_TO_POINTER ((gsize)before));
+      ht_page_set_range (page, duration * 0.9, duration);
+      g_timeout_add (200, self_test_range_step, pages);
+      return G_SOURCE_REMOVE;
+    }
+  g_ptr_array_unref (pages);
+  gtk_window_destroy (ht_gui_window ());
+  return G_SOURCE_REMOVE;
+}
+
+/* --bench: the time from the command line to a usable window, and each view's share. */
+static gboolean
+bench_step (gpointer data)
+{
+  GPtrArray *pages = data;
+  HtPage *page = pages->pdata[0];
+  if (any_failed (pages))
+    return G_SOURCE_REMOVE;
+  if (!ht_page_ready (page))
+    return G_SOURCE_CONTINUE;
+  double open_ms = (double)(g_get_monotonic_time () - ht_gui_started ()) / 1000;
+  ht_views_build_all (ht_page_views (page));
+  const gint64 *us = ht_views_build_times (ht_page_views (page));
+  g_print ("{\"open_ms\": %.1f", open_ms);
+  for (int i = 0; i < HT_VIEW_COUNT; i++)
+    g_print (", \"%s_ms\": %.1f", ht_view_ids[i], (double)us[i] / 1000);
+  g_print ("}\n");
+  g_ptr_array_unref (pages);
+  gtk_window_destroy (ht_gui_window ());
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean self_test, bench;
+
+static int
+local_options (GVariantDict *options)
+{
+  self_test = g_variant_dict_contains (options, "self-test");
+  bench = g_variant_dict_contains (options, "bench");
+  return -1;
+}
+
+static void
+opened (GPtrArray *pages)
+{
+  if (bench)
+    g_timeout_add (20, bench_step, pages);
+  else if (self_test)
+    g_timeout_add (g_getenv ("HT_SELF_TEST_CANCEL") ? 5 : 300, self_test_step, pages);
+  else
+    g_ptr_array_unref (pages);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const GOptionEntry options[] = {
+    { "self-test", 0, 0, G_OPTION_ARG_NONE, NULL,
+      "Drive the views of the first recording, check what they show, then quit", NULL },
+    { "bench", 0, 0, G_OPTION_ARG_NONE, NULL,
+      "Print how long the first recording took to open and each view to build, then quit", NULL },
+    { NULL },
+  };
+  static const HtGuiDriver driver = { options, local_options, opened };
+  return ht_gui_run (argc, argv, &driver);
+}
