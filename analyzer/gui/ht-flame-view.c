@@ -35,7 +35,7 @@ static void
 options_changed (HtFlameView *self)
 {
   if (self->flame)
-    ht_flame_set_root (self->flame, query (self));
+    ht_flame_graph_set_root (HT_FLAME_GRAPH (self->flame), query (self));
 }
 
 static void
@@ -69,7 +69,7 @@ ht_flame_view_new (HtDb *db)
 {
   HtFlameView *self = g_object_new (HT_TYPE_FLAME_VIEW, NULL);
   self->db = db;
-  self->flame = ht_flame_new (query (self));
+  self->flame = ht_flame_graph_new (query (self));
   gtk_widget_set_vexpand (self->flame, TRUE);
   gtk_box_append (self->graph_box, self->flame);
   return GTK_WIDGET (self);

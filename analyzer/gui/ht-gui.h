@@ -9,7 +9,7 @@
  *                    ht-call-tree-view.c, ht-flame-view.c, ht-snapshots-view.c,
  *                    ht-types-view.c, ht-leaks-view.c, ht-graph-view.c, ht-compare-view.c
  *                    (data/gtk/ht-*.ui)
- *   ht-gui-draw.c    the drawn widgets: the timeline chart and the flame graph
+ *   ht-timeline.c, ht-flame-graph.c   the drawn widgets
  *   ht-gui-row.c     HtRow, the one GObject every table lists
  *
  * Every figure comes from the analyzer library (ht-query.h, ht-heap.h), as in the CLI.
@@ -178,14 +178,21 @@ GListModel *ht_views_compare_rows (HtViews *views);
 GtkWidget *ht_unavailable_new (const char *why, const char *how);
 char *ht_traceback_text (GPtrArray *traceback);
 
-/* ht-gui-draw.c */
+/* ht-timeline.c: heap and RSS over time, snapshots marked; or two recordings overlaid */
+#define HT_TYPE_TIMELINE (ht_timeline_get_type ())
+G_DECLARE_FINAL_TYPE (HtTimeline, ht_timeline, HT, TIMELINE, GtkDrawingArea)
 GtkWidget *ht_timeline_new (GArray *points, GPtrArray *snapshots, double duration_s);
-/* Shows [from, to] as selected (to 0: none); with on_range, dragging selects a range. */
-void ht_timeline_set_range (GtkWidget *timeline, double from, double to, HtRangeFunc on_range,
-                            gpointer data);
 GtkWidget *ht_timeline_overlay_new (GArray *a, GArray *b, const char *label_a,
                                     const char *label_b);
-GtkWidget *ht_flame_new (HtCallNode *root);
-void ht_flame_set_root (GtkWidget *flame, HtCallNode *root);
+/* Shows [from, to] as selected (to 0: none). */
+void ht_timeline_set_range (HtTimeline *timeline, double from, double to);
+/* Dragging across it selects a range: "range-selected" (from, to; to 0 for a click). */
+void ht_timeline_set_selectable (HtTimeline *timeline, gboolean selectable);
+
+/* ht-flame-graph.c: a call tree (owned) drawn as a flame graph */
+#define HT_TYPE_FLAME_GRAPH (ht_flame_graph_get_type ())
+G_DECLARE_FINAL_TYPE (HtFlameGraph, ht_flame_graph, HT, FLAME_GRAPH, GtkDrawingArea)
+GtkWidget *ht_flame_graph_new (HtCallNode *root);
+void ht_flame_graph_set_root (HtFlameGraph *flame, HtCallNode *root);
 
 G_END_DECLS

@@ -127,9 +127,10 @@ facts_of (HtSummaryView *self, const HtSummary *s, gboolean has_graph)
 }
 
 static void
-range_chosen (double from, double to, gpointer data)
+range_chosen (HtTimeline *timeline, double from, double to, HtSummaryView *self)
 {
-  g_signal_emit (data, signals[RANGE_SELECTED], 0, from, to);
+  (void) timeline;
+  g_signal_emit (self, signals[RANGE_SELECTED], 0, from, to);
 }
 
 GtkWidget *
@@ -149,7 +150,9 @@ ht_summary_view_new (HtDb *db, GPtrArray *snapshots, gboolean has_graph)
     {
       self->timeline = ht_timeline_new (points, snapshots, duration);
       gtk_box_append (self->chart_box, self->timeline);
-      ht_timeline_set_range (self->timeline, 0, 0, range_chosen, self);
+      ht_timeline_set_selectable (HT_TIMELINE (self->timeline), TRUE);
+      g_signal_connect_object (self->timeline, "range-selected", G_CALLBACK (range_chosen),
+                               self, 0);
       gtk_label_set_text (self->range_label, _("Drag across the chart to keep only the "
                                                "allocations made in that time, in every view."));
     }
@@ -163,7 +166,7 @@ ht_summary_view_show_range (HtSummaryView *self, double from, double to)
 {
   if (!self->timeline)
     return;
-  ht_timeline_set_range (self->timeline, from, to, range_chosen, self);
+  ht_timeline_set_range (HT_TIMELINE (self->timeline), from, to);
   if (to > 0)
     {
       g_autofree char *text = g_strdup_printf (_("Every view shows the allocations made between "

@@ -1,13 +1,17 @@
-/* ht-gui-draw.c - the drawn widgets: memory over time, and the flame graph. */
+/* ht-timeline.c - HtTimeline: heap and RSS over time, drawn with cairo.
+ *
+ * One recording's heap and RSS with its snapshots marked, or two recordings overlaid on
+ * one scale (Compare).  Axis ticks fall on round values (1, 2, 2.5 or 5 times a power of
+ * ten) and the labels of an axis share a unit.  When selectable, dragging across the chart
+ * picks a time range ("range-selected"); a click clears it.
+ */
 #include <math.h>
 
 #include "ht-gui.h"
 
-/* ---------------------------------------------------------------------------------------
- * Timeline: heap and RSS over time, snapshots as marks
- */
-typedef struct
+struct _HtTimeline
 {
+  GtkDrawingArea parent_instance;
   GArray *a, *b;          /* HtTimePoint; b only when two recordings are overlaid */
   char *label_a, *label_b;
   GPtrArray *snapshots;   /* HtSnapshotInfo*, or NULL */
@@ -15,20 +19,30 @@ typedef struct
   double left, width, tmax; /* the plot's place, from the last draw */
   double sel_from, sel_to;  /* the selected range in seconds; sel_to 0: none */
   double drag_x;
-  HtRangeFunc on_range;
-  gpointer on_range_data;
-} Timeline;
+  gboolean selectable;
+};
+
+G_DEFINE_FINAL_TYPE (HtTimeline, ht_timeline, GTK_TYPE_DRAWING_AREA)
+
+enum
+{
+  RANGE_SELECTED,
+  N_SIGNALS,
+};
+static guint signals[N_SIGNALS];
+
+typedef HtTimeline Timeline;
 
 static void
-timeline_free (gpointer data)
+ht_timeline_finalize (GObject *object)
 {
-  Timeline *t = data;
+  Timeline *t = HT_TIMELINE (object);
   g_clear_pointer (&t->a, g_array_unref);
   g_clear_pointer (&t->b, g_array_unref);
   g_clear_pointer (&t->snapshots, g_ptr_array_unref);
   g_free (t->label_a);
   g_free (t->label_b);
-  g_free (t);
+  G_OBJECT_CLASS (ht_timeline_parent_class)->finalize (object);
 }
 
 static void
@@ -239,255 +253,68 @@ drag_end (GtkGestureDrag *g, double dx, double dy, gpointer data)
   Timeline *t = data;
   if (t->sel_to - t->sel_from < t->tmax / 200) /* a click, not a drag: no range */
     t->sel_from = t->sel_to = 0;
-  if (t->on_range) /* a range, or (a click) none */
-    t->on_range (t->sel_from, t->sel_to, t->on_range_data);
+  g_signal_emit (t, signals[RANGE_SELECTED], 0, t->sel_from, t->sel_to); /* or (a click) none */
 }
 
-static GtkWidget *
-timeline_widget (Timeline *t)
+static void
+ht_timeline_class_init (HtTimelineClass *klass)
 {
-  GtkWidget *area = gtk_drawing_area_new ();
-  g_object_set_data (G_OBJECT (area), "ht-timeline", t);
-  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (area), 220);
-  gtk_widget_set_hexpand (area, TRUE);
-  gtk_widget_set_vexpand (area, TRUE);
-  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (area), draw_timeline, t, timeline_free);
-  return area;
+  G_OBJECT_CLASS (klass)->finalize = ht_timeline_finalize;
+  /* a time range was dragged across the chart: from, to in seconds (to 0: a click, none) */
+  signals[RANGE_SELECTED] = g_signal_new ("range-selected", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                          2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+}
+
+static void
+ht_timeline_init (HtTimeline *self)
+{
+  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self), 220);
+  gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
+  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self), draw_timeline, self, NULL);
 }
 
 void
-ht_timeline_set_range (GtkWidget *timeline, double from, double to, HtRangeFunc on_range,
-                       gpointer data)
+ht_timeline_set_range (HtTimeline *t, double from, double to)
 {
-  Timeline *t = g_object_get_data (G_OBJECT (timeline), "ht-timeline");
   t->sel_from = from;
   t->sel_to = to;
-  if (on_range && !t->on_range)
-    {
-      GtkGesture *drag = gtk_gesture_drag_new ();
-      g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin), t);
-      g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update), t);
-      g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end), t);
-      gtk_widget_add_controller (timeline, GTK_EVENT_CONTROLLER (drag));
-      gtk_widget_set_tooltip_text (timeline, _("Drag across the chart to look at the allocations "
-                                               "made in that time only"));
-    }
-  t->on_range = on_range;
-  t->on_range_data = data;
-  gtk_widget_queue_draw (timeline);
+  gtk_widget_queue_draw (GTK_WIDGET (t));
+}
+
+void
+ht_timeline_set_selectable (HtTimeline *t, gboolean selectable)
+{
+  if (!selectable || t->selectable)
+    return;
+  t->selectable = TRUE;
+  GtkGesture *drag = gtk_gesture_drag_new ();
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin), t);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update), t);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end), t);
+  gtk_widget_add_controller (GTK_WIDGET (t), GTK_EVENT_CONTROLLER (drag));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (t), _("Drag across the chart to look at the "
+                                                 "allocations made in that time only"));
 }
 
 GtkWidget *
 ht_timeline_new (GArray *points, GPtrArray *snapshots, double duration_s)
 {
-  Timeline *t = g_new0 (Timeline, 1);
+  Timeline *t = g_object_new (HT_TYPE_TIMELINE, NULL);
   t->a = g_array_ref (points);
   t->snapshots = snapshots ? g_ptr_array_ref (snapshots) : NULL;
   t->duration = duration_s;
-  return timeline_widget (t);
+  return GTK_WIDGET (t);
 }
 
 GtkWidget *
 ht_timeline_overlay_new (GArray *a, GArray *b, const char *label_a, const char *label_b)
 {
-  Timeline *t = g_new0 (Timeline, 1);
+  Timeline *t = g_object_new (HT_TYPE_TIMELINE, NULL);
   t->a = g_array_ref (a);
   t->b = g_array_ref (b);
   t->label_a = g_strdup (label_a);
   t->label_b = g_strdup (label_b);
-  return timeline_widget (t);
-}
-
-/* ---------------------------------------------------------------------------------------
- * Flame graph: the top-down call tree, callers at the bottom, width by cost; a click
- * zooms into a frame, a click on the bottom bar zooms out.
- */
-typedef struct
-{
-  HtCallNode *root;  /* owned */
-  HtCallNode *focus; /* drawn as full width */
-  GtkWidget *area;
-} Flame;
-
-#define FLAME_ROW 18.0
-
-static void
-flame_free (gpointer data)
-{
-  Flame *f = data;
-  ht_call_node_free (f->root);
-  g_free (f);
-}
-
-static void
-flame_color (cairo_t *cr, const char *name)
-{
-  guint h = g_str_hash (name);
-  cairo_set_source_rgb (cr, 0.85 + (h % 16) / 120.0, 0.35 + (h / 16 % 64) / 140.0,
-                        0.15 + (h / 1024 % 32) / 200.0);
-}
-
-static void
-flame_draw_node (cairo_t *cr, const HtCallNode *n, double x, double w, double y, guint64 total)
-{
-  if (w < 0.5)
-    return;
-  if (n->location)
-    {
-      flame_color (cr, n->location->function);
-      cairo_rectangle (cr, x + 0.5, y - FLAME_ROW + 1, MAX (w - 1, 0.5), FLAME_ROW - 2);
-      cairo_fill (cr);
-      if (w > 30)
-        {
-          cairo_save (cr);
-          cairo_rectangle (cr, x, y - FLAME_ROW, w - 2, FLAME_ROW);
-          cairo_clip (cr);
-          cairo_set_source_rgb (cr, 0.1, 0.1, 0.1);
-          cairo_move_to (cr, x + 3, y - 5);
-          cairo_show_text (cr, n->location->function);
-          cairo_restore (cr);
-        }
-      y -= FLAME_ROW;
-    }
-  double cx = x;
-  for (guint i = 0; n->children && i < n->children->len; i++)
-    {
-      const HtCallNode *c = n->children->pdata[i];
-      double cw = total ? w * (double) c->total_bytes / (double) n->total_bytes : 0;
-      flame_draw_node (cr, c, cx, cw, y, total);
-      cx += cw;
-    }
-}
-
-static void
-draw_flame (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
-{
-  (void) area;
-  Flame *f = data;
-  cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_paint (cr);
-  if (!f->focus || f->focus->total_bytes == 0)
-    return;
-  cairo_select_font_face (cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size (cr, 11);
-  /* the focus's callers, full width, below it */
-  double y = height - 4;
-  g_autoptr (GPtrArray) chain = g_ptr_array_new ();
-  for (HtCallNode *p = f->focus->parent; p && p->location; p = p->parent)
-    g_ptr_array_insert (chain, 0, p);
-  for (guint i = 0; i < chain->len; i++)
-    {
-      HtCallNode *p = chain->pdata[i];
-      cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
-      cairo_rectangle (cr, 0.5, y - FLAME_ROW + 1, width - 1, FLAME_ROW - 2);
-      cairo_fill (cr);
-      cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
-      cairo_move_to (cr, 3, y - 5);
-      cairo_show_text (cr, p->location->function);
-      y -= FLAME_ROW;
-    }
-  flame_draw_node (cr, f->focus, 0, width, y, f->focus->total_bytes);
-}
-
-/* The node under (x, y), walking the same layout as the drawing. */
-static HtCallNode *
-flame_hit (HtCallNode *n, double x, double w, double y, double px, double py)
-{
-  if (n->location)
-    {
-      if (py <= y && py > y - FLAME_ROW && px >= x && px < x + w)
-        return n;
-      y -= FLAME_ROW;
-    }
-  double cx = x;
-  for (guint i = 0; n->children && i < n->children->len; i++)
-    {
-      HtCallNode *c = n->children->pdata[i];
-      double cw = n->total_bytes ? w * (double) c->total_bytes / (double) n->total_bytes : 0;
-      HtCallNode *hit = flame_hit (c, cx, cw, y, px, py);
-      if (hit)
-        return hit;
-      cx += cw;
-    }
-  return NULL;
-}
-
-static double
-flame_base (Flame *f, int height)
-{
-  double y = height - 4;
-  for (HtCallNode *p = f->focus->parent; p && p->location; p = p->parent)
-    y -= FLAME_ROW;
-  return y;
-}
-
-static void
-flame_clicked (GtkGestureClick *gesture, int n_press, double x, double y, gpointer data)
-{
-  (void) n_press;
-  Flame *f = data;
-  GtkWidget *w = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (gesture));
-  int width = gtk_widget_get_width (w), height = gtk_widget_get_height (w);
-  if (!f->focus)
-    return;
-  double base = flame_base (f, height);
-  if (y > base && f->focus->parent) /* the callers' bars: zoom out */
-    f->focus = f->focus->parent->location ? f->focus->parent : f->root;
-  else
-    {
-      HtCallNode *hit = flame_hit (f->focus, 0, width, base, x, y);
-      if (hit)
-        f->focus = hit;
-    }
-  gtk_widget_queue_draw (w);
-}
-
-static gboolean
-flame_tooltip (GtkWidget *w, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
-{
-  (void) keyboard;
-  Flame *f = data;
-  if (!f->focus)
-    return FALSE;
-  HtCallNode *hit = flame_hit (f->focus, 0, gtk_widget_get_width (w),
-                               flame_base (f, gtk_widget_get_height (w)), x, y);
-  if (!hit || !hit->location)
-    return FALSE;
-  g_autofree char *size = ht_format_size ((double) hit->total_bytes, FALSE);
-  g_autofree char *where = ht_location_format (hit->location);
-  g_autofree char *text = g_strdup_printf (_("%s\n%s: %s in %llu allocations (%.1f%%)"),
-                                           hit->location->function, where, size,
-                                           (unsigned long long) hit->total_count,
-                                           100.0 * (double) hit->total_bytes
-                                             / (double) MAX (f->root->total_bytes, 1));
-  gtk_tooltip_set_text (tooltip, text);
-  return TRUE;
-}
-
-GtkWidget *
-ht_flame_new (HtCallNode *root)
-{
-  Flame *f = g_new0 (Flame, 1);
-  GtkWidget *area = gtk_drawing_area_new ();
-  f->area = area;
-  gtk_widget_set_hexpand (area, TRUE);
-  gtk_widget_set_vexpand (area, TRUE);
-  gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (area), draw_flame, f, flame_free);
-  g_object_set_data (G_OBJECT (area), "ht-flame", f);
-  GtkGesture *click = gtk_gesture_click_new ();
-  g_signal_connect (click, "pressed", G_CALLBACK (flame_clicked), f);
-  gtk_widget_add_controller (area, GTK_EVENT_CONTROLLER (click));
-  gtk_widget_set_has_tooltip (area, TRUE);
-  g_signal_connect (area, "query-tooltip", G_CALLBACK (flame_tooltip), f);
-  ht_flame_set_root (area, root);
-  return area;
-}
-
-void
-ht_flame_set_root (GtkWidget *area, HtCallNode *root)
-{
-  Flame *f = g_object_get_data (G_OBJECT (area), "ht-flame");
-  ht_call_node_free (f->root);
-  f->root = f->focus = root;
-  gtk_widget_queue_draw (area);
+  return GTK_WIDGET (t);
 }
