@@ -258,6 +258,7 @@ HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
 HT_REC_HIDDEN bool ht_rec_stream_init (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_flush (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_streams_write (void);
+HT_REC_HIDDEN void ht_rec_streams_write_some (unsigned max);
 HT_REC_HIDDEN void ht_rec_streams_wait (uint64_t ns);
 HT_REC_HIDDEN void ht_rec_streams_sync_only (void);
 HT_REC_HIDDEN void ht_rec_streams_lock (void);

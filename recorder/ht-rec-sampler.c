@@ -134,7 +134,7 @@ sampler_main (void *arg)
       if (mono < next_tick)
         {
           ht_rec_streams_wait (next_tick - mono);
-          ht_rec_streams_write ();
+          ht_rec_streams_write_some (4);
           continue;
         }
       next_tick = mono + TICK_NS;

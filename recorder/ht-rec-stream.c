@@ -24,6 +24,7 @@
  * Nothing here allocates through malloc: buffers come from mmap.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
@@ -266,8 +267,17 @@ write_queued (HtRecQueued *q)
 void
 ht_rec_streams_write (void)
 {
+  ht_rec_streams_write_some (UINT_MAX);
+}
+
+/* Writes at most `max` queued buffers, in order: the sampler writes a few between its
+ * ticks, so that threads that queue faster than it encodes do not hold back its SYNC
+ * marks (the reader buffers what lies between two of them). */
+void
+ht_rec_streams_write_some (unsigned max)
+{
   pthread_mutex_lock (&write_lock);
-  for (;;)
+  for (unsigned done = 0; done < max; done++)
     {
       pthread_mutex_lock (&queue_lock);
       HtRecQueued *q = queue_head;
