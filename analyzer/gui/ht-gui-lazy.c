@@ -1,8 +1,9 @@
 /* ht-gui-lazy.c - HtBlockList: a heap graph's blocks, fetched from SQLite as they are shown.
  *
  * GtkColumnView asks for the items it draws (a screenful, plus what it keeps around); each
- * ask maps to a page of 256 rows, read with one indexed query (graph_blocks_retained) and
- * kept while a handful of pages are; further away, pages are read again.
+ * ask maps to a page of 256 rows, read by the analyzer library (ht_block_pages_read: one
+ * indexed query) and kept while a handful of pages are; further away, pages are read again.
+ * The view knows nothing of the database's tables.
  */
 #include "ht-graph.h"
 #include "ht-gui.h"
@@ -16,7 +17,7 @@ struct _HtBlockList
   HtDb *db; /* borrowed: the views own it and outlive their models */
   gint64 snapshot;
   guint n;
-  sqlite3_stmt *page;
+  HtBlockPages *source;
   HtTraceNames *names;
   GHashTable *pages; /* page number -> GPtrArray of HtRow */
   guint pages_read;
@@ -32,7 +33,7 @@ static void
 ht_block_list_finalize (GObject *object)
 {
   HtBlockList *self = HT_BLOCK_LIST (object);
-  sqlite3_finalize (self->page);
+  ht_block_pages_free (self->source);
   ht_trace_names_free (self->names);
   g_hash_table_unref (self->pages);
   G_OBJECT_CLASS (ht_block_list_parent_class)->finalize (object);
@@ -67,26 +68,22 @@ static GPtrArray *
 read_page (HtBlockList *self, guint page)
 {
   GPtrArray *rows = g_ptr_array_new_with_free_func (g_object_unref);
-  if (!self->page)
+  if (!self->source)
     return rows;
-  sqlite3_reset (self->page);
-  sqlite3_bind_int64 (self->page, 1, self->snapshot);
-  sqlite3_bind_int64 (self->page, 2, (gint64) page * PAGE);
-  while (sqlite3_step (self->page) == SQLITE_ROW)
+  g_autoptr (GArray) blocks = ht_block_pages_read (self->source, page * PAGE, PAGE);
+  for (guint i = 0; i < blocks->len; i++)
     {
+      const HtGraphBlock *b = &g_array_index (blocks, HtGraphBlock, i);
       char addr[32];
-      g_snprintf (addr, sizeof addr, "0x%llx",
-                  (unsigned long long) sqlite3_column_int64 (self->page, 0));
-      const char *type = (const char *) sqlite3_column_text (self->page, 4);
-      gint64 trace = sqlite3_column_int64 (self->page, 5);
-      const HtLocation *site = !type && self->names && trace
-                                 ? ht_trace_names_site (self->names, trace)
+      g_snprintf (addr, sizeof addr, "0x%llx", (unsigned long long) b->address);
+      const HtLocation *site = !b->type && self->names && b->trace_id
+                                 ? ht_trace_names_site (self->names, b->trace_id)
                                  : NULL;
-      HtRow *row = ht_row_new (addr, type ? type : site ? site->function : "?");
-      row->address = (guint64) sqlite3_column_int64 (self->page, 0);
-      row->values[0] = sqlite3_column_int64 (self->page, 1);
-      row->values[1] = sqlite3_column_int64 (self->page, 2);
-      row->values[2] = sqlite3_column_int64 (self->page, 3);
+      HtRow *row = ht_row_new (addr, b->type ? b->type : site ? site->function : "?");
+      row->address = b->address;
+      row->values[0] = (gint64) b->size;
+      row->values[1] = (gint64) b->retained;
+      row->values[2] = b->reach;
       g_ptr_array_add (rows, row);
     }
   self->pages_read++;
@@ -128,11 +125,8 @@ ht_block_list_new (HtDb *db, gint64 snapshot, guint n_blocks)
   self->snapshot = snapshot;
   self->n = n_blocks;
   self->names = ht_trace_names_new (db, NULL);
-  if (!ht_db_prepare (ht_db_handle (db),
-                      "SELECT address, size, retained, reach, type, trace_id FROM graph_blocks"
-                      " WHERE snapshot_id = ? ORDER BY retained DESC LIMIT " G_STRINGIFY (PAGE)
-                      " OFFSET ?",
-                      &self->page, NULL))
+  self->source = ht_block_pages_new (db, snapshot, NULL);
+  if (!self->source)
     self->n = 0;
   return self;
 }

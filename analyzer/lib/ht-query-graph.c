@@ -178,3 +178,68 @@ top_retained (HtDb *db, const HtTopOptions *options, GError **error)
   ht_graph_info_clear (&info);
   return finish_groups (groups, options);
 }
+
+/* ---------------------------------------------------------------------------------------
+ * The blocks of a graph, a page at a time
+ */
+struct _HtBlockPages
+{
+  sqlite3_stmt *page;
+  gint64 snapshot;
+};
+
+HtBlockPages *
+ht_block_pages_new (HtDb *db, gint64 snapshot_id, GError **error)
+{
+  HtBlockPages *p = g_new0 (HtBlockPages, 1);
+  p->snapshot = snapshot_id;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT address, size, retained, reach, type, trace_id FROM graph_blocks"
+                      " WHERE snapshot_id = ? ORDER BY retained DESC LIMIT ? OFFSET ?",
+                      &p->page, error))
+    {
+      g_free (p);
+      return NULL;
+    }
+  return p;
+}
+
+static void
+graph_block_clear (gpointer data)
+{
+  g_free (((HtGraphBlock *) data)->type);
+}
+
+GArray *
+ht_block_pages_read (HtBlockPages *p, guint offset, guint limit)
+{
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (HtGraphBlock));
+  g_array_set_clear_func (out, graph_block_clear);
+  sqlite3_reset (p->page);
+  sqlite3_bind_int64 (p->page, 1, p->snapshot);
+  sqlite3_bind_int64 (p->page, 2, limit);
+  sqlite3_bind_int64 (p->page, 3, offset);
+  while (sqlite3_step (p->page) == SQLITE_ROW)
+    {
+      const char *type = (const char *) sqlite3_column_text (p->page, 4);
+      HtGraphBlock b = {
+        .address = (guint64) sqlite3_column_int64 (p->page, 0),
+        .size = (guint64) sqlite3_column_int64 (p->page, 1),
+        .retained = (guint64) sqlite3_column_int64 (p->page, 2),
+        .reach = sqlite3_column_int (p->page, 3),
+        .type = type ? g_strdup (type) : NULL,
+        .trace_id = sqlite3_column_int64 (p->page, 5),
+      };
+      g_array_append_val (out, b);
+    }
+  return out;
+}
+
+void
+ht_block_pages_free (HtBlockPages *p)
+{
+  if (!p)
+    return;
+  sqlite3_finalize (p->page);
+  g_free (p);
+}

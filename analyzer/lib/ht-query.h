@@ -144,6 +144,21 @@ void ht_graph_info_clear (HtGraphInfo *info);
 /* The labels of the snapshots that have a heap graph, in time order (NULL-terminated). */
 GStrv ht_query_graph_labels (HtDb *db);
 
+/* The live blocks of a snapshot's graph a page at a time, largest retained size first, for
+ * lists that show millions of them as they scroll.  One prepared, indexed query. */
+typedef struct _HtBlockPages HtBlockPages;
+typedef struct
+{
+  guint64 address, size, retained;
+  int reach;      /* HtReach */
+  char *type;     /* a C++ or Python class, or NULL */
+  gint64 trace_id;
+} HtGraphBlock;
+HtBlockPages *ht_block_pages_new (HtDb *db, gint64 snapshot_id, GError **error);
+/* Up to `limit` blocks from the `offset`-th on (HtGraphBlock, cleared with the array). */
+GArray *ht_block_pages_read (HtBlockPages *pages, guint offset, guint limit);
+void ht_block_pages_free (HtBlockPages *pages);
+
 typedef struct
 {
   char *exe;
