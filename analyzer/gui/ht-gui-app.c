@@ -16,19 +16,16 @@
 #include "ht-gui.h"
 #include "ht-import.h"
 #include "ht-reader.h"
+#include "ht-window.h"
 
 #define APP_ID "org.heaptrail.Heaptrail"
 
 void ht_gui_register_resource (void); /* ht-gui-resources.c, made by glib-compile-resources */
 
-/* ---------------------------------------------------------------------------------------
- * The window
- */
 typedef struct
 {
   GtkApplication *app;
-  GtkWindow *window;
-  GtkNotebook *notebook;
+  HtWindow *window;
   GSettings *settings; /* NULL when the schema is not installed */
   char *screenshot_dir;
   const HtGuiDriver *driver; /* NULL: a user's session */
@@ -47,71 +44,18 @@ settings_or_null (void)
   return schema ? g_settings_new (APP_ID) : NULL;
 }
 
-static void
-remember_recent (const char *path)
+static HtWindow *
+the_window (void)
 {
-  if (!app_state.settings || app_state.screenshot_dir || app_state.driver)
-    return;
-  g_autofree char *abs = g_canonicalize_filename (path, NULL);
-  g_auto (GStrv) old = g_settings_get_strv (app_state.settings, "recent-files");
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  g_strv_builder_add (b, abs);
-  for (guint i = 0, n = 1; old[i] && n < 10; i++)
-    if (!g_str_equal (old[i], abs))
-      {
-        g_strv_builder_add (b, old[i]);
-        n++;
-      }
-  g_auto (GStrv) list = g_strv_builder_end (b);
-  g_settings_set_strv (app_state.settings, "recent-files", (const char *const *) list);
+  if (!app_state.window)
+    app_state.window = ht_window_new (app_state.app, app_state.settings,
+                                      app_state.screenshot_dir || app_state.driver);
+  return app_state.window;
 }
 
-static HtPage *
-current_page (void)
-{
-  int n = gtk_notebook_get_current_page (app_state.notebook);
-  return n < 0 ? NULL : HT_PAGE (gtk_notebook_get_nth_page (app_state.notebook, n));
-}
-
-static void close_tab_clicked (GtkButton *b, gpointer page);
-
-static void
-page_opened (HtPage *page, const char *error, gpointer data)
-{
-  (void) data;
-  if (!error)
-    remember_recent (ht_page_path (page));
-}
-
-static HtPage *
-open_recording (const char *path)
-{
-  HtPage *page = ht_page_new (path);
-  GtkWidget *tab = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
-  gtk_box_append (GTK_BOX (tab), gtk_label_new (ht_page_title (page)));
-  GtkWidget *close = gtk_button_new_from_icon_name ("window-close-symbolic");
-  gtk_button_set_has_frame (GTK_BUTTON (close), FALSE);
-  gtk_widget_set_tooltip_text (close, _("Close (Ctrl+W)"));
-  g_signal_connect (close, "clicked", G_CALLBACK (close_tab_clicked), page);
-  gtk_box_append (GTK_BOX (tab), close);
-  gtk_widget_set_tooltip_text (tab, path);
-  int n = gtk_notebook_append_page (app_state.notebook, GTK_WIDGET (page), tab);
-  gtk_notebook_set_tab_reorderable (app_state.notebook, GTK_WIDGET (page), TRUE);
-  gtk_notebook_set_current_page (app_state.notebook, n);
-  g_signal_connect (page, "opened", G_CALLBACK (page_opened), NULL);
-  ht_page_start (page);
-  return page;
-}
-
-static void
-close_tab_clicked (GtkButton *b, gpointer page)
-{
-  (void) b;
-  int n = gtk_notebook_page_num (app_state.notebook, GTK_WIDGET (page));
-  if (n >= 0)
-    gtk_notebook_remove_page (app_state.notebook, n);
-}
-
+/* ---------------------------------------------------------------------------------------
+ * The application's actions: app.open, app.open-recent, app.quit
+ */
 static void
 open_response (GtkNativeDialog *dialog, int response, gpointer data)
 {
@@ -124,7 +68,7 @@ open_response (GtkNativeDialog *dialog, int response, gpointer data)
           g_autoptr (GFile) f = g_list_model_get_item (files, i);
           g_autofree char *path = g_file_get_path (f);
           if (path)
-            open_recording (path);
+            ht_window_open (the_window (), path);
         }
     }
   g_object_unref (dialog);
@@ -137,7 +81,7 @@ action_open (GSimpleAction *a, GVariant *p, gpointer data)
   (void) p;
   (void) data;
   GtkFileChooserNative *dialog
-    = gtk_file_chooser_native_new (_("Open a recording"), app_state.window,
+    = gtk_file_chooser_native_new (_("Open a recording"), GTK_WINDOW (the_window ()),
                                    GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
   gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (dialog), TRUE);
   GtkFileFilter *filter = gtk_file_filter_new ();
@@ -155,41 +99,7 @@ action_open_recent (GSimpleAction *a, GVariant *p, gpointer data)
 {
   (void) a;
   (void) data;
-  open_recording (g_variant_get_string (p, NULL));
-}
-
-static void
-action_close_tab (GSimpleAction *a, GVariant *p, gpointer data)
-{
-  (void) a;
-  (void) p;
-  (void) data;
-  HtPage *page = current_page ();
-  if (page)
-    close_tab_clicked (NULL, page);
-}
-
-static void
-action_view (GSimpleAction *a, GVariant *p, gpointer data)
-{
-  (void) a;
-  (void) data;
-  HtPage *page = current_page ();
-  const char *name = g_variant_get_string (p, NULL);
-  for (int i = 0; page && i < HT_VIEW_COUNT; i++)
-    if (g_str_equal (name, ht_view_ids[i]))
-      ht_page_show_view (page, (HtView) i);
-}
-
-static void
-action_find (GSimpleAction *a, GVariant *p, gpointer data)
-{
-  (void) a;
-  (void) p;
-  (void) data;
-  HtPage *page = current_page ();
-  if (page)
-    ht_page_focus_search (page);
+  ht_window_open (the_window (), g_variant_get_string (p, NULL));
 }
 
 static void
@@ -198,126 +108,8 @@ action_quit (GSimpleAction *a, GVariant *p, gpointer data)
   (void) a;
   (void) p;
   (void) data;
-  gtk_window_close (app_state.window);
-}
-
-static gboolean
-on_drop (GtkDropTarget *target, const GValue *value, double x, double y, gpointer data)
-{
-  (void) target;
-  (void) x;
-  (void) y;
-  (void) data;
-  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
-    return FALSE;
-  for (GSList *l = g_value_get_boxed (value); l; l = l->next)
-    {
-      g_autofree char *path = g_file_get_path (l->data);
-      if (path)
-        open_recording (path);
-    }
-  return TRUE;
-}
-
-static gboolean
-on_close_request (GtkWindow *window, gpointer data)
-{
-  (void) data;
-  if (app_state.settings && !app_state.screenshot_dir && !app_state.driver)
-    {
-      int w, h;
-      gtk_window_get_default_size (window, &w, &h);
-      g_settings_set_int (app_state.settings, "window-width", w);
-      g_settings_set_int (app_state.settings, "window-height", h);
-      g_settings_set_boolean (app_state.settings, "window-maximized",
-                              gtk_window_is_maximized (window));
-    }
-  return FALSE;
-}
-
-static GMenuModel *
-build_menu (void)
-{
-  GMenu *menu = g_menu_new ();
-  g_menu_append (menu, _("Open…"), "app.open");
-  if (app_state.settings)
-    {
-      GMenu *recent = g_menu_new ();
-      g_auto (GStrv) files = g_settings_get_strv (app_state.settings, "recent-files");
-      for (guint i = 0; files[i]; i++)
-        {
-          g_autofree char *base = g_path_get_basename (files[i]);
-          GMenuItem *item = g_menu_item_new (base, NULL);
-          g_menu_item_set_action_and_target (item, "app.open-recent", "s", files[i]);
-          g_menu_append_item (recent, item);
-          g_object_unref (item);
-        }
-      g_menu_append_submenu (menu, _("Recent"), G_MENU_MODEL (recent));
-      g_object_unref (recent);
-    }
-  GMenu *section = g_menu_new ();
-  g_menu_append (section, _("Keyboard Shortcuts"), "win.show-help-overlay");
-  g_menu_append (section, _("Quit"), "app.quit");
-  g_menu_append_section (menu, NULL, G_MENU_MODEL (section));
-  g_object_unref (section);
-  return G_MENU_MODEL (menu);
-}
-
-static void
-build_window (GtkApplication *app)
-{
-  GtkWidget *win = gtk_application_window_new (app);
-  app_state.window = GTK_WINDOW (win);
-  gtk_window_set_title (GTK_WINDOW (win), _("heaptrail"));
-  int w = 1200, h = 800;
-  if (app_state.settings && !app_state.screenshot_dir && !app_state.driver)
-    {
-      w = g_settings_get_int (app_state.settings, "window-width");
-      h = g_settings_get_int (app_state.settings, "window-height");
-    }
-  if (app_state.screenshot_dir || app_state.driver)
-    w = 1024, h = 700; /* the smallest size the views must work at */
-  gtk_window_set_default_size (GTK_WINDOW (win), w, h);
-  if (app_state.settings && !app_state.screenshot_dir && !app_state.driver
-      && g_settings_get_boolean (app_state.settings, "window-maximized"))
-    gtk_window_maximize (GTK_WINDOW (win));
-
-  GtkWidget *header = gtk_header_bar_new ();
-  GtkWidget *open = gtk_button_new_with_mnemonic (_("_Open"));
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (open), "app.open");
-  gtk_widget_set_tooltip_text (open, _("Open a recording (Ctrl+O)"));
-  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), open);
-  GtkWidget *menu = gtk_menu_button_new ();
-  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu), "open-menu-symbolic");
-  g_autoptr (GMenuModel) model = build_menu ();
-  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (menu), model);
-  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), menu);
-  gtk_window_set_titlebar (GTK_WINDOW (win), header);
-
-  GtkWidget *notebook = gtk_notebook_new ();
-  app_state.notebook = GTK_NOTEBOOK (notebook);
-  gtk_notebook_set_scrollable (app_state.notebook, TRUE);
-  GtkWidget *empty = gtk_label_new (_("Open a recording (Ctrl+O), or drop one here.\n"
-                                      "Record one with: heaptrail record --graph -- PROGRAM"));
-  gtk_widget_add_css_class (empty, "dim-label");
-  GtkWidget *overlay = gtk_overlay_new ();
-  gtk_overlay_set_child (GTK_OVERLAY (overlay), empty);
-  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), notebook);
-  gtk_window_set_child (GTK_WINDOW (win), overlay);
-
-  GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
-  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), NULL);
-  gtk_widget_add_controller (win, GTK_EVENT_CONTROLLER (drop));
-  g_signal_connect (win, "close-request", G_CALLBACK (on_close_request), NULL);
-
-  static const GActionEntry win_actions[] = {
-    { "close-tab", action_close_tab, NULL, NULL, NULL, { 0 } },
-    { "view", action_view, "s", NULL, NULL, { 0 } },
-    { "find", action_find, NULL, NULL, NULL, { 0 } },
-  };
-  g_action_map_add_action_entries (G_ACTION_MAP (win), win_actions, G_N_ELEMENTS (win_actions),
-                                   NULL);
-  gtk_window_present (GTK_WINDOW (win));
+  if (app_state.window)
+    gtk_window_close (GTK_WINDOW (app_state.window));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -365,7 +157,7 @@ screenshot_step (gpointer data)
         {
           g_printerr ("heaptrail-gui: %s could not be opened\n", ht_page_path (s->page));
           app_state.exit_code = 1;
-          gtk_window_destroy (app_state.window);
+          gtk_window_destroy (GTK_WINDOW (app_state.window));
           g_free (s);
           return G_SOURCE_REMOVE;
         }
@@ -375,7 +167,7 @@ screenshot_step (gpointer data)
     {
       g_autofree char *path = g_strdup_printf ("%s/%02d-%s.png", app_state.screenshot_dir,
                                                s->view, ht_view_ids[s->view]);
-      GtkWidget *content = gtk_window_get_child (app_state.window);
+      GtkWidget *content = gtk_window_get_child (GTK_WINDOW (app_state.window));
       if (!save_png (content, path))
         {
           /* a view with much to lay out (a large graph, a long table) may not have been
@@ -392,7 +184,7 @@ screenshot_step (gpointer data)
   s->view++;
   if (s->view >= HT_VIEW_COUNT)
     {
-      gtk_window_destroy (app_state.window);
+      gtk_window_destroy (GTK_WINDOW (app_state.window));
       g_free (s);
       return G_SOURCE_REMOVE;
     }
@@ -419,40 +211,37 @@ screenshot_step (gpointer data)
 static void
 on_activate (GtkApplication *app, gpointer data)
 {
+  (void) app;
   (void) data;
-  if (!app_state.window)
-    build_window (app);
-  gtk_window_present (app_state.window);
+  gtk_window_present (GTK_WINDOW (the_window ()));
 }
 
 static void
 on_open (GApplication *gapp, GFile **files, int n, const char *hint, gpointer data)
 {
+  (void) gapp;
   (void) hint;
   (void) data;
-  GtkApplication *app = GTK_APPLICATION (gapp);
-  if (!app_state.window)
-    build_window (app);
   GPtrArray *pages = g_ptr_array_new ();
   for (int i = 0; i < n; i++)
     {
       g_autofree char *path = g_file_get_path (files[i]);
       if (path)
-        g_ptr_array_add (pages, open_recording (path));
+        g_ptr_array_add (pages, ht_window_open (the_window (), path));
     }
-  gtk_window_present (app_state.window);
+  gtk_window_present (GTK_WINDOW (the_window ()));
   if (app_state.screenshot_dir && pages->len)
     {
       Shots *s = g_new0 (Shots, 1);
       s->page = pages->pdata[0];
       s->view = -1;
-      gtk_notebook_set_current_page (app_state.notebook, 0);
+      ht_window_show_page (app_state.window, 0);
       g_timeout_add (400, screenshot_step, s);
       g_ptr_array_unref (pages);
     }
   else if (app_state.driver && app_state.driver->opened && pages->len)
     {
-      gtk_notebook_set_current_page (app_state.notebook, 0);
+      ht_window_show_page (app_state.window, 0);
       app_state.driver->opened (pages);
     }
   else
@@ -564,7 +353,7 @@ ht_gui_run (int argc, char **argv, const HtGuiDriver *driver)
 GtkWindow *
 ht_gui_window (void)
 {
-  return app_state.window;
+  return GTK_WINDOW (app_state.window);
 }
 
 void

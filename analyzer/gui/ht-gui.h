@@ -1,8 +1,9 @@
 /* ht-gui.h - heaptrail-gui's parts.
  *
  *   heaptrail-gui.c  main()
- *   ht-gui-app.c     the application: command line, window, tabs, open/recent/drop,
- *                    shortcuts, --screenshot
+ *   ht-gui-app.c     the application: command line, its actions and shortcuts, --screenshot
+ *   ht-window.c      HtWindow (template ht-window.ui; actions in ht-window-actions.c): the
+ *                    header bar, one tab per recording, drop, the size and recent files
  *   ht-page.c        HtPage, one tab per recording: its import in a worker thread, its views
  *   ht-gui-views.c   the views in the page's stack, built when first shown; each view is its
  *                    own widget with its template: ht-summary-view.c, ht-allocations-view.c,
