@@ -1,4 +1,4 @@
-/* heaptrail-gui.c - main(): a user's session of the application (ht-gui-app.c). */
+/* heaptrail-gui.c - main(): a user's session of the application (ht-application.c). */
 #include "ht-gui.h"
 
 int

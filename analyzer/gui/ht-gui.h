@@ -1,7 +1,7 @@
 /* ht-gui.h - heaptrail-gui's parts.
  *
  *   heaptrail-gui.c  main()
- *   ht-gui-app.c     the application: command line, its actions and shortcuts, --screenshot
+ *   ht-application.c HtApplication: command line, its actions and shortcuts, --screenshot
  *   ht-window.c      HtWindow (template ht-window.ui; actions in ht-window-actions.c): the
  *                    header bar, one tab per recording, drop, the size and recent files
  *   ht-page.c        HtPage, one tab per recording: its import in a worker thread, its views
@@ -130,7 +130,7 @@ HtViews *ht_page_views (HtPage *page);
 GtkStringList *ht_gui_recordings (void);
 
 /* ---------------------------------------------------------------------------------------
- * ht-gui-app.c: the application
+ * ht-application.c: the application
  */
 
 /* Who drives the application instead of a user (tests/gui's driver): more options, what

@@ -1,4 +1,4 @@
-/* ht-gui-app.c - heaptrail-gui: the application, its window, one tab per recording.
+/* ht-application.c - HtApplication: heaptrail-gui, one window, one tab per recording.
  *
  *   heaptrail-gui [REC...]                      open recordings (logs or databases)
  *   heaptrail-gui --screenshot DIR REC          one PNG per view into DIR, then exit
@@ -16,24 +16,27 @@
 #include "ht-gui.h"
 #include "ht-import.h"
 #include "ht-reader.h"
+#include "ht-application.h"
 #include "ht-window.h"
 
 #define APP_ID "org.heaptrail.Heaptrail"
 
 void ht_gui_register_resource (void); /* ht-gui-resources.c, made by glib-compile-resources */
 
-typedef struct
+struct _HtApplication
 {
-  GtkApplication *app;
+  GtkApplication parent_instance;
   HtWindow *window;
   GSettings *settings; /* NULL when the schema is not installed */
   char *screenshot_dir;
   const HtGuiDriver *driver; /* NULL: a user's session */
   gint64 started;
   int exit_code;
-} App;
+};
 
-static App app_state;
+G_DEFINE_FINAL_TYPE (HtApplication, ht_application, GTK_TYPE_APPLICATION)
+
+static HtApplication *the_app; /* the one ht_gui_run() made */
 
 static GSettings *
 settings_or_null (void)
@@ -47,10 +50,10 @@ settings_or_null (void)
 static HtWindow *
 the_window (void)
 {
-  if (!app_state.window)
-    app_state.window = ht_window_new (app_state.app, app_state.settings,
-                                      app_state.screenshot_dir || app_state.driver);
-  return app_state.window;
+  if (!the_app->window)
+    the_app->window = ht_window_new (GTK_APPLICATION (the_app), the_app->settings,
+                                      the_app->screenshot_dir || the_app->driver);
+  return the_app->window;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -108,8 +111,8 @@ action_quit (GSimpleAction *a, GVariant *p, gpointer data)
   (void) a;
   (void) p;
   (void) data;
-  if (app_state.window)
-    gtk_window_close (GTK_WINDOW (app_state.window));
+  if (the_app->window)
+    gtk_window_close (GTK_WINDOW (the_app->window));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -156,8 +159,8 @@ screenshot_step (gpointer data)
       if (ht_page_failed (s->page))
         {
           g_printerr ("heaptrail-gui: %s could not be opened\n", ht_page_path (s->page));
-          app_state.exit_code = 1;
-          gtk_window_destroy (GTK_WINDOW (app_state.window));
+          the_app->exit_code = 1;
+          gtk_window_destroy (GTK_WINDOW (the_app->window));
           g_free (s);
           return G_SOURCE_REMOVE;
         }
@@ -165,9 +168,9 @@ screenshot_step (gpointer data)
     }
   if (s->view >= 0)
     {
-      g_autofree char *path = g_strdup_printf ("%s/%02d-%s.png", app_state.screenshot_dir,
+      g_autofree char *path = g_strdup_printf ("%s/%02d-%s.png", the_app->screenshot_dir,
                                                s->view, ht_view_ids[s->view]);
-      GtkWidget *content = gtk_window_get_child (GTK_WINDOW (app_state.window));
+      GtkWidget *content = gtk_window_get_child (GTK_WINDOW (the_app->window));
       if (!save_png (content, path))
         {
           /* a view with much to lay out (a large graph, a long table) may not have been
@@ -175,7 +178,7 @@ screenshot_step (gpointer data)
           if (++s->tries < 40)
             return G_SOURCE_CONTINUE;
           g_printerr ("heaptrail-gui: could not save %s\n", path);
-          app_state.exit_code = 1;
+          the_app->exit_code = 1;
         }
       else
         g_print ("%s\n", path);
@@ -184,7 +187,7 @@ screenshot_step (gpointer data)
   s->view++;
   if (s->view >= HT_VIEW_COUNT)
     {
-      gtk_window_destroy (GTK_WINDOW (app_state.window));
+      gtk_window_destroy (GTK_WINDOW (the_app->window));
       g_free (s);
       return G_SOURCE_REMOVE;
     }
@@ -209,19 +212,17 @@ screenshot_step (gpointer data)
  * The application
  */
 static void
-on_activate (GtkApplication *app, gpointer data)
+on_activate (GApplication *app)
 {
   (void) app;
-  (void) data;
   gtk_window_present (GTK_WINDOW (the_window ()));
 }
 
 static void
-on_open (GApplication *gapp, GFile **files, int n, const char *hint, gpointer data)
+on_open (GApplication *gapp, GFile **files, int n, const char *hint)
 {
   (void) gapp;
   (void) hint;
-  (void) data;
   GPtrArray *pages = g_ptr_array_new ();
   for (int i = 0; i < n; i++)
     {
@@ -230,38 +231,37 @@ on_open (GApplication *gapp, GFile **files, int n, const char *hint, gpointer da
         g_ptr_array_add (pages, ht_window_open (the_window (), path));
     }
   gtk_window_present (GTK_WINDOW (the_window ()));
-  if (app_state.screenshot_dir && pages->len)
+  if (the_app->screenshot_dir && pages->len)
     {
       Shots *s = g_new0 (Shots, 1);
       s->page = pages->pdata[0];
       s->view = -1;
-      ht_window_show_page (app_state.window, 0);
+      ht_window_show_page (the_app->window, 0);
       g_timeout_add (400, screenshot_step, s);
       g_ptr_array_unref (pages);
     }
-  else if (app_state.driver && app_state.driver->opened && pages->len)
+  else if (the_app->driver && the_app->driver->opened && pages->len)
     {
-      ht_window_show_page (app_state.window, 0);
-      app_state.driver->opened (pages);
+      ht_window_show_page (the_app->window, 0);
+      the_app->driver->opened (pages);
     }
   else
     g_ptr_array_unref (pages);
 }
 
 static int
-handle_local_options (GApplication *app, GVariantDict *options, gpointer data)
+handle_local_options (GApplication *app, GVariantDict *options)
 {
   (void) app;
-  (void) data;
   const char *dir = NULL;
   if (g_variant_dict_lookup (options, "screenshot", "^&ay", &dir))
     {
-      app_state.screenshot_dir = g_strdup (dir);
+      the_app->screenshot_dir = g_strdup (dir);
       g_mkdir_with_parents (dir, 0755);
     }
-  if (app_state.driver && app_state.driver->local_options)
+  if (the_app->driver && the_app->driver->local_options)
     {
-      int status = app_state.driver->local_options (options);
+      int status = the_app->driver->local_options (options);
       if (status >= 0)
         return status;
     }
@@ -293,33 +293,10 @@ setup_gettext (const char *argv0)
   textdomain (GETTEXT_PACKAGE);
 }
 
-int
-ht_gui_run (int argc, char **argv, const HtGuiDriver *driver)
+static void
+ht_application_startup (GApplication *app)
 {
-  app_state.started = g_get_monotonic_time ();
-  app_state.driver = driver;
-  ht_gui_register_resource (); /* the views' templates, the help overlay */
-  setlocale (LC_ALL, "");
-  setup_gettext (argv[0]);
-  g_set_application_name (_("heaptrail"));
-  GtkApplication *app = gtk_application_new (APP_ID, G_APPLICATION_HANDLES_OPEN
-                                                       | G_APPLICATION_NON_UNIQUE);
-  static const GOptionEntry options[] = {
-    { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
-      N_("Save a PNG of every view of the first recording into DIR, then quit"), N_("DIR") },
-    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },
-    { NULL },
-  };
-  g_application_add_main_option_entries (G_APPLICATION (app), options);
-  if (driver && driver->options)
-    g_application_add_main_option_entries (G_APPLICATION (app), driver->options);
-  g_application_set_option_context_parameter_string (G_APPLICATION (app), _("[REC...]"));
-  g_signal_connect (app, "handle-local-options", G_CALLBACK (handle_local_options), NULL);
-  g_signal_connect (app, "activate", G_CALLBACK (on_activate), NULL);
-  g_signal_connect (app, "open", G_CALLBACK (on_open), NULL);
-  app_state.app = app;
-  app_state.settings = settings_or_null ();
-
+  G_APPLICATION_CLASS (ht_application_parent_class)->startup (app);
   static const GActionEntry app_actions[] = {
     { "open", action_open, NULL, NULL, NULL, { 0 } },
     { "open-recent", action_open_recent, "s", NULL, NULL, { 0 } },
@@ -327,43 +304,93 @@ ht_gui_run (int argc, char **argv, const HtGuiDriver *driver)
   };
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions),
                                    NULL);
+  GtkApplication *gtk_app = GTK_APPLICATION (app);
   const char *open_accels[] = { "<Control>o", NULL };
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *close_accels[] = { "<Control>w", NULL };
   const char *find_accels[] = { "<Control>f", NULL };
-  gtk_application_set_accels_for_action (app, "app.open", open_accels);
-  gtk_application_set_accels_for_action (app, "app.quit", quit_accels);
-  gtk_application_set_accels_for_action (app, "win.close-tab", close_accels);
-  gtk_application_set_accels_for_action (app, "win.find", find_accels);
+  gtk_application_set_accels_for_action (gtk_app, "app.open", open_accels);
+  gtk_application_set_accels_for_action (gtk_app, "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (gtk_app, "win.close-tab", close_accels);
+  gtk_application_set_accels_for_action (gtk_app, "win.find", find_accels);
   for (int i = 0; i < HT_VIEW_COUNT; i++)
     {
       /* Alt+1 .. Alt+9, Alt+0 */
       g_autofree char *accel = g_strdup_printf ("<Alt>%d", (i + 1) % 10);
       g_autofree char *action = g_strdup_printf ("win.view::%s", ht_view_ids[i]);
       const char *accels[] = { accel, NULL };
-      gtk_application_set_accels_for_action (app, action, accels);
+      gtk_application_set_accels_for_action (gtk_app, action, accels);
     }
-  int status = g_application_run (G_APPLICATION (app), argc, argv);
-  g_clear_object (&app_state.settings);
-  g_free (app_state.screenshot_dir);
-  g_object_unref (app);
-  return status ? status : app_state.exit_code;
+}
+
+static void
+ht_application_dispose (GObject *object)
+{
+  HtApplication *self = HT_APPLICATION (object);
+  g_clear_object (&self->settings);
+  g_clear_pointer (&self->screenshot_dir, g_free);
+  G_OBJECT_CLASS (ht_application_parent_class)->dispose (object);
+}
+
+static void
+ht_application_class_init (HtApplicationClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+  G_OBJECT_CLASS (klass)->dispose = ht_application_dispose;
+  app_class->startup = ht_application_startup;
+  app_class->activate = on_activate;
+  app_class->open = on_open;
+  app_class->handle_local_options = handle_local_options;
+}
+
+static void
+ht_application_init (HtApplication *self)
+{
+  static const GOptionEntry options[] = {
+    { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Save a PNG of every view of the first recording into DIR, then quit"), N_("DIR") },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },
+    { NULL },
+  };
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[REC...]"));
+  self->settings = settings_or_null ();
+}
+
+int
+ht_gui_run (int argc, char **argv, const HtGuiDriver *driver)
+{
+  gint64 started = g_get_monotonic_time ();
+  ht_gui_register_resource (); /* the views' templates, the help overlay */
+  setlocale (LC_ALL, "");
+  setup_gettext (argv[0]);
+  g_set_application_name (_("heaptrail"));
+  the_app = g_object_new (HT_TYPE_APPLICATION, "application-id", APP_ID, "flags",
+                          G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE, NULL);
+  the_app->started = started;
+  the_app->driver = driver;
+  if (driver && driver->options)
+    g_application_add_main_option_entries (G_APPLICATION (the_app), driver->options);
+  int status = g_application_run (G_APPLICATION (the_app), argc, argv);
+  int exit_code = the_app->exit_code;
+  g_clear_object (&the_app);
+  return status ? status : exit_code;
 }
 
 GtkWindow *
 ht_gui_window (void)
 {
-  return GTK_WINDOW (app_state.window);
+  return GTK_WINDOW (the_app->window);
 }
 
 void
 ht_gui_set_exit_status (int status)
 {
-  app_state.exit_code = status;
+  the_app->exit_code = status;
 }
 
 gint64
 ht_gui_started (void)
 {
-  return app_state.started;
+  return the_app->started;
 }
