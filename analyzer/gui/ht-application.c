@@ -3,7 +3,7 @@
  *   heaptrail-gui [REC...]                      open recordings (logs or databases)
  *   heaptrail-gui --screenshot DIR REC          one PNG per view into DIR, then exit
  *
- * Each tab is an HtPage (ht-page.c).  Recent files and the window's size live in GSettings
+ * Each tab is an HtPage (ht-page.c, template ht-page.ui).  Recent files and the window's size live in GSettings
  * (org.heaptrail.Heaptrail) when the schema is installed; without it (a build tree) they
  * are simply not remembered.  A driver (HtGuiDriver: tests/gui's, that drives the views and
  * checks them) may add options and take over the recordings once opened; the window then

@@ -38,12 +38,20 @@ recordings_add (const char *db_path)
 struct _HtPage
 {
   GtkBox parent;
+
+  /* template children */
+  GtkStack *state; /* "loading", "failed" or "open" */
+  GtkLabel *loading_label;
+  GtkProgressBar *progress;
+  GtkLabel *error_label;
+  GtkLabel *banner;
+  GtkStackSidebar *sidebar;
+  GtkBox *views_slot;
+
   char *path, *title;
   HtDb *db;
   HtViews *views;
-  GtkStack *stack;
-  GtkWidget *loading;
-  GtkProgressBar *progress;
+  GtkStack *stack; /* the views', in views_slot */
   GCancellable *cancellable;
   double fraction; /* written by the worker, read by a timeout */
   guint progress_source;
@@ -72,6 +80,7 @@ ht_page_dispose (GObject *object)
     g_source_remove (self->progress_source);
   self->progress_source = 0;
   g_clear_pointer (&self->views, ht_views_free);
+  gtk_widget_dispose_template (GTK_WIDGET (self), HT_TYPE_PAGE);
   G_OBJECT_CLASS (ht_page_parent_class)->dispose (object);
 }
 
@@ -88,6 +97,8 @@ ht_page_finalize (GObject *object)
   G_OBJECT_CLASS (ht_page_parent_class)->finalize (object);
 }
 
+static void cancel_clicked (HtPage *page);
+
 static void
 ht_page_class_init (HtPageClass *klass)
 {
@@ -97,12 +108,23 @@ ht_page_class_init (HtPageClass *klass)
   page_signals[SIGNAL_OPENED]
       = g_signal_new ("opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 1, G_TYPE_STRING);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/heaptrail/Heaptrail/gtk/ht-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, HtPage, state);
+  gtk_widget_class_bind_template_child (widget_class, HtPage, loading_label);
+  gtk_widget_class_bind_template_child (widget_class, HtPage, progress);
+  gtk_widget_class_bind_template_child (widget_class, HtPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, HtPage, banner);
+  gtk_widget_class_bind_template_child (widget_class, HtPage, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, HtPage, views_slot);
+  gtk_widget_class_bind_template_callback (widget_class, cancel_clicked);
 }
 
 static void
 ht_page_init (HtPage *self)
 {
-  gtk_orientable_set_orientation (GTK_ORIENTABLE (self), GTK_ORIENTATION_VERTICAL);
+  gtk_widget_init_template (GTK_WIDGET (self));
 }
 
 typedef struct
@@ -159,14 +181,8 @@ page_fail (HtPage *page, const char *message)
   page->failed = TRUE;
   g_free (page->error);
   page->error = g_strdup (message);
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
-    gtk_box_remove (GTK_BOX (page), child);
-  GtkWidget *l = gtk_label_new (message);
-  gtk_label_set_wrap (GTK_LABEL (l), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (l), TRUE);
-  gtk_widget_set_vexpand (l, TRUE);
-  gtk_box_append (GTK_BOX (page), l);
+  gtk_label_set_text (page->error_label, message);
+  gtk_stack_set_visible_child_name (page->state, "failed");
   g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, message);
 }
 
@@ -186,41 +202,27 @@ page_open_db (HtPage *page, const char *db_path)
       page_fail (page, msg);
       return;
     }
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
-    gtk_box_remove (GTK_BOX (page), child);
   gint64 sample_bytes = ht_db_meta_int (page->db, "sample_bytes");
   if (sample_bytes > 0)
     {
-      /* above every view: a sampled recording's figures are estimates */
-      g_autofree char *rate = ht_format_size ((double)sample_bytes, FALSE);
+      g_autofree char *rate = ht_format_size ((double) sample_bytes, FALSE);
       g_autofree char *text = g_strdup_printf (
-          _ ("Sampled recording: one allocation per %s on average was recorded. Every size and "
-             "count shown is an estimate."),
-          rate);
-      GtkWidget *banner = gtk_label_new (text);
-      gtk_label_set_wrap (GTK_LABEL (banner), TRUE);
-      gtk_label_set_xalign (GTK_LABEL (banner), 0);
-      gtk_widget_add_css_class (banner, "warning");
-      gtk_widget_set_margin_start (banner, 12);
-      gtk_widget_set_margin_end (banner, 12);
-      gtk_widget_set_margin_top (banner, 6);
-      gtk_widget_set_margin_bottom (banner, 6);
-      gtk_widget_set_name (banner, "estimate-banner");
-      gtk_box_append (GTK_BOX (page), banner);
+        _ ("Sampled recording: one allocation per %s on average was recorded. Every size and "
+           "count shown is an estimate."),
+        rate);
+      gtk_label_set_text (page->banner, text);
     }
-  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  gtk_widget_set_vexpand (row, TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (page->banner), sample_bytes > 0);
+  /* a fresh stack for fresh views (a time range opens the database again) */
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page->views_slot))))
+    gtk_box_remove (page->views_slot, child);
   page->stack = GTK_STACK (gtk_stack_new ());
   gtk_stack_set_transition_type (page->stack, GTK_STACK_TRANSITION_TYPE_NONE);
   gtk_widget_set_hexpand (GTK_WIDGET (page->stack), TRUE);
-  GtkWidget *sidebar = gtk_stack_sidebar_new ();
-  gtk_stack_sidebar_set_stack (GTK_STACK_SIDEBAR (sidebar), page->stack);
-  gtk_widget_set_size_request (sidebar, 150, -1);
-  gtk_box_append (GTK_BOX (row), sidebar);
-  gtk_box_append (GTK_BOX (row), gtk_separator_new (GTK_ORIENTATION_VERTICAL));
-  gtk_box_append (GTK_BOX (row), GTK_WIDGET (page->stack));
-  gtk_box_append (GTK_BOX (page), row);
+  gtk_box_append (page->views_slot, GTK_WIDGET (page->stack));
+  gtk_stack_sidebar_set_stack (page->sidebar, page->stack);
+  gtk_stack_set_visible_child_name (page->state, "open");
   page->views = ht_views_new (page->db, page->path, page->stack);
   if (!page->log)
     {
@@ -258,10 +260,10 @@ import_done (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
-cancel_clicked (GtkButton *b, gpointer data)
+cancel_clicked (HtPage *page)
 {
-  (void)b;
-  g_cancellable_cancel (HT_PAGE (data)->cancellable);
+  if (page->cancellable)
+    g_cancellable_cancel (page->cancellable);
 }
 
 static void page_import (HtPage *page, const char *log, char *db, double from, double to);
@@ -288,28 +290,14 @@ ht_page_start (HtPage *page)
 static void
 page_import (HtPage *page, const char *log, char *db, double from, double to)
 {
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (page))))
-    gtk_box_remove (GTK_BOX (page), child);
   page->ready = FALSE;
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
-  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
-  gtk_widget_set_halign (box, GTK_ALIGN_CENTER);
   g_autofree char *text
       = to > 0 ? g_strdup_printf (_ ("Importing %s, %.3f s to %.3f s..."), page->title, from, to)
                : g_strdup_printf (_ ("Importing %s..."), page->title);
-  gtk_box_append (GTK_BOX (box), gtk_label_new (text));
-  page->progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
-  gtk_widget_set_size_request (GTK_WIDGET (page->progress), 360, -1);
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (page->progress));
-  GtkWidget *cancel = gtk_button_new_with_mnemonic (_ ("_Cancel"));
-  gtk_widget_set_name (cancel, "cancel-import");
-  gtk_widget_set_halign (cancel, GTK_ALIGN_CENTER);
-  g_signal_connect (cancel, "clicked", G_CALLBACK (cancel_clicked), page);
-  gtk_box_append (GTK_BOX (box), cancel);
-  gtk_widget_set_vexpand (box, TRUE);
-  gtk_box_append (GTK_BOX (page), box);
-  page->loading = box;
+  gtk_label_set_text (page->loading_label, text);
+  gtk_progress_bar_set_fraction (page->progress, 0);
+  page->fraction = 0;
+  gtk_stack_set_visible_child_name (page->state, "loading");
   g_clear_object (&page->cancellable);
   page->cancellable = g_cancellable_new ();
   page->progress_source = g_timeout_add (100, poll_progress, page);
