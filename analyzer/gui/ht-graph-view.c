@@ -290,8 +290,10 @@ ht_graph_view_init (HtGraphView *self)
 }
 
 /* Opens on the type that grew most between the program's own snapshots (the first and the
- * last, or the first and the end), else over the run, else the one retaining the most,
- * at the last of those snapshots. */
+ * last, or the first and the end), at the last of them: what objgraph's show_growth then
+ * show_backrefs would look at.  A program that took no snapshot of its own opens on the type
+ * that retains the most (the allocating function that grew most over a whole run is mostly
+ * the C library's strdup, which says nothing). */
 static void
 open_on_growth (HtGraphView *self, GPtrArray *snapshots)
 {
@@ -306,8 +308,6 @@ open_on_growth (HtGraphView *self, GPtrArray *snapshots)
       else
         last = si->label;
     }
-  if (!first && snapshots->len)
-    first = ((HtSnapshotInfo *) snapshots->pdata[0])->label;
   g_autoptr (GPtrArray) growth
     = first ? ht_query_growth (self->db, first, last, NULL, NULL) : NULL;
   HtTopOptions opt = { .by = HT_GROUP_TYPE, .retained = TRUE };
