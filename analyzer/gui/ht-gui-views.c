@@ -309,26 +309,11 @@ ht_views_focus_search (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * Test hooks
  */
-void
-ht_views_set_group_by (HtViews *v, HtGroupBy by)
-{
-  ensure_view (v, HT_VIEW_ALLOCATIONS);
-  ht_allocations_view_set_group_by (v->allocations_view, by);
-}
-
 GtkColumnView *
 ht_views_allocations_table (HtViews *v)
 {
   ensure_view (v, HT_VIEW_ALLOCATIONS);
   return ht_allocations_view_get_table (v->allocations_view);
-}
-
-void
-ht_views_graph_for_row (HtViews *v, HtRow *row)
-{
-  ensure_view (v, HT_VIEW_GRAPH);
-  if (v->graph_view)
-    ht_graph_view_show_row (v->graph_view, row);
 }
 
 GListModel *

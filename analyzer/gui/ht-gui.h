@@ -162,9 +162,7 @@ void ht_views_build_all (HtViews *views);
 const gint64 *ht_views_build_times (HtViews *views);
 void ht_views_focus_search (HtViews *views);
 /* Test hooks: drive the views the way a user would and report what the models hold. */
-void ht_views_set_group_by (HtViews *views, HtGroupBy by);
 GtkColumnView *ht_views_allocations_table (HtViews *views);
-void ht_views_graph_for_row (HtViews *views, HtRow *row);
 guint ht_views_graph_nodes (HtViews *views);
 GListModel *ht_views_block_list (HtViews *views); /* NULL without a graph */
 void ht_views_pick_snapshots (HtViews *views, guint a, guint b);

@@ -132,15 +132,19 @@ self_test_step (gpointer data)
       return G_SOURCE_CONTINUE;
   HtPage *page = pages->pdata[0];
   HtViews *v = ht_page_views (page);
+  GtkWidget *window = GTK_WIDGET (ht_gui_window ());
+  /* as Alt+2 does */
+  gtk_widget_activate_action (window, "win.view", "s", ht_view_ids[HT_VIEW_ALLOCATIONS]);
+  CHECK (ht_page_current_view (page) == HT_VIEW_ALLOCATIONS, "win.view shows Allocations");
   GtkColumnView *table = ht_views_allocations_table (v);
-  ht_page_show_view (page, HT_VIEW_ALLOCATIONS);
+  GtkDropDown *group_by = GTK_DROP_DOWN (find_named (GTK_WIDGET (page), "group-by"));
 
   /* group by line, then function */
   guint by_line = g_list_model_get_n_items (ht_table_visible (table));
   g_autoptr (HtRow) first_line = by_line ? visible_row (table, 0) : NULL;
   CHECK (by_line > 0 && first_line && strchr (first_line->key, ':'),
          "by line: %u groups, first '%s'", by_line, first_line ? first_line->key : "");
-  ht_views_set_group_by (v, HT_GROUP_FUNCTION);
+  gtk_drop_down_set_selected (group_by, HT_GROUP_FUNCTION); /* the user's pick */
   guint by_function = g_list_model_get_n_items (ht_table_visible (table));
   gboolean no_lines = TRUE;
   for (guint i = 0; i < by_function; i++)
@@ -168,7 +172,7 @@ self_test_step (gpointer data)
   CHECK (low->values[1] <= high->values[1], "sorted by allocations, ascending");
 
   /* back to lines; select the largest allocated line and open its graph */
-  ht_views_set_group_by (v, HT_GROUP_LINE);
+  gtk_drop_down_set_selected (group_by, HT_GROUP_LINE);
   g_autoptr (GtkColumnViewColumn) size_col = g_list_model_get_item (cols, 1);
   gtk_column_view_sort_by_column (table, size_col, GTK_SORT_DESCENDING);
   GtkSelectionModel *sel = gtk_column_view_get_model (table);
@@ -192,7 +196,11 @@ self_test_step (gpointer data)
   }
   if (row)
     {
-      ht_views_graph_for_row (v, row);
+      /* the selected row's "Show in graph" button */
+      g_signal_emit_by_name (find_named (GTK_WIDGET (page), "show-in-graph"), "clicked");
+      CHECK (!g_getenv ("HT_SELF_TEST_EXPECT_GRAPH") || ht_page_current_view (page) == HT_VIEW_GRAPH,
+             "Show in graph shows Graph");
+      gtk_widget_activate_action (window, "win.view", "s", ht_view_ids[HT_VIEW_ALLOCATIONS]);
       guint nodes = ht_views_graph_nodes (v);
       g_print ("self-test: graph of '%s': %u nodes\n", row->key, nodes);
       if (g_getenv ("HT_SELF_TEST_EXPECT_GRAPH"))
