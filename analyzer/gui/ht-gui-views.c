@@ -344,13 +344,6 @@ ht_views_clear_filter (HtViews *v)
   ht_allocations_view_clear_filter (v->allocations_view);
 }
 
-void
-ht_views_open_diff_row (HtViews *v, guint position)
-{
-  if (v->snapshots_view)
-    ht_snapshots_view_activate (v->snapshots_view, position);
-}
-
 GListModel *
 ht_views_snapshot_diff (HtViews *v)
 {

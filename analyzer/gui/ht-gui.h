@@ -167,8 +167,6 @@ guint ht_views_graph_nodes (HtViews *views);
 GListModel *ht_views_block_list (HtViews *views); /* NULL without a graph */
 void ht_views_pick_snapshots (HtViews *views, guint a, guint b);
 GListModel *ht_views_snapshot_diff (HtViews *views);
-/* As a double-click on a diff row: Allocations, filtered to that line. */
-void ht_views_open_diff_row (HtViews *views, guint position);
 void ht_views_clear_filter (HtViews *views);
 gboolean ht_views_compare_with (HtViews *views, const char *path, GError **error);
 GListModel *ht_views_compare_rows (HtViews *views);

@@ -129,9 +129,3 @@ ht_snapshots_view_rows (HtSnapshotsView *self)
 {
   return ht_table_visible (self->table);
 }
-
-void
-ht_snapshots_view_activate (HtSnapshotsView *self, guint position)
-{
-  row_activated (self->table, position, self);
-}

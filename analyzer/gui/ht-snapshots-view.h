@@ -14,8 +14,7 @@ G_DECLARE_FINAL_TYPE (HtSnapshotsView, ht_snapshots_view, HT, SNAPSHOTS_VIEW, Gt
  * activated emits "site-activated" with its line ("file:line"). */
 GtkWidget *ht_snapshots_view_new (HtDb *db, const char *exe, GPtrArray *snapshots);
 void ht_snapshots_view_pick (HtSnapshotsView *self, guint a, guint b);
-/* The rows as the user sees them (sorted), and the activation of one. */
+/* The rows as the user sees them (sorted). */
 GListModel *ht_snapshots_view_rows (HtSnapshotsView *self);
-void ht_snapshots_view_activate (HtSnapshotsView *self, guint position);
 
 G_END_DECLS
