@@ -188,4 +188,20 @@ G_GNUC_INTERNAL gboolean write_graph (HtImport *im, sqlite3 *db, gint64 snapshot
 /* ht-import.c */
 G_GNUC_INTERNAL void on_tag (HtImport *im, const HtEvent *e);
 
+/* ht-import.c: what heaptrack's files say a frame is (FRAMES records), by address */
+typedef struct
+{
+  guint count;
+  HtFrame *frames;
+  char **strings; /* what the frames point into */
+} HtFrameSet;
+/* a snapshot of the live heap now (kind "snapshot", "peak", "end"), and a free label */
+G_GNUC_INTERNAL HtSnap *snap_capture (HtImport *im, const char *kind, char *label,
+                                      guint64 stamp, gboolean peak);
+G_GNUC_INTERNAL char *snap_label (HtImport *im, const char *wanted);
+
+/* ht-import-db.c */
+G_GNUC_INTERNAL gboolean write_database (HtImport *im, sqlite3 *db, const char *log_path,
+                                         GError **error);
+
 G_END_DECLS

@@ -1,0 +1,44 @@
+/* ht-reader-private.h - what ht-reader.c (the merge) and ht-reader-decode.c share. */
+#pragma once
+
+#include "ht-reader.h"
+
+G_BEGIN_DECLS
+
+/* An ALLOC among a stream's last HT_AGE_WINDOW ones, for FREE_AGE. */
+typedef struct
+{
+  guint64 ptr;
+  guint64 cls; /* its reuse class */
+} HtAllocSeen;
+
+/* A stream's pointer state (ht-format.h): what its chunks name pointers by. */
+typedef struct
+{
+  guint64 last_ptr;
+  guint64 allocs;  /* ALLOCs since the state started */
+  guint64 next_ptr; /* where the previous ALLOC's chunk ends */
+  GArray *ring;    /* HtAllocSeen: grows to HT_AGE_WINDOW, then ALLOC k is at (k - 1) % it */
+  guint64 recent[HT_RECENT_SLOTS];
+  HtReuseStacks reuse;
+} HtPtrState;
+
+typedef struct
+{
+  guint32 id;
+  HtPtrState ptrs;
+  GArray *events; /* HtEvent */
+  guint head;
+  guint64 last_stamp;
+  int heap_pos; /* index in the heap, -1 when not in it */
+} HtStream;
+
+/* Decodes a complete chunk payload of stream `s` into its queue (SYNC moves *watermark and
+ * is not queued).  `version`: the log's format. */
+G_GNUC_INTERNAL gboolean ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h,
+                                           const guint8 *payload, gsize chunk_offset,
+                                           guint64 *watermark, GError **error);
+/* A command line's NUL-separated arguments. */
+G_GNUC_INTERNAL GStrv split_cmdline (const char *cmd, gsize len);
+
+G_END_DECLS
