@@ -163,7 +163,6 @@ at_fork_child (void)
   ht_rec_sampling_unlock ();
   ht_rec_threads_unlock ();
   ht_rec_trace_unlock_all ();
-  ht_rec_live_after_fork ();
   ht_rec_file_forget ();
   ht_rec_sampler_forget ();
   bool was_on = atomic_load (&ht_rec_state) == HT_REC_ON;

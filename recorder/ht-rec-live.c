@@ -976,8 +976,3 @@ live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf
   ht_rec_ranges_free (&modules);
 }
 
-/* In a forked child the table goes on: the child has its parent's heap. */
-void
-ht_rec_live_after_fork (void)
-{
-}

@@ -459,7 +459,6 @@ HT_REC_HIDDEN void ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uin
 HT_REC_HIDDEN void ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr);
 HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
 HT_REC_HIDDEN void ht_rec_live_scan_at_exit (void);
-HT_REC_HIDDEN void ht_rec_live_after_fork (void);
 
 /* ht-rec-world.c: stopping the program's threads, and where its roots are */
 typedef struct

@@ -1,7 +1,8 @@
 /* ht-reader.c - the bounds-checked log reader and stream merger.
  *
  * The file is mapped read-only; nothing in it is trusted.  Chunks are decoded whole into
- * per-stream queues, and events leave in stamp order through a binary heap of streams:
+ * per-stream queues (ht-reader-decode.c), and events leave in stamp order through a binary
+ * heap of streams:
  *
  *   chunks ──decode──▶ queue[stream 2] ─┐
  *                      queue[stream 3] ─┼─ heap by head stamp ─▶ next()  while stamp < watermark
