@@ -49,7 +49,11 @@ class Ctx:
         # --self-test and --bench belong to the driver (gui-driver.c), the product's
         # application driven by the test instead of a user
         prog = self.driver if args and args[0] in ("--self-test", "--bench") else self.gui
-        argv = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", prog, *args]
+        # the X authority file lives in the test's own directory: without -f, xvfb-run
+        # makes a directory in /tmp and, when it cannot remove it, exits 5 in place of
+        # the program's status (seen once in CI, on a run whose program had passed)
+        auth = os.path.join(self.work, "Xauthority")
+        argv = ["xvfb-run", "-a", "-f", auth, "-s", "-screen 0 1280x800x24", prog, *args]
         p = subprocess.run(argv, env=env or self.env(), capture_output=True, text=True,
                            timeout=timeout, cwd=self.work)
         return p
