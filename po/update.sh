@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # C sources with the C parser; the .ui, desktop, metainfo and schema files with xgettext's
 # own rules for them (it knows each by its extension), joined into one template.
-grep '\.c$' po/POTFILES.in >po/.c-files
-grep -v '\.c$' po/POTFILES.in >po/.data-files
+grep '\.[ch]$' po/POTFILES.in >po/.c-files
+grep -v '\.[ch]$' po/POTFILES.in >po/.data-files
 xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ --keyword=C_:1c,2 \
   --keyword=NC_:1c,2 --add-comments=Translators --package-name=heaptrail \
   -f po/.c-files -o po/heaptrail.pot

@@ -90,14 +90,13 @@ int import_snapshots; /* heaptrail import --snapshots N; 0: the default */
 double import_short_lived_ms; /* --short-lived MS; 0: the default */
 char *time_arg;                /* --time FROM..TO as given */
 double window_from_s, window_to_s; /* parsed; window_to_s 0: the whole run */
+double time_span_from_s, time_span_to_s; /* what the buckets of --time cover */
 
 int
 do_import (const char *log, const char *db_path)
 {
   HtImportOptions options = { .auto_snapshots = import_snapshots,
-                              .short_lived_ms = import_short_lived_ms,
-                              .window_from_s = window_from_s,
-                              .window_to_s = window_to_s };
+                              .short_lived_ms = import_short_lived_ms };
   if (isatty (2))
     {
       options.progress = show_progress;
@@ -180,18 +179,15 @@ open_recording (const char *rec, int *code)
       *code = fail (exit_code_for (error), db_path, "%s", error->message);
       return NULL;
     }
-  /* --short-lived and --time are applied at import: import again when they differ (a
-   * database imported with --time is never silently used without it) */
-  if ((import_short_lived_ms > 0
-       && ht_db_meta_double (db, "short_lived_ms") != import_short_lived_ms)
-      || ht_db_meta_double (db, "time_from_s") != window_from_s
-      || ht_db_meta_double (db, "time_to_s") != window_to_s)
+  /* --short-lived is applied at import: import again when it differs */
+  if (import_short_lived_ms > 0
+      && ht_db_meta_double (db, "short_lived_ms") != import_short_lived_ms)
     {
       ht_db_close (db);
       if (!derived)
         {
           *code = fail (EXIT_USAGE, rec,
-                        _("this database was imported with another --time or --short-lived; "
+                        _("this database was imported with another --short-lived; "
                           "give the log, which is imported again"));
           return NULL;
         }
@@ -292,6 +288,31 @@ parse_options (GOptionEntry *entries, const char *params, const char *summary, i
   return TRUE;
 }
 
+
+/* --time as a query: the time buckets the database holds that the range overlaps, the
+ * span they cover said first (tracemalloc's text starts with it; JSON has time_from_s and
+ * time_to_s).  TRUE without --time. */
+gboolean
+apply_time_range (HtDb *db, HtTopOptions *opt, const char *rec, int *code)
+{
+  if (!time_arg)
+    return TRUE;
+  g_autoptr (GError) error = NULL;
+  double bucket_s = 0;
+  if (!ht_query_time_range (db, window_from_s, window_to_s, &time_span_from_s, &time_span_to_s,
+                            &bucket_s, &error))
+    {
+      *code = fail (exit_code_for (error), rec, "%s", error->message);
+      return FALSE;
+    }
+  opt->time_from_s = window_from_s;
+  opt->time_to_s = window_to_s;
+  if (!json)
+    printf (_("# allocations made between %.3f s and %.3f s (the time buckets --time %s "
+              "overlaps; %.1f ms each)\n"),
+            time_span_from_s, time_span_to_s, time_arg, bucket_s * 1e3);
+  return TRUE;
+}
 
 /* "1.5..3", "..2s", "4.." -> window_from_s, window_to_s; FALSE when malformed */
 gboolean

@@ -134,7 +134,6 @@ run_heap_walk (int argc, char **argv, int which)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       N_("Write the graph to FILE: .dot, .svg or .png"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
-    HT_TIME_ENTRY,
     { NULL }
   };
   if (which == 2) /* chain: --block only */
@@ -142,8 +141,7 @@ run_heap_walk (int argc, char **argv, int which)
       entries[1] = entries[3]; /* --block */
       entries[2] = entries[6]; /* -o */
       entries[3] = entries[7]; /* --json */
-      entries[4] = entries[8]; /* --time */
-      entries[5] = (GOptionEntry){ NULL };
+      entries[4] = (GOptionEntry){ NULL };
     }
   const char *summaries[] = {
     N_("What points to the chosen blocks, up to the roots (objgraph's show_backrefs)."),

@@ -34,7 +34,6 @@ cmd_diff (int argc, char **argv)
       N_("Count every frame of a stack, not only the innermost"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_FILTER_ENTRIES,
-    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;

@@ -36,7 +36,6 @@ cmd_growth (int argc, char **argv)
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_("Also show the types that shrank"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_FILTER_ENTRIES,
-    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;

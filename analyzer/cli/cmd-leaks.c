@@ -63,7 +63,6 @@ cmd_leaks (int argc, char **argv)
       "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_FILTER_ENTRIES,
-    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;

@@ -8,7 +8,6 @@ cmd_snapshots (int argc, char **argv)
 {
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
-    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;

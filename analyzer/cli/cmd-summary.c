@@ -9,7 +9,6 @@ cmd_summary (int argc, char **argv)
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_SHORT_LIVED_ENTRY,
-    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;

@@ -74,8 +74,11 @@ cmd_top (int argc, char **argv)
   if (limit < 0)
     return fail (EXIT_USAGE, NULL, _("-n takes a number of groups, 0 for all"));
 
+  if (time_arg && opt.retained)
+    return fail (EXIT_USAGE, NULL, _("--time does not apply to --metric retained"));
+
   g_autoptr (HtDb) db = open_recording (argv[1], &code);
-  if (!db)
+  if (!db || !apply_time_range (db, &opt, argv[1], &code))
     return code;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) stats = ht_query_top (db, &opt, &error);
@@ -94,6 +97,11 @@ cmd_top (int argc, char **argv)
       JSON_STR (b, "metric", opt.retained ? "retained" : metric ? metric : "live");
       json_builder_set_member_name (b, "cumulative");
       json_builder_add_boolean_value (b, cumulative);
+      if (time_arg)
+        {
+          JSON_DBL (b, "time_from_s", time_span_from_s);
+          JSON_DBL (b, "time_to_s", time_span_to_s);
+        }
       guint64 tsize = 0, tcount = 0;
       for (guint i = 0; i < stats->len; i++)
         {

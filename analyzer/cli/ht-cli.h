@@ -30,6 +30,8 @@ extern int import_snapshots;          /* heaptrail import --snapshots N; 0: the 
 extern double import_short_lived_ms;  /* --short-lived MS; 0: the default */
 extern char *time_arg;                /* --time FROM..TO as given */
 extern double window_from_s, window_to_s; /* parsed; window_to_s 0: the whole run */
+extern double time_span_from_s, time_span_to_s; /* what the buckets of --time cover */
+gboolean apply_time_range (HtDb *db, HtTopOptions *opt, const char *rec, int *code);
 extern gboolean native_frames;        /* --native: see ht_db_set_native_frames */
 extern gboolean json;                 /* --json, for every command that has it */
 extern gint64 sample_bytes;           /* the open recording's --sample, or 0 */
@@ -75,7 +77,7 @@ void json_location (JsonBuilder *b, const HtLocation *l);
   G_STMT_END
 #define HT_TIME_ENTRY                                                                        \
   { "time", 0, 0, G_OPTION_ARG_STRING, &time_arg,                                            \
-    N_("Count only the allocations made between FROM and TO seconds (1.5..3, ..2s, 4..)"),  \
+    N_("Only the allocations made between FROM and TO seconds (1.5..3, ..2s, 4..)"),        \
     N_("FROM..TO") }
 #define HT_SHORT_LIVED_ENTRY                                                                 \
   { "short-lived", 0, 0, G_OPTION_ARG_DOUBLE, &import_short_lived_ms,                        \

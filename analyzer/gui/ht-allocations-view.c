@@ -30,6 +30,8 @@ struct _HtAllocationsView
   GListStore *store; /* HtRow */
   GtkCustomFilter *filter;
   GtkColumnView *table;
+  double time_from, time_to; /* the page's time range; time_to 0: the whole run */
+  double span_from, span_to; /* what its time buckets cover */
 };
 
 G_DEFINE_FINAL_TYPE (HtAllocationsView, ht_allocations_view, GTK_TYPE_BOX)
@@ -85,6 +87,9 @@ refill (HtAllocationsView *self)
                        .cumulative = gtk_check_button_get_active (self->cumulative) };
   if (opt.by == HT_GROUP_TRACEBACK)
     opt.cumulative = FALSE;
+  opt.time_from_s = self->time_from;
+  opt.time_to_s = self->time_to;
+  gboolean ranged = self->time_to > self->time_from;
   g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                        g_object_unref);
   struct
@@ -103,8 +108,8 @@ refill (HtAllocationsView *self)
   queries[4].opt.cumulative = FALSE;
   for (guint q = 0; q < G_N_ELEMENTS (queries); q++)
     {
-      if (queries[q].column == COL_RETAINED && !self->has_graph)
-        continue;
+      if (queries[q].column == COL_RETAINED && (!self->has_graph || ranged))
+        continue; /* a heap graph is of a moment, not of a range */
       g_autoptr (GError) error = NULL;
       g_autoptr (GPtrArray) stats = ht_query_top (self->db, &queries[q].opt, &error);
       if (!stats)
@@ -122,10 +127,17 @@ refill (HtAllocationsView *self)
   while (g_hash_table_iter_next (&it, NULL, &value))
     g_list_store_append (self->store, value);
   g_autofree char *status
-    = g_strdup_printf (_("%u groups. Peak and leaked are live bytes at the peak and at exit%s."),
-                       g_list_model_get_n_items (G_LIST_MODEL (self->store)),
-                       self->has_graph ? _("; retained: what freeing them would free")
-                                       : _("; retained needs record --graph"));
+    = ranged
+        ? g_strdup_printf (_("%u groups of the allocations made between %.3f s and %.3f s "
+                             "(the time buckets the range overlaps). Peak and leaked: those "
+                             "of them live at the peak and at exit."),
+                           g_list_model_get_n_items (G_LIST_MODEL (self->store)),
+                           self->span_from, self->span_to)
+        : g_strdup_printf (_("%u groups. Peak and leaked are live bytes at the peak and at "
+                             "exit%s."),
+                           g_list_model_get_n_items (G_LIST_MODEL (self->store)),
+                           self->has_graph ? _("; retained: what freeing them would free")
+                                           : _("; retained needs record --graph"));
   gtk_label_set_text (self->status, status);
 }
 
@@ -323,4 +335,15 @@ GtkColumnView *
 ht_allocations_view_get_table (HtAllocationsView *self)
 {
   return self->table;
+}
+
+void
+ht_allocations_view_set_time_range (HtAllocationsView *self, double from, double to)
+{
+  self->time_from = from;
+  self->time_to = to;
+  if (to > from
+      && !ht_query_time_range (self->db, from, to, &self->span_from, &self->span_to, NULL, NULL))
+    self->span_from = from, self->span_to = to;
+  refill (self);
 }

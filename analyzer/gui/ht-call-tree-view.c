@@ -20,6 +20,7 @@ struct _HtCallTreeView
 
   HtDb *db;
   gboolean bottom_up;
+  double time_from, time_to; /* the page's time range; time_to 0: the whole run */
 };
 
 G_DEFINE_FINAL_TYPE (HtCallTreeView, ht_call_tree_view, GTK_TYPE_BOX)
@@ -142,6 +143,8 @@ options_changed (HtCallTreeView *self)
     return;
   HtTopOptions opt = ht_cost_options (gtk_drop_down_get_selected (self->cost));
   opt.fold_recursion = gtk_check_button_get_active (self->fold);
+  opt.time_from_s = self->time_from;
+  opt.time_to_s = self->time_to;
   HtCallNode *root = ht_query_call_tree (self->db, &opt, self->bottom_up, NULL);
   if (!root)
     {
@@ -206,4 +209,12 @@ ht_call_tree_view_new (HtDb *db, gboolean bottom_up)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->note), note);
   options_changed (self);
   return GTK_WIDGET (self);
+}
+
+void
+ht_call_tree_view_set_time_range (HtCallTreeView *self, double from, double to)
+{
+  self->time_from = from;
+  self->time_to = to;
+  options_changed (self);
 }

@@ -18,6 +18,7 @@ struct _HtFlameView
 
   HtDb *db;
   GtkWidget *flame;
+  double time_from, time_to; /* the page's time range; time_to 0: the whole run */
 };
 
 G_DEFINE_FINAL_TYPE (HtFlameView, ht_flame_view, GTK_TYPE_BOX)
@@ -28,6 +29,8 @@ query (HtFlameView *self)
   HtTopOptions opt = ht_cost_options (gtk_drop_down_get_selected (self->cost));
   opt.by = HT_GROUP_FUNCTION;
   opt.fold_recursion = gtk_check_button_get_active (self->fold);
+  opt.time_from_s = self->time_from;
+  opt.time_to_s = self->time_to;
   return ht_query_call_tree (self->db, &opt, FALSE, NULL);
 }
 
@@ -73,4 +76,12 @@ ht_flame_view_new (HtDb *db)
   gtk_widget_set_vexpand (self->flame, TRUE);
   gtk_box_append (self->graph_box, self->flame);
   return GTK_WIDGET (self);
+}
+
+void
+ht_flame_view_set_time_range (HtFlameView *self, double from, double to)
+{
+  self->time_from = from;
+  self->time_to = to;
+  options_changed (self);
 }

@@ -42,6 +42,9 @@ struct _HtViews
   HtSnapshotsView *snapshots_view;
   HtGraphView *graph_view;
   HtCompareView *compare_view;
+  GtkWidget *range_views[HT_VIEW_COUNT]; /* those a time range filters, once built */
+
+  double range_from, range_to; /* the time range of the page; range_to 0: the whole run */
 
   HtRangeFunc on_range; /* what a range chosen on the summary's chart does */
   gpointer on_range_data;
@@ -213,6 +216,19 @@ build_view (HtViews *v, HtView which)
     }
 }
 
+/* A time range filters the views of allocations by when they were made, as a query of
+ * the time buckets written at import: nothing is imported again. */
+static void
+apply_range (GtkWidget *view, double from, double to)
+{
+  if (HT_IS_ALLOCATIONS_VIEW (view))
+    ht_allocations_view_set_time_range (HT_ALLOCATIONS_VIEW (view), from, to);
+  else if (HT_IS_CALL_TREE_VIEW (view))
+    ht_call_tree_view_set_time_range (HT_CALL_TREE_VIEW (view), from, to);
+  else if (HT_IS_FLAME_VIEW (view))
+    ht_flame_view_set_time_range (HT_FLAME_VIEW (view), from, to);
+}
+
 static void
 ensure_view (HtViews *v, HtView which)
 {
@@ -221,6 +237,13 @@ ensure_view (HtViews *v, HtView which)
   v->built[which] = TRUE;
   gint64 start = g_get_monotonic_time ();
   GtkWidget *content = build_view (v, which);
+  if (HT_IS_ALLOCATIONS_VIEW (content) || HT_IS_CALL_TREE_VIEW (content)
+      || HT_IS_FLAME_VIEW (content))
+    {
+      v->range_views[which] = content;
+      if (v->range_to > v->range_from)
+        apply_range (content, v->range_from, v->range_to);
+    }
   gtk_widget_set_vexpand (content, TRUE);
   gtk_box_append (GTK_BOX (v->slots[which]), content);
   v->build_us[which] = g_get_monotonic_time () - start;
@@ -283,8 +306,16 @@ ht_views_set_range (HtViews *v, double from, double to, HtRangeFunc on_range, gp
 {
   v->on_range = on_range;
   v->on_range_data = data;
+  if (to <= from)
+    from = to = 0;
+  gboolean changed = from != v->range_from || to != v->range_to;
+  v->range_from = from;
+  v->range_to = to;
   if (v->summary_view)
     ht_summary_view_show_range (v->summary_view, from, to);
+  for (int i = 0; changed && i < HT_VIEW_COUNT; i++)
+    if (v->range_views[i])
+      apply_range (v->range_views[i], from, to);
 }
 
 void

@@ -109,15 +109,15 @@ const char *ht_page_title (HtPage *page);
 const char *ht_page_path (HtPage *page);
 gboolean ht_page_failed (HtPage *page);
 const char *ht_page_error (HtPage *page); /* why it failed */
-/* The log behind its database (a time range imports it again), or NULL. */
+/* The log behind its database, or NULL. */
 const char *ht_page_log (HtPage *page);
 HtDb *ht_page_db (HtPage *page); /* NULL until open */
 gboolean ht_page_ready (HtPage *page);
 void ht_page_show_view (HtPage *page, HtView view);
 HtView ht_page_current_view (HtPage *page);
 void ht_page_focus_search (HtPage *page);
-/* Shows only the allocations made between from and to (seconds; to 0: all): the log is
- * imported again with that window (like --time), in a worker thread. */
+/* Shows only the allocations made between from and to (seconds; to 0: all), like the
+ * CLI's --time: a query of the time buckets the database holds, nothing imported again. */
 void ht_page_set_range (HtPage *page, double from, double to);
 /* For tests and --self-test: the widgets of the views. */
 GtkWidget *ht_page_view_widget (HtPage *page, HtView view);
@@ -151,8 +151,9 @@ gint64 ht_gui_started (void); /* g_get_monotonic_time() at the start */
 
 /* ht-gui-views.c: builds the views of an open database into `stack`. */
 HtViews *ht_views_new (HtDb *db, const char *path, GtkStack *stack);
-/* The time range the views show (--time): the summary marks it; dragging across the
- * summary's chart calls on_range. */
+/* The time range the views show: the summary marks it, the views of allocations keep only
+ * those made in it (a query of the database's time buckets); dragging across the summary's
+ * chart calls on_range. */
 void ht_views_set_range (HtViews *views, double from, double to, HtRangeFunc on_range,
                          gpointer data);
 void ht_views_free (HtViews *views);

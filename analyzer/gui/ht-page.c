@@ -3,7 +3,8 @@
  * A log is imported in a worker thread (GTask) with a progress bar and Cancel; a database
  * that is current opens at once.  Once open, the page holds the views (ht-gui-views.c) in
  * a stack with a sidebar, under a banner when the recording was sampled.  A time range
- * chosen on the summary's chart imports the log again for that window.
+ * chosen on the summary's chart filters the views from the time buckets the database
+ * holds (nothing is imported again).
  */
 #include "ht-error.h"
 #include "ht-gui.h"
@@ -57,7 +58,7 @@ struct _HtPage
   guint progress_source;
   gboolean ready, failed;
   char *error;                 /* why it failed */
-  char *log;                   /* the log behind the database, for time ranges; NULL if gone */
+  char *log;                   /* the log behind the database; NULL if gone */
   double range_from, range_to; /* the time window shown; range_to 0: all */
 };
 
@@ -130,7 +131,6 @@ ht_page_init (HtPage *self)
 typedef struct
 {
   char *log, *db;
-  double from, to; /* --time window; to 0: none */
 } ImportJob;
 
 static void
@@ -156,9 +156,7 @@ import_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   ImportJob *job = data;
   HtImportOptions opt = { .progress = import_progress,
                           .progress_data = page,
-                          .cancellable = cancellable,
-                          .window_from_s = job->from,
-                          .window_to_s = job->to };
+                          .cancellable = cancellable };
   GError *error = NULL;
   if (ht_import (job->log, job->db, &opt, &error))
     g_task_return_boolean (task, TRUE);
@@ -230,8 +228,7 @@ page_open_db (HtPage *page, const char *db_path)
       if (log && g_file_test (log, G_FILE_TEST_IS_REGULAR))
         page->log = g_steal_pointer (&log);
     }
-  if (page->log)
-    ht_views_set_range (page->views, page->range_from, page->range_to, page_range_chosen, page);
+  ht_views_set_range (page->views, page->range_from, page->range_to, page_range_chosen, page);
   page->ready = TRUE;
   recordings_add (ht_db_path (page->db));
   g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, NULL);
@@ -266,7 +263,7 @@ cancel_clicked (HtPage *page)
     g_cancellable_cancel (page->cancellable);
 }
 
-static void page_import (HtPage *page, const char *log, char *db, double from, double to);
+static void page_import (HtPage *page, const char *log, char *db);
 
 /* A database given directly, or a log: its database when current, else an import. */
 void
@@ -283,17 +280,15 @@ ht_page_start (HtPage *page)
       page_open_db (page, db);
       return;
     }
-  page_import (page, page->path, g_steal_pointer (&db), 0, 0);
+  page_import (page, page->path, g_steal_pointer (&db));
 }
 
 /* Imports `log` into `db` (taken) in a worker thread, showing progress and Cancel. */
 static void
-page_import (HtPage *page, const char *log, char *db, double from, double to)
+page_import (HtPage *page, const char *log, char *db)
 {
   page->ready = FALSE;
-  g_autofree char *text
-      = to > 0 ? g_strdup_printf (_ ("Importing %s, %.3f s to %.3f s..."), page->title, from, to)
-               : g_strdup_printf (_ ("Importing %s..."), page->title);
+  g_autofree char *text = g_strdup_printf (_ ("Importing %s..."), page->title);
   gtk_label_set_text (page->loading_label, text);
   gtk_progress_bar_set_fraction (page->progress, 0);
   page->fraction = 0;
@@ -304,36 +299,22 @@ page_import (HtPage *page, const char *log, char *db, double from, double to)
   ImportJob *job = g_new0 (ImportJob, 1);
   job->log = g_strdup (log);
   job->db = db;
-  job->from = from;
-  job->to = to;
   GTask *task = g_task_new (page, page->cancellable, import_done, NULL);
   g_task_set_task_data (task, job, import_job_free);
   g_task_run_in_thread (task, import_thread);
   g_object_unref (task);
 }
 
+/* A time range is a query of the database's time buckets: the views filter themselves. */
 void
 ht_page_set_range (HtPage *page, double from, double to)
 {
-  if (!page->log || (to <= from && page->range_to == 0))
-    return;
   if (to <= from)
     from = to = 0;
   page->range_from = from;
   page->range_to = to;
-  g_autofree char *db = NULL;
-  if (to > 0)
-    {
-      /* windowed databases go to the cache, named by the log and the window */
-      g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "heaptrail", NULL);
-      g_mkdir_with_parents (dir, 0700);
-      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA1, page->log, -1);
-      g_autofree char *name = g_strdup_printf ("%.12s-%.3f-%.3f.db", hash, from, to);
-      db = g_build_filename (dir, name, NULL);
-    }
-  else
-    db = ht_import_default_db_path (page->log);
-  page_import (page, page->log, g_steal_pointer (&db), from, to);
+  if (page->views)
+    ht_views_set_range (page->views, from, to, page_range_chosen, page);
 }
 
 static void

@@ -58,6 +58,16 @@ static const char schema_sql[] =
   "  alloc_bytes INTEGER NOT NULL, temporary_count INTEGER NOT NULL,"
   "  temporary_bytes INTEGER NOT NULL, short_lived_count INTEGER NOT NULL,"
   "  short_lived_bytes INTEGER NOT NULL);"
+  /* each trace's allocations per time bucket, and what became of them: a time range is a
+   * sum over the buckets it covers (ht-import-time.c) */
+  "CREATE TABLE time_buckets (bucket INTEGER PRIMARY KEY, from_s REAL NOT NULL,"
+  "  to_s REAL NOT NULL);"
+  "CREATE TABLE site_times (bucket INTEGER NOT NULL, trace_id INTEGER NOT NULL,"
+  "  alloc_count INTEGER NOT NULL, alloc_bytes INTEGER NOT NULL,"
+  "  temporary_count INTEGER NOT NULL, temporary_bytes INTEGER NOT NULL,"
+  "  short_lived_count INTEGER NOT NULL, short_lived_bytes INTEGER NOT NULL,"
+  "  peak_count INTEGER NOT NULL, peak_bytes INTEGER NOT NULL, end_count INTEGER NOT NULL,"
+  "  end_bytes INTEGER NOT NULL, PRIMARY KEY (bucket, trace_id)) WITHOUT ROWID;"
   "CREATE TABLE size_histogram (min_size INTEGER NOT NULL, max_size INTEGER NOT NULL,"
   "  count INTEGER NOT NULL, bytes INTEGER NOT NULL);"
   "CREATE TABLE site_frames (trace_id INTEGER NOT NULL, depth INTEGER NOT NULL,"

@@ -6,8 +6,8 @@
 
 G_BEGIN_DECLS
 
-#define HT_DB_SCHEMA_VERSION 6 /* 2: tags; 3: temporaries, sizes, threads; 4: short-lived;
-                                  5: heap graphs; 6: Python frames */
+#define HT_DB_SCHEMA_VERSION 7 /* 2: tags; 3: temporaries, sizes, threads; 4: short-lived;
+                                  5: heap graphs; 6: Python frames; 7: time buckets */
 #define HT_DB_APPLICATION_ID 0x48545244 /* "HTRD" */
 
 typedef struct _HtDb HtDb;

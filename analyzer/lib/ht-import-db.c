@@ -26,7 +26,7 @@
 /* ---------------------------------------------------------------------------------------
  * Time: stamps to seconds since start, through the SAMPLE records' (stamp, ns) pairs
  */
-static double
+double
 stamp_seconds (HtImport *im, guint64 stamp)
 {
   const HtLogInfo *info = ht_reader_info (im->reader);
@@ -340,7 +340,7 @@ write_meta (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
          && META_INT ("sampled_allocations", im->sampled_allocs)
          && META_INT ("temporary", im->temporary) && META_INT ("short_lived", im->short_lived)
          && META_DBL ("short_lived_ms", im->short_lived_ms)
-         && META_DBL ("time_from_s", im->window_from_s) && META_DBL ("time_to_s", im->window_to_s) && META_INT ("peak_heap_bytes", im->peak_bytes)
+         && META_INT ("peak_heap_bytes", im->peak_bytes)
          && META_INT ("peak_heap_blocks", im->peak_blocks)
          && META_DBL ("peak_time_s", stamp_seconds (im, im->peak_stamp))
          && META_INT ("peak_rss_bytes", peak_rss) && META_INT ("leaked_bytes", im->heap_bytes)
@@ -470,6 +470,8 @@ write_database (HtImport *im, sqlite3 *db, const char *log_path, GError **error)
       if (!write_site_frames (im, &w, i, error))
         goto out;
     }
+  if (!write_spans (im, db, error))
+    goto out;
 
   /* every snapshot, the peak and the end included, numbered in time order */
   g_ptr_array_add (im->snapshots,

@@ -90,7 +90,7 @@ on_block (HtImport *im, const HtEvent *e)
   const HtBlock *b = ht_block_map_lookup (&im->blocks, e->block.ptr);
   gpointer type = g_hash_table_lookup (im->tagged, GSIZE_TO_POINTER (e->block.ptr));
   HtScanBlock sb = { e->block.ptr, e->block.size,
-                     b && b->node != OUTSIDE_WINDOW ? b->node : 0,
+                     b ? b->node : 0,
                      type ? (gint32) GPOINTER_TO_UINT (type) - 1 : -1,
                      e->tag == HT_REC_PYBLOCK ? (guint8) (e->block.gc_head + 1) : 0 };
   g_array_append_val (im->scan->blocks, sb);

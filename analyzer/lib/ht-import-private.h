@@ -1,7 +1,9 @@
 /* ht-import-private.h - what the importer's files share: its state (HtImport) and the
  * figures it keeps per trace, per thread, per snapshot and per heap-graph scan.
  *
- * ht-import.c        the pass over the events, and writing the database
+ * ht-import.c        the pass over the events
+ * ht-import-db.c     writing the database: meta, sites, snapshots, the timeline
+ * ht-import-time.c   each trace's figures per time bucket, so that a time range is a query
  * ht-import-graph.c  record --graph: the scans' blocks, edges and roots, their memcheck
  *                    classes and dominators, and their tables in the database
  */
@@ -19,7 +21,18 @@
 G_BEGIN_DECLS
 
 #define MAX_NODE_ID (1u << 26)
-#define OUTSIDE_WINDOW G_MAXUINT32 /* the node of a block allocated outside --time */
+
+/* A trace's allocations made in one time bucket, and what became of them (temporary,
+ * short-lived, live at the peak and at the end).  Summed over the buckets of a range, they
+ * answer "what was allocated between FROM and TO" without importing again. */
+typedef struct
+{
+  guint32 bucket; /* (stamp - origin) >> span_shift */
+  guint32 peak_epoch;
+  guint64 alloc_count, alloc_bytes, temporary, temporary_bytes, short_lived, short_lived_bytes;
+  gint64 live_count, live_bytes;
+  gint64 peak_count, peak_bytes;
+} HtSpan;
 
 typedef struct
 {
@@ -32,6 +45,8 @@ typedef struct
   gint64 tagged_count, tagged_bytes; /* of the live ones, those with a heaptrail_tag */
   guint32 peak_epoch;
   gboolean defined;
+  HtSpan *spans; /* by bucket, oldest first */
+  guint32 n_spans, spans_cap;
 } HtNode;
 
 typedef struct
@@ -152,8 +167,9 @@ typedef struct
   guint64 sampled_allocs;  /* ALLOC records read (the allocations themselves when exact) */
   double short_lived_ms;
   guint64 short_lived_stamps; /* the same, in stamp units */
-  guint64 window_from, window_to; /* --time, in stamps: only allocations made inside count */
-  double window_from_s, window_to_s;
+  guint64 span_origin;  /* the stamp time buckets count from */
+  guint span_shift;      /* a bucket is 2^span_shift stamps wide; widened as the run goes on */
+  guint64 span_total;    /* HtSpan kept over all traces */
   guint64 size_count[SIZE_BUCKETS], size_bytes[SIZE_BUCKETS];
   guint64 lost, threads, last_stamp, end_stamp, end_reason, end_marks;
   guint64 defined_nodes; /* TRACE_NODE records seen: bounds the ids events may use */
@@ -200,7 +216,17 @@ G_GNUC_INTERNAL HtSnap *snap_capture (HtImport *im, const char *kind, char *labe
                                       guint64 stamp, gboolean peak);
 G_GNUC_INTERNAL char *snap_label (HtImport *im, const char *wanted);
 
+/* ht-import-time.c: a trace's span for an allocation made now (at `stamp`, the latest
+ * event's), the span a block allocated at `stamp` counts in (NULL if none), made current
+ * for the peak before it changes; the spans' tables; and their memory returned */
+G_GNUC_INTERNAL void spans_init (HtImport *im, double ns_per_stamp);
+G_GNUC_INTERNAL HtSpan *span_for_alloc (HtImport *im, HtNode *n, guint64 stamp);
+G_GNUC_INTERNAL HtSpan *span_of_block (HtImport *im, HtNode *n, guint64 stamp);
+G_GNUC_INTERNAL gboolean write_spans (HtImport *im, sqlite3 *db, GError **error);
+G_GNUC_INTERNAL void spans_free (HtImport *im);
+
 /* ht-import-db.c */
+G_GNUC_INTERNAL double stamp_seconds (HtImport *im, guint64 stamp);
 G_GNUC_INTERNAL gboolean write_database (HtImport *im, sqlite3 *db, const char *log_path,
                                          GError **error);
 

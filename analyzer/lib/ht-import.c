@@ -337,7 +337,7 @@ void
 on_tag (HtImport *im, const HtEvent *e)
 {
   HtBlock *b = ht_block_map_lookup (&im->blocks, e->typetag.ptr);
-  if (!b || !e->typetag.type || b->node == OUTSIDE_WINDOW)
+  if (!b || !e->typetag.type)
     return; /* not a live block (or not a counted one): nothing to name */
   HtBlock copy = *b;
   untag (im, &copy);
@@ -369,6 +369,12 @@ forget_block (HtImport *im, const HtBlock *old)
   node_touch (im, on);
   on->live_count -= (gint64) w.count;
   on->live_bytes -= (gint64) w.bytes;
+  HtSpan *span = span_of_block (im, on, old->stamp);
+  if (span)
+    {
+      span->live_count -= (gint64) w.count;
+      span->live_bytes -= (gint64) w.bytes;
+    }
   im->heap_bytes -= w.bytes;
   im->heap_blocks -= w.count;
 }
@@ -383,13 +389,10 @@ on_image (HtImport *im, HtEvent *e)
       HtBlock *b = &im->blocks.slots[i];
       if (!b->ptr)
         continue;
-      if (b->node != OUTSIDE_WINDOW)
-        {
-          HtWeight w = block_weight (im, b);
-          im->exec_released_blocks += w.count;
-          im->exec_released_bytes += w.bytes;
-          forget_block (im, b);
-        }
+      HtWeight w = block_weight (im, b);
+      im->exec_released_blocks += w.count;
+      im->exec_released_bytes += w.bytes;
+      forget_block (im, b);
     }
   ht_block_map_clear (&im->blocks);
   ht_block_map_init (&im->blocks);
@@ -427,16 +430,7 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
       return FALSE;
     }
   HtBlock b = { e->alloc.ptr, e->alloc.size, e->alloc.node, e->stream, e->stamp }, old;
-  if (e->stamp < im->window_from || e->stamp > im->window_to)
-    {
-      /* outside --time: followed, so that its free is recognised, but never counted */
-      b.node = OUTSIDE_WINDOW;
-      if (ht_block_map_insert (&im->blocks, &b, &old) && old.node != OUTSIDE_WINDOW)
-        forget_block (im, &old);
-      stream_state (im, e->stream)->last_alloc = 0;
-      return TRUE;
-    }
-  if (ht_block_map_insert (&im->blocks, &b, &old) && old.node != OUTSIDE_WINDOW)
+  if (ht_block_map_insert (&im->blocks, &b, &old))
     {
       /* an address handed out twice without a free in between: the free was lost */
       forget_block (im, &old);
@@ -449,6 +443,11 @@ on_alloc (HtImport *im, const HtEvent *e, GError **error)
   n->alloc_bytes += w.bytes;
   n->live_count += (gint64) w.count;
   n->live_bytes += (gint64) w.bytes;
+  HtSpan *span = span_for_alloc (im, n, e->stamp);
+  span->alloc_count += w.count;
+  span->alloc_bytes += w.bytes;
+  span->live_count += (gint64) w.count;
+  span->live_bytes += (gint64) w.bytes;
   im->sampled_allocs++;
   im->alloc_calls += w.count;
   im->total_bytes += w.bytes;
@@ -493,17 +492,17 @@ on_free (HtImport *im, const HtEvent *e)
   HtWeight w = block_weight (im, &b);
   im->free_calls += w.count;
   s->frees += w.count;
-  if (b.node == OUTSIDE_WINDOW)
-    {
-      s->last_freed = b;
-      s->last_alloc = 0;
-      return;
-    }
   untag (im, &b);
   HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
   node_touch (im, n);
   n->live_count -= (gint64) w.count;
   n->live_bytes -= (gint64) w.bytes;
+  HtSpan *span = span_of_block (im, n, b.stamp);
+  if (span)
+    {
+      span->live_count -= (gint64) w.count;
+      span->live_bytes -= (gint64) w.bytes;
+    }
   im->heap_bytes -= w.bytes;
   im->heap_blocks -= w.count;
   if (e->stamp - b.stamp < im->short_lived_stamps)
@@ -511,6 +510,11 @@ on_free (HtImport *im, const HtEvent *e)
       n->short_lived += w.count;
       n->short_lived_bytes += w.bytes;
       im->short_lived += w.count;
+      if (span)
+        {
+          span->short_lived += w.count;
+          span->short_lived_bytes += w.bytes;
+        }
     }
   /* temporary: freed before the thread's next allocation, which a sampled log cannot tell */
   if (s->last_alloc == b.ptr && b.stream == e->stream && !im->sample_mean)
@@ -519,6 +523,11 @@ on_free (HtImport *im, const HtEvent *e)
       n->temporary_bytes += w.bytes;
       im->temporary += w.count;
       s->temporary += w.count;
+      if (span)
+        {
+          span->temporary += w.count;
+          span->temporary_bytes += w.bytes;
+        }
     }
   s->last_alloc = 0;
   s->last_freed = b;
@@ -537,16 +546,16 @@ on_unfree (HtImport *im, const HtEvent *e)
     }
   HtWeight w = block_weight (im, &b);
   im->free_calls -= w.count;
-  if (b.node == OUTSIDE_WINDOW)
-    {
-      ht_block_map_insert (&im->blocks, &b, NULL);
-      s->last_freed.ptr = 0;
-      return;
-    }
   HtNode *n = &g_array_index (im->nodes, HtNode, b.node);
   node_touch (im, n);
   n->live_count += (gint64) w.count;
   n->live_bytes += (gint64) w.bytes;
+  HtSpan *span = span_of_block (im, n, b.stamp);
+  if (span)
+    {
+      span->live_count += (gint64) w.count;
+      span->live_bytes += (gint64) w.bytes;
+    }
   im->heap_bytes += w.bytes;
   im->heap_blocks += w.count;
   ht_block_map_insert (&im->blocks, &b, NULL);
@@ -701,6 +710,7 @@ import_clear (HtImport *im)
   ht_reader_free (im->reader);
   ht_symbolizer_free (im->symbols);
   ht_block_map_clear (&im->blocks);
+  spans_free (im);
   g_array_unref (im->nodes);
   g_ptr_array_unref (im->modules);
   g_hash_table_unref (im->module_index);
@@ -826,18 +836,7 @@ import_log (const char *log_path, const char *read_path, const char *db_path,
   /* a corrupt log can claim any clock rate: the threshold saturates instead of overflowing */
   double stamps = ns_per_stamp > 0 ? im.short_lived_ms * 1e6 / ns_per_stamp : 0;
   im.short_lived_stamps = stamps >= 1.8e19 ? G_MAXUINT64 : (guint64) stamps;
-  im.window_from = 0;
-  im.window_to = G_MAXUINT64;
-  im.window_from_s = options->window_from_s;
-  im.window_to_s = options->window_to_s;
-  if (options->window_to_s > 0 && ns_per_stamp > 0)
-    {
-      double start = (double) ht_reader_info (im.reader)->start_stamp;
-      double from = start + options->window_from_s * 1e9 / ns_per_stamp;
-      double to = start + options->window_to_s * 1e9 / ns_per_stamp;
-      im.window_from = from >= 1.8e19 ? G_MAXUINT64 : (guint64) from;
-      im.window_to = to >= 1.8e19 ? G_MAXUINT64 : (guint64) to; /* "4.." is 1e12 s */
-    }
+  spans_init (&im, ns_per_stamp);
   int n_auto = options->auto_snapshots == 0 ? 50 : MAX (options->auto_snapshots, 0);
   guint64 first = ht_reader_info (im.reader)->start_stamp;
   guint64 last = n_auto > 0 ? ht_reader_last_stamp (im.reader) : 0;

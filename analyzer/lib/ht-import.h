@@ -19,9 +19,6 @@ typedef struct
   /* Blocks freed within this many milliseconds of their allocation count as short-lived;
    * 0 means the default (1 ms). */
   double short_lived_ms;
-  /* Count only the allocations made between these times (seconds from the start); all
-   * allocations when window_to_s is 0.  Stored in the database's meta table. */
-  double window_from_s, window_to_s;
   /* Read and analyse, but write no database (db_path is ignored): for the fuzzer. */
   gboolean dry_run;
   /* Filled in on return: warnings worth showing (truncated log, missing symbols), one per

@@ -481,9 +481,74 @@ finish_groups (GHashTable *groups, const HtTopOptions *options)
 /* The rows (trace_id, count, bytes) `options` selects, as a prepared statement: the sites'
  * figures over the run (allocations, temporary, short-lived), or the live blocks per trace
  * at the snapshot options->at (default: the peak), tagged ones left out if asked. */
+gboolean
+ht_query_time_range (HtDb *db, double from, double to, double *span_from, double *span_to,
+                     double *bucket_s, GError **error)
+{
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT MIN(from_s), MAX(to_s), COUNT(*),"
+                      " (SELECT MAX(to_s - from_s) FROM time_buckets)"
+                      " FROM time_buckets WHERE to_s > ?1 AND from_s < ?2",
+                      &st, error))
+    return FALSE;
+  sqlite3_bind_double (st, 1, from);
+  sqlite3_bind_double (st, 2, to);
+  gboolean ok = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int64 (st, 2) > 0;
+  if (ok)
+    {
+      *span_from = sqlite3_column_double (st, 0);
+      *span_to = sqlite3_column_double (st, 1);
+      if (bucket_s)
+        *bucket_s = sqlite3_column_double (st, 3);
+    }
+  else
+    g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+                 "no allocation was made between %.3f s and %.3f s", from, to);
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* metric_rows() for a time range: the buckets' figures, summed per trace. */
+static sqlite3_stmt *
+range_rows (HtDb *db, const HtTopOptions *options, GError **error)
+{
+  gboolean live = !options->allocations && !options->temporary && !options->short_lived;
+  const char *at = options->at ? options->at : "peak";
+  if (live && (options->untagged || (!g_str_equal (at, "peak") && !g_str_equal (at, "end"))))
+    {
+      g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
+                   "a time range goes with every allocation, the temporary or short-lived "
+                   "ones, or the blocks live at the peak or the end, not with '%s'",
+                   options->untagged ? "types" : at);
+      return NULL;
+    }
+  const char *what = options->short_lived ? "short_lived"
+                     : options->temporary ? "temporary"
+                     : options->allocations ? "alloc"
+                     : g_str_equal (at, "end") ? "end"
+                     : "peak";
+  g_autofree char *sql
+    = g_strdup_printf ("SELECT trace_id, SUM(%s_count), SUM(%s_bytes) FROM site_times"
+                       " WHERE bucket BETWEEN (SELECT MIN(bucket) FROM time_buckets"
+                       "                       WHERE to_s > ?1 AND from_s < ?2)"
+                       "              AND (SELECT MAX(bucket) FROM time_buckets"
+                       "                   WHERE to_s > ?1 AND from_s < ?2)"
+                       "   AND %s_count > 0 GROUP BY trace_id",
+                       what, what, what);
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db), sql, &st, error))
+    return NULL;
+  sqlite3_bind_double (st, 1, options->time_from_s);
+  sqlite3_bind_double (st, 2, options->time_to_s);
+  return st;
+}
+
 sqlite3_stmt *
 metric_rows (HtDb *db, const HtTopOptions *options, GError **error)
 {
+  if (options->time_to_s > options->time_from_s)
+    return range_rows (db, options, error);
   gboolean live = !options->allocations && !options->temporary && !options->short_lived;
   g_autofree char *label = NULL;
   if (live && !(label = ht_query_resolve_at (db, options->at ? options->at : "peak", error)))

@@ -41,7 +41,18 @@ typedef struct
    * any are given) and no exclude. */
   const char *const *include;
   const char *const *exclude;
+  /* a time range, in seconds from the start: only the allocations made between them count
+   * (with `at`, those of them live at the peak or the end), summed over the time buckets
+   * written at import that the range overlaps (ht_query_time_range says which span that
+   * is); the whole run when time_to_s <= time_from_s */
+  double time_from_s, time_to_s;
 } HtTopOptions;
+
+/* The span the time buckets overlapping [from, to] cover (seconds from the start), and the
+ * width of a bucket; FALSE if no bucket does (the range lies after the end) or the database
+ * has none. */
+gboolean ht_query_time_range (HtDb *db, double from, double to, double *span_from,
+                              double *span_to, double *bucket_s, GError **error);
 
 typedef struct
 {

@@ -627,22 +627,49 @@ def case_short_lived(c):
 
 
 def case_time_window(c):
-    """--time FROM..TO: only allocations made in the window count, in every query"""
+    """top --time FROM..TO: only the allocations made in the range count, summed from the
+    time buckets written at import (one database answers every range)"""
     log, p = c.record("waits.htr", os.path.join(c.fixtures, "fixture-waits"))
     exp = json.loads(p.stdout.splitlines()[1])
-    before = c.ht_json("summary", log, "--time", "..0.5")
-    after = c.ht_json("summary", log, "--time", "0.5..")
-    whole = c.ht_json("summary", log)
-    expect(after["allocations"] == 50, f"after the sleep: {after['allocations']} allocations, 50 made")
-    expect(before["allocations"] + after["allocations"] == whole["allocations"],
-           f"{before['allocations']} + {after['allocations']} != {whole['allocations']}")
+
+    def total(*args):
+        out = c.ht_json("top", log, "-n", "0", *args)
+        return out["total_count"], out["total_size"], out.get("time_from_s"), out.get("time_to_s")
+
+    whole = total("--metric", "allocations")
+    before = total("--metric", "allocations", "--time", "..0.5")
+    after = total("--metric", "allocations", "--time", "0.5..")
+    expect(after[0] == 50, f"after the sleep: {after[0]} allocations, 50 made")
+    expect(before[0] + after[0] == whole[0], f"{before[0]} + {after[0]} != {whole[0]}")
+    expect(before[3] < 0.6 and after[2] > 0.4, f"the buckets' spans: {before[2:]} {after[2:]}")
     got = c.line_count(log, exp["line"], "--at", "end", "--time", "0.5..")
     expect(got == (0, 0), f"the first 50 blocks (before the sleep) counted in 0.5..: {got}")
     got = c.line_count(log, exp["line"], "--at", "end", "--time", "0..0.5s")
     expect(got == (50, 50000), f"the first 50 blocks in 0..0.5s: {got}")
-    p = c.ht("top", log, "--time", "3..1", check=False)
-    expect(p.returncode == 2, f"an empty window: exit {p.returncode}")
-    print(f"time window: {before['allocations']} allocations before 0.5 s, 50 after")
+    got = c.line_count(log, exp["line"], "--time", "..0.5")  # live at the peak
+    expect(got == (50, 50000), f"the first 50 blocks at the peak, ..0.5: {got}")
+    # the import was not repeated: one database, written once
+    mtime = os.stat(log + ".db").st_mtime_ns
+    c.ht("top", log, "--time", "0.2..0.9")
+    expect(os.stat(log + ".db").st_mtime_ns == mtime, "a range imported the log again")
+    for bad, code in (("3..1", 2), ("1.5", 2), ("100..200", 2)):
+        p = c.ht("top", log, "--time", bad, check=False)
+        expect(p.returncode == code and p.stderr.count("\n") == 1,
+               f"--time {bad}: exit {p.returncode}, {p.stderr!r}")
+    p = c.ht("top", log, "--time", "0..1", "--at", "objgraph", check=False)
+    expect(p.returncode != 0, "a range at a snapshot of the program's own was accepted")
+
+    # over every bucket, each figure equals the whole run's: threads freeing each other's
+    # blocks, temporaries, blocks live at the peak and at the end
+    log, _ = c.record("threads-time.htr", os.path.join(c.fixtures, "fixture-threads"))
+    for view in (("--metric", "allocations"), ("--metric", "temporary"),
+                 ("--metric", "short-lived"), ("--at", "peak"), ("--at", "end")):
+        a = c.ht_json("top", log, "-n", "0", "--by", "traceback", *view)
+        b = c.ht_json("top", log, "-n", "0", "--by", "traceback", "--time", "0..", *view)
+        expect((a["total_count"], a["total_size"]) == (b["total_count"], b["total_size"]),
+               f"{view}: whole run {a['total_count']} / {a['total_size']} B, all buckets "
+               f"{b['total_count']} / {b['total_size']} B")
+    print(f"time window: {before[0]} allocations before 0.5 s, 50 after; all buckets = the run")
 
 
 def case_cpp_classes(c):
@@ -1112,11 +1139,10 @@ def case_bad_input_permission(c):
 
 
 def case_files_private(c):
-    """logs, databases and windowed databases are 0600; .dot/.svg keep the user's umask"""
+    """logs and databases are 0600; .dot/.svg keep the user's umask"""
     prog = os.path.join(c.fixtures, "fixture-graph")
     log, _ = c.record("private.htr", prog, options=("--graph",))
     c.ht("import", log)
-    c.ht("top", log, "--time", "0..1")
     for path in (log, log + ".db"):
         mode = os.stat(path).st_mode & 0o777
         expect(mode == 0o600, f"{path}: mode {oct(mode)}, expected 0600")
