@@ -11,6 +11,9 @@
  * and type tags (dict, tuple, list, Test) so `heaptrail growth` reads like show_growth().
  *
  *   heaptrail record -- ./article && heaptrail top heaptrail.article.*.htr
+ *
+ * `article DICTS TUPLES` builds other numbers of each (a million by default): two runs
+ * with different numbers make a pair to compare (heaptrail diff, heaptrail-gui --compare).
  */
 #include <heaptrail.h>
 #include <stdio.h>
@@ -18,6 +21,8 @@
 #include <string.h>
 
 #define N 1000000
+
+static size_t n_dicts = N, n_tuples = N;
 
 /* dict(zip('xy', (0, 1))): two keys, two values */
 typedef struct
@@ -77,21 +82,25 @@ tuple_new (void)
 static void
 tracemalloc_scenario (void)
 {
-  Dict **d = malloc (N * sizeof *d);
+  Dict **d = malloc (n_dicts * sizeof *d);
   heaptrail_tag (d, "list");
-  for (size_t i = 0; i < N; i++)
+  for (size_t i = 0; i < n_dicts; i++)
     d[i] = dict_new ();
-  Tuple **t = malloc (N * sizeof *t);
+  Tuple **t = malloc (n_tuples * sizeof *t);
   heaptrail_tag (t, "list");
-  for (size_t i = 0; i < N; i++)
+  for (size_t i = 0; i < n_tuples; i++)
     t[i] = tuple_new ();
 
-  for (size_t i = 0; i < N; i++)
+  for (size_t i = 0; i < n_tuples || i < n_dicts; i++)
     {
-      free (t[i]->items[0]);
-      free (t[i]->items[1]);
-      free (t[i]);
-      free (d[i]);
+      if (i < n_tuples)
+        {
+          free (t[i]->items[0]);
+          free (t[i]->items[1]);
+          free (t[i]);
+        }
+      if (i < n_dicts)
+        free (d[i]);
     }
   free (t);
   free (d);
@@ -132,8 +141,12 @@ objgraph_scenario (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+  if (argc > 1)
+    n_dicts = strtoul (argv[1], NULL, 10);
+  if (argc > 2)
+    n_tuples = strtoul (argv[2], NULL, 10);
   HEAPTRAIL_SCOPE ("tracemalloc") /* snapshots tracemalloc:before and tracemalloc:after */
   {
     tracemalloc_scenario ();
@@ -142,7 +155,7 @@ main (void)
   {
     objgraph_scenario ();
   }
-  printf ("article: built and released %d dicts and %d tuples; %zu Test kept by seq\n", N, N,
-          seq.len);
+  printf ("article: built and released %zu dicts and %zu tuples; %zu Test kept by seq\n", n_dicts,
+          n_tuples, seq.len);
   return 0;
 }

@@ -6,8 +6,6 @@
  * filter narrows the rows; the selected row's stack shows below; double-clicking opens the
  * source; "Show in graph" asks the page for the row's heap graph.
  */
-#include <string.h>
-
 #include "ht-allocations-view.h"
 #include "ht-gui.h"
 
@@ -54,29 +52,6 @@ enum
   COL_RETAINED,
 };
 
-/* Adds `stats` into the rows by match key, in value column `column` (bytes). */
-static void
-merge_stats (HtAllocationsView *self, GHashTable *rows, GPtrArray *stats, int column)
-{
-  for (guint i = 0; stats && i < stats->len; i++)
-    {
-      const HtStat *s = stats->pdata[i];
-      HtRow *row = g_hash_table_lookup (rows, s->match);
-      if (!row)
-        {
-          row = ht_row_from_stat (s, self->exe);
-          memset (row->values, 0, sizeof row->values);
-          g_hash_table_insert (rows, g_strdup (s->match), row);
-        }
-      row->values[column] += (gint64) s->size;
-      if (column == COL_ALLOC_BYTES)
-        {
-          row->values[COL_ALLOC_COUNT] = (gint64) s->count;
-          row->values[COL_AVERAGE] = s->count ? (gint64) (s->size / s->count) : 0;
-        }
-    }
-}
-
 /* Queries every column for the grouping chosen, and shows the rows. */
 static void
 refill (HtAllocationsView *self)
@@ -118,14 +93,17 @@ refill (HtAllocationsView *self)
           gtk_label_set_text (self->status, text);
           return;
         }
-      merge_stats (self, rows, stats, queries[q].column);
+      ht_rows_add_stats (rows, stats, queries[q].column,
+                         queries[q].column == COL_ALLOC_BYTES ? COL_ALLOC_COUNT : -1, self->exe);
     }
-  g_list_store_remove_all (self->store);
-  GHashTableIter it;
-  gpointer value;
-  g_hash_table_iter_init (&it, rows);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    g_list_store_append (self->store, value);
+  g_autoptr (GPtrArray) all = ht_rows_values (rows);
+  for (guint i = 0; i < all->len; i++)
+    {
+      HtRow *row = all->pdata[i];
+      gint64 n = row->values[COL_ALLOC_COUNT];
+      row->values[COL_AVERAGE] = n ? row->values[COL_ALLOC_BYTES] / n : 0;
+    }
+  ht_store_replace (self->store, all);
   g_autofree char *status
     = ranged
         ? g_strdup_printf (_("%u groups of the allocations made between %.3f s and %.3f s "
@@ -145,12 +123,7 @@ static gboolean
 row_matches (gpointer item, gpointer data)
 {
   HtAllocationsView *self = data;
-  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search));
-  if (!text || !*text)
-    return TRUE;
-  g_autofree char *needle = g_utf8_casefold (text, -1);
-  g_autofree char *hay = g_utf8_casefold (HT_ROW (item)->key, -1);
-  return strstr (hay, needle) != NULL;
+  return ht_row_key_holds (item, gtk_editable_get_text (GTK_EDITABLE (self->search)));
 }
 
 static void

@@ -1,7 +1,8 @@
 /* ht-application.c - HtApplication: heaptrail-gui, one window, one tab per recording.
  *
  *   heaptrail-gui [REC...]                      open recordings (logs or databases)
- *   heaptrail-gui --screenshot DIR REC          one PNG per view into DIR, then exit
+ *   heaptrail-gui --compare A B                 open both, A's Compare view on B
+ *   heaptrail-gui --screenshot DIR REC...       one PNG per view into DIR, then exit
  *
  * Each tab is an HtPage (ht-page.c, template ht-page.ui).  Recent files and the window's size live in GSettings
  * (org.heaptrail.Heaptrail) when the schema is installed; without it (a build tree) they
@@ -10,6 +11,7 @@
  * has the smallest size the views must work at, and nothing is remembered.
  */
 #include <locale.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ht-error.h"
@@ -17,6 +19,7 @@
 #include "ht-import.h"
 #include "ht-reader.h"
 #include "ht-application.h"
+#include "ht-compare-view.h"
 #include "ht-window.h"
 
 #define APP_ID "org.heaptrail.Heaptrail"
@@ -29,6 +32,8 @@ struct _HtApplication
   HtWindow *window;
   GSettings *settings; /* NULL when the schema is not installed */
   char *screenshot_dir;
+  gboolean compare;          /* --compare A B */
+  int width, height;         /* --window-size WxH; 0: the default */
   const HtGuiDriver *driver; /* NULL: a user's session */
   gint64 started;
   int exit_code;
@@ -51,8 +56,13 @@ static HtWindow *
 the_window (void)
 {
   if (!the_app->window)
-    the_app->window = ht_window_new (GTK_APPLICATION (the_app), the_app->settings,
-                                      the_app->screenshot_dir || the_app->driver);
+    {
+      the_app->window = ht_window_new (GTK_APPLICATION (the_app), the_app->settings,
+                                        the_app->screenshot_dir || the_app->driver);
+      if (the_app->width > 0)
+        gtk_window_set_default_size (GTK_WINDOW (the_app->window), the_app->width,
+                                     the_app->height);
+    }
   return the_app->window;
 }
 
@@ -124,6 +134,7 @@ typedef struct
   int view;
   int wait;
   int tries; /* ticks the current view has not been drawn yet */
+  gboolean difference; /* Compare shown a second time, as the difference */
 } Shots;
 
 static gboolean
@@ -168,8 +179,9 @@ screenshot_step (gpointer data)
     }
   if (s->view >= 0)
     {
-      g_autofree char *path = g_strdup_printf ("%s/%02d-%s.png", the_app->screenshot_dir,
-                                               s->view, ht_view_ids[s->view]);
+      g_autofree char *path = g_strdup_printf ("%s/%02d-%s%s.png", the_app->screenshot_dir,
+                                               s->view + s->difference, ht_view_ids[s->view],
+                                               s->difference ? "-difference" : "");
       GtkWidget *content = gtk_window_get_child (GTK_WINDOW (the_app->window));
       if (!save_png (content, path))
         {
@@ -183,6 +195,16 @@ screenshot_step (gpointer data)
       else
         g_print ("%s\n", path);
       s->tries = 0;
+      /* Compare compared with another recording: its difference too */
+      GtkWidget *slot = ht_page_view_widget (s->page, HT_VIEW_COMPARE);
+      GtkWidget *compare = slot ? gtk_widget_get_first_child (slot) : NULL;
+      if (s->view == HT_VIEW_COMPARE && !s->difference && HT_IS_COMPARE_VIEW (compare)
+          && ht_compare_view_compared (HT_COMPARE_VIEW (compare)))
+        {
+          s->difference = TRUE;
+          ht_compare_view_show_difference (HT_COMPARE_VIEW (compare), TRUE);
+          return G_SOURCE_CONTINUE;
+        }
     }
   s->view++;
   if (s->view >= HT_VIEW_COUNT)
@@ -218,19 +240,10 @@ on_activate (GApplication *app)
   gtk_window_present (GTK_WINDOW (the_window ()));
 }
 
+/* The recordings are open (or opening): screenshots, or the driver, take them over. */
 static void
-on_open (GApplication *gapp, GFile **files, int n, const char *hint)
+pages_opened (GPtrArray *pages)
 {
-  (void) gapp;
-  (void) hint;
-  GPtrArray *pages = g_ptr_array_new ();
-  for (int i = 0; i < n; i++)
-    {
-      g_autofree char *path = g_file_get_path (files[i]);
-      if (path)
-        g_ptr_array_add (pages, ht_window_open (the_window (), path));
-    }
-  gtk_window_present (GTK_WINDOW (the_window ()));
   if (the_app->screenshot_dir && pages->len)
     {
       Shots *s = g_new0 (Shots, 1);
@@ -249,6 +262,58 @@ on_open (GApplication *gapp, GFile **files, int n, const char *hint)
     g_ptr_array_unref (pages);
 }
 
+/* --compare A B: once both are open, A's Compare view shows them side by side. */
+static gboolean
+compare_step (gpointer data)
+{
+  GPtrArray *pages = data;
+  HtPage *a = pages->pdata[0], *b = pages->pdata[1];
+  for (guint i = 0; i < 2; i++)
+    if (ht_page_failed (pages->pdata[i]))
+      {
+        g_printerr ("heaptrail-gui: %s\n", ht_page_error (pages->pdata[i]));
+        the_app->exit_code = 1;
+        if (the_app->screenshot_dir || the_app->driver)
+          gtk_window_destroy (GTK_WINDOW (the_app->window));
+        g_ptr_array_unref (pages);
+        return G_SOURCE_REMOVE;
+      }
+  if (!ht_page_ready (a) || !ht_page_ready (b))
+    return G_SOURCE_CONTINUE;
+  g_autoptr (GError) error = NULL;
+  if (!ht_views_compare_with (ht_page_views (a), ht_db_path (ht_page_db (b)), &error))
+    g_printerr ("heaptrail-gui: %s: %s\n", ht_page_path (b), error->message);
+  ht_window_show_page (the_app->window, 0);
+  ht_page_show_view (a, HT_VIEW_COMPARE);
+  pages_opened (pages);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_open (GApplication *gapp, GFile **files, int n, const char *hint)
+{
+  (void) hint;
+  if (the_app->compare && n != 2)
+    {
+      g_printerr ("heaptrail-gui: %s\n", _("--compare takes two recordings"));
+      the_app->exit_code = 2;
+      g_application_quit (gapp);
+      return;
+    }
+  GPtrArray *pages = g_ptr_array_new ();
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_file_get_path (files[i]);
+      if (path)
+        g_ptr_array_add (pages, ht_window_open (the_window (), path));
+    }
+  gtk_window_present (GTK_WINDOW (the_window ()));
+  if (the_app->compare && pages->len == 2)
+    g_timeout_add (50, compare_step, pages);
+  else
+    pages_opened (pages);
+}
+
 static int
 handle_local_options (GApplication *app, GVariantDict *options)
 {
@@ -258,6 +323,16 @@ handle_local_options (GApplication *app, GVariantDict *options)
     {
       the_app->screenshot_dir = g_strdup (dir);
       g_mkdir_with_parents (dir, 0755);
+    }
+  the_app->compare = g_variant_dict_contains (options, "compare");
+  const char *size = NULL;
+  if (g_variant_dict_lookup (options, "window-size", "&s", &size)
+      && (sscanf (size, "%dx%d", &the_app->width, &the_app->height) != 2
+          || the_app->width < 640 || the_app->height < 480 || the_app->width > 16384
+          || the_app->height > 16384))
+    {
+      g_printerr ("heaptrail-gui: %s\n", _("--window-size takes WIDTHxHEIGHT, at least 640x480"));
+      return 2;
     }
   if (the_app->driver && the_app->driver->local_options)
     {
@@ -349,6 +424,11 @@ ht_application_init (HtApplication *self)
   static const GOptionEntry options[] = {
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
       N_("Save a PNG of every view of the first recording into DIR, then quit"), N_("DIR") },
+    { "window-size", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("The window's size, such as 1920x1080 (for screenshots)"), N_("WxH") },
+    { "compare", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Compare the two recordings given: the first one's Compare view, on the second"),
+      NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version"), NULL },
     { NULL },
   };

@@ -83,7 +83,7 @@ function_bind (GtkSignalListItemFactory *f, GtkListItem *item, gpointer data)
   gtk_tree_expander_set_list_row (expander, tr);
   HtRow *row = gtk_tree_list_row_get_item (tr);
   gtk_label_set_text (GTK_LABEL (gtk_tree_expander_get_child (expander)), row->key);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (expander), row->detail);
+  ht_set_lazy_tooltip (GTK_WIDGET (expander), row->detail);
   g_object_unref (row);
 }
 

@@ -1,9 +1,13 @@
-/* ht-compare-view.c - the Compare view.
+/* ht-compare-view.c - the Compare view: this recording (A) and another (B).
  *
- * Live memory at the peak of this recording and of another, location by location, aligned
- * as `heaptrail diff` aligns them (by function, file and line, so differently built
- * binaries compare), with both timelines drawn on one scale.
+ * Side by side: two HtComparePanes kept in step (one grouping, sort and filter for both;
+ * a location selected on one side is selected on the other; both timelines on one
+ * scale).  Difference: live memory at the peak of each, location by location, sorted by
+ * the change, above a differential flame graph (B's shape, red where it grew, blue where it
+ * shrank).  Locations align as `heaptrail diff` aligns them, by function, file and line,
+ * so differently built binaries compare.
  */
+#include "ht-compare-pane.h"
 #include "ht-compare-view.h"
 #include "ht-gui.h"
 
@@ -14,15 +18,25 @@ struct _HtCompareView
   /* template children */
   GtkDropDown *pick;
   GtkButton *go;
+  GtkDropDown *group_by;
+  GtkDropDown *sort_by;
+  GtkSearchEntry *search;
   GtkLabel *status;
+  GtkStack *modes;
+  HtComparePane *pane_a;
+  HtComparePane *pane_b;
   GtkBox *chart_box;
   GtkScrolledWindow *table_window;
+  GtkBox *flame_box;
 
   HtDb *db;
   HtDb *other;
   char *exe;
-  GListStore *store; /* HtRow */
+  char *other_title;
+  GListStore *store; /* HtRow: the difference */
+  GtkCustomFilter *filter;
   GtkColumnView *table;
+  GtkWidget *flame;
 };
 
 G_DEFINE_FINAL_TYPE (HtCompareView, ht_compare_view, GTK_TYPE_BOX)
@@ -82,6 +96,91 @@ is_other_recording (gpointer item, gpointer data)
   return g_strcmp0 (gtk_string_object_get_string (item), data) != 0;
 }
 
+static gboolean
+diff_row_passes (gpointer item, gpointer data)
+{
+  HtCompareView *self = data;
+  return ht_row_key_holds (item, gtk_editable_get_text (GTK_EDITABLE (self->search)));
+}
+
+static HtGroupBy
+grouping (HtCompareView *self)
+{
+  static const HtGroupBy by[] = { HT_GROUP_LINE, HT_GROUP_FUNCTION, HT_GROUP_FILE };
+  guint i = gtk_drop_down_get_selected (self->group_by);
+  return by[MIN (i, G_N_ELEMENTS (by) - 1)];
+}
+
+/* The difference: B's locations at its peak against A's, sorted by the change. */
+static gboolean
+fill_difference (HtCompareView *self, GError **error)
+{
+  HtTopOptions opt = { .by = grouping (self) };
+  g_autoptr (GPtrArray) diffs = ht_query_diff (self->db, "peak", self->other, "peak", &opt,
+                                               error);
+  if (!diffs)
+    return FALSE;
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < diffs->len; i++)
+    {
+      const HtStatDiff *d = diffs->pdata[i];
+      HtRow *row = ht_row_from_stat (d->stat, self->exe);
+      row->values[0] = (gint64) d->stat->size - d->size_diff;
+      row->values[1] = (gint64) d->stat->size;
+      row->values[2] = d->size_diff;
+      row->values[3] = (gint64) d->stat->count - d->count_diff;
+      row->values[4] = (gint64) d->stat->count;
+      g_ptr_array_add (rows, row);
+    }
+  ht_store_replace (self->store, rows);
+  return TRUE;
+}
+
+/* Both sides and the difference, at the grouping chosen. */
+static void
+reload (HtCompareView *self)
+{
+  if (!self->other)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *this_title = g_path_get_basename (ht_db_path (self->db));
+  g_autofree char *a = g_strdup_printf (_("A: %s (this)"), this_title);
+  g_autofree char *b = g_strdup_printf (_("B: %s"), self->other_title);
+  if (!ht_compare_pane_load (self->pane_a, self->db, a, self->exe, grouping (self), &error)
+      || !ht_compare_pane_load (self->pane_b, self->other, b, self->exe, grouping (self),
+                                &error)
+      || !fill_difference (self, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Cannot show this: %s"), error->message);
+      gtk_label_set_text (self->status, text);
+    }
+}
+
+static void
+sort_changed (HtCompareView *self)
+{
+  HtCompareColumn c = (HtCompareColumn) gtk_drop_down_get_selected (self->sort_by);
+  ht_compare_pane_set_sort (self->pane_a, c);
+  ht_compare_pane_set_sort (self->pane_b, c);
+}
+
+static void
+filter_changed (HtCompareView *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search));
+  ht_compare_pane_set_filter (self->pane_a, text);
+  ht_compare_pane_set_filter (self->pane_b, text);
+  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+/* A location selected on one side is selected on the other (or nothing, when it has no
+ * such location). */
+static void
+location_selected (HtCompareView *self, const char *match, HtComparePane *pane)
+{
+  ht_compare_pane_select (pane == self->pane_a ? self->pane_b : self->pane_a, match);
+}
+
 static void
 ht_compare_view_dispose (GObject *object)
 {
@@ -89,7 +188,9 @@ ht_compare_view_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), HT_TYPE_COMPARE_VIEW);
   g_clear_pointer (&self->other, ht_db_close);
   g_clear_object (&self->store);
+  g_clear_object (&self->filter);
   g_clear_pointer (&self->exe, g_free);
+  g_clear_pointer (&self->other_title, g_free);
   G_OBJECT_CLASS (ht_compare_view_parent_class)->dispose (object);
 }
 
@@ -98,16 +199,28 @@ ht_compare_view_class_init (HtCompareViewClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   G_OBJECT_CLASS (klass)->dispose = ht_compare_view_dispose;
+  g_type_ensure (HT_TYPE_COMPARE_PANE);
   gtk_widget_class_set_template_from_resource (
     widget_class, "/org/heaptrail/Heaptrail/gtk/ht-compare-view.ui");
   gtk_widget_class_bind_template_child (widget_class, HtCompareView, pick);
   gtk_widget_class_bind_template_child (widget_class, HtCompareView, go);
+  gtk_widget_class_bind_template_child (widget_class, HtCompareView, group_by);
+  gtk_widget_class_bind_template_child (widget_class, HtCompareView, sort_by);
+  gtk_widget_class_bind_template_child (widget_class, HtCompareView, search);
   gtk_widget_class_bind_template_child (widget_class, HtCompareView, status);
+  gtk_widget_class_bind_template_child (widget_class, HtCompareView, modes);
+  gtk_widget_class_bind_template_child (widget_class, HtCompareView, pane_a);
+  gtk_widget_class_bind_template_child (widget_class, HtCompareView, pane_b);
   gtk_widget_class_bind_template_child (widget_class, HtCompareView, chart_box);
   gtk_widget_class_bind_template_child (widget_class, HtCompareView, table_window);
+  gtk_widget_class_bind_template_child (widget_class, HtCompareView, flame_box);
   gtk_widget_class_bind_template_callback (widget_class, choice_setup);
   gtk_widget_class_bind_template_callback (widget_class, choice_bind);
   gtk_widget_class_bind_template_callback (widget_class, go_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, reload);
+  gtk_widget_class_bind_template_callback (widget_class, sort_changed);
+  gtk_widget_class_bind_template_callback (widget_class, filter_changed);
+  gtk_widget_class_bind_template_callback (widget_class, location_selected);
 }
 
 static void
@@ -115,10 +228,16 @@ ht_compare_view_init (HtCompareView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->store = g_list_store_new (HT_TYPE_ROW);
-  const char *titles[] = { _("Where"), _("This (B)"), _("Other (B)"), _("Change (B)"),
-                           _("Count here"), _("Count there"), NULL };
-  self->table = GTK_COLUMN_VIEW (ht_table_new (self->store, titles, FALSE, NULL, FALSE));
+  self->filter = gtk_custom_filter_new (diff_row_passes, self, NULL);
+  const char *titles[] = { _("Where"), _("A (B)"), _("B (B)"), _("Change (B)"),
+                           _("Count in A"), _("Count in B"), NULL };
+  self->table = GTK_COLUMN_VIEW (ht_table_new (self->store, titles, FALSE,
+                                               GTK_FILTER (self->filter), FALSE));
+  ht_table_sort_by (GTK_WIDGET (self->table), 3); /* the change, growth first */
   gtk_scrolled_window_set_child (self->table_window, GTK_WIDGET (self->table));
+  self->flame = ht_flame_graph_new (NULL);
+  gtk_widget_set_size_request (self->flame, -1, 160);
+  gtk_box_append (self->flame_box, self->flame);
 }
 
 GtkWidget *
@@ -142,6 +261,46 @@ ht_compare_view_new (HtDb *db, const char *exe, GListModel *recordings)
   return GTK_WIDGET (self);
 }
 
+/* The flame graphs of both at their peaks, by function: B's drawn against A's. */
+static void
+fill_flame (HtCompareView *self)
+{
+  HtTopOptions opt = { .by = HT_GROUP_FUNCTION, .at = "peak" };
+  HtCallNode *a = ht_query_call_tree (self->db, &opt, FALSE, NULL);
+  HtCallNode *b = ht_query_call_tree (self->other, &opt, FALSE, NULL);
+  ht_flame_graph_set_root (HT_FLAME_GRAPH (self->flame), b);
+  ht_flame_graph_set_baseline (HT_FLAME_GRAPH (self->flame), a);
+}
+
+/* Both timelines on one scale: the longer run's time, the larger heap or RSS. */
+static void
+fill_timelines (HtCompareView *self)
+{
+  g_autoptr (GArray) a = ht_query_timeline (self->db, NULL);
+  g_autoptr (GArray) b = ht_query_timeline (self->other, NULL);
+  double tmax = 0, vmax = 0;
+  GArray *sets[] = { a, b };
+  for (guint s = 0; s < 2; s++)
+    for (guint i = 0; sets[s] && i < sets[s]->len; i++)
+      {
+        const HtTimePoint *p = &g_array_index (sets[s], HtTimePoint, i);
+        tmax = MAX (tmax, p->time_s);
+        vmax = MAX (vmax, (double) MAX (p->heap_bytes, p->rss_bytes));
+      }
+  ht_compare_pane_set_timeline (self->pane_a, a, tmax, vmax);
+  ht_compare_pane_set_timeline (self->pane_b, b, tmax, vmax);
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->chart_box))))
+    gtk_box_remove (self->chart_box, child);
+  if (a && b)
+    {
+      GtkWidget *overlay = ht_timeline_overlay_new (a, b, "A", "B");
+      gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (overlay), 140);
+      gtk_widget_set_vexpand (overlay, FALSE);
+      gtk_box_append (self->chart_box, overlay);
+    }
+}
+
 gboolean
 ht_compare_view_compare_with (HtCompareView *self, const char *db_path, GError **error)
 {
@@ -150,33 +309,18 @@ ht_compare_view_compare_with (HtCompareView *self, const char *db_path, GError *
     return FALSE;
   g_clear_pointer (&self->other, ht_db_close);
   self->other = other;
-  HtTopOptions opt = { .by = HT_GROUP_LINE };
-  g_autoptr (GPtrArray) diffs = ht_query_diff (self->db, "peak", other, "peak", &opt, error);
-  if (!diffs)
+  g_free (self->other_title);
+  self->other_title = g_path_get_basename (db_path);
+  if (!fill_difference (self, error))
     return FALSE;
-  g_list_store_remove_all (self->store);
-  for (guint i = 0; i < diffs->len; i++)
-    {
-      const HtStatDiff *d = diffs->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (d->stat, self->exe);
-      row->values[0] = (gint64) d->stat->size - d->size_diff;
-      row->values[1] = (gint64) d->stat->size;
-      row->values[2] = d->size_diff;
-      row->values[3] = (gint64) d->stat->count - d->count_diff;
-      row->values[4] = (gint64) d->stat->count;
-      g_list_store_append (self->store, row);
-    }
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->chart_box))))
-    gtk_box_remove (self->chart_box, child);
-  g_autoptr (GArray) a = ht_query_timeline (self->db, NULL);
-  g_autoptr (GArray) b = ht_query_timeline (other, NULL);
-  if (a && b)
-    gtk_box_append (self->chart_box, ht_timeline_overlay_new (a, b, _("this"), _("other")));
-  g_autofree char *base = g_path_get_basename (db_path);
-  g_autofree char *status = g_strdup_printf (_("Compared with %s: %u locations, at the peak of "
-                                               "each; positive change: more in the other."),
-                                             base, diffs->len);
+  reload (self);
+  sort_changed (self);
+  fill_timelines (self);
+  fill_flame (self);
+  g_autofree char *status
+    = g_strdup_printf (_("A is this recording, B is %s: %u locations at the peak of each; "
+                         "a positive change is more in B."),
+                       self->other_title, g_list_model_get_n_items (G_LIST_MODEL (self->store)));
   gtk_label_set_text (self->status, status);
   return TRUE;
 }
@@ -185,4 +329,16 @@ GListModel *
 ht_compare_view_rows (HtCompareView *self)
 {
   return ht_table_visible (self->table);
+}
+
+void
+ht_compare_view_show_difference (HtCompareView *self, gboolean difference)
+{
+  gtk_stack_set_visible_child_name (self->modes, difference ? "difference" : "side");
+}
+
+gboolean
+ht_compare_view_compared (HtCompareView *self)
+{
+  return self->other != NULL;
 }

@@ -1,4 +1,5 @@
-/* ht-compare-view.h - the Compare view: this recording against another, by location. */
+/* ht-compare-view.h - the Compare view: this recording and another, side by side or as a
+ * difference, by location. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -14,7 +15,11 @@ G_DECLARE_FINAL_TYPE (HtCompareView, ht_compare_view, HT, COMPARE_VIEW, GtkBox)
  * but for this one; it opens compared with the first of them. */
 GtkWidget *ht_compare_view_new (HtDb *db, const char *exe, GListModel *recordings);
 gboolean ht_compare_view_compare_with (HtCompareView *self, const char *db_path, GError **error);
-/* The rows as the user sees them. */
+/* The difference's rows as the user sees them. */
 GListModel *ht_compare_view_rows (HtCompareView *self);
+/* Whether another recording is being compared with this one. */
+gboolean ht_compare_view_compared (HtCompareView *self);
+/* The difference (a table and a differential flame graph), or the two side by side. */
+void ht_compare_view_show_difference (HtCompareView *self, gboolean difference);
 
 G_END_DECLS

@@ -1,8 +1,13 @@
 /* ht-flame-graph.c - HtFlameGraph: the top-down call tree drawn as a flame graph.
  *
  * Callers at the bottom, each frame as wide as its cost; a click zooms into a frame, a
- * click on the bars below it zooms out; a frame's tooltip says what it costs.
+ * click on the bars below it zooms out; a frame's tooltip says what it costs.  Given a
+ * baseline (another recording's tree), it is a differential flame graph, as Brendan
+ * Gregg's: the shape of this tree, each frame coloured by its change since the frame of
+ * the same functions in the baseline, red for growth, blue for shrinkage.
  */
+#include <math.h>
+
 #include "ht-gui.h"
 
 struct _HtFlameGraph
@@ -10,6 +15,8 @@ struct _HtFlameGraph
   GtkDrawingArea parent_instance;
   HtCallNode *root;  /* owned */
   HtCallNode *focus; /* drawn as full width */
+  HtCallNode *baseline; /* owned, or NULL */
+  GHashTable *before;   /* node of root -> its node in baseline (absent: new) */
 };
 
 G_DEFINE_FINAL_TYPE (HtFlameGraph, ht_flame_graph, GTK_TYPE_DRAWING_AREA)
@@ -23,6 +30,8 @@ ht_flame_graph_finalize (GObject *object)
 {
   Flame *f = HT_FLAME_GRAPH (object);
   ht_call_node_free (f->root);
+  ht_call_node_free (f->baseline);
+  g_clear_pointer (&f->before, g_hash_table_unref);
   G_OBJECT_CLASS (ht_flame_graph_parent_class)->finalize (object);
 }
 
@@ -34,14 +43,36 @@ flame_color (cairo_t *cr, const char *name)
                         0.15 + (h / 1024 % 32) / 200.0);
 }
 
+/* A frame's change since the baseline: light grey for none, to full red (grew by at least
+ * half of what it is now) or full blue (shrank by at least half of what it was). */
 static void
-flame_draw_node (cairo_t *cr, const HtCallNode *n, double x, double w, double y, guint64 total)
+diff_color (Flame *f, cairo_t *cr, const HtCallNode *n)
+{
+  const HtCallNode *old = g_hash_table_lookup (f->before, n);
+  double now = (double) n->total_bytes, was = old ? (double) old->total_bytes : 0;
+  double change = (now - was) / MAX (MAX (now, was), 1.0);
+  double k = MIN (fabs (change) * 2, 1.0);
+  const double grey = 0.88;
+  if (change >= 0)
+    cairo_set_source_rgb (cr, grey + (0.95 - grey) * k, grey * (1 - k) + 0.25 * k,
+                          grey * (1 - k) + 0.2 * k);
+  else
+    cairo_set_source_rgb (cr, grey * (1 - k) + 0.2 * k, grey * (1 - k) + 0.35 * k,
+                          grey + (0.95 - grey) * k);
+}
+
+static void
+flame_draw_node (Flame *f, cairo_t *cr, const HtCallNode *n, double x, double w, double y,
+                 guint64 total)
 {
   if (w < 0.5)
     return;
   if (n->location)
     {
-      flame_color (cr, n->location->function);
+      if (f->before)
+        diff_color (f, cr, n);
+      else
+        flame_color (cr, n->location->function);
       cairo_rectangle (cr, x + 0.5, y - FLAME_ROW + 1, MAX (w - 1, 0.5), FLAME_ROW - 2);
       cairo_fill (cr);
       if (w > 30)
@@ -61,7 +92,7 @@ flame_draw_node (cairo_t *cr, const HtCallNode *n, double x, double w, double y,
     {
       const HtCallNode *c = n->children->pdata[i];
       double cw = total ? w * (double) c->total_bytes / (double) n->total_bytes : 0;
-      flame_draw_node (cr, c, cx, cw, y, total);
+      flame_draw_node (f, cr, c, cx, cw, y, total);
       cx += cw;
     }
 }
@@ -93,7 +124,7 @@ draw_flame (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer d
       cairo_show_text (cr, p->location->function);
       y -= FLAME_ROW;
     }
-  flame_draw_node (cr, f->focus, 0, width, y, f->focus->total_bytes);
+  flame_draw_node (f, cr, f->focus, 0, width, y, f->focus->total_bytes);
 }
 
 /* The node under (x, y), walking the same layout as the drawing. */
@@ -167,6 +198,16 @@ flame_tooltip (GtkWidget *w, int x, int y, gboolean keyboard, GtkTooltip *toolti
                                            (unsigned long long) hit->total_count,
                                            100.0 * (double) hit->total_bytes
                                              / (double) MAX (f->root->total_bytes, 1));
+  if (f->before)
+    {
+      const HtCallNode *old = g_hash_table_lookup (f->before, hit);
+      guint64 was = old ? old->total_bytes : 0;
+      g_autofree char *then = ht_format_size ((double) was, FALSE);
+      g_autofree char *change = ht_format_size ((double) hit->total_bytes - (double) was, TRUE);
+      g_autofree char *more = g_strdup_printf (_("%s\nbefore: %s (%s)"), text, then, change);
+      gtk_tooltip_set_text (tooltip, more);
+      return TRUE;
+    }
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
 }
@@ -202,7 +243,43 @@ ht_flame_graph_new (HtCallNode *root)
 void
 ht_flame_graph_set_root (HtFlameGraph *self, HtCallNode *root)
 {
+  ht_flame_graph_set_baseline (self, NULL);
   ht_call_node_free (self->root);
   self->root = self->focus = root;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Pairs each node of `now` with the node of the same function under the pair of its
+ * parent in `was`. */
+static void
+pair_nodes (GHashTable *before, const HtCallNode *now, const HtCallNode *was)
+{
+  for (guint i = 0; now->children && i < now->children->len; i++)
+    {
+      const HtCallNode *c = now->children->pdata[i];
+      const HtCallNode *match = NULL;
+      for (guint j = 0; was && was->children && j < was->children->len && !match; j++)
+        {
+          const HtCallNode *o = was->children->pdata[j];
+          if (g_str_equal (o->location->function, c->location->function))
+            match = o;
+        }
+      if (match)
+        g_hash_table_insert (before, (gpointer) c, (gpointer) match);
+      pair_nodes (before, c, match);
+    }
+}
+
+void
+ht_flame_graph_set_baseline (HtFlameGraph *self, HtCallNode *baseline)
+{
+  ht_call_node_free (self->baseline);
+  g_clear_pointer (&self->before, g_hash_table_unref);
+  self->baseline = baseline;
+  if (baseline && self->root)
+    {
+      self->before = g_hash_table_new (NULL, NULL);
+      pair_nodes (self->before, self->root, baseline);
+    }
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }

@@ -1,4 +1,6 @@
 /* ht-gui-row.c - HtRow and the sortable tables that list them. */
+#include <string.h>
+
 #include "ht-gui.h"
 
 G_DEFINE_FINAL_TYPE (HtRow, ht_row, G_TYPE_OBJECT)
@@ -9,6 +11,7 @@ ht_row_finalize (GObject *object)
   HtRow *self = HT_ROW (object);
   g_free (self->key);
   g_free (self->detail);
+  g_free (self->match);
   g_clear_pointer (&self->traceback, g_ptr_array_unref);
   G_OBJECT_CLASS (ht_row_parent_class)->finalize (object);
 }
@@ -40,12 +43,62 @@ ht_row_from_stat (const HtStat *stat, const char *exe)
 {
   g_autofree char *key = ht_path_near_program (stat->key, exe);
   HtRow *row = ht_row_new (key, NULL);
+  row->match = g_strdup (stat->match);
   row->values[0] = (gint64) stat->size;
   row->values[1] = (gint64) stat->count;
   row->values[2] = stat->count ? (gint64) (stat->size / stat->count) : 0;
   if (stat->traceback)
     row->traceback = g_ptr_array_ref (stat->traceback);
   return row;
+}
+
+void
+ht_rows_add_stats (GHashTable *rows, GPtrArray *stats, int column, int count_column,
+                   const char *exe)
+{
+  for (guint i = 0; i < stats->len; i++)
+    {
+      const HtStat *s = stats->pdata[i];
+      HtRow *row = g_hash_table_lookup (rows, s->match);
+      if (!row)
+        {
+          row = ht_row_from_stat (s, exe);
+          memset (row->values, 0, sizeof row->values);
+          g_hash_table_insert (rows, g_strdup (s->match), row);
+        }
+      row->values[column] += (gint64) s->size;
+      if (count_column >= 0)
+        row->values[count_column] += (gint64) s->count;
+    }
+}
+
+gboolean
+ht_row_key_holds (const HtRow *row, const char *text)
+{
+  if (!text || !*text)
+    return TRUE;
+  g_autofree char *needle = g_utf8_casefold (text, -1);
+  g_autofree char *hay = g_utf8_casefold (row->key, -1);
+  return strstr (hay, needle) != NULL;
+}
+
+GPtrArray *
+ht_rows_values (GHashTable *rows)
+{
+  GPtrArray *out = g_ptr_array_new_full (g_hash_table_size (rows), g_object_unref);
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, rows);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    g_ptr_array_add (out, g_object_ref (value));
+  return out;
+}
+
+void
+ht_store_replace (GListStore *store, GPtrArray *rows)
+{
+  g_list_store_splice (store, 0, g_list_model_get_n_items (G_LIST_MODEL (store)), rows->pdata,
+                       rows->len);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -139,7 +192,7 @@ bind_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
   if (info->column == -2)
     {
       gtk_label_set_text (label, row->key);
-      gtk_widget_set_tooltip_text (GTK_WIDGET (label), row->key);
+      ht_set_lazy_tooltip (GTK_WIDGET (label), row->key);
       return;
     }
   if (is_frame (row))

@@ -39,3 +39,30 @@ ht_traceback_text (GPtrArray *tb)
     }
   return g_string_free (s, FALSE);
 }
+
+static gboolean
+lazy_tooltip_query (GtkWidget *w, int x, int y, gboolean keyboard, GtkTooltip *tooltip,
+                    gpointer data)
+{
+  (void) x;
+  (void) y;
+  (void) keyboard;
+  (void) data;
+  const char *text = g_object_get_data (G_OBJECT (w), "ht-tooltip");
+  if (!text || !*text)
+    return FALSE;
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+void
+ht_set_lazy_tooltip (GtkWidget *w, const char *text)
+{
+  if (!g_object_get_data (G_OBJECT (w), "ht-tooltip-set"))
+    {
+      g_object_set_data (G_OBJECT (w), "ht-tooltip-set", GINT_TO_POINTER (1));
+      g_signal_connect (w, "query-tooltip", G_CALLBACK (lazy_tooltip_query), NULL);
+      gtk_widget_set_has_tooltip (w, TRUE);
+    }
+  g_object_set_data_full (G_OBJECT (w), "ht-tooltip", g_strdup (text), g_free);
+}

@@ -175,12 +175,6 @@ ht_views_compare_with (HtViews *v, const char *db_path, GError **error)
   return ht_compare_view_compare_with (v->compare_view, db_path, error);
 }
 
-GListModel *
-ht_views_compare_rows (HtViews *v)
-{
-  ensure_view (v, HT_VIEW_COMPARE);
-  return ht_compare_view_rows (v->compare_view);
-}
 
 /* ---------------------------------------------------------------------------------------
  * The views together

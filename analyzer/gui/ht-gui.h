@@ -43,6 +43,7 @@ struct _HtRow
   GObject parent;
   char *key;      /* first column */
   char *detail;   /* second text column (class, site...), or NULL */
+  char *match;    /* what names the row across recordings (HtStat's match), or NULL */
   gint64 values[HT_ROW_VALUES]; /* the numeric columns, as the view defines them */
   GPtrArray *traceback;         /* HtLocation*, innermost first, or NULL */
   guint64 address;              /* a block's (graph views), 0 otherwise */
@@ -50,6 +51,18 @@ struct _HtRow
 
 HtRow *ht_row_new (const char *key, const char *detail);
 HtRow *ht_row_from_stat (const HtStat *stat, const char *exe);
+/* Adds `stats` (HtStat*) into `rows` (match -> HtRow, made as needed with every value 0):
+ * each group's size into value `column`, its count into `count_column` (-1: none). */
+void ht_rows_add_stats (GHashTable *rows, GPtrArray *stats, int column, int count_column,
+                        const char *exe);
+/* Whether the row's key holds `text`, case aside (NULL or "": every row does). */
+gboolean ht_row_key_holds (const HtRow *row, const char *text);
+/* The rows of such a table, each a new reference (GLib 2.74 has no
+ * g_hash_table_get_values_as_ptr_array). */
+GPtrArray *ht_rows_values (GHashTable *rows);
+/* The store's items become `rows` at once: one change for the models over it, not one per
+ * row (a table of thousands is sorted and bound once). */
+void ht_store_replace (GListStore *store, GPtrArray *rows);
 
 /* A column view over a list of HtRow: `titles` name the key column, then each value
  * column (NULL-terminated); values with a name ending in "B" are shown as sizes.  Every
@@ -170,11 +183,14 @@ void ht_views_pick_snapshots (HtViews *views, guint a, guint b);
 GListModel *ht_views_snapshot_diff (HtViews *views);
 void ht_views_clear_filter (HtViews *views);
 gboolean ht_views_compare_with (HtViews *views, const char *path, GError **error);
-GListModel *ht_views_compare_rows (HtViews *views);
 
 /* ht-gui-util.c */
 GtkWidget *ht_unavailable_new (const char *why, const char *how);
 char *ht_traceback_text (GPtrArray *traceback);
+/* A tooltip kept as the widget's data and given when asked (query-tooltip): a list's cells
+ * are bound often, and GTK 4.8's gtk_widget_set_tooltip_text() makes an X round trip each
+ * time (thousands on a long table). */
+void ht_set_lazy_tooltip (GtkWidget *w, const char *text);
 
 /* ht-timeline.c: heap and RSS over time, snapshots marked; or two recordings overlaid */
 #define HT_TYPE_TIMELINE (ht_timeline_get_type ())
@@ -184,6 +200,11 @@ GtkWidget *ht_timeline_overlay_new (GArray *a, GArray *b, const char *label_a,
                                     const char *label_b);
 /* Shows [from, to] as selected (to 0: none). */
 void ht_timeline_set_range (HtTimeline *timeline, double from, double to);
+/* The axes reach at least tmax seconds and vmax bytes: charts side by side share a scale. */
+void ht_timeline_set_scale (HtTimeline *timeline, double tmax, double vmax);
+/* What the axes reach before rounding: the longest time and the largest heap or RSS drawn,
+ * or the shared scale when larger. */
+void ht_timeline_get_axes (HtTimeline *timeline, double *tmax, double *vmax);
 /* Dragging across it selects a range: "range-selected" (from, to; to 0 for a click). */
 void ht_timeline_set_selectable (HtTimeline *timeline, gboolean selectable);
 
@@ -192,5 +213,9 @@ void ht_timeline_set_selectable (HtTimeline *timeline, gboolean selectable);
 G_DECLARE_FINAL_TYPE (HtFlameGraph, ht_flame_graph, HT, FLAME_GRAPH, GtkDrawingArea)
 GtkWidget *ht_flame_graph_new (HtCallNode *root);
 void ht_flame_graph_set_root (HtFlameGraph *flame, HtCallNode *root);
+/* A differential flame graph: the root's shape, each frame red where it grew since the same
+ * frame (the same functions from the root) of `baseline` (owned), blue where it shrank,
+ * the deeper the colour the larger the change; NULL: plain colours again. */
+void ht_flame_graph_set_baseline (HtFlameGraph *flame, HtCallNode *baseline);
 
 G_END_DECLS

@@ -42,16 +42,18 @@ refill (HtSnapshotsView *self)
     return;
   HtTopOptions opt = { .by = HT_GROUP_LINE };
   g_autoptr (GPtrArray) diffs = ht_query_diff (self->db, a, self->db, b, &opt, NULL);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; diffs && i < diffs->len; i++)
     {
       const HtStatDiff *d = diffs->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (d->stat, self->exe);
+      HtRow *row = ht_row_from_stat (d->stat, self->exe);
       row->values[0] = (gint64) d->stat->size;
       row->values[1] = d->size_diff;
       row->values[2] = (gint64) d->stat->count;
       row->values[3] = d->count_diff;
-      g_list_store_append (self->store, row);
+      g_ptr_array_add (rows, row);
     }
+  ht_store_replace (self->store, rows);
 }
 
 static void

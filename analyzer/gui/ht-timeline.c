@@ -20,6 +20,7 @@ struct _HtTimeline
   double sel_from, sel_to;  /* the selected range in seconds; sel_to 0: none */
   double drag_x;
   gboolean selectable;
+  double scale_t, scale_v; /* the least the axes reach: a scale shared with another chart */
 };
 
 G_DEFINE_FINAL_TYPE (HtTimeline, ht_timeline, GTK_TYPE_DRAWING_AREA)
@@ -85,15 +86,9 @@ draw_timeline (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointe
   double w = width - left - right, h = height - top - bottom;
   if (w < 10 || h < 10)
     return;
-  double tmax = MAX (t->duration, 1e-3), vmax = 1;
+  double tmax, vmax;
+  ht_timeline_get_axes (t, &tmax, &vmax);
   GArray *sets[] = { t->a, t->b };
-  for (guint s = 0; s < 2; s++)
-    for (guint i = 0; sets[s] && i < sets[s]->len; i++)
-      {
-        const HtTimePoint *p = &g_array_index (sets[s], HtTimePoint, i);
-        tmax = MAX (tmax, p->time_s);
-        vmax = MAX (vmax, (double) MAX (p->heap_bytes, p->rss_bytes));
-      }
   t->left = left;
   t->width = w;
   t->tmax = tmax;
@@ -273,6 +268,29 @@ ht_timeline_init (HtTimeline *self)
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self), draw_timeline, self, NULL);
+}
+
+void
+ht_timeline_get_axes (HtTimeline *t, double *tmax, double *vmax)
+{
+  *tmax = MAX (MAX (t->duration, 1e-3), t->scale_t);
+  *vmax = MAX (1, t->scale_v);
+  GArray *sets[] = { t->a, t->b };
+  for (guint s = 0; s < 2; s++)
+    for (guint i = 0; sets[s] && i < sets[s]->len; i++)
+      {
+        const HtTimePoint *p = &g_array_index (sets[s], HtTimePoint, i);
+        *tmax = MAX (*tmax, p->time_s);
+        *vmax = MAX (*vmax, (double) MAX (p->heap_bytes, p->rss_bytes));
+      }
+}
+
+void
+ht_timeline_set_scale (HtTimeline *t, double tmax, double vmax)
+{
+  t->scale_t = tmax;
+  t->scale_v = vmax;
+  gtk_widget_queue_draw (GTK_WIDGET (t));
 }
 
 void

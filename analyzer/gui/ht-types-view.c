@@ -39,17 +39,19 @@ refill (HtTypesView *self)
   g_list_store_remove_all (self->store);
   if (!a || !b)
     return;
-  g_autoptr (GPtrArray) rows = ht_query_growth (self->db, a, b, NULL, NULL);
-  for (guint i = 0; rows && i < rows->len; i++)
+  g_autoptr (GPtrArray) growth = ht_query_growth (self->db, a, b, NULL, NULL);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; growth && i < growth->len; i++)
     {
-      const HtGrowth *g = rows->pdata[i];
-      g_autoptr (HtRow) row = ht_row_new (g->type, NULL);
+      const HtGrowth *g = growth->pdata[i];
+      HtRow *row = ht_row_new (g->type, NULL);
       row->values[0] = g->count_b;
       row->values[1] = g->count_b - g->count_a;
       row->values[2] = g->bytes_b;
       row->values[3] = g->bytes_b - g->bytes_a;
-      g_list_store_append (self->store, row);
+      g_ptr_array_add (rows, row);
     }
+  ht_store_replace (self->store, rows);
 }
 
 static void

@@ -234,6 +234,48 @@ def case_cancel(c):
     expect(not left, f"left behind: {left}")
 
 
+def count_pixels(rows, bpp, test):
+    n = 0
+    for r in rows:
+        for x in range(0, len(r) // bpp):
+            if test(r[x * bpp], r[x * bpp + 1], r[x * bpp + 2]):
+                n += 1
+    return n
+
+
+def case_compare(c):
+    """heaptrail-gui --compare A B: both side by side and the difference, whose flame graph
+    is red where B grew and blue where it shrank (python3 making 2,000 dicts, then 40,000)"""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+    logs = []
+    for n in (2000, 40000):
+        log = os.path.join(c.work, f"dicts{n}.htr")
+        p = subprocess.run([c.heaptrail, "record", "-o", log, "--", py, "-c",
+                            f"d = [dict(a=i, b=str(i)) for i in range({n})]"],
+                           env=dict(os.environ, PYTHONMALLOC="malloc"), capture_output=True,
+                           text=True)
+        expect(p.returncode == 0, p.stderr)
+        logs.append(log)
+    # saturated frames of the differential flame graph, not the timelines' orange and blue
+    red = lambda r, g, b: r >= 235 and g <= 80 and b <= 70
+    blue = lambda r, g, b: b >= 235 and r <= 60 and g <= 100
+    for name, pair, want, other in (("grew", logs, red, blue),
+                                    ("shrank", logs[::-1], blue, red)):
+        shots = os.path.join(c.work, name)
+        p = c.run_gui("--screenshot", shots, "--compare", *pair)
+        expect(p.returncode == 0, f"--compare exited {p.returncode}:\n{p.stderr}")
+        for shot in ("09-compare.png", "10-compare-difference.png"):
+            expect(os.path.exists(os.path.join(shots, shot)), f"{name}: no {shot}:\n{p.stdout}")
+        w, h, bpp, rows = read_png(os.path.join(shots, "10-compare-difference.png"))
+        hits, wrong = count_pixels(rows, bpp, want), count_pixels(rows, bpp, other)
+        expect(hits > 2000 and wrong < hits / 20,
+               f"B {name}: {hits} pixels of its colour in the flame graph, {wrong} of the other")
+        print(f"B {name}: {hits} pixels of its colour, {wrong} of the other")
+    p = c.run_gui("--compare", logs[0])
+    expect(p.returncode == 2 and "--compare takes two recordings" in p.stderr,
+           f"--compare with one recording: exit {p.returncode}, {p.stderr}")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
