@@ -4,7 +4,7 @@
 #include "ht-cli.h"
 
 static void
-print_growth (GPtrArray *rows, int limit, gboolean all)
+print_growth (GPtrArray *rows, int limit, gboolean all, const char *from, const char *to)
 {
   int width = 0, shown = 0;
   for (guint i = 0; i < rows->len; i++)
@@ -23,6 +23,15 @@ print_growth (GPtrArray *rows, int limit, gboolean all)
         printf ("%-*s%9lld %+9lld\n", pad, g->type, (long long) g->count_b, (long long) delta);
         shown++;
       }
+  /* objgraph prints nothing then; we say what was compared */
+  if (shown == 0)
+    {
+      guint shrank = 0;
+      for (guint k = 0; k < rows->len; k++)
+        shrank += ((HtGrowth *) rows->pdata[k])->count_b < ((HtGrowth *) rows->pdata[k])->count_a;
+      printf (_("No type grew between %s and %s (%u types shrank; --all lists them).\n"), from,
+              to, shrank);
+    }
 }
 
 int
@@ -115,7 +124,7 @@ cmd_growth (int argc, char **argv)
         }
       if (steps->len > 2)
         printf ("%s%s -> %s\n", i ? "\n" : "", from, to);
-      print_growth (rows, limit, all);
+      print_growth (rows, limit, all, from, to);
     }
   if (b)
     {

@@ -23,7 +23,6 @@ struct _HtAllocationsView
   GtkLabel *status;
 
   HtDb *db;
-  char *exe;
   gboolean has_graph;
   GListStore *store; /* HtRow */
   GtkCustomFilter *filter;
@@ -94,7 +93,7 @@ refill (HtAllocationsView *self)
           return;
         }
       ht_rows_add_stats (rows, stats, queries[q].column,
-                         queries[q].column == COL_ALLOC_BYTES ? COL_ALLOC_COUNT : -1, self->exe);
+                         queries[q].column == COL_ALLOC_BYTES ? COL_ALLOC_COUNT : -1, self->db);
     }
   g_autoptr (GPtrArray) all = ht_rows_values (rows);
   for (guint i = 0; i < all->len; i++)
@@ -220,7 +219,6 @@ ht_allocations_view_dispose (GObject *object)
   HtAllocationsView *self = HT_ALLOCATIONS_VIEW (object);
   gtk_widget_dispose_template (GTK_WIDGET (self), HT_TYPE_ALLOCATIONS_VIEW);
   g_clear_object (&self->store);
-  g_clear_pointer (&self->exe, g_free);
   G_OBJECT_CLASS (ht_allocations_view_parent_class)->dispose (object);
 }
 
@@ -265,11 +263,10 @@ ht_allocations_view_init (HtAllocationsView *self)
 }
 
 GtkWidget *
-ht_allocations_view_new (HtDb *db, const char *exe, gboolean has_graph)
+ht_allocations_view_new (HtDb *db, gboolean has_graph)
 {
   HtAllocationsView *self = g_object_new (HT_TYPE_ALLOCATIONS_VIEW, NULL);
   self->db = db;
-  self->exe = g_strdup (exe);
   self->has_graph = has_graph;
   gtk_widget_set_sensitive (GTK_WIDGET (self->graph_button), has_graph);
   refill (self);

@@ -12,7 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (HtAllocationsView, ht_allocations_view, HT, ALLOCATIONS_VIEW, GtkBox)
 
 /* "Show in graph" emits "graph-requested" with the selected row (an HtRow). */
-GtkWidget *ht_allocations_view_new (HtDb *db, const char *exe, gboolean has_graph);
+GtkWidget *ht_allocations_view_new (HtDb *db, gboolean has_graph);
 void ht_allocations_view_set_group_by (HtAllocationsView *self, HtGroupBy by);
 /* Grouped by `by`, only the rows whose key holds `key` (a "file:line", say). */
 void ht_allocations_view_filter (HtAllocationsView *self, HtGroupBy by, const char *key);

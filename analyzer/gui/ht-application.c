@@ -135,6 +135,7 @@ typedef struct
   int wait;
   int tries; /* ticks the current view has not been drawn yet */
   gboolean difference; /* Compare shown a second time, as the difference */
+  int paints;          /* frames painted since the view was shown */
 } Shots;
 
 static gboolean
@@ -161,6 +162,43 @@ save_png (GtkWidget *widget, const char *path)
   return ok;
 }
 
+static gboolean screenshot_step (gpointer data);
+
+/* The next step once the frame clock has painted the window twice: the view shown last has
+ * then been laid out and drawn, however long that took (a large graph, a long table), and
+ * what its first layout changed (a graph scrolled to the blocks asked about) drawn too. */
+static void
+painted (GdkFrameClock *clock, gpointer data)
+{
+  Shots *s = data;
+  if (++s->paints < 2)
+    {
+      gtk_widget_queue_draw (GTK_WIDGET (the_app->window));
+      return;
+    }
+  s->paints = 0;
+  g_signal_handlers_disconnect_by_func (clock, painted, s);
+  g_idle_add (screenshot_step, s);
+}
+
+static gboolean
+after_next_paint (Shots *s)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (the_app->window));
+  if (!clock)
+    return G_SOURCE_CONTINUE; /* not realized yet: the timer asks again */
+  g_signal_connect (clock, "after-paint", G_CALLBACK (painted), s);
+  gtk_widget_queue_draw (GTK_WIDGET (the_app->window));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+screenshots_done (Shots *s)
+{
+  gtk_window_destroy (GTK_WINDOW (the_app->window));
+  g_free (s);
+}
+
 static gboolean
 screenshot_step (gpointer data)
 {
@@ -171,11 +209,10 @@ screenshot_step (gpointer data)
         {
           g_printerr ("heaptrail-gui: %s could not be opened\n", ht_page_path (s->page));
           the_app->exit_code = 1;
-          gtk_window_destroy (GTK_WINDOW (the_app->window));
-          g_free (s);
+          screenshots_done (s);
           return G_SOURCE_REMOVE;
         }
-      return G_SOURCE_CONTINUE;
+      return G_SOURCE_CONTINUE; /* the timer polls until the import is done */
     }
   if (s->view >= 0)
     {
@@ -185,10 +222,10 @@ screenshot_step (gpointer data)
       GtkWidget *content = gtk_window_get_child (GTK_WINDOW (the_app->window));
       if (!save_png (content, path))
         {
-          /* a view with much to lay out (a large graph, a long table) may not have been
-           * drawn yet: give it more ticks before calling it a failure */
+          /* painted, yet nothing to render: wait for a few more frames before calling it
+           * a failure */
           if (++s->tries < 40)
-            return G_SOURCE_CONTINUE;
+            return after_next_paint (s);
           g_printerr ("heaptrail-gui: could not save %s\n", path);
           the_app->exit_code = 1;
         }
@@ -203,14 +240,13 @@ screenshot_step (gpointer data)
         {
           s->difference = TRUE;
           ht_compare_view_show_difference (HT_COMPARE_VIEW (compare), TRUE);
-          return G_SOURCE_CONTINUE;
+          return after_next_paint (s);
         }
     }
   s->view++;
   if (s->view >= HT_VIEW_COUNT)
     {
-      gtk_window_destroy (GTK_WINDOW (the_app->window));
-      g_free (s);
+      screenshots_done (s);
       return G_SOURCE_REMOVE;
     }
   ht_page_show_view (s->page, (HtView) s->view);
@@ -227,7 +263,7 @@ screenshot_step (gpointer data)
             gtk_tree_list_row_set_expanded (GTK_TREE_LIST_ROW (first), TRUE);
         }
     }
-  return G_SOURCE_CONTINUE; /* next tick: the view has been laid out and drawn */
+  return after_next_paint (s);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -250,7 +286,7 @@ pages_opened (GPtrArray *pages)
       s->page = pages->pdata[0];
       s->view = -1;
       ht_window_show_page (the_app->window, 0);
-      g_timeout_add (400, screenshot_step, s);
+      g_timeout_add (100, screenshot_step, s);
       g_ptr_array_unref (pages);
     }
   else if (the_app->driver && the_app->driver->opened && pages->len)

@@ -18,7 +18,6 @@ struct _HtComparePane
   GtkBox *chart_box;
   GtkScrolledWindow *table_window;
 
-  char *exe;
   GListStore *store; /* HtRow */
   char *needle;      /* the filter; NULL: none */
   GtkCustomFilter *filter;
@@ -80,7 +79,6 @@ ht_compare_pane_dispose (GObject *object)
   g_clear_object (&self->filter);
   g_clear_object (&self->sorter);
   g_clear_pointer (&self->needle, g_free);
-  g_clear_pointer (&self->exe, g_free);
   G_OBJECT_CLASS (ht_compare_pane_parent_class)->dispose (object);
 }
 
@@ -125,11 +123,9 @@ ht_compare_pane_init (HtComparePane *self)
 }
 
 gboolean
-ht_compare_pane_load (HtComparePane *self, HtDb *db, const char *title, const char *exe,
-                      HtGroupBy by, GError **error)
+ht_compare_pane_load (HtComparePane *self, HtDb *db, const char *title, HtGroupBy by,
+                      GError **error)
 {
-  g_free (self->exe);
-  self->exe = g_strdup (exe);
   gtk_label_set_text (self->title, title);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->title), ht_db_path (db));
   g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -144,7 +140,7 @@ ht_compare_pane_load (HtComparePane *self, HtDb *db, const char *title, const ch
       g_autoptr (GPtrArray) stats = ht_query_top (db, &queries[q], error);
       if (!stats)
         return FALSE;
-      ht_rows_add_stats (rows, stats, (int) q, -1, self->exe);
+      ht_rows_add_stats (rows, stats, (int) q, -1, db);
     }
   /* one splice: one change for the sort and the list, not one per row */
   g_autoptr (GPtrArray) all = ht_rows_values (rows);

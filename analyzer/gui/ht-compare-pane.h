@@ -23,7 +23,7 @@ typedef enum
 /* Shows `db` (not owned; it must outlive the pane's use of it) under `title`, its
  * locations grouped by `by`.  FALSE, with the pane emptied, when a query fails. */
 gboolean ht_compare_pane_load (HtComparePane *self, HtDb *db, const char *title,
-                               const char *exe, HtGroupBy by, GError **error);
+                               HtGroupBy by, GError **error);
 /* The recording's heap and RSS, drawn on a scale both sides share. */
 void ht_compare_pane_set_timeline (HtComparePane *self, GArray *points, double tmax,
                                    double vmax);

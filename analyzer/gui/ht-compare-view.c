@@ -31,7 +31,6 @@ struct _HtCompareView
 
   HtDb *db;
   HtDb *other;
-  char *exe;
   char *other_title;
   GListStore *store; /* HtRow: the difference */
   GtkCustomFilter *filter;
@@ -124,7 +123,7 @@ fill_difference (HtCompareView *self, GError **error)
   for (guint i = 0; i < diffs->len; i++)
     {
       const HtStatDiff *d = diffs->pdata[i];
-      HtRow *row = ht_row_from_stat (d->stat, self->exe);
+      HtRow *row = ht_row_from_stat (d->stat, self->other);
       row->values[0] = (gint64) d->stat->size - d->size_diff;
       row->values[1] = (gint64) d->stat->size;
       row->values[2] = d->size_diff;
@@ -146,9 +145,8 @@ reload (HtCompareView *self)
   g_autofree char *this_title = g_path_get_basename (ht_db_path (self->db));
   g_autofree char *a = g_strdup_printf (_("A: %s (this)"), this_title);
   g_autofree char *b = g_strdup_printf (_("B: %s"), self->other_title);
-  if (!ht_compare_pane_load (self->pane_a, self->db, a, self->exe, grouping (self), &error)
-      || !ht_compare_pane_load (self->pane_b, self->other, b, self->exe, grouping (self),
-                                &error)
+  if (!ht_compare_pane_load (self->pane_a, self->db, a, grouping (self), &error)
+      || !ht_compare_pane_load (self->pane_b, self->other, b, grouping (self), &error)
       || !fill_difference (self, &error))
     {
       g_autofree char *text = g_strdup_printf (_("Cannot show this: %s"), error->message);
@@ -189,7 +187,6 @@ ht_compare_view_dispose (GObject *object)
   g_clear_pointer (&self->other, ht_db_close);
   g_clear_object (&self->store);
   g_clear_object (&self->filter);
-  g_clear_pointer (&self->exe, g_free);
   g_clear_pointer (&self->other_title, g_free);
   G_OBJECT_CLASS (ht_compare_view_parent_class)->dispose (object);
 }
@@ -241,11 +238,10 @@ ht_compare_view_init (HtCompareView *self)
 }
 
 GtkWidget *
-ht_compare_view_new (HtDb *db, const char *exe, GListModel *recordings)
+ht_compare_view_new (HtDb *db, GListModel *recordings)
 {
   HtCompareView *self = g_object_new (HT_TYPE_COMPARE_VIEW, NULL);
   self->db = db;
-  self->exe = g_strdup (exe);
   /* every recording open or recent but this one */
   GtkFilter *others = GTK_FILTER (gtk_custom_filter_new (is_other_recording,
                                                          g_strdup (ht_db_path (db)), g_free));

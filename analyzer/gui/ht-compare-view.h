@@ -13,7 +13,7 @@ G_DECLARE_FINAL_TYPE (HtCompareView, ht_compare_view, HT, COMPARE_VIEW, GtkBox)
 
 /* `recordings` (GtkStringObject paths of databases) are what it offers to compare with,
  * but for this one; it opens compared with the first of them. */
-GtkWidget *ht_compare_view_new (HtDb *db, const char *exe, GListModel *recordings);
+GtkWidget *ht_compare_view_new (HtDb *db, GListModel *recordings);
 gboolean ht_compare_view_compare_with (HtCompareView *self, const char *db_path, GError **error);
 /* The difference's rows as the user sees them. */
 GListModel *ht_compare_view_rows (HtCompareView *self);

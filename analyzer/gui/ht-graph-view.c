@@ -23,6 +23,7 @@ struct _HtGraphView
   GtkLabel *status;
   GtkLabel *blocks_title;
   GtkScrolledWindow *blocks_window;
+  GtkScrolledWindow *graph_window;
   GtkPicture *picture;
   GtkLabel *detail;
 
@@ -30,6 +31,7 @@ struct _HtGraphView
   HtHeapView *graph;   /* what is drawn, or NULL */
   GArray *boxes;       /* each node's box in the image (x, y, w, h) */
   double zoom;
+  double focus_x, focus_y; /* where in the image to scroll to, once laid out; < 0: done */
   HtBlockList *blocks; /* the live blocks at the chosen snapshot */
   GtkColumnView *blocks_table;
 };
@@ -50,6 +52,59 @@ chosen_snapshot (HtGraphView *self)
   return o ? gtk_string_object_get_string (o) : NULL;
 }
 
+static gboolean
+scroll_now (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  (void) widget;
+  (void) clock;
+  HtGraphView *self = data;
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (self->graph_window);
+  GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (self->graph_window);
+  if (self->focus_x >= 0)
+    {
+      gtk_adjustment_set_value (h, self->focus_x - gtk_adjustment_get_page_size (h) / 2);
+      gtk_adjustment_set_value (v, self->focus_y - gtk_adjustment_get_page_size (v) / 2);
+    }
+  self->focus_x = self->focus_y = -1;
+  return G_SOURCE_REMOVE;
+}
+
+/* Brings the image's point (focus_x, focus_y) to the middle of the window, once the image's
+ * new size has reached the scrollbars (their "changed", during the viewport's allocation:
+ * the scroll itself waits for the next frame, before its layout, or the viewport would not
+ * move its child). */
+static void
+scroll_to_focus (HtGraphView *self)
+{
+  if (self->focus_x < 0)
+    return;
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (self->graph_window);
+  GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (self->graph_window);
+  if (gtk_adjustment_get_upper (h) < self->focus_x || gtk_adjustment_get_upper (v) < self->focus_y
+      || gtk_adjustment_get_page_size (h) <= 0 || gtk_adjustment_get_page_size (v) <= 0)
+    return; /* not laid out at its new size yet */
+  gtk_widget_add_tick_callback (GTK_WIDGET (self->graph_window), scroll_now, self, NULL);
+}
+
+/* The first of the blocks asked about: drawn in the middle of the window. */
+static void
+focus_selection (HtGraphView *self)
+{
+  self->focus_x = self->focus_y = -1;
+  for (guint i = 0; self->boxes && i < self->graph->nodes->len; i++)
+    {
+      const HtHeapNode *n = self->graph->nodes->pdata[i];
+      const double *b = &g_array_index (self->boxes, double, 4 * i);
+      if (n->selected && 4 * i + 3 < self->boxes->len)
+        {
+          self->focus_x = b[0] + b[2] / 2;
+          self->focus_y = b[1] + b[3] / 2;
+          break;
+        }
+    }
+  scroll_to_focus (self);
+}
+
 static void
 render (HtGraphView *self)
 {
@@ -68,6 +123,7 @@ render (HtGraphView *self)
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (texture));
   gtk_widget_set_size_request (GTK_WIDGET (self->picture), gdk_texture_get_width (texture),
                                gdk_texture_get_height (texture));
+  focus_selection (self);
 }
 
 static void
@@ -265,6 +321,7 @@ ht_graph_view_class_init (HtGraphViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, HtGraphView, status);
   gtk_widget_class_bind_template_child (widget_class, HtGraphView, blocks_title);
   gtk_widget_class_bind_template_child (widget_class, HtGraphView, blocks_window);
+  gtk_widget_class_bind_template_child (widget_class, HtGraphView, graph_window);
   gtk_widget_class_bind_template_child (widget_class, HtGraphView, picture);
   gtk_widget_class_bind_template_child (widget_class, HtGraphView, detail);
   gtk_widget_class_bind_template_callback (widget_class, reload);
@@ -280,6 +337,11 @@ ht_graph_view_init (HtGraphView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->zoom = 1.0;
+  self->focus_x = self->focus_y = -1;
+  g_signal_connect_swapped (gtk_scrolled_window_get_hadjustment (self->graph_window), "changed",
+                            G_CALLBACK (scroll_to_focus), self);
+  g_signal_connect_swapped (gtk_scrolled_window_get_vadjustment (self->graph_window), "changed",
+                            G_CALLBACK (scroll_to_focus), self);
   const char *titles[] = { _("Block"), _("Type"), _("Size (B)"), _("Retains (B)"), NULL };
   g_autoptr (GListStore) none = g_list_store_new (HT_TYPE_ROW);
   self->blocks_table = GTK_COLUMN_VIEW (ht_table_new_lazy (G_LIST_MODEL (none), titles, TRUE));

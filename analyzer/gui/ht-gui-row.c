@@ -37,11 +37,11 @@ ht_row_new (const char *key, const char *detail)
   return row;
 }
 
-/* A group as a row; a key that is a source path near `exe` is shortened (may be NULL). */
+/* A group of `db` as a row, its source path as short as the recording allows. */
 HtRow *
-ht_row_from_stat (const HtStat *stat, const char *exe)
+ht_row_from_stat (const HtStat *stat, HtDb *db)
 {
-  g_autofree char *key = ht_path_near_program (stat->key, exe);
+  g_autofree char *key = ht_query_display_key (db, stat->key);
   HtRow *row = ht_row_new (key, NULL);
   row->match = g_strdup (stat->match);
   row->values[0] = (gint64) stat->size;
@@ -54,7 +54,7 @@ ht_row_from_stat (const HtStat *stat, const char *exe)
 
 void
 ht_rows_add_stats (GHashTable *rows, GPtrArray *stats, int column, int count_column,
-                   const char *exe)
+                   HtDb *db)
 {
   for (guint i = 0; i < stats->len; i++)
     {
@@ -62,7 +62,7 @@ ht_rows_add_stats (GHashTable *rows, GPtrArray *stats, int column, int count_col
       HtRow *row = g_hash_table_lookup (rows, s->match);
       if (!row)
         {
-          row = ht_row_from_stat (s, exe);
+          row = ht_row_from_stat (s, db);
           memset (row->values, 0, sizeof row->values);
           g_hash_table_insert (rows, g_strdup (s->match), row);
         }

@@ -27,7 +27,6 @@ struct _HtViews
 {
   HtDb *db;
   char *path;
-  char *exe; /* the recorded program: source paths near it are shown from there */
   GtkStack *stack;
   gboolean has_graph;
   GPtrArray *snapshots; /* HtSnapshotInfo* */
@@ -96,7 +95,7 @@ graph_requested (GtkWidget *view, HtRow *row, gpointer data)
 static GtkWidget *
 build_allocations (HtViews *v)
 {
-  GtkWidget *view = ht_allocations_view_new (v->db, v->exe, v->has_graph);
+  GtkWidget *view = ht_allocations_view_new (v->db, v->has_graph);
   v->allocations_view = HT_ALLOCATIONS_VIEW (view);
   g_signal_connect (view, "graph-requested", G_CALLBACK (graph_requested), v);
   return view;
@@ -134,7 +133,7 @@ type_activated (GtkWidget *view, const char *type, gpointer data)
 static GtkWidget *
 build_snapshots (HtViews *v)
 {
-  GtkWidget *view = ht_snapshots_view_new (v->db, v->exe, v->snapshots);
+  GtkWidget *view = ht_snapshots_view_new (v->db, v->snapshots);
   if (HT_IS_SNAPSHOTS_VIEW (view))
     {
       v->snapshots_view = HT_SNAPSHOTS_VIEW (view);
@@ -163,7 +162,7 @@ build_graph (HtViews *v)
 static GtkWidget *
 build_compare (HtViews *v)
 {
-  GtkWidget *view = ht_compare_view_new (v->db, v->exe, G_LIST_MODEL (ht_gui_recordings ()));
+  GtkWidget *view = ht_compare_view_new (v->db, G_LIST_MODEL (ht_gui_recordings ()));
   v->compare_view = HT_COMPARE_VIEW (view);
   return view;
 }
@@ -201,7 +200,7 @@ build_view (HtViews *v, HtView which)
     case HT_VIEW_TYPES:
       return build_types (v);
     case HT_VIEW_LEAKS:
-      return ht_leaks_view_new (v->db, v->exe);
+      return ht_leaks_view_new (v->db);
     case HT_VIEW_GRAPH:
       return build_graph (v);
     case HT_VIEW_COMPARE:
@@ -272,7 +271,6 @@ ht_views_new (HtDb *db, const char *path, GtkStack *stack)
   HtViews *v = g_new0 (HtViews, 1);
   v->db = db;
   v->path = g_strdup (path);
-  v->exe = ht_db_meta_string (db, "exe");
   v->stack = stack;
   HtGraphInfo info;
   v->has_graph = ht_query_graph_info (db, NULL, &info, NULL);
@@ -318,7 +316,6 @@ ht_views_free (HtViews *v)
   if (!v)
     return;
   g_free (v->path);
-  g_free (v->exe);
   g_ptr_array_unref (v->snapshots);
   g_free (v);
 }

@@ -50,11 +50,11 @@ struct _HtRow
 };
 
 HtRow *ht_row_new (const char *key, const char *detail);
-HtRow *ht_row_from_stat (const HtStat *stat, const char *exe);
+HtRow *ht_row_from_stat (const HtStat *stat, HtDb *db);
 /* Adds `stats` (HtStat*) into `rows` (match -> HtRow, made as needed with every value 0):
  * each group's size into value `column`, its count into `count_column` (-1: none). */
 void ht_rows_add_stats (GHashTable *rows, GPtrArray *stats, int column, int count_column,
-                        const char *exe);
+                        HtDb *db);
 /* Whether the row's key holds `text`, case aside (NULL or "": every row does). */
 gboolean ht_row_key_holds (const HtRow *row, const char *text);
 /* The rows of such a table, each a new reference (GLib 2.74 has no

@@ -102,7 +102,7 @@ summary_text (const HtLeaks *leaks, const char *const *class_names)
 }
 
 GtkWidget *
-ht_leaks_view_new (HtDb *db, const char *exe)
+ht_leaks_view_new (HtDb *db)
 {
   g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
   ht_suppressions_add_builtin (supp);
@@ -120,7 +120,7 @@ ht_leaks_view_new (HtDb *db, const char *exe)
   for (guint i = 0; i < leaks.leaks->len; i++)
     {
       const HtStat *st = leaks.leaks->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (st, exe);
+      g_autoptr (HtRow) row = ht_row_from_stat (st, db);
       g_free (row->detail);
       row->detail = g_strdup (st->reach >= 0 ? class_names[st->reach] : _("not freed"));
       row->values[2] = st->reach >= 0 ? st->reach : 0;

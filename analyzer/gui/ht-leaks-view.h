@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 #define HT_TYPE_LEAKS_VIEW (ht_leaks_view_get_type ())
 G_DECLARE_FINAL_TYPE (HtLeaksView, ht_leaks_view, HT, LEAKS_VIEW, GtkBox)
 
-/* The leaks of the recording in `db` (`exe`: its program, to show paths near it). */
-GtkWidget *ht_leaks_view_new (HtDb *db, const char *exe);
+/* The leaks of the recording in `db`. */
+GtkWidget *ht_leaks_view_new (HtDb *db);
 
 G_END_DECLS

@@ -17,7 +17,6 @@ struct _HtSnapshotsView
   GtkScrolledWindow *table_window;
 
   HtDb *db;
-  char *exe;
   GListStore *store; /* HtRow */
   GtkColumnView *table;
 };
@@ -46,7 +45,7 @@ refill (HtSnapshotsView *self)
   for (guint i = 0; diffs && i < diffs->len; i++)
     {
       const HtStatDiff *d = diffs->pdata[i];
-      HtRow *row = ht_row_from_stat (d->stat, self->exe);
+      HtRow *row = ht_row_from_stat (d->stat, self->db);
       row->values[0] = (gint64) d->stat->size;
       row->values[1] = d->size_diff;
       row->values[2] = (gint64) d->stat->count;
@@ -70,7 +69,6 @@ ht_snapshots_view_dispose (GObject *object)
   HtSnapshotsView *self = HT_SNAPSHOTS_VIEW (object);
   gtk_widget_dispose_template (GTK_WIDGET (self), HT_TYPE_SNAPSHOTS_VIEW);
   g_clear_object (&self->store);
-  g_clear_pointer (&self->exe, g_free);
   G_OBJECT_CLASS (ht_snapshots_view_parent_class)->dispose (object);
 }
 
@@ -107,7 +105,7 @@ ht_snapshots_view_init (HtSnapshotsView *self)
 }
 
 GtkWidget *
-ht_snapshots_view_new (HtDb *db, const char *exe, GPtrArray *snapshots)
+ht_snapshots_view_new (HtDb *db, GPtrArray *snapshots)
 {
   if (snapshots->len < 2)
     return ht_unavailable_new (_("This recording has a single snapshot"),
@@ -115,7 +113,6 @@ ht_snapshots_view_new (HtDb *db, const char *exe, GPtrArray *snapshots)
                                  "heaptrail snapshot PID while it runs."));
   HtSnapshotsView *self = g_object_new (HT_TYPE_SNAPSHOTS_VIEW, NULL);
   self->db = db;
-  self->exe = g_strdup (exe);
   ht_snapshot_pair_set_snapshots (self->pair, snapshots);
   return GTK_WIDGET (self);
 }

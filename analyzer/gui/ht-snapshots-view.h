@@ -12,7 +12,7 @@ G_DECLARE_FINAL_TYPE (HtSnapshotsView, ht_snapshots_view, HT, SNAPSHOTS_VIEW, Gt
 
 /* The view, or a page saying why there is none (fewer than two snapshots).  A row
  * activated emits "site-activated" with its line ("file:line"). */
-GtkWidget *ht_snapshots_view_new (HtDb *db, const char *exe, GPtrArray *snapshots);
+GtkWidget *ht_snapshots_view_new (HtDb *db, GPtrArray *snapshots);
 void ht_snapshots_view_pick (HtSnapshotsView *self, guint a, guint b);
 /* The rows as the user sees them (sorted). */
 GListModel *ht_snapshots_view_rows (HtSnapshotsView *self);

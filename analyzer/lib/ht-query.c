@@ -694,3 +694,66 @@ ht_trace_names_traceback (HtTraceNames *self, gint64 trace)
 /* ---------------------------------------------------------------------------------------
  * Sizes and threads
  */
+/* ---------------------------------------------------------------------------------------
+ * Short source paths
+ */
+/* The source files of a recording -> the shortest trailing part of each that no other
+ * file ends with (whole path components). */
+static GHashTable *
+short_paths (HtDb *db)
+{
+  GHashTable *out = ht_db_cache_get (db, "short-paths");
+  if (out)
+    return out;
+  out = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  ht_db_cache_set (db, "short-paths", out, (GDestroyNotify) g_hash_table_unref);
+  sqlite3_stmt *st;
+  if (!ht_db_prepare (ht_db_handle (db),
+                      "SELECT DISTINCT file FROM locations WHERE file LIKE '/%'", &st, NULL))
+    return out;
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    g_ptr_array_add (files, g_strdup ((const char *) sqlite3_column_text (st, 0)));
+  sqlite3_finalize (st);
+  /* how many files end with each suffix of 1, 2, ... components */
+  g_autoptr (GHashTable) ends = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, NULL);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *f = files->pdata[i];
+      for (const char *p = f + strlen (f); p > f; p--)
+        if (p[-1] == '/')
+          g_hash_table_insert (ends, (gpointer) p,
+                               GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (ends, p))
+                                                 + 1));
+    }
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *f = files->pdata[i], *p = f + strlen (f);
+      while (p > f)
+        {
+          p--;
+          while (p > f && p[-1] != '/')
+            p--;
+          if (GPOINTER_TO_UINT (g_hash_table_lookup (ends, p)) == 1)
+            break;
+        }
+      g_hash_table_insert (out, g_strdup (f), g_strdup (p > f ? p : f));
+    }
+  return out;
+}
+
+char *
+ht_query_display_key (HtDb *db, const char *key)
+{
+  if (!key || key[0] != '/')
+    return g_strdup (key);
+  GHashTable *paths = short_paths (db);
+  /* "path:line", else the path */
+  const char *colon = strrchr (key, ':');
+  g_autofree char *path = colon && g_ascii_isdigit (colon[1]) ? g_strndup (key, (gsize) (colon - key))
+                                                               : g_strdup (key);
+  const char *shown = g_hash_table_lookup (paths, path);
+  if (!shown)
+    return g_strdup (key);
+  return g_strconcat (shown, key + strlen (path), NULL);
+}

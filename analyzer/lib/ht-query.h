@@ -274,7 +274,11 @@ gboolean ht_parse_size (const char *text, guint64 *out);
 /* A source path as users want to read it: relative to the current directory when inside
  * it, else as recorded. */
 char *ht_display_path (const char *file);
-char *ht_path_near_program (const char *path, const char *exe);
+/* A group's key ("/src/proj/a.c:12", "/src/proj/a.c" or a function) with its source path
+ * cut to the shortest trailing part no other source file of the recording ends with
+ * ("a.c:12", "proj/util.c:3" when another util.c is recorded too): what the windows show,
+ * elided in the middle when still too long. */
+char *ht_query_display_key (HtDb *db, const char *key);
 
 /* "file:line" (or the function when there is no file) */
 char *ht_location_format (const HtLocation *loc);

@@ -70,20 +70,3 @@ ht_location_format (const HtLocation *loc)
   return g_strdup (loc->function);
 }
 
-/* A source path shortened where it lies near the program: what it shares with the
- * executable's path, when that is two directories or more (/work/proj/ of
- * /work/proj/src/a.c and /work/proj/build/prog), goes.  Other paths are left whole. */
-char *
-ht_path_near_program (const char *path, const char *exe)
-{
-  if (!path || !exe || path[0] != '/')
-    return g_strdup (path);
-  size_t common = 0;
-  for (size_t i = 0; path[i] && exe[i] && path[i] == exe[i]; i++)
-    if (path[i] == '/')
-      common = i + 1;
-  int dirs = 0;
-  for (size_t i = 0; i < common; i++)
-    dirs += path[i] == '/';
-  return g_strdup (dirs >= 3 ? path + common : path);
-}

@@ -552,6 +552,9 @@ def case_growth_types(c):
     steps = c.ht_json("growth", log)
     pairs = [(st["a"], st["b"]) for st in steps]
     expect(pairs[:2] == [("s0", "s1"), ("s1", "s2")], f"consecutive steps: {pairs}")
+    # backwards nothing grew: objgraph would print nothing, we say what was compared
+    text = c.ht("growth", log, "s2", "s0").stdout
+    expect(text.startswith("No type grew between s2 and s0 ("), f"growth backwards: {text!r}")
     print("growth per type: Node +5 then -2, Edge +4, make_buffer +3, as the program does")
 
 
