@@ -289,13 +289,6 @@ ht_allocations_view_filter (HtAllocationsView *self, HtGroupBy by, const char *k
 }
 
 void
-ht_allocations_view_clear_filter (HtAllocationsView *self)
-{
-  gtk_editable_set_text (GTK_EDITABLE (self->search), "");
-  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_LESS_STRICT);
-}
-
-void
 ht_allocations_view_focus_search (HtAllocationsView *self)
 {
   gtk_widget_grab_focus (GTK_WIDGET (self->search));

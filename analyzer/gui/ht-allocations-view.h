@@ -16,7 +16,6 @@ GtkWidget *ht_allocations_view_new (HtDb *db, gboolean has_graph);
 void ht_allocations_view_set_group_by (HtAllocationsView *self, HtGroupBy by);
 /* Grouped by `by`, only the rows whose key holds `key` (a "file:line", say). */
 void ht_allocations_view_filter (HtAllocationsView *self, HtGroupBy by, const char *key);
-void ht_allocations_view_clear_filter (HtAllocationsView *self);
 /* Only the allocations made between `from` and `to` seconds (to <= from: all of them). */
 void ht_allocations_view_set_time_range (HtAllocationsView *self, double from, double to);
 void ht_allocations_view_focus_search (HtAllocationsView *self);

@@ -18,6 +18,7 @@
 #include "ht-gui.h"
 #include "ht-import.h"
 #include "ht-reader.h"
+#include "ht-allocations-view.h"
 #include "ht-application.h"
 #include "ht-compare-view.h"
 #include "ht-window.h"
@@ -253,9 +254,13 @@ screenshot_step (gpointer data)
   if (s->view == HT_VIEW_ALLOCATIONS)
     {
       /* show what a row holds: the first one selected (its stack below) and expanded */
-      GtkColumnView *table = ht_views_allocations_table (ht_page_views (s->page));
-      GListModel *visible = ht_table_visible (table);
-      if (g_list_model_get_n_items (visible) > 0)
+      GtkWidget *slot = ht_page_view_widget (s->page, HT_VIEW_ALLOCATIONS);
+      GtkWidget *view = slot ? gtk_widget_get_first_child (slot) : NULL;
+      GListModel *visible = HT_IS_ALLOCATIONS_VIEW (view)
+                              ? ht_table_visible (ht_allocations_view_get_table (
+                                HT_ALLOCATIONS_VIEW (view)))
+                              : NULL;
+      if (visible && g_list_model_get_n_items (visible) > 0)
         {
           gtk_selection_model_select_item (GTK_SELECTION_MODEL (visible), 0, TRUE);
           g_autoptr (GObject) first = g_list_model_get_item (visible, 0);

@@ -31,7 +31,6 @@ struct _HtViews
   gboolean has_graph;
   GPtrArray *snapshots; /* HtSnapshotInfo* */
 
-  gint64 build_us[HT_VIEW_COUNT]; /* what building each view took, queries included */
   GtkWidget *slots[HT_VIEW_COUNT]; /* the stack's pages; a view is built into its slot */
   gboolean built[HT_VIEW_COUNT];
 
@@ -210,7 +209,8 @@ build_view (HtViews *v, HtView which)
 }
 
 /* A time range filters the views of allocations by when they were made, as a query of
- * the time buckets written at import: nothing is imported again. */
+ * the time buckets written at import (nothing is imported again); the views of snapshots
+ * compare the snapshots around it. */
 static void
 apply_range (GtkWidget *view, double from, double to)
 {
@@ -220,6 +220,10 @@ apply_range (GtkWidget *view, double from, double to)
     ht_call_tree_view_set_time_range (HT_CALL_TREE_VIEW (view), from, to);
   else if (HT_IS_FLAME_VIEW (view))
     ht_flame_view_set_time_range (HT_FLAME_VIEW (view), from, to);
+  else if (HT_IS_SNAPSHOTS_VIEW (view))
+    ht_snapshots_view_set_time_range (HT_SNAPSHOTS_VIEW (view), from, to);
+  else if (HT_IS_TYPES_VIEW (view))
+    ht_types_view_set_time_range (HT_TYPES_VIEW (view), from, to);
 }
 
 static void
@@ -228,10 +232,10 @@ ensure_view (HtViews *v, HtView which)
   if (v->built[which])
     return;
   v->built[which] = TRUE;
-  gint64 start = g_get_monotonic_time ();
   GtkWidget *content = build_view (v, which);
   if (HT_IS_ALLOCATIONS_VIEW (content) || HT_IS_CALL_TREE_VIEW (content)
-      || HT_IS_FLAME_VIEW (content))
+      || HT_IS_FLAME_VIEW (content) || HT_IS_SNAPSHOTS_VIEW (content)
+      || HT_IS_TYPES_VIEW (content))
     {
       v->range_views[which] = content;
       if (v->range_to > v->range_from)
@@ -239,7 +243,6 @@ ensure_view (HtViews *v, HtView which)
     }
   gtk_widget_set_vexpand (content, TRUE);
   gtk_box_append (GTK_BOX (v->slots[which]), content);
-  v->build_us[which] = g_get_monotonic_time () - start;
 }
 
 static void
@@ -252,18 +255,6 @@ visible_view_changed (GtkStack *stack, GParamSpec *p, gpointer data)
       ensure_view (data, (HtView) i);
 }
 
-void
-ht_views_build_all (HtViews *v)
-{
-  for (int i = 0; i < HT_VIEW_COUNT; i++)
-    ensure_view (v, (HtView) i);
-}
-
-const gint64 *
-ht_views_build_times (HtViews *v)
-{
-  return v->build_us;
-}
 
 HtViews *
 ht_views_new (HtDb *db, const char *path, GtkStack *stack)
@@ -331,43 +322,3 @@ ht_views_focus_search (HtViews *v)
 /* ---------------------------------------------------------------------------------------
  * Test hooks
  */
-GtkColumnView *
-ht_views_allocations_table (HtViews *v)
-{
-  ensure_view (v, HT_VIEW_ALLOCATIONS);
-  return ht_allocations_view_get_table (v->allocations_view);
-}
-
-GListModel *
-ht_views_block_list (HtViews *v)
-{
-  ensure_view (v, HT_VIEW_GRAPH);
-  return v->graph_view ? ht_graph_view_blocks (v->graph_view) : NULL;
-}
-
-guint
-ht_views_graph_nodes (HtViews *v)
-{
-  return v->graph_view ? ht_graph_view_node_count (v->graph_view) : 0;
-}
-
-void
-ht_views_pick_snapshots (HtViews *v, guint a, guint b)
-{
-  ensure_view (v, HT_VIEW_SNAPSHOTS);
-  if (v->snapshots_view)
-    ht_snapshots_view_pick (v->snapshots_view, a, b);
-}
-
-void
-ht_views_clear_filter (HtViews *v)
-{
-  ensure_view (v, HT_VIEW_ALLOCATIONS);
-  ht_allocations_view_clear_filter (v->allocations_view);
-}
-
-GListModel *
-ht_views_snapshot_diff (HtViews *v)
-{
-  return v->snapshots_view ? ht_snapshots_view_rows (v->snapshots_view) : NULL;
-}

@@ -170,18 +170,8 @@ HtViews *ht_views_new (HtDb *db, const char *path, GtkStack *stack);
 void ht_views_set_range (HtViews *views, double from, double to, HtRangeFunc on_range,
                          gpointer data);
 void ht_views_free (HtViews *views);
-/* Builds every view now (views are otherwise built when first shown). */
-void ht_views_build_all (HtViews *views);
-/* Microseconds each view took to build, its queries included (HT_VIEW_COUNT values). */
-const gint64 *ht_views_build_times (HtViews *views);
 void ht_views_focus_search (HtViews *views);
-/* Test hooks: drive the views the way a user would and report what the models hold. */
-GtkColumnView *ht_views_allocations_table (HtViews *views);
-guint ht_views_graph_nodes (HtViews *views);
-GListModel *ht_views_block_list (HtViews *views); /* NULL without a graph */
-void ht_views_pick_snapshots (HtViews *views, guint a, guint b);
-GListModel *ht_views_snapshot_diff (HtViews *views);
-void ht_views_clear_filter (HtViews *views);
+/* Compare (built if need be) on the recording whose database is at `path`. */
 gboolean ht_views_compare_with (HtViews *views, const char *path, GError **error);
 
 /* ht-gui-util.c */

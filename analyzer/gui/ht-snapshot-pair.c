@@ -12,6 +12,8 @@ struct _HtSnapshotPair
   GtkStringList *labels;
 
   gboolean filling; /* set_snapshots is choosing: no "changed" for each step */
+  GArray *times;    /* each snapshot's time (double), in the lists' order */
+  guint first, last; /* the default pair */
 };
 
 G_DEFINE_FINAL_TYPE (HtSnapshotPair, ht_snapshot_pair, GTK_TYPE_BOX)
@@ -34,6 +36,7 @@ static void
 ht_snapshot_pair_dispose (GObject *object)
 {
   gtk_widget_dispose_template (GTK_WIDGET (object), HT_TYPE_SNAPSHOT_PAIR);
+  g_clear_pointer (&HT_SNAPSHOT_PAIR (object)->times, g_array_unref);
   G_OBJECT_CLASS (ht_snapshot_pair_parent_class)->dispose (object);
 }
 
@@ -80,15 +83,20 @@ ht_snapshot_pair_set_snapshots (HtSnapshotPair *self, GPtrArray *snapshots)
       first = 0;
       last = n ? n - 1 : 0;
     }
+  self->first = first;
+  self->last = last;
+  g_clear_pointer (&self->times, g_array_unref);
+  self->times = g_array_sized_new (FALSE, FALSE, sizeof (double), n);
   self->filling = TRUE;
   gtk_string_list_splice (self->labels, 0, g_list_model_get_n_items (G_LIST_MODEL (self->labels)),
                           NULL);
   for (guint i = 0; i < n; i++)
-    gtk_string_list_append (self->labels, ((HtSnapshotInfo *) snapshots->pdata[i])->label);
-  gtk_drop_down_set_selected (self->a, first);
-  gtk_drop_down_set_selected (self->b, last);
-  self->filling = FALSE;
-  g_signal_emit (self, signals[CHANGED], 0);
+    {
+      const HtSnapshotInfo *s = snapshots->pdata[i];
+      gtk_string_list_append (self->labels, s->label);
+      g_array_append_val (self->times, s->time_s);
+    }
+  ht_snapshot_pair_pick (self, first, last);
 }
 
 void
@@ -123,6 +131,38 @@ ht_snapshot_pair_pick (HtSnapshotPair *self, guint a, guint b)
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->labels));
   if (n == 0)
     return;
+  self->filling = TRUE; /* one "changed" for both */
   gtk_drop_down_set_selected (self->a, MIN (a, n - 1));
   gtk_drop_down_set_selected (self->b, MIN (b, n - 1));
+  self->filling = FALSE;
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+void
+ht_snapshot_pair_set_time_range (HtSnapshotPair *self, double from, double to)
+{
+  guint n = self->times ? self->times->len : 0;
+  if (n == 0)
+    return;
+  if (to <= from)
+    {
+      ht_snapshot_pair_pick (self, self->first, self->last);
+      return;
+    }
+  /* the latest snapshot at or before the range, the earliest at or after it */
+  guint a = 0, b = n - 1;
+  for (guint i = 0; i < n; i++)
+    {
+      double t = g_array_index (self->times, double, i);
+      if (t <= from)
+        a = i;
+      if (t >= to && b == n - 1)
+        {
+          b = i;
+          break;
+        }
+    }
+  if (b <= a)
+    b = MIN (a + 1, n - 1);
+  ht_snapshot_pair_pick (self, a, b);
 }

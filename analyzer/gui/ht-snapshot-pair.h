@@ -18,5 +18,8 @@ const char *ht_snapshot_pair_get_a (HtSnapshotPair *self);
 const char *ht_snapshot_pair_get_b (HtSnapshotPair *self);
 /* Picks snapshots by position (clamped to the last). */
 void ht_snapshot_pair_pick (HtSnapshotPair *self, guint a, guint b);
+/* The snapshots around a time range (seconds): the latest at or before `from`, the earliest
+ * at or after `to`; to <= from: the default pair again. */
+void ht_snapshot_pair_set_time_range (HtSnapshotPair *self, double from, double to);
 
 G_END_DECLS

@@ -117,14 +117,14 @@ ht_snapshots_view_new (HtDb *db, GPtrArray *snapshots)
   return GTK_WIDGET (self);
 }
 
-void
-ht_snapshots_view_pick (HtSnapshotsView *self, guint a, guint b)
-{
-  ht_snapshot_pair_pick (self->pair, a, b);
-}
-
 GListModel *
 ht_snapshots_view_rows (HtSnapshotsView *self)
 {
   return ht_table_visible (self->table);
+}
+
+void
+ht_snapshots_view_set_time_range (HtSnapshotsView *self, double from, double to)
+{
+  ht_snapshot_pair_set_time_range (self->pair, from, to);
 }

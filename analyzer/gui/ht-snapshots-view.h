@@ -13,8 +13,10 @@ G_DECLARE_FINAL_TYPE (HtSnapshotsView, ht_snapshots_view, HT, SNAPSHOTS_VIEW, Gt
 /* The view, or a page saying why there is none (fewer than two snapshots).  A row
  * activated emits "site-activated" with its line ("file:line"). */
 GtkWidget *ht_snapshots_view_new (HtDb *db, GPtrArray *snapshots);
-void ht_snapshots_view_pick (HtSnapshotsView *self, guint a, guint b);
 /* The rows as the user sees them (sorted). */
 GListModel *ht_snapshots_view_rows (HtSnapshotsView *self);
+
+/* The snapshots around a time range chosen on the timeline (to <= from: the default). */
+void ht_snapshots_view_set_time_range (HtSnapshotsView *self, double from, double to);
 
 G_END_DECLS

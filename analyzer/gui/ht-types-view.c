@@ -112,3 +112,9 @@ ht_types_view_new (HtDb *db, GPtrArray *snapshots)
   ht_snapshot_pair_set_snapshots (self->pair, snapshots);
   return GTK_WIDGET (self);
 }
+
+void
+ht_types_view_set_time_range (HtTypesView *self, double from, double to)
+{
+  ht_snapshot_pair_set_time_range (self->pair, from, to);
+}

@@ -14,9 +14,12 @@
 #include <locale.h>
 #include <string.h>
 
+#include "ht-allocations-view.h"
 #include "ht-compare-pane.h"
 #include "ht-compare-view.h"
+#include "ht-graph-view.h"
 #include "ht-gui.h"
+#include "ht-snapshots-view.h"
 
 /* Label texts of the visible widgets under `w`, one per line (for the translation test). */
 static void
@@ -120,6 +123,15 @@ choose_range (HtPage *page, double from, double to)
   CHECK (timeline != NULL, "the summary has its timeline");
   if (timeline)
     g_signal_emit_by_name (timeline, "range-selected", from, to);
+}
+
+/* Shows a view as Alt+N does (win.view), and returns its widget of `type`, or NULL. */
+static GtkWidget *
+show_view (HtPage *page, HtView which, GType type)
+{
+  gtk_widget_activate_action (GTK_WIDGET (ht_gui_window ()), "win.view", "s", ht_view_ids[which]);
+  GtkWidget *slot = ht_page_view_widget (page, which);
+  return slot ? find_type (slot, type) : NULL;
 }
 
 /* Every visible row of a Compare pane passes `ok`; how many rows there are. */
@@ -273,12 +285,14 @@ self_test_step (gpointer data)
     if (!ht_page_ready (pages->pdata[i]))
       return G_SOURCE_CONTINUE;
   HtPage *page = pages->pdata[0];
-  HtViews *v = ht_page_views (page);
   GtkWidget *window = GTK_WIDGET (ht_gui_window ());
   /* as Alt+2 does */
-  gtk_widget_activate_action (window, "win.view", "s", ht_view_ids[HT_VIEW_ALLOCATIONS]);
-  CHECK (ht_page_current_view (page) == HT_VIEW_ALLOCATIONS, "win.view shows Allocations");
-  GtkColumnView *table = ht_views_allocations_table (v);
+  GtkWidget *allocations = show_view (page, HT_VIEW_ALLOCATIONS, HT_TYPE_ALLOCATIONS_VIEW);
+  CHECK (ht_page_current_view (page) == HT_VIEW_ALLOCATIONS && allocations,
+         "win.view shows Allocations");
+  if (!allocations)
+    return G_SOURCE_REMOVE;
+  GtkColumnView *table = ht_allocations_view_get_table (HT_ALLOCATIONS_VIEW (allocations));
   GtkDropDown *group_by = GTK_DROP_DOWN (find_named (GTK_WIDGET (page), "group-by"));
 
   /* group by line, then function */
@@ -342,15 +356,17 @@ self_test_step (gpointer data)
       g_signal_emit_by_name (find_named (GTK_WIDGET (page), "show-in-graph"), "clicked");
       CHECK (!g_getenv ("HT_SELF_TEST_EXPECT_GRAPH") || ht_page_current_view (page) == HT_VIEW_GRAPH,
              "Show in graph shows Graph");
+      GtkWidget *graph = find_type (ht_page_view_widget (page, HT_VIEW_GRAPH), HT_TYPE_GRAPH_VIEW);
       gtk_widget_activate_action (window, "win.view", "s", ht_view_ids[HT_VIEW_ALLOCATIONS]);
-      guint nodes = ht_views_graph_nodes (v);
+      guint nodes = graph ? ht_graph_view_node_count (HT_GRAPH_VIEW (graph)) : 0;
       g_print ("self-test: graph of '%s': %u nodes\n", row->key, nodes);
       if (g_getenv ("HT_SELF_TEST_EXPECT_GRAPH"))
         CHECK (nodes > 0, "the row's graph has %u nodes", nodes);
     }
 
   /* the graph's blocks, read from SQLite a page at a time as the list shows them */
-  GListModel *blocks = ht_views_block_list (v);
+  GtkWidget *graph = show_view (page, HT_VIEW_GRAPH, HT_TYPE_GRAPH_VIEW);
+  GListModel *blocks = graph ? ht_graph_view_blocks (HT_GRAPH_VIEW (graph)) : NULL;
   if (blocks)
     {
       guint n = g_list_model_get_n_items (blocks);
@@ -362,9 +378,17 @@ self_test_step (gpointer data)
              ht_block_list_pages_read (HT_BLOCK_LIST (blocks)));
     }
 
-  /* two snapshots: the first and the last */
-  ht_views_pick_snapshots (v, 0, G_MAXUINT);
-  GListModel *diff = ht_views_snapshot_diff (v);
+  /* two snapshots: the first and the last, picked in the view's drop-downs */
+  GtkWidget *snapshots_view = show_view (page, HT_VIEW_SNAPSHOTS, HT_TYPE_SNAPSHOTS_VIEW);
+  GListModel *diff = NULL;
+  if (snapshots_view)
+    {
+      GtkDropDown *from = GTK_DROP_DOWN (find_named (snapshots_view, "snapshot-from"));
+      GtkDropDown *to = GTK_DROP_DOWN (find_named (snapshots_view, "snapshot-to"));
+      gtk_drop_down_set_selected (from, 0);
+      gtk_drop_down_set_selected (to, g_list_model_get_n_items (gtk_drop_down_get_model (to)) - 1);
+      diff = ht_snapshots_view_rows (HT_SNAPSHOTS_VIEW (snapshots_view));
+    }
   CHECK (diff && g_list_model_get_n_items (diff) > 0,
          "diff between the first and last snapshots: %u rows",
          diff ? g_list_model_get_n_items (diff) : 0);
@@ -383,7 +407,7 @@ self_test_step (gpointer data)
       CHECK (ht_page_current_view (page) == HT_VIEW_ALLOCATIONS && shown == 1 && only
                  && g_str_equal (only->key, HT_ROW (item)->key),
              "a diff row opens its site in Allocations (%u rows shown)", shown);
-      ht_views_clear_filter (v);
+      gtk_editable_set_text (GTK_EDITABLE (find_named (allocations, "allocations-search")), "");
     }
 
   /* the help overlay lists the shortcuts */
@@ -412,7 +436,8 @@ self_test_step (gpointer data)
     }
   /* a time range chosen on the chart: every view of allocations then counts only those
    * made in it, at once (a query of the time buckets, no import); a click clears it */
-  ht_views_build_all (v);
+  for (int i = 0; i < HT_VIEW_COUNT; i++)
+    show_view (page, (HtView)i, GTK_TYPE_WIDGET);
   GtkWidget *top_down = ht_page_view_widget (page, HT_VIEW_TOP_DOWN);
   GtkWidget *bottom_up = ht_page_view_widget (page, HT_VIEW_BOTTOM_UP);
   guint64 before[3] = { allocated_total (table), tree_total (top_down), tree_total (bottom_up) };
@@ -435,6 +460,24 @@ self_test_step (gpointer data)
            k == 0 ? "allocations" : k == 1 ? "top-down" : "bottom-up",
            (unsigned long long)half[0][k], (unsigned long long)half[1][k],
            (unsigned long long)before[k]);
+  /* Snapshots compares the snapshots around the range */
+  choose_range (page, duration * 0.25, duration * 0.75);
+  GtkWidget *snaps = find_type (ht_page_view_widget (page, HT_VIEW_SNAPSHOTS),
+                                HT_TYPE_SNAPSHOTS_VIEW);
+  if (snaps)
+    {
+      g_autoptr (GPtrArray) infos = ht_query_snapshots (ht_page_db (page), NULL);
+      guint ia = gtk_drop_down_get_selected (GTK_DROP_DOWN (find_named (snaps, "snapshot-from")));
+      guint ib = gtk_drop_down_get_selected (GTK_DROP_DOWN (find_named (snaps, "snapshot-to")));
+      const HtSnapshotInfo *a = infos && ia < infos->len ? infos->pdata[ia] : NULL;
+      const HtSnapshotInfo *b = infos && ib < infos->len ? infos->pdata[ib] : NULL;
+      CHECK (a && b && a->time_s <= duration * 0.25 && b->time_s >= duration * 0.75
+                 && (ia + 1 == ib || ((const HtSnapshotInfo *)infos->pdata[ia + 1])->time_s
+                                       > duration * 0.25),
+             "time range: Snapshots compares %s (%.3f s) with %s (%.3f s) around %.3f-%.3f s",
+             a ? a->label : "?", a ? a->time_s : 0, b ? b->label : "?", b ? b->time_s : 0,
+             duration * 0.25, duration * 0.75);
+    }
   choose_range (page, 0, 0);
   CHECK (allocated_total (table) == before[0] && tree_total (top_down) == before[1],
          "a click on the chart brings the whole run back");
@@ -454,8 +497,14 @@ bench_step (gpointer data)
   if (!ht_page_ready (page))
     return G_SOURCE_CONTINUE;
   double open_ms = (double)(g_get_monotonic_time () - ht_gui_started ()) / 1000;
-  ht_views_build_all (ht_page_views (page));
-  const gint64 *us = ht_views_build_times (ht_page_views (page));
+  /* each view shown as Alt+N does, the first time: built then, its queries included */
+  gint64 us[HT_VIEW_COUNT];
+  for (int i = 0; i < HT_VIEW_COUNT; i++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      show_view (page, (HtView)i, GTK_TYPE_WIDGET);
+      us[i] = g_get_monotonic_time () - start;
+    }
   /* a range on the chart, every view built: what all of them take to follow it */
   double duration = ht_db_meta_double (ht_page_db (page), "duration_s");
   gint64 t0 = g_get_monotonic_time ();
