@@ -213,23 +213,29 @@ flame_tooltip (GtkWidget *w, int x, int y, gboolean keyboard, GtkTooltip *toolti
 }
 
 static void
+ht_flame_graph_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), HT_TYPE_FLAME_GRAPH);
+  G_OBJECT_CLASS (ht_flame_graph_parent_class)->dispose (object);
+}
+
+static void
 ht_flame_graph_class_init (HtFlameGraphClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  G_OBJECT_CLASS (klass)->dispose = ht_flame_graph_dispose;
   G_OBJECT_CLASS (klass)->finalize = ht_flame_graph_finalize;
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/heaptrail/Heaptrail/gtk/ht-flame-graph.ui");
+  gtk_widget_class_bind_template_callback (widget_class, flame_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, flame_tooltip);
 }
 
 static void
 ht_flame_graph_init (HtFlameGraph *self)
 {
-  GtkWidget *area = GTK_WIDGET (self);
-  gtk_widget_set_hexpand (area, TRUE);
-  gtk_widget_set_vexpand (area, TRUE);
+  gtk_widget_init_template (GTK_WIDGET (self));
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self), draw_flame, self, NULL);
-  GtkGesture *click = gtk_gesture_click_new ();
-  g_signal_connect (click, "pressed", G_CALLBACK (flame_clicked), self);
-  gtk_widget_add_controller (area, GTK_EVENT_CONTROLLER (click));
-  gtk_widget_set_has_tooltip (area, TRUE);
-  g_signal_connect (area, "query-tooltip", G_CALLBACK (flame_tooltip), self);
 }
 
 GtkWidget *

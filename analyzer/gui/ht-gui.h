@@ -21,9 +21,11 @@
 #include <gtk/gtk.h>
 
 #include "ht-db.h"
+#include "ht-flame-graph.h"
 #include "ht-heap.h"
 #include "ht-query.h"
 #include "ht-suppressions.h"
+#include "ht-timeline.h"
 
 G_BEGIN_DECLS
 
@@ -139,8 +141,10 @@ GtkWidget *ht_page_view_widget (HtPage *page, HtView view);
 typedef struct _HtViews HtViews;
 HtViews *ht_page_views (HtPage *page);
 
-/* ht-page.c: the databases of the recordings open in the window, for Compare. */
+/* ht-page.c: the databases of the recordings open in the window (the latest first) and of
+ * the recent ones, for Compare. */
 GtkStringList *ht_gui_recordings (void);
+void ht_gui_recordings_add (const char *db_path, gboolean open);
 
 /* ---------------------------------------------------------------------------------------
  * ht-application.c: the application
@@ -181,31 +185,5 @@ char *ht_traceback_text (GPtrArray *traceback);
  * are bound often, and GTK 4.8's gtk_widget_set_tooltip_text() makes an X round trip each
  * time (thousands on a long table). */
 void ht_set_lazy_tooltip (GtkWidget *w, const char *text);
-
-/* ht-timeline.c: heap and RSS over time, snapshots marked; or two recordings overlaid */
-#define HT_TYPE_TIMELINE (ht_timeline_get_type ())
-G_DECLARE_FINAL_TYPE (HtTimeline, ht_timeline, HT, TIMELINE, GtkDrawingArea)
-GtkWidget *ht_timeline_new (GArray *points, GPtrArray *snapshots, double duration_s);
-GtkWidget *ht_timeline_overlay_new (GArray *a, GArray *b, const char *label_a,
-                                    const char *label_b);
-/* Shows [from, to] as selected (to 0: none). */
-void ht_timeline_set_range (HtTimeline *timeline, double from, double to);
-/* The axes reach at least tmax seconds and vmax bytes: charts side by side share a scale. */
-void ht_timeline_set_scale (HtTimeline *timeline, double tmax, double vmax);
-/* What the axes reach before rounding: the longest time and the largest heap or RSS drawn,
- * or the shared scale when larger. */
-void ht_timeline_get_axes (HtTimeline *timeline, double *tmax, double *vmax);
-/* Dragging across it selects a range: "range-selected" (from, to; to 0 for a click). */
-void ht_timeline_set_selectable (HtTimeline *timeline, gboolean selectable);
-
-/* ht-flame-graph.c: a call tree (owned) drawn as a flame graph */
-#define HT_TYPE_FLAME_GRAPH (ht_flame_graph_get_type ())
-G_DECLARE_FINAL_TYPE (HtFlameGraph, ht_flame_graph, HT, FLAME_GRAPH, GtkDrawingArea)
-GtkWidget *ht_flame_graph_new (HtCallNode *root);
-void ht_flame_graph_set_root (HtFlameGraph *flame, HtCallNode *root);
-/* A differential flame graph: the root's shape, each frame red where it grew since the same
- * frame (the same functions from the root) of `baseline` (owned), blue where it shrank,
- * the deeper the colour the larger the change; NULL: plain colours again. */
-void ht_flame_graph_set_baseline (HtFlameGraph *flame, HtCallNode *baseline);
 
 G_END_DECLS

@@ -12,7 +12,7 @@
 #include "ht-reader.h"
 
 /* ---------------------------------------------------------------------------------------
- * The recordings open, for Compare
+ * The recordings open and recent, for Compare
  */
 GtkStringList *
 ht_gui_recordings (void)
@@ -23,14 +23,25 @@ ht_gui_recordings (void)
   return list;
 }
 
-static void
-recordings_add (const char *db_path)
+void
+ht_gui_recordings_add (const char *db_path, gboolean open)
 {
   GtkStringList *list = ht_gui_recordings ();
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (list)); i++)
     if (g_str_equal (gtk_string_list_get_string (list, i), db_path))
-      return;
-  gtk_string_list_append (list, db_path);
+      {
+        if (!open)
+          return;
+        gtk_string_list_remove (list, i); /* an open one goes first */
+        break;
+      }
+  if (open)
+    {
+      const char *one[] = { db_path, NULL };
+      gtk_string_list_splice (list, 0, 0, one);
+    }
+  else
+    gtk_string_list_append (list, db_path);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -230,7 +241,7 @@ page_open_db (HtPage *page, const char *db_path)
     }
   ht_views_set_range (page->views, page->range_from, page->range_to, page_range_chosen, page);
   page->ready = TRUE;
-  recordings_add (ht_db_path (page->db));
+  ht_gui_recordings_add (ht_db_path (page->db), TRUE);
   g_signal_emit (page, page_signals[SIGNAL_OPENED], 0, NULL);
 }
 

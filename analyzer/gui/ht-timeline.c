@@ -21,6 +21,7 @@ struct _HtTimeline
   double drag_x;
   gboolean selectable;
   double scale_t, scale_v; /* the least the axes reach: a scale shared with another chart */
+  GtkGesture *drag;          /* template child */
 };
 
 G_DEFINE_FINAL_TYPE (HtTimeline, ht_timeline, GTK_TYPE_DRAWING_AREA)
@@ -224,9 +225,9 @@ x_to_time (Timeline *t, double x)
 static void
 drag_begin (GtkGestureDrag *g, double x, double y, gpointer data)
 {
-  (void) g;
   (void) y;
-  Timeline *t = data;
+  (void) data;
+  Timeline *t = HT_TIMELINE (gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (g)));
   t->drag_x = x;
 }
 
@@ -234,7 +235,8 @@ static void
 drag_update (GtkGestureDrag *g, double dx, double dy, gpointer data)
 {
   (void) dy;
-  Timeline *t = data;
+  (void) data;
+  Timeline *t = HT_TIMELINE (gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (g)));
   double a = x_to_time (t, t->drag_x), b = x_to_time (t, t->drag_x + dx);
   t->sel_from = MIN (a, b);
   t->sel_to = MAX (a, b);
@@ -245,16 +247,31 @@ static void
 drag_end (GtkGestureDrag *g, double dx, double dy, gpointer data)
 {
   drag_update (g, dx, dy, data);
-  Timeline *t = data;
+  Timeline *t = HT_TIMELINE (gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (g)));
   if (t->sel_to - t->sel_from < t->tmax / 200) /* a click, not a drag: no range */
     t->sel_from = t->sel_to = 0;
   g_signal_emit (t, signals[RANGE_SELECTED], 0, t->sel_from, t->sel_to); /* or (a click) none */
 }
 
 static void
+ht_timeline_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), HT_TYPE_TIMELINE);
+  G_OBJECT_CLASS (ht_timeline_parent_class)->dispose (object);
+}
+
+static void
 ht_timeline_class_init (HtTimelineClass *klass)
 {
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  G_OBJECT_CLASS (klass)->dispose = ht_timeline_dispose;
   G_OBJECT_CLASS (klass)->finalize = ht_timeline_finalize;
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/heaptrail/Heaptrail/gtk/ht-timeline.ui");
+  gtk_widget_class_bind_template_child (widget_class, HtTimeline, drag);
+  gtk_widget_class_bind_template_callback (widget_class, drag_begin);
+  gtk_widget_class_bind_template_callback (widget_class, drag_update);
+  gtk_widget_class_bind_template_callback (widget_class, drag_end);
   /* a time range was dragged across the chart: from, to in seconds (to 0: a click, none) */
   signals[RANGE_SELECTED] = g_signal_new ("range-selected", G_TYPE_FROM_CLASS (klass),
                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
@@ -264,9 +281,7 @@ ht_timeline_class_init (HtTimelineClass *klass)
 static void
 ht_timeline_init (HtTimeline *self)
 {
-  gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self), 220);
-  gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
-  gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
+  gtk_widget_init_template (GTK_WIDGET (self));
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self), draw_timeline, self, NULL);
 }
 
@@ -307,11 +322,7 @@ ht_timeline_set_selectable (HtTimeline *t, gboolean selectable)
   if (!selectable || t->selectable)
     return;
   t->selectable = TRUE;
-  GtkGesture *drag = gtk_gesture_drag_new ();
-  g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin), t);
-  g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update), t);
-  g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end), t);
-  gtk_widget_add_controller (GTK_WIDGET (t), GTK_EVENT_CONTROLLER (drag));
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (t->drag), GTK_PHASE_BUBBLE);
   gtk_widget_set_tooltip_text (GTK_WIDGET (t), _("Drag across the chart to look at the "
                                                  "allocations made in that time only"));
 }

@@ -4,6 +4,8 @@
  * notebook with one tab per recording; recordings dropped on the window open too.  With
  * settings, the window's size and the recent files are remembered.
  */
+#include "ht-import.h"
+#include "ht-reader.h"
 #include "ht-window.h"
 
 struct _HtWindow
@@ -203,5 +205,20 @@ ht_window_new (GtkApplication *app, GSettings *settings, gboolean fixed)
     gtk_window_maximize (GTK_WINDOW (self));
   g_autoptr (GMenuModel) menu = build_menu (settings);
   gtk_menu_button_set_menu_model (self->menu_button, menu);
+  /* recent recordings whose database is at hand can be compared without opening them */
+  g_auto (GStrv) recent = self->settings ? g_settings_get_strv (self->settings, "recent-files")
+                                         : NULL;
+  for (guint i = 0; recent && recent[i]; i++)
+    {
+      if (!ht_log_looks_like_log (recent[i]))
+        {
+          if (g_file_test (recent[i], G_FILE_TEST_IS_REGULAR))
+            ht_gui_recordings_add (recent[i], FALSE);
+          continue;
+        }
+      g_autofree char *db = ht_import_default_db_path (recent[i]);
+      if (ht_import_is_current (recent[i], db))
+        ht_gui_recordings_add (db, FALSE);
+    }
   return self;
 }

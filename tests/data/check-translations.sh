@@ -7,8 +7,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$src"
 # as po/update.sh extracts them: C sources, then the .ui, desktop, metainfo and schema files
-grep '\.c$' po/POTFILES.in >"$tmp/c-files"
-grep -v '\.c$' po/POTFILES.in >"$tmp/data-files"
+grep '\.[ch]$' po/POTFILES.in >"$tmp/c-files"
+grep -v '\.[ch]$' po/POTFILES.in >"$tmp/data-files"
 xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ --keyword=C_:1c,2 \
   --keyword=NC_:1c,2 --package-name=heaptrail -f "$tmp/c-files" -o "$tmp/heaptrail.pot"
 xgettext --from-code=UTF-8 --join-existing -f "$tmp/data-files" -o "$tmp/heaptrail.pot"
