@@ -63,6 +63,7 @@ cmd_leaks (int argc, char **argv)
       "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
     HT_FILTER_ENTRIES,
+    HT_TIME_ENTRY,
     { NULL }
   };
   int code = 0;
@@ -89,6 +90,8 @@ cmd_leaks (int argc, char **argv)
   HtLeaks leaks;
   HtTopOptions filters = { 0 };
   apply_filters (&filters);
+  if (!apply_time_range (db, &filters, argv[1], &code))
+    return code;
   if (heuristics)
     {
       filters.heuristics_given = TRUE;
@@ -112,6 +115,11 @@ cmd_leaks (int argc, char **argv)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
+      if (time_arg)
+        {
+          JSON_DBL (b, "time_from_s", time_span_from_s);
+          JSON_DBL (b, "time_to_s", time_span_to_s);
+        }
       JSON_INT (b, "leaked_bytes", leaks.bytes);
       JSON_INT (b, "leaked_blocks", leaks.blocks);
       JSON_INT (b, "suppressed_bytes", leaks.suppressed_bytes);

@@ -20,6 +20,9 @@ struct _HtLeaksView
 
   GListStore *store; /* HtRow */
   GtkColumnView *table;
+  HtDb *db;
+  HtSuppressions *supp;
+  double time_from, time_to; /* the page's time range; time_to 0: the whole run */
 };
 
 G_DEFINE_FINAL_TYPE (HtLeaksView, ht_leaks_view, GTK_TYPE_BOX)
@@ -30,6 +33,7 @@ ht_leaks_view_dispose (GObject *object)
   HtLeaksView *self = HT_LEAKS_VIEW (object);
   gtk_widget_dispose_template (GTK_WIDGET (self), HT_TYPE_LEAKS_VIEW);
   g_clear_object (&self->store);
+  g_clear_pointer (&self->supp, ht_suppressions_free);
   G_OBJECT_CLASS (ht_leaks_view_parent_class)->dispose (object);
 }
 
@@ -101,37 +105,71 @@ summary_text (const HtLeaks *leaks, const char *const *class_names)
   return g_string_free (s, FALSE);
 }
 
-GtkWidget *
-ht_leaks_view_new (HtDb *db)
+/* The leaks (of the time range, when there is one) into the summary and the table. */
+static gboolean
+refill (HtLeaksView *self, GError **error)
 {
-  g_autoptr (HtSuppressions) supp = ht_suppressions_new ();
-  ht_suppressions_add_builtin (supp);
-  ht_suppressions_add_program (supp, db);
+  HtTopOptions filters = { .time_from_s = self->time_from, .time_to_s = self->time_to };
   HtLeaks leaks;
-  g_autoptr (GError) error = NULL;
-  if (!ht_query_leaks (db, supp, NULL, &leaks, &error))
-    return ht_unavailable_new (_("Leaks cannot be listed"), error->message);
-
-  HtLeaksView *self = g_object_new (HT_TYPE_LEAKS_VIEW, NULL);
+  if (!ht_query_leaks (self->db, self->supp, &filters, &leaks, error))
+    return FALSE;
   const char *class_names[] = { _("still reachable"), _("possibly lost"), _("indirectly lost"),
                                 _("definitely lost") };
   g_autofree char *summary = summary_text (&leaks, class_names);
-  gtk_label_set_text (self->summary, summary);
+  g_autofree char *text
+    = self->time_to > self->time_from
+        ? g_strdup_printf (_("Of the blocks allocated between %.3f s and %.3f s: %s"),
+                           self->time_from, self->time_to, summary)
+        : g_strdup (summary);
+  gtk_label_set_text (self->summary, text);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < leaks.leaks->len; i++)
     {
       const HtStat *st = leaks.leaks->pdata[i];
-      g_autoptr (HtRow) row = ht_row_from_stat (st, db);
+      HtRow *row = ht_row_from_stat (st, self->db);
       g_free (row->detail);
       row->detail = g_strdup (st->reach >= 0 ? class_names[st->reach] : _("not freed"));
       row->values[2] = st->reach >= 0 ? st->reach : 0;
-      g_list_store_append (self->store, row);
+      g_ptr_array_add (rows, row);
     }
   ht_leaks_clear (&leaks);
+  ht_store_replace (self->store, rows);
+  return TRUE;
+}
 
+GtkWidget *
+ht_leaks_view_new (HtDb *db)
+{
+  HtLeaksView *self = g_object_new (HT_TYPE_LEAKS_VIEW, NULL);
+  self->db = db;
+  self->supp = ht_suppressions_new ();
+  ht_suppressions_add_builtin (self->supp);
+  ht_suppressions_add_program (self->supp, db);
+  g_autoptr (GError) error = NULL;
+  if (!refill (self, &error))
+    {
+      g_object_ref_sink (self);
+      g_object_unref (self);
+      return ht_unavailable_new (_("Leaks cannot be listed"), error->message);
+    }
   const char *titles[] = { _("Where"), _("Class"), _("Size (B)"), _("Blocks"), NULL };
   self->table = GTK_COLUMN_VIEW (ht_table_new (self->store, titles, TRUE, NULL, TRUE));
   gtk_scrolled_window_set_child (self->table_window, GTK_WIDGET (self->table));
   g_signal_connect_object (gtk_column_view_get_model (self->table), "selection-changed",
                            G_CALLBACK (selection_changed), self, 0);
   return GTK_WIDGET (self);
+}
+
+void
+ht_leaks_view_set_time_range (HtLeaksView *self, double from, double to)
+{
+  self->time_from = from;
+  self->time_to = to;
+  g_autoptr (GError) error = NULL;
+  if (!refill (self, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Cannot show this: %s"), error->message);
+      gtk_label_set_text (self->summary, text);
+      g_list_store_remove_all (self->store);
+    }
 }

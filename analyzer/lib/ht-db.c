@@ -94,7 +94,9 @@ static const char schema_sql[] =
   "CREATE TABLE graph_blocks (snapshot_id INTEGER NOT NULL, id INTEGER NOT NULL,"
   "  address INTEGER NOT NULL, size INTEGER NOT NULL, trace_id INTEGER NOT NULL, type TEXT,"
   "  reach INTEGER NOT NULL, idom INTEGER NOT NULL, retained INTEGER NOT NULL,"
-  "  refs BLOB NOT NULL, referrers BLOB NOT NULL, PRIMARY KEY (snapshot_id, id)) WITHOUT ROWID;"
+  "  refs BLOB NOT NULL, referrers BLOB NOT NULL,"
+  "  bucket INTEGER NOT NULL," /* the time bucket it was allocated in; -1 unknown */
+  "  PRIMARY KEY (snapshot_id, id)) WITHOUT ROWID;"
   "CREATE TABLE graph_roots (snapshot_id INTEGER NOT NULL, kind TEXT NOT NULL,"
   "  thread INTEGER NOT NULL, address INTEGER NOT NULL, name TEXT NOT NULL,"
   "  dst INTEGER NOT NULL, offset INTEGER NOT NULL);";

@@ -92,7 +92,8 @@ on_block (HtImport *im, const HtEvent *e)
   HtScanBlock sb = { e->block.ptr, e->block.size,
                      b ? b->node : 0,
                      type ? (gint32) GPOINTER_TO_UINT (type) - 1 : -1,
-                     e->tag == HT_REC_PYBLOCK ? (guint8) (e->block.gc_head + 1) : 0 };
+                     e->tag == HT_REC_PYBLOCK ? (guint8) (e->block.gc_head + 1) : 0,
+                     b ? b->stamp : 0 };
   g_array_append_val (im->scan->blocks, sb);
 }
 
@@ -359,7 +360,7 @@ write_graph (HtImport *im, sqlite3 *db, gint64 snapshot, const HtScan *sc, GErro
   if (!ht_db_prepare (db, "INSERT INTO graphs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &graph,
                       error)
       || !ht_db_prepare (db,
-                         "INSERT INTO graph_blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         "INSERT INTO graph_blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          &block, error)
       || !ht_db_prepare (db, "INSERT INTO graph_roots VALUES (?, ?, ?, ?, ?, ?, ?)", &root,
                          error))
@@ -388,6 +389,7 @@ write_graph (HtImport *im, sqlite3 *db, gint64 snapshot, const HtScan *sc, GErro
                          SQLITE_STATIC);
       sqlite3_bind_blob (block, 11, referrers->len ? referrers->data : &none,
                          (int) referrers->len, SQLITE_STATIC);
+      sqlite3_bind_int64 (block, 12, span_bucket (im, b->stamp));
       if (!step_done (db, block, error))
         goto out;
     }

@@ -88,6 +88,7 @@ typedef struct
   guint32 trace; /* 0 when the block is unknown to the import (allocated while paused) */
   gint32 type;   /* type id (tag or C++ class), -1 none */
   guint8 gc_head; /* a Python object's GC header: its offset in the block + 1; 0 none */
+  guint64 stamp;  /* when it was allocated; 0 unknown */
 } HtScanBlock;
 
 typedef struct
@@ -223,6 +224,7 @@ G_GNUC_INTERNAL void spans_init (HtImport *im, double ns_per_stamp);
 G_GNUC_INTERNAL HtSpan *span_for_alloc (HtImport *im, HtNode *n, guint64 stamp);
 G_GNUC_INTERNAL HtSpan *span_of_block (HtImport *im, HtNode *n, guint64 stamp);
 G_GNUC_INTERNAL gboolean write_spans (HtImport *im, sqlite3 *db, GError **error);
+G_GNUC_INTERNAL gint64 span_bucket (HtImport *im, guint64 stamp); /* -1 for stamp 0 */
 G_GNUC_INTERNAL void spans_free (HtImport *im);
 
 /* ht-import-db.c */

@@ -195,6 +195,12 @@ write_spans (HtImport *im, sqlite3 *db, GError **error)
   return TRUE;
 }
 
+gint64
+span_bucket (HtImport *im, guint64 stamp)
+{
+  return stamp ? (gint64) bucket_of (im, stamp) : -1;
+}
+
 void
 spans_free (HtImport *im)
 {

@@ -28,17 +28,27 @@ leaks_by_class (HtDb *db, gint64 snapshot, const HtTopOptions *opt, GPtrArray *a
     return FALSE;
   for (int c = HT_REACH_COUNT - 1; c >= 0; c--)
     {
+      /* a time range: the blocks allocated in the buckets it overlaps */
+      gboolean ranged = opt->time_to_s > opt->time_from_s;
+      g_autofree char *sql = g_strdup_printf (
+        "SELECT b.trace_id, count(*), sum(b.size) FROM graph_blocks b%s"
+        " WHERE b.snapshot_id = ?1 AND %s = ?2%s GROUP BY b.trace_id",
+        other ? " JOIN temp.reach_override r ON r.id = b.id" : "", other ? "r.reach" : "b.reach",
+        ranged ? " AND b.bucket BETWEEN (SELECT MIN(bucket) FROM time_buckets"
+                 "                       WHERE to_s > ?3 AND from_s < ?4)"
+                 "                   AND (SELECT MAX(bucket) FROM time_buckets"
+                 "                        WHERE to_s > ?3 AND from_s < ?4)"
+               : "");
       sqlite3_stmt *st;
-      if (!ht_db_prepare (ht_db_handle (db),
-                          other ? "SELECT b.trace_id, count(*), sum(b.size) FROM graph_blocks b"
-                                  " JOIN temp.reach_override r ON r.id = b.id"
-                                  " WHERE b.snapshot_id = ? AND r.reach = ? GROUP BY b.trace_id"
-                                : "SELECT trace_id, count(*), sum(size) FROM graph_blocks"
-                                  " WHERE snapshot_id = ? AND reach = ? GROUP BY trace_id",
-                          &st, error))
+      if (!ht_db_prepare (ht_db_handle (db), sql, &st, error))
         return FALSE;
       sqlite3_bind_int64 (st, 1, snapshot);
       sqlite3_bind_int (st, 2, c);
+      if (ranged)
+        {
+          sqlite3_bind_double (st, 3, opt->time_from_s);
+          sqlite3_bind_double (st, 4, opt->time_to_s);
+        }
       GPtrArray *groups = finish_groups (group_rows (opt, st, locations, frames), opt);
       sqlite3_finalize (st);
       g_ptr_array_set_free_func (groups, NULL);
@@ -95,6 +105,8 @@ ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filt
       opt.exclude = filters->exclude;
       opt.heuristics_given = filters->heuristics_given;
       opt.heuristics = filters->heuristics;
+      opt.time_from_s = filters->time_from_s;
+      opt.time_to_s = filters->time_to_s;
     }
   HtGraphInfo graph;
   g_autoptr (GPtrArray) all = NULL;

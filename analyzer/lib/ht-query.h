@@ -220,7 +220,8 @@ typedef struct
 } HtLeaks;
 
 /* Blocks not freed at the end of the recording, grouped by stack, minus the suppressed;
- * `filters` (may be NULL) supplies --include / --exclude.  With a heap graph taken at exit
+ * `filters` (may be NULL) supplies --include / --exclude, the heuristics and a time range
+ * (only the blocks allocated in it).  With a heap graph taken at exit
  * (record --graph) every group is of one memcheck class, definitely lost first. */
 gboolean ht_query_leaks (HtDb *db, HtSuppressions *suppressions, const HtTopOptions *filters,
                          HtLeaks *out, GError **error);

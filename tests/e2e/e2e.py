@@ -661,6 +661,19 @@ def case_time_window(c):
                f"--time {bad}: exit {p.returncode}, {p.stderr!r}")
     p = c.ht("top", log, "--time", "0..1", "--at", "objgraph", check=False)
     expect(p.returncode != 0, "a range at a snapshot of the program's own was accepted")
+    # leaks of a range: the blocks allocated in it and never freed, without a heap graph
+    # (the buckets' live-at-end figures) and with one (each block's bucket)
+    for name, options, extra in (("waits.htr", (), ()),
+                                 ("waits-graph.htr", ("--graph",), ("--show-reachable",))):
+        if options:
+            log, _ = c.record(name, os.path.join(c.fixtures, "fixture-waits"), options=options)
+        got = []
+        for window in ("..0.5", "0.5.."):
+            out = c.ht_json("leaks", log, "-n", "0", "--time", window, *extra)
+            lines = [(s["count"], s["size"]) for s in out["leaks"]
+                     if s["key"].endswith(f".c:{exp['line']}")]
+            got.append((out["leaked_blocks"], lines))
+        expect(got[0][1] == [(50, 50000)] and got[1][1] == [], f"{name}: leaks by range {got}")
 
     # over every bucket, each figure equals the whole run's: threads freeing each other's
     # blocks, temporaries, blocks live at the peak and at the end

@@ -460,8 +460,13 @@ self_test_step (gpointer data)
            k == 0 ? "allocations" : k == 1 ? "top-down" : "bottom-up",
            (unsigned long long)half[0][k], (unsigned long long)half[1][k],
            (unsigned long long)before[k]);
-  /* Snapshots compares the snapshots around the range */
+  /* Snapshots compares the snapshots around the range; Leaks lists those allocated in it */
   choose_range (page, duration * 0.25, duration * 0.75);
+  GtkWidget *leaks = ht_page_view_widget (page, HT_VIEW_LEAKS);
+  GtkWidget *leaks_summary = leaks ? find_type (leaks, GTK_TYPE_LABEL) : NULL;
+  const char *leaks_text = leaks_summary ? gtk_label_get_text (GTK_LABEL (leaks_summary)) : "";
+  CHECK (g_str_has_prefix (leaks_text, "Of the blocks allocated between"),
+         "time range: Leaks says '%.60s...'", leaks_text);
   GtkWidget *snaps = find_type (ht_page_view_widget (page, HT_VIEW_SNAPSHOTS),
                                 HT_TYPE_SNAPSHOTS_VIEW);
   if (snaps)
