@@ -134,6 +134,7 @@ run_heap_walk (int argc, char **argv, int which)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
       N_("Write the graph to FILE: .dot, .svg or .png"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    HT_TIME_ENTRY,
     { NULL }
   };
   if (which == 2) /* chain: --block only */
@@ -169,9 +170,17 @@ run_heap_walk (int argc, char **argv, int which)
                      block);
       q.by_address = TRUE;
     }
+  if (time_arg && block)
+    return fail (EXIT_USAGE, NULL, _("--time selects blocks by type or site, not --block"));
   g_autoptr (HtDb) db = open_recording (argv[1], &code);
   if (!db)
     return code;
+  /* --time: of the blocks asked about, those allocated in the range */
+  HtTopOptions range = { 0 };
+  if (!apply_time_range (db, &range, argv[1], &code))
+    return code;
+  q.time_from_s = range.time_from_s;
+  q.time_to_s = range.time_to_s;
   g_autoptr (GError) error = NULL;
   g_autoptr (HtHeapView) view = which == 0   ? ht_heap_backrefs (db, &q, &error)
                                 : which == 1 ? ht_heap_refs (db, &q, &error)

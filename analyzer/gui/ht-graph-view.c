@@ -32,6 +32,7 @@ struct _HtGraphView
   GArray *boxes;       /* each node's box in the image (x, y, w, h) */
   double zoom;
   double focus_x, focus_y; /* where in the image to scroll to, once laid out; < 0: done */
+  double time_from, time_to; /* the page's time range; time_to 0: the whole run */
   HtBlockList *blocks; /* the live blocks at the chosen snapshot */
   GtkColumnView *blocks_table;
 };
@@ -153,7 +154,8 @@ reload (HtGraphView *self)
   if (!self->db || !text || !*text)
     return;
   HtHeapQuery q = { .depth = (guint) gtk_spin_button_get_value_as_int (self->depth),
-                    .too_many = 10, .at = chosen_snapshot (self) };
+                    .too_many = 10, .at = chosen_snapshot (self),
+                    .time_from_s = self->time_from, .time_to_s = self->time_to };
   g_autofree char *copy = g_strstrip (g_strdup (text));
   if (g_str_has_prefix (copy, "0x"))
     {
@@ -448,4 +450,12 @@ GListModel *
 ht_graph_view_blocks (HtGraphView *self)
 {
   return self->blocks ? G_LIST_MODEL (self->blocks) : NULL;
+}
+
+void
+ht_graph_view_set_time_range (HtGraphView *self, double from, double to)
+{
+  self->time_from = from;
+  self->time_to = to;
+  reload (self);
 }

@@ -21,4 +21,8 @@ void ht_graph_view_show_row (HtGraphView *self, HtRow *row);
 guint ht_graph_view_node_count (HtGraphView *self);
 GListModel *ht_graph_view_blocks (HtGraphView *self);
 
+/* The blocks asked about: only those allocated between `from` and `to` seconds (to <=
+ * from: all of them). */
+void ht_graph_view_set_time_range (HtGraphView *self, double from, double to);
+
 G_END_DECLS

@@ -292,12 +292,24 @@ select_blocks (Walk *w, const HtHeapQuery *q, GError **error)
           *colon = 0;
         }
     }
+  /* with a time range, only the blocks allocated in the buckets it overlaps */
+  gboolean ranged = q->time_to_s > q->time_from_s;
   if (!ht_db_prepare (w->h,
-                      "SELECT id, trace_id, type FROM graph_blocks WHERE snapshot_id = ?"
-                      " ORDER BY id",
+                      ranged ? "SELECT id, trace_id, type FROM graph_blocks WHERE snapshot_id = ?1"
+                               " AND bucket BETWEEN (SELECT MIN(bucket) FROM time_buckets"
+                               "                     WHERE to_s > ?2 AND from_s < ?3)"
+                               " AND (SELECT MAX(bucket) FROM time_buckets"
+                               "      WHERE to_s > ?2 AND from_s < ?3) ORDER BY id"
+                             : "SELECT id, trace_id, type FROM graph_blocks WHERE snapshot_id = ?1"
+                               " ORDER BY id",
                       &st, error))
     return g_array_unref (ids), NULL;
   sqlite3_bind_int64 (st, 1, w->snapshot);
+  if (ranged)
+    {
+      sqlite3_bind_double (st, 2, q->time_from_s);
+      sqlite3_bind_double (st, 3, q->time_to_s);
+    }
   while (sqlite3_step (st) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (st, 0);
@@ -320,9 +332,10 @@ select_blocks (Walk *w, const HtHeapQuery *q, GError **error)
   if (ids->len == 0)
     {
       g_set_error (error, HT_DB_ERROR, HT_DB_ERROR_NOT_FOUND,
-                   q->type ? "no live block of type '%s' at snapshot '%s'"
-                           : "no live block allocated at '%s' at snapshot '%s'",
-                   q->type ? q->type : q->site, w->view->snapshot);
+                   q->type ? "no live block of type '%s' at snapshot '%s'%s"
+                           : "no live block allocated at '%s' at snapshot '%s'%s",
+                   q->type ? q->type : q->site, w->view->snapshot,
+                   ranged ? " allocated in the time range" : "");
       return g_array_unref (ids), NULL;
     }
   return ids;

@@ -56,6 +56,9 @@ typedef struct
   guint64 address;  /* the block holding this address */
   guint depth;      /* hops to follow (objgraph's max_depth) */
   guint too_many;   /* at most this many blocks selected, referrers per node */
+  /* seconds from the start: only blocks allocated between them are selected (the time
+   * buckets the range overlaps); every block when time_to_s <= time_from_s */
+  double time_from_s, time_to_s;
 } HtHeapQuery;
 
 /* What points to the selected blocks, up to `depth` hops or a root. */

@@ -674,6 +674,11 @@ def case_time_window(c):
                      if s["key"].endswith(f".c:{exp['line']}")]
             got.append((out["leaked_blocks"], lines))
         expect(got[0][1] == [(50, 50000)] and got[1][1] == [], f"{name}: leaks by range {got}")
+    # backrefs of main's blocks: those allocated after the sleep are the 50 of the second loop
+    matched = [c.ht_json("backrefs", log, "--site", "main", *window)["matched"]
+               for window in ((), ("--time", "..0.5"), ("--time", "0.5.."))]
+    expect(matched[2] == 50 and matched[1] + matched[2] == matched[0],
+           f"backrefs --site main: whole run, before, after the sleep: {matched}")
 
     # over every bucket, each figure equals the whole run's: threads freeing each other's
     # blocks, temporaries, blocks live at the peak and at the end
