@@ -123,15 +123,14 @@ ht_compare_pane_init (HtComparePane *self)
 }
 
 gboolean
-ht_compare_pane_load (HtComparePane *self, HtDb *db, const char *title, HtGroupBy by,
-                      GError **error)
+ht_compare_pane_load (HtComparePane *self, HtDb *db, const char *title,
+                      const HtTopOptions *base, GError **error)
 {
   gtk_label_set_text (self->title, title);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->title), ht_db_path (db));
   g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                        g_object_unref);
-  HtTopOptions opt = { .by = by };
-  HtTopOptions queries[] = { opt, opt, opt };
+  HtTopOptions queries[] = { *base, *base, *base };
   queries[HT_COMPARE_PEAK].at = "peak";
   queries[HT_COMPARE_ALLOCATED].allocations = TRUE;
   queries[HT_COMPARE_LEAKED].at = "end";

@@ -21,9 +21,10 @@ typedef enum
 } HtCompareColumn;
 
 /* Shows `db` (not owned; it must outlive the pane's use of it) under `title`, its
- * locations grouped by `by`.  FALSE, with the pane emptied, when a query fails. */
+ * locations grouped by base->by, of the allocations made in base's time range if it has
+ * one.  FALSE when a query fails. */
 gboolean ht_compare_pane_load (HtComparePane *self, HtDb *db, const char *title,
-                               HtGroupBy by, GError **error);
+                               const HtTopOptions *base, GError **error);
 /* The recording's heap and RSS, drawn on a scale both sides share. */
 void ht_compare_pane_set_timeline (HtComparePane *self, GArray *points, double tmax,
                                    double vmax);

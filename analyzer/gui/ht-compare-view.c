@@ -36,6 +36,7 @@ struct _HtCompareView
   GtkCustomFilter *filter;
   GtkColumnView *table;
   GtkWidget *flame;
+  double time_from, time_to; /* the page's time range; time_to 0: the whole runs */
 };
 
 G_DEFINE_FINAL_TYPE (HtCompareView, ht_compare_view, GTK_TYPE_BOX)
@@ -114,7 +115,8 @@ grouping (HtCompareView *self)
 static gboolean
 fill_difference (HtCompareView *self, GError **error)
 {
-  HtTopOptions opt = { .by = grouping (self) };
+  HtTopOptions opt = { .by = grouping (self), .time_from_s = self->time_from,
+                       .time_to_s = self->time_to };
   g_autoptr (GPtrArray) diffs = ht_query_diff (self->db, "peak", self->other, "peak", &opt,
                                                error);
   if (!diffs)
@@ -145,8 +147,10 @@ reload (HtCompareView *self)
   g_autofree char *this_title = g_path_get_basename (ht_db_path (self->db));
   g_autofree char *a = g_strdup_printf (_("A: %s (this)"), this_title);
   g_autofree char *b = g_strdup_printf (_("B: %s"), self->other_title);
-  if (!ht_compare_pane_load (self->pane_a, self->db, a, grouping (self), &error)
-      || !ht_compare_pane_load (self->pane_b, self->other, b, grouping (self), &error)
+  HtTopOptions base = { .by = grouping (self), .time_from_s = self->time_from,
+                        .time_to_s = self->time_to };
+  if (!ht_compare_pane_load (self->pane_a, self->db, a, &base, &error)
+      || !ht_compare_pane_load (self->pane_b, self->other, b, &base, &error)
       || !fill_difference (self, &error))
     {
       g_autofree char *text = g_strdup_printf (_("Cannot show this: %s"), error->message);
@@ -261,7 +265,8 @@ ht_compare_view_new (HtDb *db, GListModel *recordings)
 static void
 fill_flame (HtCompareView *self)
 {
-  HtTopOptions opt = { .by = HT_GROUP_FUNCTION, .at = "peak" };
+  HtTopOptions opt = { .by = HT_GROUP_FUNCTION, .at = "peak", .time_from_s = self->time_from,
+                       .time_to_s = self->time_to };
   HtCallNode *a = ht_query_call_tree (self->db, &opt, FALSE, NULL);
   HtCallNode *b = ht_query_call_tree (self->other, &opt, FALSE, NULL);
   ht_flame_graph_set_root (HT_FLAME_GRAPH (self->flame), b);
@@ -337,4 +342,16 @@ gboolean
 ht_compare_view_compared (HtCompareView *self)
 {
   return self->other != NULL;
+}
+
+void
+ht_compare_view_set_time_range (HtCompareView *self, double from, double to)
+{
+  self->time_from = from;
+  self->time_to = to;
+  if (!self->other)
+    return;
+  reload (self);
+  sort_changed (self);
+  fill_flame (self);
 }

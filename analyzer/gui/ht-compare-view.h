@@ -22,4 +22,8 @@ gboolean ht_compare_view_compared (HtCompareView *self);
 /* The difference (a table and a differential flame graph), or the two side by side. */
 void ht_compare_view_show_difference (HtCompareView *self, gboolean difference);
 
+/* Both recordings: only the allocations made between `from` and `to` seconds from each
+ * one's start (to <= from: all of them). */
+void ht_compare_view_set_time_range (HtCompareView *self, double from, double to);
+
 G_END_DECLS

@@ -228,6 +228,8 @@ apply_range (GtkWidget *view, double from, double to)
     ht_leaks_view_set_time_range (HT_LEAKS_VIEW (view), from, to);
   else if (HT_IS_GRAPH_VIEW (view))
     ht_graph_view_set_time_range (HT_GRAPH_VIEW (view), from, to);
+  else if (HT_IS_COMPARE_VIEW (view))
+    ht_compare_view_set_time_range (HT_COMPARE_VIEW (view), from, to);
 }
 
 static void
@@ -240,7 +242,7 @@ ensure_view (HtViews *v, HtView which)
   if (HT_IS_ALLOCATIONS_VIEW (content) || HT_IS_CALL_TREE_VIEW (content)
       || HT_IS_FLAME_VIEW (content) || HT_IS_SNAPSHOTS_VIEW (content)
       || HT_IS_TYPES_VIEW (content) || HT_IS_LEAKS_VIEW (content)
-      || HT_IS_GRAPH_VIEW (content))
+      || HT_IS_GRAPH_VIEW (content) || HT_IS_COMPARE_VIEW (content))
     {
       v->range_views[which] = content;
       if (v->range_to > v->range_from)
