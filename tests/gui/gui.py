@@ -55,7 +55,7 @@ class Ctx:
         auth = self.work.rstrip("/") + ".Xauthority"
         argv = ["xvfb-run", "-a", "-f", auth, "-s", "-screen 0 1280x800x24", prog, *args]
         p = subprocess.run(argv, env=env or self.env(), capture_output=True, text=True,
-                           timeout=timeout, cwd=self.work)
+                           errors="replace", timeout=timeout, cwd=self.work)
         return p
 
 
