@@ -12,6 +12,56 @@
 #include "ht-reader-private.h"
 
 /* ---------------------------------------------------------------------------------------
+ * The queue of a stream's decoded events
+ */
+void
+ht_queued_push (GArray *queue, HtEvent *e)
+{
+  HtQueued q = { .stamp = e->stamp, .tag = (guint8) e->tag };
+  if (e->tag == HT_REC_ALLOC)
+    {
+      q.ptr = e->alloc.ptr;
+      q.size = e->alloc.size;
+      q.node = e->alloc.node;
+    }
+  else if (e->tag == HT_REC_FREE || e->tag == HT_REC_UNFREE)
+    q.ptr = e->free.ptr;
+  else
+    q.ptr = (guint64) (uintptr_t) g_memdup2 (e, sizeof *e); /* its strings go with it */
+  g_array_append_val (queue, q);
+}
+
+void
+ht_queued_take (HtQueued *q, guint32 stream, HtEvent *out)
+{
+  if (q->tag == HT_REC_ALLOC)
+    *out = (HtEvent){ .tag = q->tag, .stream = stream, .stamp = q->stamp,
+                      .alloc = { q->ptr, q->size, q->node } };
+  else if (q->tag == HT_REC_FREE || q->tag == HT_REC_UNFREE)
+    *out = (HtEvent){ .tag = q->tag, .stream = stream, .stamp = q->stamp,
+                      .free = { q->ptr } };
+  else
+    {
+      HtEvent *e = (HtEvent *) (uintptr_t) q->ptr;
+      *out = *e;
+      g_free (e);
+    }
+  q->ptr = 0;
+}
+
+void
+ht_queued_clear (HtQueued *q)
+{
+  if (q->tag != HT_REC_ALLOC && q->tag != HT_REC_FREE && q->tag != HT_REC_UNFREE && q->ptr)
+    {
+      HtEvent *e = (HtEvent *) (uintptr_t) q->ptr;
+      ht_event_clear (e);
+      g_free (e);
+      q->ptr = 0;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
  * Decoding
  */
 typedef struct
@@ -593,7 +643,7 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
       if (e.tag == HT_REC_SYNC)
         *watermark = MAX (*watermark, e.stamp);
       else
-        g_array_append_val (s->events, e);
+        ht_queued_push (s->events, &e);
     }
   ps->last_ptr = ptr;
   if (cs->p != cs->end || cp->p != cp->end || csz->p != csz->end || cn->p != cn->end)

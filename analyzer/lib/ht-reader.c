@@ -53,7 +53,7 @@ stream_get (HtReader *r, guint32 id)
     {
       s = g_new0 (HtStream, 1);
       s->id = id;
-      s->events = g_array_new (FALSE, FALSE, sizeof (HtEvent));
+      s->events = g_array_new (FALSE, FALSE, sizeof (HtQueued));
       s->heap_pos = -1;
       g_hash_table_insert (r->streams, GUINT_TO_POINTER (id), s);
     }
@@ -65,7 +65,7 @@ stream_free (gpointer data)
 {
   HtStream *s = data;
   for (guint i = s->head; i < s->events->len; i++)
-    ht_event_clear (&g_array_index (s->events, HtEvent, i));
+    ht_queued_clear (&g_array_index (s->events, HtQueued, i));
   g_array_unref (s->events);
   if (s->ptrs.ring)
     g_array_unref (s->ptrs.ring);
@@ -78,7 +78,7 @@ stream_free (gpointer data)
 static guint64
 head_stamp (HtStream *s)
 {
-  return g_array_index (s->events, HtEvent, s->head).stamp;
+  return g_array_index (s->events, HtQueued, s->head).stamp;
 }
 
 /* On equal stamps a free goes first: if it is the free of a block another thread then
@@ -90,8 +90,8 @@ heap_less (HtStream *a, HtStream *b)
   guint64 x = head_stamp (a), y = head_stamp (b);
   if (x != y)
     return x < y;
-  gboolean fa = g_array_index (a->events, HtEvent, a->head).tag == HT_REC_FREE;
-  gboolean fb = g_array_index (b->events, HtEvent, b->head).tag == HT_REC_FREE;
+  gboolean fa = g_array_index (a->events, HtQueued, a->head).tag == HT_REC_FREE;
+  gboolean fb = g_array_index (b->events, HtQueued, b->head).tag == HT_REC_FREE;
   if (fa != fb)
     return fa;
   return a->id < b->id;
@@ -263,7 +263,7 @@ ht_reader_next (HtReader *r, HtEvent *event, GError **error)
           HtStream *s = r->heap->pdata[0];
           if (r->eof || head_stamp (s) < r->watermark)
             {
-              *event = g_array_index (s->events, HtEvent, s->head);
+              ht_queued_take (&g_array_index (s->events, HtQueued, s->head), s->id, event);
               s->head++;
               if (s->head < s->events->len)
                 heap_down (r->heap, 0);
@@ -502,8 +502,10 @@ ht_reader_ns_per_stamp (HtReader *reader)
       HtStream *s = g_hash_table_lookup (r->streams, GUINT_TO_POINTER (HT_CONTROL_STREAM));
       for (guint i = s ? s->events->len : 0; i-- > 0;)
         {
-          const HtEvent *e = &g_array_index (s->events, HtEvent, i);
-          if (e->tag == HT_REC_SAMPLE && e->stamp > reader->info.start_stamp && e->sample.mono_ns)
+          const HtQueued *q = &g_array_index (s->events, HtQueued, i);
+          const HtEvent *e
+            = q->tag == HT_REC_SAMPLE ? (const HtEvent *) (uintptr_t) q->ptr : NULL;
+          if (e && e->stamp > reader->info.start_stamp && e->sample.mono_ns)
             return (double) e->sample.mono_ns / (double) (e->stamp - reader->info.start_stamp);
         }
     }
