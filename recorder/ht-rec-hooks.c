@@ -76,12 +76,9 @@ bootstrap_alloc (size_t size, size_t align)
 /* Looks up every real function once.  Returns false only inside that lookup (dlsym calling
  * calloc on this thread), when the caller must use the bootstrap arena; another thread that
  * arrives meanwhile waits for the lookup to finish. */
-static bool
-resolve (void)
+static __attribute__ ((noinline)) bool
+resolve_slow (void)
 {
-  if (HT_REC_LIKELY (atomic_load_explicit ((_Atomic (void *) *) &real.free, memory_order_acquire)
-                     != NULL))
-    return true;
   if (resolving_here)
     return false;
   int expected = 0;
@@ -115,6 +112,16 @@ resolve (void)
   /* published last: real.free != NULL means every function is known */
   atomic_store_explicit ((_Atomic (void *) *) &real.free, (void *) real_free, memory_order_release);
   return true;
+}
+
+/* every hook's first test: inlined, the lookup itself kept out of the way */
+static inline bool
+resolve (void)
+{
+  if (HT_REC_LIKELY (atomic_load_explicit ((_Atomic (void *) *) &real.free, memory_order_acquire)
+                     != NULL))
+    return true;
+  return resolve_slow ();
 }
 
 /* ---------------------------------------------------------------------------------------
