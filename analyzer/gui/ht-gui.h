@@ -1,7 +1,8 @@
 /* ht-gui.h - heaptrail-gui's parts.
  *
  *   heaptrail-gui.c  main()
- *   ht-application.c HtApplication: command line, its actions and shortcuts, --screenshot
+ *   ht-application.c HtApplication: command line (--compare, --screenshot, --window-size),
+ *                    its actions and shortcuts
  *   ht-window.c      HtWindow (template ht-window.ui; actions in ht-window-actions.c): the
  *                    header bar, one tab per recording, drop, the size and recent files
  *   ht-page.c        HtPage, one tab per recording: its import in a worker thread, its views
@@ -9,9 +10,12 @@
  *                    own widget with its template: ht-summary-view.c, ht-allocations-view.c,
  *                    ht-call-tree-view.c, ht-flame-view.c, ht-snapshots-view.c,
  *                    ht-types-view.c, ht-leaks-view.c, ht-graph-view.c, ht-compare-view.c
- *                    (data/gtk/ht-*.ui)
- *   ht-timeline.c, ht-flame-graph.c   the drawn widgets
- *   ht-gui-row.c     HtRow, the one GObject every table lists
+ *                    (its two sides: ht-compare-pane.c) (data/gtk/ht-*.ui); a time range
+ *                    chosen on the summary's chart goes to every one of them
+ *   ht-timeline.c, ht-flame-graph.c   the drawn widgets (own headers and templates)
+ *   ht-gui-row.c     HtRow, the one GObject every table lists, and the tables
+ *   ht-gui-lazy.c    HtBlockList: a heap graph's blocks, read a page at a time
+ *   ht-gui-util.c    small shared pieces
  *
  * Every figure comes from the analyzer library (ht-query.h, ht-heap.h), as in the CLI.
  */
