@@ -9,6 +9,7 @@
 #include "ht-error.h"
 #include "ht-gui.h"
 #include "ht-import.h"
+#include "ht-page.h"
 #include "ht-reader.h"
 
 /* ---------------------------------------------------------------------------------------
