@@ -314,6 +314,15 @@ apply_time_range (HtDb *db, HtTopOptions *opt, const char *rec, int *code)
   return TRUE;
 }
 
+void
+json_time_range (JsonBuilder *b)
+{
+  if (!time_arg)
+    return;
+  JSON_DBL (b, "time_from_s", time_span_from_s);
+  JSON_DBL (b, "time_to_s", time_span_to_s);
+}
+
 /* "1.5..3", "..2s", "4.." -> window_from_s, window_to_s; FALSE when malformed */
 gboolean
 parse_time_window (void)

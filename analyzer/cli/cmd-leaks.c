@@ -115,11 +115,7 @@ cmd_leaks (int argc, char **argv)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      if (time_arg)
-        {
-          JSON_DBL (b, "time_from_s", time_span_from_s);
-          JSON_DBL (b, "time_to_s", time_span_to_s);
-        }
+      json_time_range (b);
       JSON_INT (b, "leaked_bytes", leaks.bytes);
       JSON_INT (b, "leaked_blocks", leaks.blocks);
       JSON_INT (b, "suppressed_bytes", leaks.suppressed_bytes);

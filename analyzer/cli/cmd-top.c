@@ -97,11 +97,7 @@ cmd_top (int argc, char **argv)
       JSON_STR (b, "metric", opt.retained ? "retained" : metric ? metric : "live");
       json_builder_set_member_name (b, "cumulative");
       json_builder_add_boolean_value (b, cumulative);
-      if (time_arg)
-        {
-          JSON_DBL (b, "time_from_s", time_span_from_s);
-          JSON_DBL (b, "time_to_s", time_span_to_s);
-        }
+      json_time_range (b);
       guint64 tsize = 0, tcount = 0;
       for (guint i = 0; i < stats->len; i++)
         {

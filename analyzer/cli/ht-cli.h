@@ -32,6 +32,8 @@ extern char *time_arg;                /* --time FROM..TO as given */
 extern double window_from_s, window_to_s; /* parsed; window_to_s 0: the whole run */
 extern double time_span_from_s, time_span_to_s; /* what the buckets of --time cover */
 gboolean apply_time_range (HtDb *db, HtTopOptions *opt, const char *rec, int *code);
+/* time_from_s and time_to_s, the span --time covered, into the object being built */
+void json_time_range (JsonBuilder *b);
 extern gboolean native_frames;        /* --native: see ht_db_set_native_frames */
 extern gboolean json;                 /* --json, for every command that has it */
 extern gint64 sample_bytes;           /* the open recording's --sample, or 0 */

@@ -138,20 +138,27 @@ fill_difference (HtCompareView *self, GError **error)
 }
 
 /* Both sides and the difference, at the grouping chosen. */
+static gboolean
+load_all (HtCompareView *self, GError **error)
+{
+  g_autofree char *this_title = g_path_get_basename (ht_db_path (self->db));
+  g_autofree char *a = g_strdup_printf (_("A: %s (this)"), this_title);
+  g_autofree char *b = g_strdup_printf (_("B: %s"), self->other_title);
+  HtTopOptions base = { .by = grouping (self), .time_from_s = self->time_from,
+                        .time_to_s = self->time_to };
+  return ht_compare_pane_load (self->pane_a, self->db, a, &base, error)
+         && ht_compare_pane_load (self->pane_b, self->other, b, &base, error)
+         && fill_difference (self, error);
+}
+
+/* The same, when the grouping changed: a failure is said in the status line. */
 static void
 reload (HtCompareView *self)
 {
   if (!self->other)
     return;
   g_autoptr (GError) error = NULL;
-  g_autofree char *this_title = g_path_get_basename (ht_db_path (self->db));
-  g_autofree char *a = g_strdup_printf (_("A: %s (this)"), this_title);
-  g_autofree char *b = g_strdup_printf (_("B: %s"), self->other_title);
-  HtTopOptions base = { .by = grouping (self), .time_from_s = self->time_from,
-                        .time_to_s = self->time_to };
-  if (!ht_compare_pane_load (self->pane_a, self->db, a, &base, &error)
-      || !ht_compare_pane_load (self->pane_b, self->other, b, &base, &error)
-      || !fill_difference (self, &error))
+  if (!load_all (self, &error))
     {
       g_autofree char *text = g_strdup_printf (_("Cannot show this: %s"), error->message);
       gtk_label_set_text (self->status, text);
@@ -312,9 +319,8 @@ ht_compare_view_compare_with (HtCompareView *self, const char *db_path, GError *
   self->other = other;
   g_free (self->other_title);
   self->other_title = g_path_get_basename (db_path);
-  if (!fill_difference (self, error))
+  if (!load_all (self, error))
     return FALSE;
-  reload (self);
   sort_changed (self);
   fill_timelines (self);
   fill_flame (self);

@@ -13,6 +13,7 @@
 #include "ht-error.h"
 #include "ht-graph.h"
 #include "ht-heap.h"
+#include "ht-query-private.h"
 
 typedef struct
 {
@@ -294,22 +295,15 @@ select_blocks (Walk *w, const HtHeapQuery *q, GError **error)
     }
   /* with a time range, only the blocks allocated in the buckets it overlaps */
   gboolean ranged = q->time_to_s > q->time_from_s;
-  if (!ht_db_prepare (w->h,
-                      ranged ? "SELECT id, trace_id, type FROM graph_blocks WHERE snapshot_id = ?1"
-                               " AND bucket BETWEEN (SELECT MIN(bucket) FROM time_buckets"
-                               "                     WHERE to_s > ?2 AND from_s < ?3)"
-                               " AND (SELECT MAX(bucket) FROM time_buckets"
-                               "      WHERE to_s > ?2 AND from_s < ?3) ORDER BY id"
-                             : "SELECT id, trace_id, type FROM graph_blocks WHERE snapshot_id = ?1"
-                               " ORDER BY id",
-                      &st, error))
+  g_autofree char *range = ranged ? time_range_sql ("bucket", 2) : g_strdup ("");
+  g_autofree char *sql = g_strdup_printf ("SELECT id, trace_id, type FROM graph_blocks"
+                                          " WHERE snapshot_id = ?1%s ORDER BY id",
+                                          range);
+  if (!ht_db_prepare (w->h, sql, &st, error))
     return g_array_unref (ids), NULL;
   sqlite3_bind_int64 (st, 1, w->snapshot);
   if (ranged)
-    {
-      sqlite3_bind_double (st, 2, q->time_from_s);
-      sqlite3_bind_double (st, 3, q->time_to_s);
-    }
+    bind_time_range (st, 2, q->time_from_s, q->time_to_s);
   while (sqlite3_step (st) == SQLITE_ROW)
     {
       gint64 id = sqlite3_column_int64 (st, 0);

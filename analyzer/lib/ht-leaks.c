@@ -30,25 +30,19 @@ leaks_by_class (HtDb *db, gint64 snapshot, const HtTopOptions *opt, GPtrArray *a
     {
       /* a time range: the blocks allocated in the buckets it overlaps */
       gboolean ranged = opt->time_to_s > opt->time_from_s;
+      g_autofree char *range = ranged ? time_range_sql ("b.bucket", 3) : g_strdup ("");
       g_autofree char *sql = g_strdup_printf (
         "SELECT b.trace_id, count(*), sum(b.size) FROM graph_blocks b%s"
         " WHERE b.snapshot_id = ?1 AND %s = ?2%s GROUP BY b.trace_id",
         other ? " JOIN temp.reach_override r ON r.id = b.id" : "", other ? "r.reach" : "b.reach",
-        ranged ? " AND b.bucket BETWEEN (SELECT MIN(bucket) FROM time_buckets"
-                 "                       WHERE to_s > ?3 AND from_s < ?4)"
-                 "                   AND (SELECT MAX(bucket) FROM time_buckets"
-                 "                        WHERE to_s > ?3 AND from_s < ?4)"
-               : "");
+        range);
       sqlite3_stmt *st;
       if (!ht_db_prepare (ht_db_handle (db), sql, &st, error))
         return FALSE;
       sqlite3_bind_int64 (st, 1, snapshot);
       sqlite3_bind_int (st, 2, c);
       if (ranged)
-        {
-          sqlite3_bind_double (st, 3, opt->time_from_s);
-          sqlite3_bind_double (st, 4, opt->time_to_s);
-        }
+        bind_time_range (st, 3, opt->time_from_s, opt->time_to_s);
       GPtrArray *groups = finish_groups (group_rows (opt, st, locations, frames), opt);
       sqlite3_finalize (st);
       g_ptr_array_set_free_func (groups, NULL);

@@ -16,6 +16,10 @@ struct _HtTraceNames
 
 /* All locations by id, and each trace's frames (loaded once per database, shared). */
 G_GNUC_INTERNAL GHashTable *load_locations (HtDb *db, GError **error);
+/* " AND <column> BETWEEN ..." for the time buckets a range overlaps, its two bounds (from,
+ * to in seconds) in parameters ?<first> and ?<first + 1>; bind them with bind_time_range. */
+G_GNUC_INTERNAL char *time_range_sql (const char *column, int first);
+G_GNUC_INTERNAL void bind_time_range (sqlite3_stmt *st, int first, double from, double to);
 G_GNUC_INTERNAL void location_free (gpointer data);
 G_GNUC_INTERNAL HtLocation *location_copy (const HtLocation *l);
 G_GNUC_INTERNAL void stat_free (gpointer data);

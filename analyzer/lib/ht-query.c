@@ -478,9 +478,6 @@ finish_groups (GHashTable *groups, const HtTopOptions *options)
   return out;
 }
 
-/* The rows (trace_id, count, bytes) `options` selects, as a prepared statement: the sites'
- * figures over the run (allocations, temporary, short-lived), or the live blocks per trace
- * at the snapshot options->at (default: the peak), tagged ones left out if asked. */
 gboolean
 ht_query_time_range (HtDb *db, double from, double to, double *span_from, double *span_to,
                      double *bucket_s, GError **error)
@@ -509,6 +506,23 @@ ht_query_time_range (HtDb *db, double from, double to, double *span_from, double
   return ok;
 }
 
+char *
+time_range_sql (const char *column, int first)
+{
+  return g_strdup_printf (" AND %s BETWEEN (SELECT MIN(bucket) FROM time_buckets"
+                          "                 WHERE to_s > ?%d AND from_s < ?%d)"
+                          " AND (SELECT MAX(bucket) FROM time_buckets"
+                          "      WHERE to_s > ?%d AND from_s < ?%d)",
+                          column, first, first + 1, first, first + 1);
+}
+
+void
+bind_time_range (sqlite3_stmt *st, int first, double from, double to)
+{
+  sqlite3_bind_double (st, first, from);
+  sqlite3_bind_double (st, first + 1, to);
+}
+
 /* metric_rows() for a time range: the buckets' figures, summed per trace. */
 static sqlite3_stmt *
 range_rows (HtDb *db, const HtTopOptions *options, GError **error)
@@ -528,22 +542,21 @@ range_rows (HtDb *db, const HtTopOptions *options, GError **error)
                      : options->allocations ? "alloc"
                      : g_str_equal (at, "end") ? "end"
                      : "peak";
+  g_autofree char *range = time_range_sql ("bucket", 1);
   g_autofree char *sql
     = g_strdup_printf ("SELECT trace_id, SUM(%s_count), SUM(%s_bytes) FROM site_times"
-                       " WHERE bucket BETWEEN (SELECT MIN(bucket) FROM time_buckets"
-                       "                       WHERE to_s > ?1 AND from_s < ?2)"
-                       "              AND (SELECT MAX(bucket) FROM time_buckets"
-                       "                   WHERE to_s > ?1 AND from_s < ?2)"
-                       "   AND %s_count > 0 GROUP BY trace_id",
-                       what, what, what);
+                       " WHERE %s_count > 0%s GROUP BY trace_id",
+                       what, what, what, range);
   sqlite3_stmt *st;
   if (!ht_db_prepare (ht_db_handle (db), sql, &st, error))
     return NULL;
-  sqlite3_bind_double (st, 1, options->time_from_s);
-  sqlite3_bind_double (st, 2, options->time_to_s);
+  bind_time_range (st, 1, options->time_from_s, options->time_to_s);
   return st;
 }
 
+/* The rows (trace_id, count, bytes) `options` selects, as a prepared statement: the sites'
+ * figures over the run (allocations, temporary, short-lived), or the live blocks per trace
+ * at the snapshot options->at (default: the peak), tagged ones left out if asked. */
 sqlite3_stmt *
 metric_rows (HtDb *db, const HtTopOptions *options, GError **error)
 {
@@ -737,7 +750,8 @@ short_paths (HtDb *db)
           if (GPOINTER_TO_UINT (g_hash_table_lookup (ends, p)) == 1)
             break;
         }
-      g_hash_table_insert (out, g_strdup (f), g_strdup (p > f ? p : f));
+      /* nothing shorter than the whole path is unique: the whole path, with its '/' */
+      g_hash_table_insert (out, g_strdup (f), g_strdup (p > f + 1 ? p : f));
     }
   return out;
 }
@@ -750,8 +764,9 @@ ht_query_display_key (HtDb *db, const char *key)
   GHashTable *paths = short_paths (db);
   /* "path:line", else the path */
   const char *colon = strrchr (key, ':');
-  g_autofree char *path = colon && g_ascii_isdigit (colon[1]) ? g_strndup (key, (gsize) (colon - key))
-                                                               : g_strdup (key);
+  g_autofree char *path = colon && g_ascii_isdigit (colon[1])
+                            ? g_strndup (key, (gsize) (colon - key))
+                            : g_strdup (key);
   const char *shown = g_hash_table_lookup (paths, path);
   if (!shown)
     return g_strdup (key);

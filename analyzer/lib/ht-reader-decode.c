@@ -46,7 +46,6 @@ ht_queued_take (HtQueued *q, guint32 stream, HtEvent *out)
       *out = *e;
       g_free (e);
     }
-  q->ptr = 0;
 }
 
 void

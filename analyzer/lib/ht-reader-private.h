@@ -37,7 +37,8 @@ typedef struct
 } HtQueued;
 
 G_GNUC_INTERNAL void ht_queued_push (GArray *queue, HtEvent *e);
-/* The event, the queue's copy given up (`stream` the queue's) */
+/* The event, the queue's copy given up (`stream` the queue's): the entry is then behind
+ * the queue's head, never read or cleared again. */
 G_GNUC_INTERNAL void ht_queued_take (HtQueued *q, guint32 stream, HtEvent *out);
 G_GNUC_INTERNAL void ht_queued_clear (HtQueued *q);
 
