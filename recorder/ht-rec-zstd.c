@@ -17,6 +17,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "ht-encoder.h"
 #include "ht-rec-private.h"
 
 #define POOL 4
@@ -81,6 +82,52 @@ ht_rec_zstd_init (void)
   return true;
 }
 
+/* Compresses a chunk's payload as one frame, but each of its parts (the row, then each
+ * column with the trailer after the last) in blocks of its own: every zstd block has one
+ * Huffman table for its literals, and the columns' bytes are distributed too differently
+ * to share one.  A reader decompresses the frame as any other. */
+static size_t
+compress_parts (ZSTD_CCtx *cctx, uint8_t *dst, size_t cap, const uint8_t *src, size_t len)
+{
+  size_t cut[HT_COLUMNS + 2];
+  int parts = 0;
+  uint32_t col[HT_COLUMNS];
+  size_t trailer = sizeof col, sum = 0;
+  if (len > trailer)
+    {
+      memcpy (col, src + len - trailer, trailer);
+      for (int i = 0; i < HT_COLUMNS; i++)
+        sum += col[i];
+    }
+  if (len <= trailer || sum > len - trailer)
+    return ZSTD_compress2 (cctx, dst, cap, src, len);
+  size_t at = len - trailer - sum;
+  cut[parts++] = at;
+  for (int i = 0; i < HT_COLUMNS - 1; i++)
+    cut[parts++] = at += col[i];
+  cut[parts++] = len;
+  /* the frame states its size, as ZSTD_compress2's do: readers size their buffer by it */
+  size_t r = ZSTD_CCtx_setPledgedSrcSize (cctx, len);
+  if (ZSTD_isError (r))
+    return r;
+  ZSTD_outBuffer out = { dst, cap, 0 };
+  ZSTD_inBuffer in = { src, 0, 0 };
+  for (int i = 0; i < parts; i++)
+    {
+      in.size = cut[i];
+      ZSTD_EndDirective how = i == parts - 1 ? ZSTD_e_end : ZSTD_e_flush;
+      size_t left;
+      do
+        {
+          left = ZSTD_compressStream2 (cctx, &out, &in, how);
+          if (ZSTD_isError (left))
+            return left;
+        }
+      while (left != 0);
+    }
+  return out.pos;
+}
+
 /* Compresses `len` bytes.  Returns the compressed size and the buffer holding it, and
  * keeps that context busy until ht_rec_zstd_release (slot); 0 when not worth it or no
  * context is free. */
@@ -93,7 +140,7 @@ ht_rec_zstd_compress (const void *src, size_t len, const uint8_t **out, int *slo
     {
       if (atomic_exchange_explicit (&pool[i].busy, 1, memory_order_acquire))
         continue;
-      size_t n = ZSTD_compress2 (pool[i].cctx, pool[i].out, pool[i].cap, src, len);
+      size_t n = compress_parts (pool[i].cctx, pool[i].out, pool[i].cap, src, len);
       if (ZSTD_isError (n) || n >= len)
         {
           atomic_store_explicit (&pool[i].busy, 0, memory_order_release);
