@@ -10,6 +10,7 @@
  *   ALLOC  ptr on its class's reuse stack           ->  ALLOC_REUSE: tag, dstamp, depth, ...
  *   ALLOC  ptr where the previous ALLOC's chunk ends ->  ALLOC_NEXT:  tag, dstamp, size, node
  *   ALLOC  ptr in its recent slot                   ->  ALLOC_SLOT:  tag, dstamp, slot, ...
+ *   ALLOC  ptr of one of the last HT_FREED_WINDOW FREEs -> ALLOC_FREED: tag, dstamp, index, ...
  *
  * The pointer state lasts from chunk to chunk (the chunk header says HT_CHUNK_CONTINUES,
  * ht_encoder_chunk_flags) until ht_encoder_reset(): whoever starts a new log, or throws
@@ -35,6 +36,7 @@
 #define HT_ENCODE_COLUMN (32u * 1024u)    /* bytes per column in a chunk */
 #define HT_ENCODE_FINISH_MAX (HT_COLUMNS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
 #define HT_ENCODE_BLOCKS 8192             /* live blocks a FREE_AGE can name: 2-way sets */
+#define HT_ENCODE_FREED 4096              /* freed pointers an ALLOC_FREED can name: 2-way */
 
 /* Where a chunk's columns are built: whoever encodes provides them at each chunk's start
  * (the recorder has one set for its writer, not one per thread). */
@@ -43,11 +45,13 @@ typedef struct
   uint8_t bytes[HT_COLUMNS][HT_ENCODE_COLUMN];
 } HtEncoderColumns;
 
-/* A block the stream allocated, in the encoder's table of them. */
+/* A block the stream allocated, in the encoder's table of them (seq: its ALLOC's number
+ * since the reset << 8 | its reuse class), or a pointer it freed, in the table of those
+ * (seq: its FREE's number).  0: none. */
 typedef struct
 {
   uint64_t ptr;
-  uint64_t seq; /* its ALLOC's number since the reset << 8 | its reuse class; 0: none */
+  uint64_t seq;
 } HtEncoderBlock;
 
 typedef struct
@@ -60,10 +64,12 @@ typedef struct
   /* the pointer state */
   uint64_t last_ptr;                /* previous pointer-carrying record's pointer */
   uint64_t allocs;                  /* ALLOC records since the reset */
+  uint64_t frees;                   /* FREE records since the reset */
   uint64_t next_ptr;                /* where the previous ALLOC's glibc chunk ends */
   uint64_t recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
   HtEncoderBlock blocks[HT_ENCODE_BLOCKS];
+  HtEncoderBlock freed[HT_ENCODE_FREED];
   HtEncoderColumns *cols;           /* the current chunk's */
 } HtEncoder;
 
@@ -73,12 +79,14 @@ ht_encoder_reset (HtEncoder *e)
 {
   e->last_ptr = 0;
   e->allocs = 0;
+  e->frees = 0;
   e->next_ptr = 0;
   e->state_used = false;
   e->continues = false;
   memset (e->recent, 0, sizeof e->recent);
   memset (&e->reuse, 0, sizeof e->reuse);
   memset (e->blocks, 0, sizeof e->blocks);
+  memset (e->freed, 0, sizeof e->freed);
 }
 
 /* Starts a chunk whose header carries `base_stamp`, its columns built in `cols`. */
@@ -181,12 +189,55 @@ ht_encoder_set (HtEncoder *e, uint64_t ptr)
 }
 _Static_assert (HT_ENCODE_BLOCKS == 2 << (64 - 52), "the block hash yields 12 bits of set");
 
+/* The pointer's set of two entries in the table of freed pointers. */
+static inline HtEncoderBlock *
+ht_encoder_freed_set (HtEncoder *e, uint64_t ptr)
+{
+  return &e->freed[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 53) * 2];
+}
+_Static_assert (HT_ENCODE_FREED == 2 << (64 - 53), "the freed hash yields 11 bits of set");
+
+/* How many FREEs back the stream freed `ptr` (1: its latest FREE), or 0 when that is
+ * beyond HT_FREED_WINDOW or not known; forgets it when found. */
+static inline uint64_t
+ht_encoder_freed_take (HtEncoder *e, uint64_t ptr)
+{
+  HtEncoderBlock *set = ht_encoder_freed_set (e, ptr);
+  HtEncoderBlock *b = set[1].ptr == ptr ? &set[1] : &set[0];
+  if (b->ptr != ptr || b->seq == 0 || e->frees + 1 - b->seq > HT_FREED_WINDOW)
+    return 0;
+  uint64_t index = e->frees + 1 - b->seq;
+  b->seq = 0;
+  return index;
+}
+
+/* Puts `ptr` in its 2-way set: in its own entry if it has one, else in the empty or older
+ * of the two. */
+static inline void
+ht_encoder_set_put (HtEncoderBlock *set, uint64_t ptr, uint64_t seq)
+{
+  HtEncoderBlock *b = set[0].seq <= set[1].seq ? &set[0] : &set[1];
+  if (set[1].ptr == ptr)
+    b = &set[1];
+  else if (set[0].ptr == ptr)
+    b = &set[0];
+  *b = (HtEncoderBlock){ ptr, seq };
+}
+
+/* Counts a FREE of `ptr`, in any form. */
+static inline void
+ht_encoder_freed_add (HtEncoder *e, uint64_t ptr)
+{
+  ht_encoder_set_put (ht_encoder_freed_set (e, ptr), ptr, ++e->frees);
+}
+
 static inline uint8_t *
 ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_t size,
                  uint32_t node)
 {
   unsigned slot = ht_recent_slot (ptr), c = ht_reuse_class (size);
   int depth = ht_reuse_find (&e->reuse, c, ptr);
+  uint64_t index;
   if (depth >= 0)
     {
       p = ht_encode_head (e, p, HT_REC_ALLOC_REUSE, stamp);
@@ -207,6 +258,13 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
       e->cols->bytes[HT_COL_PTR][e->col_len[HT_COL_PTR]++] = (uint8_t) slot;
       e->last_ptr = ptr;
     }
+  else if ((index = ht_encoder_freed_take (e, ptr)) != 0)
+    {
+      p = ht_encode_head (e, p, HT_REC_ALLOC_FREED, stamp);
+      ht_encoder_put (e, HT_COL_PTR, index);
+      e->last_ptr = ptr;
+      e->recent[slot] = ptr;
+    }
   else
     {
       p = ht_encode_head (e, p, HT_REC_ALLOC, stamp);
@@ -215,13 +273,7 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
   ht_encoder_put (e, HT_COL_SIZE, size);
   ht_encoder_put (e, HT_COL_NODE, node);
   e->next_ptr = ptr + ht_chunk_size (size);
-  HtEncoderBlock *set = ht_encoder_set (e, ptr);
-  HtEncoderBlock *b = set[0].seq <= set[1].seq ? &set[0] : &set[1]; /* free, or older */
-  if (set[1].ptr == ptr)
-    b = &set[1];
-  else if (set[0].ptr == ptr)
-    b = &set[0];
-  *b = (HtEncoderBlock){ ptr, ++e->allocs << 8 | c };
+  ht_encoder_set_put (ht_encoder_set (e, ptr), ptr, ++e->allocs << 8 | c);
   return p;
 }
 
@@ -231,6 +283,7 @@ ht_encode_ptr_record (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp, uin
 {
   if (tag == HT_REC_FREE)
     {
+      ht_encoder_freed_add (e, ptr);
       HtEncoderBlock *set = ht_encoder_set (e, ptr);
       HtEncoderBlock *b = set[1].ptr == ptr ? &set[1] : &set[0];
       unsigned slot = ht_recent_slot (ptr);
@@ -238,7 +291,7 @@ ht_encode_ptr_record (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp, uin
       if (b->ptr == ptr && b->seq != 0 && age <= HT_AGE_WINDOW)
         {
           p = ht_encode_head (e, p, HT_REC_FREE_AGE, stamp);
-          ht_encoder_put (e, HT_COL_PTR, age);
+          ht_encoder_put (e, HT_COL_AGE, age);
           ht_reuse_push (&e->reuse, (unsigned) (b->seq & 0xff), ptr);
           b->seq = 0;
           e->last_ptr = ptr;

@@ -29,10 +29,12 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 6 /* 6: columns, FREE_AGE, ALLOC_REUSE; 5: SAMPLING, FRAMES; 4: IMAGE;
+#define HT_FORMAT_VERSION 7 /* 7: the age column, ALLOC_FREED; 6: columns, FREE_AGE,
+                              ALLOC_REUSE; 5: SAMPLING, FRAMES; 4: IMAGE;
                               3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift, slots,
                               zstd, SNAPSHOT */
 #define HT_FORMAT_VERSION_COLUMNS 6 /* chunks of this version on are split into columns */
+#define HT_FORMAT_VERSION_FREED 7 /* ... with the age column, and ALLOC_FREED */
 #define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
 #define HT_CHUNK_MAX_PAYLOAD (16u << 20)
@@ -90,22 +92,33 @@ enum
 
 /* A chunk's payload since format 6:
  *
- *   row | stamps | pointers | sizes | nodes | 4 x uint32 (bytes of stamps .. nodes)
+ *   row | stamps | pointers | sizes | nodes | ages | 5 x uint32 (bytes of stamps .. ages)
  *
  * The row holds each record's tag and every field not named below; "dstamp" fields are in
- * the stamp column, "dptr" / "age" / "slot" in the pointer column, an ALLOC's size and
- * node in theirs.  A record's fields are read in the order listed, each from its column;
- * before format 6 every field follows its tag in the row.  The trailer's four lengths end
- * the payload; the row is what is left before the columns. */
+ * the stamp column, "dptr" / "slot" / "depth" in the pointer column, "age" and "index" in
+ * the age column, an ALLOC's size and node in theirs.  A record's fields are read in the
+ * order listed, each from its column; before format 6 every field follows its tag in the
+ * row, and format 6 has no age column (its ages are in the pointer column, its trailer
+ * four lengths).  The trailer's lengths end the payload; the row is what is left before
+ * the columns. */
 typedef enum
 {
   HT_COL_STAMP = 0,
   HT_COL_PTR = 1,
   HT_COL_SIZE = 2,
   HT_COL_NODE = 3,
-  HT_COLUMNS = 4,
+  HT_COL_AGE = 4, /* format 7 on; a format 6 chunk has its ages in the pointer column */
+  HT_COLUMNS = 5,
 } HtColumn;
 #define HT_COLUMN_TRAILER (HT_COLUMNS * 4)
+
+/* How many columns a chunk of a format version has (0: none, every field in the row). */
+static inline int
+ht_columns_of (unsigned version)
+{
+  return version >= HT_FORMAT_VERSION_FREED ? HT_COLUMNS
+         : version >= HT_FORMAT_VERSION_COLUMNS ? HT_COLUMNS - 1 : 0;
+}
 
 /* Record tags.  Fields follow as varints unless stated; "dstamp" is the stamp minus the
  * previous stamp in this chunk (the chunk's base_stamp for the first), "dptr" a zigzag
@@ -134,6 +147,9 @@ typedef enum
   HT_REC_ALLOC_NEXT = 0x0c,  /* dstamp, size, node: ALLOC of the pointer where the stream's
                                 previous ALLOC's chunk ends (its pointer + ht_chunk_size of
                                 its size), as malloc carves a fresh heap (format 6) */
+  HT_REC_ALLOC_FREED = 0x0d, /* dstamp, index (1..HT_FREED_WINDOW), size, node: ALLOC of the
+                                pointer of the stream's index-th latest FREE (any form), 1
+                                being the latest (format 7) */
   HT_REC_FREE_SLOT = 0x80,  /* 0x80 | slot, then dstamp: FREE of the pointer in that slot */
   /* control stream */
   HT_REC_SAMPLE = 0x10,  /* dstamp, monotonic ns since start, rss bytes, recorder bytes,
@@ -262,6 +278,9 @@ ht_recent_slot (uint64_t ptr)
  *   - the recent-pointer table above;
  *   - where the previous ALLOC's glibc chunk ends (ALLOC_NEXT);
  *   - the stream's last HT_AGE_WINDOW ALLOCs (any form), for FREE_AGE;
+ *   - the stream's last HT_FREED_WINDOW FREEs (any form), for ALLOC_FREED (format 7):
+ *     malloc carves larger blocks out of chunks freed before, in an order that depends on
+ *     the sizes of everything free, but mostly from one freed recently;
  *   - reuse stacks: malloc hands a thread back the block of the same size class that the
  *     thread freed last (glibc's tcache and fastbins are LIFO), so a FREE_AGE pushes its
  *     pointer on the stack of its ALLOC's class (other frees carry no size and push
@@ -273,6 +292,7 @@ ht_recent_slot (uint64_t ptr)
  * stream's previous chunk left; any other chunk starts from nothing.
  */
 #define HT_AGE_WINDOW 16384 /* FREE_AGE reaches this many ALLOCs back at most */
+#define HT_FREED_WINDOW 2048 /* ALLOC_FREED reaches this many FREEs back at most */
 #define HT_REUSE_CLASSES 64
 #define HT_REUSE_DEPTH 4
 

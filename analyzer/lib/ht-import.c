@@ -696,6 +696,7 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_FREE_AGE:
     case HT_REC_ALLOC_REUSE:
     case HT_REC_ALLOC_NEXT:
+    case HT_REC_ALLOC_FREED:
       return TRUE;
     }
   return TRUE;

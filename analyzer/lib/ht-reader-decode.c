@@ -116,10 +116,20 @@ ptr_state_reset (HtPtrState *ps)
   ps->last_ptr = 0;
   ps->allocs = 0;
   ps->next_ptr = 0;
+  ps->frees = 0;
   if (ps->ring)
     g_array_set_size (ps->ring, 0);
   memset (ps->recent, 0, sizeof ps->recent);
   memset (&ps->reuse, 0, sizeof ps->reuse);
+}
+
+/* A FREE of `ptr`, in any form. */
+static void
+ptr_state_free (HtPtrState *ps, guint64 ptr)
+{
+  if (!ps->freed)
+    ps->freed = g_new (guint64, HT_FREED_WINDOW);
+  ps->freed[ps->frees++ % HT_FREED_WINDOW] = ptr;
 }
 
 static void
@@ -139,25 +149,25 @@ ptr_state_alloc (HtPtrState *ps, guint64 ptr, guint64 size)
 /* A format 6 payload's columns (ht-format.h, HtColumn): `row` is cut to the row, `col` gets
  * one cursor a column.  FALSE when the trailer does not add up. */
 static gboolean
-split_columns (HtCursor *row, HtCursor col[HT_COLUMNS])
+split_columns (HtCursor *row, HtCursor col[HT_COLUMNS], int columns)
 {
-  gsize size = (gsize) (row->end - row->p);
-  if (size < HT_COLUMN_TRAILER)
+  gsize size = (gsize) (row->end - row->p), trailer_size = 4 * (gsize) columns;
+  if (size < trailer_size)
     return FALSE;
-  const guint8 *trailer = row->end - HT_COLUMN_TRAILER;
+  const guint8 *trailer = row->end - trailer_size;
   gsize total = 0;
   guint32 len[HT_COLUMNS];
-  for (int i = 0; i < HT_COLUMNS; i++)
+  for (int i = 0; i < columns; i++)
     {
       memcpy (&len[i], trailer + 4 * i, 4);
       len[i] = GUINT32_FROM_LE (len[i]);
       total += len[i];
     }
-  if (total > size - HT_COLUMN_TRAILER)
+  if (total > size - trailer_size)
     return FALSE;
   const guint8 *p = trailer - total;
   row->end = p;
-  for (int i = 0; i < HT_COLUMNS; i++)
+  for (int i = 0; i < columns; i++)
     {
       col[i] = (HtCursor){ p, p + len[i], FALSE };
       p += len[i];
@@ -318,10 +328,11 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
   HtCursor c = { payload, payload + h->payload_size, FALSE };
   /* before format 6 every field follows its tag in the row: all cursors are the row's */
   HtCursor col[HT_COLUMNS];
-  HtCursor *cs = &c, *cp = &c, *csz = &c, *cn = &c;
-  if (version >= HT_FORMAT_VERSION_COLUMNS)
+  HtCursor *cs = &c, *cp = &c, *csz = &c, *cn = &c, *ca = &c;
+  int columns = ht_columns_of (version);
+  if (columns)
     {
-      if (!split_columns (&c, col))
+      if (!split_columns (&c, col, columns))
         {
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
                        "corrupt log: the columns of the chunk at byte %" G_GSIZE_FORMAT
@@ -332,6 +343,7 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
       cp = &col[HT_COL_PTR];
       csz = &col[HT_COL_SIZE];
       cn = &col[HT_COL_NODE];
+      ca = columns > HT_COL_AGE ? &col[HT_COL_AGE] : cp;
     }
   HtPtrState *ps = &s->ptrs;
   if (!(h->flags & HT_CHUNK_CONTINUES))
@@ -358,12 +370,13 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
           ptr = recent[slot];
           if (ptr == 0)
             c.bad = TRUE;
+          ptr_state_free (ps, ptr);
           e.free.ptr = ptr;
           break;
         case HT_REC_FREE_AGE:
           {
             e.tag = HT_REC_FREE;
-            guint64 age = cursor_varint (cp);
+            guint64 age = cursor_varint (ca);
             if (age == 0 || age > MIN (ps->allocs, HT_AGE_WINDOW))
               {
                 c.bad = TRUE;
@@ -374,12 +387,14 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
             ptr = a->ptr;
             recent[ht_recent_slot (ptr)] = ptr;
             ht_reuse_push (&ps->reuse, (unsigned) a->cls, ptr);
+            ptr_state_free (ps, ptr);
             e.free.ptr = ptr;
           }
           break;
         case HT_REC_ALLOC_SLOT:
         case HT_REC_ALLOC_REUSE:
         case HT_REC_ALLOC_NEXT:
+        case HT_REC_ALLOC_FREED:
         case HT_REC_ALLOC:
           /* the pointer first: before format 6 the row has it before the size */
           if (e.tag == HT_REC_ALLOC_REUSE)
@@ -389,6 +404,17 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
               ptr = ht_reuse_take (&ps->reuse, ht_reuse_class (e.alloc.size), depth);
               if (ptr == 0)
                 c.bad = TRUE;
+              recent[ht_recent_slot (ptr)] = ptr;
+            }
+          else if (e.tag == HT_REC_ALLOC_FREED)
+            {
+              guint64 index = cursor_varint (cp);
+              decode_alloc_tail (csz, cn, &e);
+              if (version < HT_FORMAT_VERSION_FREED || index == 0
+                  || index > MIN (ps->frees, HT_FREED_WINDOW))
+                c.bad = TRUE;
+              else
+                ptr = ps->freed[(ps->frees - index) % HT_FREED_WINDOW];
               recent[ht_recent_slot (ptr)] = ptr;
             }
           else if (e.tag == HT_REC_ALLOC_NEXT)
@@ -424,6 +450,8 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
         case HT_REC_UNFREE:
           ptr += (guint64) ht_zigzag_decode (cursor_varint (cp));
           recent[ht_recent_slot (ptr)] = ptr;
+          if (e.tag == HT_REC_FREE)
+            ptr_state_free (ps, ptr);
           e.free.ptr = ptr;
           break;
         case HT_REC_TRACE_NODE:

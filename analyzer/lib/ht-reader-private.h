@@ -19,6 +19,8 @@ typedef struct
   guint64 allocs;  /* ALLOCs since the state started */
   guint64 next_ptr; /* where the previous ALLOC's chunk ends */
   GArray *ring;    /* HtAllocSeen: grows to HT_AGE_WINDOW, then ALLOC k is at (k - 1) % it */
+  guint64 frees;   /* FREEs since the state started */
+  guint64 *freed;  /* HT_FREED_WINDOW pointers, FREE k's at (k - 1) % it; NULL until one */
   guint64 recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
 } HtPtrState;

@@ -69,6 +69,7 @@ stream_free (gpointer data)
   g_array_unref (s->events);
   if (s->ptrs.ring)
     g_array_unref (s->ptrs.ring);
+  g_free (s->ptrs.freed);
   g_free (s);
 }
 

@@ -468,35 +468,32 @@ test_state_continues (void)
   g_unlink (path);
 }
 
-/* A log of format 5, before columns: every field follows its tag in the row.  Such logs
- * still import. */
-static void
-test_format_5 (void)
+/* Reads a log of an older format `version` made of one chunk of stream 1 holding
+ * `payload` (taken), its base stamp 100. */
+static GArray *
+read_old_log (guint16 version, GByteArray *payload, GError **error)
 {
   Writer w = { .file = g_byte_array_new () };
   writer_header (&w);
   HtFileHeader h;
   memcpy (&h, w.file->data, sizeof h);
-  h.version = 5;
+  h.version = version;
   memcpy (w.file->data, &h, sizeof h);
-  GByteArray *row = g_byte_array_new ();
-  guint8 alloc[] = { HT_REC_ALLOC, 10 }, free_slot = (guint8) (HT_REC_FREE_SLOT | ht_recent_slot (0x7000));
-  g_byte_array_append (row, alloc, 2);            /* ALLOC, dstamp 10 */
-  put_varint (row, ht_zigzag_encode (0x7000));   /* dptr */
-  put_varint (row, 24);                          /* size */
-  put_varint (row, 0);                           /* node */
-  g_byte_array_append (row, &free_slot, 1);       /* FREE_SLOT */
-  put_varint (row, 5);                           /* dstamp */
-  HtChunkHeader c = { HT_CHUNK_MAGIC, row->len, 1, 0, 100 };
+  HtChunkHeader c = { HT_CHUNK_MAGIC, payload->len, 1, 0, 100 };
   g_byte_array_append (w.file, (guint8 *) &c, sizeof c);
-  g_byte_array_append (w.file, row->data, row->len);
-  g_byte_array_unref (row);
-
+  g_byte_array_append (w.file, payload->data, payload->len);
+  g_byte_array_unref (payload);
   g_autofree char *path = write_temp (w.file->data, w.file->len);
   g_byte_array_unref (w.file);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) ev = read_all (path, &error, NULL);
-  g_assert_no_error (error);
+  GArray *ev = read_all (path, error, NULL);
+  g_unlink (path);
+  return ev;
+}
+
+/* What both old logs below hold: 24 bytes at 0x7000 allocated at 110, freed at 115. */
+static void
+assert_alloc_then_free (GArray *ev)
+{
   g_assert_cmpuint (ev->len, ==, 2);
   HtEvent *a = &g_array_index (ev, HtEvent, 0), *f = &g_array_index (ev, HtEvent, 1);
   g_assert_cmpint (a->tag, ==, HT_REC_ALLOC);
@@ -506,7 +503,121 @@ test_format_5 (void)
   g_assert_cmpint (f->tag, ==, HT_REC_FREE);
   g_assert_cmpuint (f->stamp, ==, 115);
   g_assert_cmpuint (f->free.ptr, ==, 0x7000);
+}
+
+/* A log of format 5, before columns: every field follows its tag in the row.  Such logs
+ * still import. */
+static void
+test_format_5 (void)
+{
+  GByteArray *row = g_byte_array_new ();
+  guint8 alloc[] = { HT_REC_ALLOC, 10 }, free_slot = (guint8) (HT_REC_FREE_SLOT | ht_recent_slot (0x7000));
+  g_byte_array_append (row, alloc, 2);            /* ALLOC, dstamp 10 */
+  put_varint (row, ht_zigzag_encode (0x7000));   /* dptr */
+  put_varint (row, 24);                          /* size */
+  put_varint (row, 0);                           /* node */
+  g_byte_array_append (row, &free_slot, 1);       /* FREE_SLOT */
+  put_varint (row, 5);                           /* dstamp */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) ev = read_old_log (5, row, &error);
+  g_assert_no_error (error);
+  assert_alloc_then_free (ev);
+}
+
+/* Another pointer with the same recent slot as `ptr`. */
+static guint64
+same_slot (guint64 ptr)
+{
+  guint64 other = ptr + 16;
+  while (ht_recent_slot (other) != ht_recent_slot (ptr))
+    other += 16;
+  return other;
+}
+
+/* malloc carves a block out of one freed a few frees before, for a size of another class:
+ * ALLOC_FREED names it by how many frees back, across chunks; a pointer freed before the
+ * reset cannot be named so. */
+static void
+test_alloc_freed (void)
+{
+  Writer w = { .file = g_byte_array_new (), .keep = TRUE };
+  writer_header (&w);
+  const guint64 p = 0x7f0000010000, q = 0x7f0000030000;
+  const guint64 pc = same_slot (p), qc = same_slot (q);
+  chunk_begin (&w, 5, 100);
+  g_assert_cmpuint (rec_alloc (&w, 101, p, 70000, 0), ==, HT_REC_ALLOC);
+  g_assert_cmpuint (rec_alloc (&w, 102, q, 70000, 0), ==, HT_REC_ALLOC);
+  g_assert_cmpuint (rec_free (&w, 103, p), ==, HT_REC_FREE_AGE);
+  g_assert_cmpuint (rec_free (&w, 104, q), ==, HT_REC_FREE_AGE);
+  /* blocks never seen allocated, which take p's and q's recent slots */
+  g_assert_cmpuint (rec_free (&w, 105, pc), ==, HT_REC_FREE);
+  g_assert_cmpuint (rec_free (&w, 106, qc), ==, HT_REC_FREE);
+  chunk_end (&w);
+  chunk_begin (&w, 5, 200);
+  g_assert_cmpuint (rec_alloc (&w, 201, p, 3000, 0), ==, HT_REC_ALLOC_FREED); /* 4 back */
+  g_assert_cmpuint (rec_alloc (&w, 202, qc, 40, 0), ==, HT_REC_ALLOC_SLOT);
+  g_assert_cmpuint (rec_alloc (&w, 203, q, 90000, 0), ==, HT_REC_ALLOC_FREED); /* 3 back */
+  g_assert_cmpuint (rec_free (&w, 204, p), ==, HT_REC_FREE_AGE);
+  chunk_end (&w);
+  ht_encoder_reset (w.enc);
+  chunk_begin (&w, 5, 300);
+  g_assert_cmpuint (rec_free (&w, 301, pc), ==, HT_REC_FREE);
+  g_assert_cmpuint (rec_alloc (&w, 302, p, 40, 0), ==, HT_REC_ALLOC);
+  chunk_end (&w);
+  g_free (w.enc);
+
+  g_autofree char *path = write_temp (w.file->data, w.file->len);
+  g_byte_array_unref (w.file);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) ev = read_all (path, &error, NULL);
+  g_assert_no_error (error);
+  const guint64 ptrs[] = { p, q, p, q, pc, qc, p, qc, q, p, pc, p };
+  g_assert_cmpuint (ev->len, ==, G_N_ELEMENTS (ptrs));
+  for (guint i = 0; i < ev->len; i++)
+    g_assert_cmpuint (g_array_index (ev, HtEvent, i).alloc.ptr, ==, ptrs[i]);
+  g_assert_cmpuint (g_array_index (ev, HtEvent, 8).alloc.size, ==, 90000);
   g_unlink (path);
+}
+
+/* A log of format 6: its ages are in the pointer column and its trailer has four lengths;
+ * ALLOC_FREED, of format 7, is an error in it. */
+static void
+test_format_6 (void)
+{
+  for (int bad = 0; bad < 2; bad++)
+    {
+      GByteArray *col[4], *payload = g_byte_array_new ();
+      for (int i = 0; i < 4; i++)
+        col[i] = g_byte_array_new ();
+      guint8 row[] = { HT_REC_ALLOC, bad ? HT_REC_ALLOC_FREED : HT_REC_FREE_AGE };
+      g_byte_array_append (payload, row, 2);
+      put_varint (col[HT_COL_STAMP], 10);
+      put_varint (col[HT_COL_STAMP], 5);
+      put_varint (col[HT_COL_PTR], ht_zigzag_encode (0x7000));
+      put_varint (col[HT_COL_PTR], 1); /* the age of FREE_AGE, or the index of ALLOC_FREED */
+      for (int k = 0; k <= bad; k++)
+        {
+          put_varint (col[HT_COL_SIZE], 24);
+          put_varint (col[HT_COL_NODE], 0);
+        }
+      for (int i = 0; i < 4; i++)
+        g_byte_array_append (payload, col[i]->data, col[i]->len);
+      for (int i = 0; i < 4; i++)
+        {
+          guint32 le = GUINT32_TO_LE (col[i]->len);
+          g_byte_array_append (payload, (guint8 *) &le, 4);
+          g_byte_array_unref (col[i]);
+        }
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GArray) ev = read_old_log (6, payload, &error);
+      if (bad)
+        g_assert_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT);
+      else
+        {
+          g_assert_no_error (error);
+          assert_alloc_then_free (ev);
+        }
+    }
 }
 
 /* The live-block table against GHashTable, through inserts, removals and growth. */
@@ -581,7 +692,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/reader/round-trip", test_round_trip);
   g_test_add_func ("/reader/format-5", test_format_5);
+  g_test_add_func ("/reader/format-6", test_format_6);
   g_test_add_func ("/reader/state-continues", test_state_continues);
+  g_test_add_func ("/reader/alloc-freed", test_alloc_freed);
   g_test_add_func ("/reader/truncated-everywhere", test_truncated_everywhere);
   g_test_add_func ("/reader/corrupt", test_corrupt);
   g_test_add_func ("/blockmap/against-ghashtable", test_block_map);
