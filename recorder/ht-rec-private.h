@@ -254,7 +254,16 @@ HT_REC_HIDDEN void ht_rec_stream_lock_remote (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_unlock_remote (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_wait_owner_turn (HtRecStream *s);
 extern HT_REC_HIDDEN bool ht_rec_streams_asymmetric;
-HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve (HtRecStream *s, size_t need);
+HT_REC_HIDDEN uint8_t *ht_rec_stream_reserve_full (HtRecStream *s, size_t need);
+
+/* Room for `need` bytes; a full buffer joins the queue first.  Caller holds the lock. */
+static inline uint8_t *
+ht_rec_stream_reserve (HtRecStream *s, size_t need)
+{
+  if (HT_REC_UNLIKELY (s->len + need > HT_REC_BUFFER_SIZE))
+    return ht_rec_stream_reserve_full (s, need);
+  return s->buf + sizeof (HtChunkHeader) + s->len;
+}
 HT_REC_HIDDEN bool ht_rec_stream_init (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_flush (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_streams_write (void);
@@ -348,7 +357,17 @@ HT_REC_HIDDEN pid_t ht_rec_gettid (void);
 HT_REC_HIDDEN bool ht_rec_threads_init (uint32_t base);
 HT_REC_HIDDEN uint32_t ht_rec_threads_new_stream_id (void);
 HT_REC_HIDDEN uint32_t ht_rec_threads_next_stream_id (void);
-HT_REC_HIDDEN HtRecStream *ht_rec_thread_stream (void);
+HT_REC_HIDDEN HtRecStream *ht_rec_thread_stream_new (void);
+
+/* The calling thread's stream, created on its first event. */
+static inline HtRecStream *
+ht_rec_thread_stream (void)
+{
+  HtRecThread *t = ht_rec_tls_thread;
+  if (HT_REC_LIKELY (t != NULL))
+    return &t->stream;
+  return ht_rec_thread_stream_new ();
+}
 HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
 HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
 HT_REC_HIDDEN void ht_rec_flush_all (uint64_t before);

@@ -419,12 +419,12 @@ ht_rec_streams_with_queue (void (*fn) (void))
   pthread_mutex_unlock (&write_lock);
 }
 
-/* Room for `need` bytes; a full buffer joins the queue first.  Caller holds the lock. */
+/* ht_rec_stream_reserve's way when the buffer is full: it joins the queue first. */
 uint8_t *
-ht_rec_stream_reserve (HtRecStream *s, size_t need)
+ht_rec_stream_reserve_full (HtRecStream *s, size_t need)
 {
-  if (HT_REC_UNLIKELY (s->len + need > HT_REC_BUFFER_SIZE))
-    stream_enqueue (s);
+  (void) need;
+  stream_enqueue (s);
   return s->buf + sizeof (HtChunkHeader) + s->len;
 }
 

@@ -83,13 +83,11 @@ put_thread (HtRecStream *s)
   ht_rec_stream_put (s, HT_REC_THREAD, ht_rec_stamp (), 1, (uint64_t) ht_rec_gettid (), 0);
 }
 
-/* The calling thread's stream, created on its first event. */
+/* ht_rec_thread_stream's way when the thread has no stream yet, or no longer. */
 HtRecStream *
-ht_rec_thread_stream (void)
+ht_rec_thread_stream_new (void)
 {
-  HtRecThread *t = ht_rec_tls_thread;
-  if (HT_REC_LIKELY (t != NULL))
-    return &t->stream;
+  HtRecThread *t;
   if (tls_exited)
     return ht_rec_late_stream ();
 
