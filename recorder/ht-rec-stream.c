@@ -309,8 +309,8 @@ ht_rec_streams_write_some (unsigned max)
 
 /* The buffered records join the queue as one chunk; the stream goes on in a fresh buffer
  * (or, out of memory, in the same one once written).  Caller holds the stream's lock. */
-static void
-stream_enqueue (HtRecStream *s)
+void
+ht_rec_stream_enqueue (HtRecStream *s)
 {
   if (s->len == 0)
     return;
@@ -339,7 +339,7 @@ stream_enqueue (HtRecStream *s)
 void
 ht_rec_stream_flush (HtRecStream *s)
 {
-  stream_enqueue (s);
+  ht_rec_stream_enqueue (s);
   ht_rec_streams_write ();
 }
 
@@ -424,7 +424,7 @@ uint8_t *
 ht_rec_stream_reserve_full (HtRecStream *s, size_t need)
 {
   (void) need;
-  stream_enqueue (s);
+  ht_rec_stream_enqueue (s);
   return s->buf + sizeof (HtChunkHeader) + s->len;
 }
 

@@ -159,7 +159,10 @@ ht_rec_threads_add_time (uint64_t spent)
   atomic_fetch_add (&spent_elsewhere, spent);
 }
 
-/* Flushes every stream; everything stamped before `before` is then in the file. */
+/* Flushes every stream; everything stamped before `before` is then in the file.  Each
+ * thread's buffer only joins the queue under its lock (the thread waits for that, not for
+ * the encoding of the queue); the control stream's flush, last, writes the whole queue in
+ * order, the SYNC after every buffer queued before it. */
 void
 ht_rec_flush_all (uint64_t before)
 {
@@ -168,11 +171,11 @@ ht_rec_flush_all (uint64_t before)
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
     {
       ht_rec_stream_lock (&t->stream);
-      ht_rec_stream_flush (&t->stream);
+      ht_rec_stream_enqueue (&t->stream);
       ht_rec_stream_unlock (&t->stream);
     }
   ht_rec_stream_lock (late);
-  ht_rec_stream_flush (late);
+  ht_rec_stream_enqueue (late);
   ht_rec_stream_unlock (late);
   pthread_mutex_unlock (&registry_lock);
 
