@@ -39,7 +39,10 @@
  * in the order of the analyzer's merge (by stamp; within a stream, the stream's order; on
  * equal stamps of two streams, a free first).  The table keeps that latest event for each
  * address: an ALLOC (live) or a FREE (a marker: older events that come later are ignored).
- * A scan first drains every stream; then the markers are dropped.
+ * A marker is needed only until every event older than it is in: the SYNC(T) the sampler
+ * writes every 10 ms comes after every record stamped before T, so when the writer meets
+ * it, markers older than T go (ht_rec_live_sync); a scan, which drains every stream, drops
+ * them all.  Kept until a scan, they filled the table with every address ever freed.
  */
 typedef struct
 {
@@ -58,6 +61,14 @@ typedef struct
 
 static HtRecLiveTable live;
 static bool enabled;
+
+/* Addresses that became markers since the latest SYNC the writer met. */
+static struct
+{
+  uintptr_t *ptr;
+  size_t n, cap;
+} pending;
+#define PENDING_MAX (4u << 20) /* beyond this (no SYNC for long), markers wait for a scan */
 
 static inline size_t
 hash (uintptr_t p)
@@ -128,9 +139,84 @@ newer (uint64_t stamp, uint32_t stream, bool alloc, const HtRecLive *e)
   return alloc || e->freed; /* two streams, one stamp: the free first */
 }
 
-/* One event of the address `ptr`.  Returns false when the table could not grow. */
+/* Remembers that `ptr` became a marker. */
+static void
+pending_add (uintptr_t ptr)
+{
+  if (pending.n == pending.cap)
+    {
+      size_t cap = pending.cap ? pending.cap * 2 : 4096;
+      uintptr_t *n = cap <= PENDING_MAX ? ht_rec_mmap (cap * sizeof *n) : NULL;
+      if (!n)
+        return; /* it stays a marker until the next scan */
+      if (pending.ptr)
+        {
+          memcpy (n, pending.ptr, pending.n * sizeof *n);
+          ht_rec_munmap (pending.ptr, pending.cap * sizeof *n);
+        }
+      pending.ptr = n;
+      pending.cap = cap;
+    }
+  pending.ptr[pending.n++] = ptr;
+}
+
+/* Empties slot i of the table, moving later entries of its probe run back (linear
+ * probing keeps no tombstones). */
+static void
+table_remove (size_t i)
+{
+  size_t j = i;
+  for (;;)
+    {
+      j = (j + 1) & live.mask;
+      if (!live.slots[j].ptr)
+        break;
+      size_t home = mix (live.slots[j].ptr) & live.mask;
+      /* j's entry may move to i when its home is not in (i, j], cyclically */
+      if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+        {
+          live.slots[i] = live.slots[j];
+          i = j;
+        }
+    }
+  live.slots[i] = (HtRecLive){ 0 };
+  live.used--;
+}
+
+/* The writer met SYNC(stamp): every event stamped before it has been replayed, so no older
+ * event can come after a marker stamped before it.  Such markers leave the table. */
+void
+ht_rec_live_sync (uint64_t stamp)
+{
+  if (!enabled || !live.slots)
+    return;
+  size_t kept = 0;
+  for (size_t k = 0; k < pending.n; k++)
+    {
+      uintptr_t ptr = pending.ptr[k];
+      size_t i = mix (ptr) & live.mask;
+      while (live.slots[i].ptr && live.slots[i].ptr != ptr)
+        i = (i + 1) & live.mask;
+      HtRecLive *e = &live.slots[i];
+      if (!e->ptr || !e->freed)
+        continue; /* live again, or gone already */
+      if (e->stamp >= stamp)
+        {
+          pending.ptr[kept++] = ptr; /* freed again since: the next SYNC's */
+          continue;
+        }
+      live.freed--;
+      table_remove (i);
+    }
+  pending.n = kept;
+}
+
+/* One event of the address `ptr`: an ALLOC of `size` bytes, an UNFREE (alloc, size -1: the
+ * size the block had, else `size_was`), or a FREE (not alloc: the block's size goes to
+ * `size_was` when it was live).  Returns false when the table could not grow. */
 static bool
-replay (uint32_t stream, uint64_t stamp, uintptr_t ptr, bool alloc, size_t size)
+replay (uint32_t stream, uint64_t stamp, uintptr_t ptr, bool alloc, size_t size,
+        uint64_t *size_was)
 {
   if ((live.used + 1) * 2 > (live.slots ? live.mask + 1 : 0)
       && !table_rebuild (&live, live.slots ? (live.mask + 1) * 2 : 1u << 16, false))
@@ -148,7 +234,14 @@ replay (uint32_t stream, uint64_t stamp, uintptr_t ptr, bool alloc, size_t size)
   else
     {
       e->ptr = ptr;
+      e->size = alloc && size == (size_t) -1 ? *size_was : 0; /* an UNFREE after its marker
+                                                                  left at a SYNC */
       live.used++;
+    }
+  if (!alloc && !e->freed)
+    {
+      *size_was = e->size;
+      pending_add (ptr);
     }
   e->stamp = stamp;
   e->stream = stream;
@@ -163,22 +256,25 @@ void
 ht_rec_live_replay_alloc (uint32_t stream, uint64_t stamp, uintptr_t ptr, size_t size)
 {
   if (enabled && ptr)
-    replay (stream, stamp, ptr, true, size);
+    replay (stream, stamp, ptr, true, size, NULL);
 }
 
+/* `freed_size`: the stream's, where the size of the block it freed last is kept. */
 void
-ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uintptr_t ptr)
+ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uintptr_t ptr, uint64_t *freed_size)
 {
   if (enabled && ptr)
-    replay (stream, stamp, ptr, false, 0);
+    replay (stream, stamp, ptr, false, 0, freed_size);
 }
 
-/* A failed realloc: the block its FREE marked lives on, with the size it had. */
+/* A failed realloc: the block the stream's latest FREE marked lives on, with the size it
+ * had (kept in `freed_size` by that FREE, should the marker have left since). */
 void
-ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr)
+ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr,
+                           uint64_t *freed_size)
 {
   if (enabled && ptr)
-    replay (stream, stamp, ptr, true, (size_t) -1);
+    replay (stream, stamp, ptr, true, (size_t) -1, freed_size);
 }
 
 /* Every stream drained: no older event can come any more, the markers can go. */
@@ -187,6 +283,7 @@ drop_markers (void)
 {
   if (live.freed)
     table_rebuild (&live, live.mask + 1, true);
+  pending.n = 0;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ typedef struct HtRecStream
   _Alignas (64) HtEncoder enc;
   uint64_t live_stamp; /* with --graph, the writer's: the stream's latest stamp replayed (a
                           stream never goes back in time) */
+  uint64_t live_freed_size; /* ... and the size of the block its latest FREE freed */
 } HtRecStream;
 
 /* What a stream's buffer holds: raw entries, 8-byte aligned, each a header and the row bytes
@@ -475,8 +476,11 @@ HT_REC_HIDDEN void ht_rec_live_init (bool on);
 HT_REC_HIDDEN bool ht_rec_live_enabled (void);
 HT_REC_HIDDEN void ht_rec_live_replay_alloc (uint32_t stream, uint64_t stamp, uintptr_t ptr,
                                              size_t size);
-HT_REC_HIDDEN void ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uintptr_t ptr);
-HT_REC_HIDDEN void ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr);
+HT_REC_HIDDEN void ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uintptr_t ptr,
+                                            uint64_t *freed_size);
+HT_REC_HIDDEN void ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr,
+                                              uint64_t *freed_size);
+HT_REC_HIDDEN void ht_rec_live_sync (uint64_t stamp);
 HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
 HT_REC_HIDDEN void ht_rec_live_scan_at_exit (void);
 

@@ -247,9 +247,11 @@ write_queued (HtRecQueued *q)
               continue;
             }
           if (x->kind == HT_RAW_PTR && x->tag == HT_REC_FREE)
-            ht_rec_live_replay_free (id, when, x->ptr);
+            ht_rec_live_replay_free (id, when, x->ptr, &s->live_freed_size);
           else if (x->kind == HT_RAW_PTR && x->tag == HT_REC_UNFREE)
-            ht_rec_live_replay_unfree (id, when, x->ptr);
+            ht_rec_live_replay_unfree (id, when, x->ptr, &s->live_freed_size);
+          else if (x->kind == HT_RAW_RECORD && x->tag == HT_REC_SYNC)
+            ht_rec_live_sync (x->stamp);
           const uint8_t *data;
           if (x->kind == HT_RAW_PTR)
             {

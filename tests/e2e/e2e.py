@@ -779,6 +779,22 @@ def case_graph_many_pthread_keys(c):
     print(f"40 keys: {v_allocs} allocations and the classes {ours}, as valgrind")
 
 
+def case_graph_failed_realloc(c):
+    """a block whose realloc fails lives on with its size, whatever SYNC marks the recorder's
+    live-block table meets between the realloc's FREE and UNFREE: the 64 blocks only the
+    failed reallocs' blocks point to are still reachable, as memcheck says"""
+    prog = os.path.join(c.fixtures, "fixture-realloc-fail")
+    theirs = valgrind_leak_summary(["--run-libc-freeres=no", prog])
+    for run in range(3):
+        log, p = c.record(f"realloc-fail-{run}.htr", prog, options=("--graph",))
+        expect(p.stdout == "reallocs failed\n", f"output: {p.stdout!r}")
+        leaks = c.ht_json("leaks", log, "--no-default-suppressions")
+        ours = {k: (v["bytes"], v["blocks"]) for k, v in leaks["classes"].items()}
+        expect(ours == theirs, f"run {run + 1}: heaptrail {ours}, valgrind {theirs}")
+    expect(theirs["still_reachable"][1] >= 128, f"the fixture's pairs are not live: {theirs}")
+    print(f"failed reallocs: 3 runs = valgrind's {theirs}")
+
+
 def case_graph_dead_stack(c):
     """pointers left in frames that returned are not roots: a returned local, a leak at the
     end of a deep call chain and a large returned frame are definitely lost, as memcheck
