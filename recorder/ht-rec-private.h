@@ -266,7 +266,7 @@ ht_rec_stream_reserve (HtRecStream *s, size_t need)
   return s->buf + sizeof (HtChunkHeader) + s->len;
 }
 HT_REC_HIDDEN bool ht_rec_stream_init (HtRecStream *s);
-HT_REC_HIDDEN void ht_rec_stream_enqueue (HtRecStream *s);
+HT_REC_HIDDEN unsigned ht_rec_stream_enqueue (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_stream_flush (HtRecStream *s);
 HT_REC_HIDDEN void ht_rec_streams_write (void);
 HT_REC_HIDDEN void ht_rec_streams_write_some (unsigned max);

@@ -310,12 +310,18 @@ ht_rec_streams_write_some (unsigned max)
 }
 
 /* The buffered records join the queue as one chunk; the stream goes on in a fresh buffer
- * (or, out of memory, in the same one once written).  Caller holds the stream's lock. */
-void
+ * (or, out of memory, in the same one once written).  Returns how many buffers the queue
+ * holds up to the stream's last one.  Caller holds the stream's lock. */
+unsigned
 ht_rec_stream_enqueue (HtRecStream *s)
 {
   if (s->len == 0)
-    return;
+    {
+      pthread_mutex_lock (&queue_lock);
+      unsigned n = queued;
+      pthread_mutex_unlock (&queue_lock);
+      return n;
+    }
   HtRecQueued *q = (HtRecQueued *) s->buf;
   *q = (HtRecQueued){ NULL, s, (uint32_t) s->len };
   uint8_t *fresh = buffer_get ();
@@ -333,7 +339,8 @@ ht_rec_stream_enqueue (HtRecStream *s)
     s->buf = fresh;
   ht_rec_stream_drop (s);
   if (!fresh || !async || n > WRITE_AHEAD)
-    ht_rec_streams_write (); /* no writer, or it is behind: write now */
+    ht_rec_streams_write_some (n); /* no writer, or it is behind: write now */
+  return n;
 }
 
 /* Flushes the stream and writes the queue: its records are in the file on return.
@@ -341,8 +348,10 @@ ht_rec_stream_enqueue (HtRecStream *s)
 void
 ht_rec_stream_flush (HtRecStream *s)
 {
-  ht_rec_stream_enqueue (s);
-  ht_rec_streams_write ();
+  /* the queue up to the stream's buffer, not what others queue meanwhile: the sampler's
+   * flush would otherwise go on writing while busy threads fill buffers, and its next
+   * SYNC mark, which bounds what a reader holds, come late */
+  ht_rec_streams_write_some (ht_rec_stream_enqueue (s));
 }
 
 /* The sampler: waits until a buffer is queued or `ns` passed. */
