@@ -252,6 +252,15 @@ replay (uint32_t stream, uint64_t stamp, uintptr_t ptr, bool alloc, size_t size,
   return true;
 }
 
+/* The writer is about to replay an event of `ptr` a few records on: its slot's line is
+ * loaded meanwhile (the table is large; nearly every probe missed the cache). */
+void
+ht_rec_live_prefetch (uintptr_t ptr)
+{
+  if (enabled && live.slots)
+    __builtin_prefetch (&live.slots[mix (ptr) & live.mask], 1);
+}
+
 void
 ht_rec_live_replay_alloc (uint32_t stream, uint64_t stamp, uintptr_t ptr, size_t size)
 {

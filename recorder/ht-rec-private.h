@@ -481,6 +481,7 @@ HT_REC_HIDDEN void ht_rec_live_replay_free (uint32_t stream, uint64_t stamp, uin
 HT_REC_HIDDEN void ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, uintptr_t ptr,
                                               uint64_t *freed_size);
 HT_REC_HIDDEN void ht_rec_live_sync (uint64_t stamp);
+HT_REC_HIDDEN void ht_rec_live_prefetch (uintptr_t ptr);
 HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
 HT_REC_HIDDEN void ht_rec_live_scan_at_exit (void);
 

@@ -209,6 +209,18 @@ write_chunk (HtChunkHeader h, size_t len)
     }
 }
 
+/* The raw entry after the one at p. */
+static inline const uint8_t *
+raw_next (const uint8_t *p)
+{
+  const HtRawEntry *x = (const HtRawEntry *) (const void *) p;
+  if (x->kind == HT_RAW_ALLOC)
+    return p + HT_RAW_ALLOC_BYTES;
+  return p + (x->kind == HT_RAW_PTR ? HT_RAW_PTR_HEAD : HT_RAW_RECORD_HEAD) + HT_RAW_PAD (x->aux);
+}
+
+#define LIVE_AHEAD 8 /* records between the prefetch of a live-table slot and its replay */
+
 /* Encodes a queued buffer into chunks (a new one whenever a column fills) and writes them.
  * Caller holds write_lock. */
 static void
@@ -225,6 +237,10 @@ write_queued (HtRecQueued *q)
   uint64_t live_stamp = s->live_stamp;
   const uint8_t *p = (const uint8_t *) q + sizeof (HtChunkHeader), *end = p + q->len;
   uint8_t *row = scratch + sizeof (HtChunkHeader);
+  bool live = ht_rec_live_enabled ();
+  const uint8_t *ahead = p;
+  for (int k = 0; live && k < LIVE_AHEAD && ahead < end; k++)
+    ahead = raw_next (ahead);
   while (p < end)
     {
       HtChunkHeader h = { HT_CHUNK_MAGIC, 0, id, 0, e->last_stamp };
@@ -236,6 +252,13 @@ write_queued (HtRecQueued *q)
           const HtRawEntry *x = (const HtRawEntry *) (const void *) p;
           if (r != row && ht_encoder_full (e))
             break;
+          if (live && ahead < end)
+            {
+              const HtRawEntry *y = (const HtRawEntry *) (const void *) ahead;
+              if (y->kind != HT_RAW_RECORD)
+                ht_rec_live_prefetch (y->ptr);
+              ahead = raw_next (ahead);
+            }
           /* the live-block table orders streams as the analyzer will: by stamp, each
            * stream's never going back (a thread moved to a CPU whose TSC lags) */
           uint64_t when = live_stamp = x->stamp > live_stamp ? x->stamp : live_stamp;
