@@ -463,6 +463,7 @@ HT_REC_HIDDEN uintptr_t ht_rec_python_type_of (uintptr_t block, size_t size,
                                                void *ctx);
 HT_REC_HIDDEN size_t ht_rec_python_type_name (uintptr_t type, char *out, size_t size);
 HT_REC_HIDDEN uint32_t ht_rec_python_gc_head (uintptr_t block, uintptr_t type);
+HT_REC_HIDDEN int ht_rec_python_capture (HtRecThread *t, uintptr_t *out, int max);
 HT_REC_HIDDEN int ht_rec_python_merge (HtRecStream *s, void *const *native, int n, uintptr_t *out,
                                        int max);
 HT_REC_HIDDEN char **ht_rec_env_for_exec (char *const envp[], size_t *mapped);
@@ -554,6 +555,8 @@ HT_REC_HIDDEN void ht_rec_zstd_release (int slot);
 HT_REC_HIDDEN void ht_rec_unwind_configure (void);
 HT_REC_HIDDEN void ht_rec_unwind_init (void);
 HT_REC_HIDDEN int ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max);
+HT_REC_HIDDEN int ht_rec_unwind_until (HtRecThread *t, uintptr_t lo, uintptr_t hi,
+                                       uintptr_t *ips, int max);
 HT_REC_HIDDEN void ht_rec_unwind_report (void);
 HT_REC_HIDDEN void ht_rec_unwind_forget (void);
 

@@ -70,15 +70,22 @@ static struct
 
 static void python_frames_init (void);
 
-/* HEAPTRAIL_PYTHON_FRAMES=0: native frames only (bench/ measures what frames cost).  Read
- * by ht_rec_python_configure before the recorder's variables leave the environment. */
+/* HEAPTRAIL_PYTHON_FRAMES=0: native frames only (bench/ measures what frames cost).
+ * HEAPTRAIL_NATIVE_FRAMES=all (record --native-frames all): every native frame, the
+ * interpreter's own included, with the Python frames in place of the evaluation loop's;
+ * by default only the native frames below the innermost evaluation loop are kept (see
+ * ht_rec_python_capture).  Read by ht_rec_python_configure before the recorder's
+ * variables leave the environment. */
 static bool frames_wanted = true;
+static bool all_native;
 
 void
 ht_rec_python_configure (void)
 {
   const char *off = getenv ("HEAPTRAIL_PYTHON_FRAMES");
   frames_wanted = !(off && strcmp (off, "0") == 0);
+  const char *native = getenv ("HEAPTRAIL_NATIVE_FRAMES");
+  all_native = native && strcmp (native, "all") == 0;
 }
 
 /* "python", "python3", "python3.11", "python3.11d": a CPython executable's name. */
@@ -486,6 +493,31 @@ ht_rec_python_merge (HtRecStream *s, void *const *native, int n, uintptr_t *out,
       out[k++] = ip;
     }
   return k;
+}
+
+/* A CPython thread's stack as Python's own tools show it, and what heaptrail records by
+ * default: the native frames below the innermost evaluation loop (the C code that
+ * allocated: PyDict_New, a C extension's function), then every Python frame, innermost
+ * first (tracemalloc's traceback, reversed).  The interpreter's native frames around and
+ * between evaluation loops (main, Py_RunMain, PyEval_EvalCode, a C function calling
+ * back) are left out, and so is their cost: only the frames below the loop are walked.
+ * Returns the depth in `out` (room for `max`), or -1 when the thread runs no Python now or
+ * every native frame was asked for (ht_rec_python_merge's way then). */
+int
+ht_rec_python_capture (HtRecThread *t, uintptr_t *out, int max)
+{
+  if (!py.on || all_native)
+    return -1;
+  uintptr_t pyf[HT_REC_MAX_FRAMES];
+  bool run_end[HT_REC_MAX_FRAMES];
+  int np = python_stack (&t->stream, pyf, run_end, HT_REC_MAX_FRAMES);
+  if (np == 0 || np >= max)
+    return -1;
+  int k = ht_rec_unwind_until (t, py.eval_start, py.eval_end, out, max - np);
+  if (k < 0)
+    return -1; /* no evaluation loop on this stack: its native frames are its stack */
+  memcpy (out + k, pyf, (size_t) np * sizeof *pyf);
+  return k + np;
 }
 
 bool

@@ -392,17 +392,24 @@ ht_rec_trace_capture (HtRecThread *t)
       t->generation = gen;
     }
   void *ips[HT_REC_MAX_FRAMES + 16];
-  int depth = ht_rec_unwind (t, (uintptr_t *) ips, ht_rec_max_frames + 16);
   /* ips[0] is the innermost frame; the tree is built from the outermost one. */
   void **frames = ips;
-  /* In a CPython program, the Python frames take the place of the evaluation loop's. */
   void *merged[2 * HT_REC_MAX_FRAMES + 16];
-  int m = ht_rec_python_merge (&t->stream, frames, depth, (uintptr_t *) merged,
-                               (int) (sizeof merged / sizeof merged[0]) - 1);
-  if (m >= 0)
+  int room = (int) (sizeof merged / sizeof merged[0]) - 1;
+  /* In a CPython program: the native frames below the evaluation loop, then Python's */
+  int depth = ht_rec_python_capture (t, (uintptr_t *) merged, room);
+  if (depth >= 0)
+    frames = merged;
+  else
     {
-      frames = merged;
-      depth = m;
+      depth = ht_rec_unwind (t, (uintptr_t *) ips, ht_rec_max_frames + 16);
+      /* every native frame asked for: the Python frames take the evaluation loop's place */
+      int m = ht_rec_python_merge (&t->stream, frames, depth, (uintptr_t *) merged, room);
+      if (m >= 0)
+        {
+          frames = merged;
+          depth = m;
+        }
     }
   /* A stack deeper than the limit keeps its innermost frames under a marker frame, so the
    * analyzer shows it as cut rather than as a stack starting where the cut fell. */

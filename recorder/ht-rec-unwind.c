@@ -374,6 +374,18 @@ verify_reused (const uintptr_t *ips, int n, int max)
     atomic_fetch_add (&n_mismatch, 1);
 }
 
+/* Drops the thread's cached frame sizes when one was withdrawn since. */
+static inline void
+sizes_fresh (HtRecThread *t)
+{
+  uint32_t epoch = atomic_load_explicit (&sizes_epoch, memory_order_relaxed);
+  if (HT_REC_UNLIKELY (t->sizes_epoch != epoch))
+    {
+      memset (t->sizes, 0, sizeof t->sizes);
+      t->sizes_epoch = epoch;
+    }
+}
+
 /* The calling thread's native stack, innermost first, without the recorder's frames: at
  * most `max` frames (max <= HT_REC_MAX_FRAMES + 16). */
 int
@@ -383,12 +395,7 @@ ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max)
   uintptr_t slot0 = sizes ? first_slot () : 0;
   uintptr_t top = slot0 ? stack_top (t) : 0;
   bool unknown = false;
-  uint32_t epoch = atomic_load_explicit (&sizes_epoch, memory_order_relaxed);
-  if (HT_REC_UNLIKELY (t->sizes_epoch != epoch))
-    {
-      memset (t->sizes, 0, sizeof t->sizes);
-      t->sizes_epoch = epoch;
-    }
+  sizes_fresh (t);
   if (slot0 && top > 1 && t->nat_n > 0)
     {
       int m = reuse (t, slot0, top, ips, max);
@@ -415,6 +422,75 @@ ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max)
   /* a stack cut at `max` frames is not kept: its outer part is not known */
   remember (t, ips, slots, n, known == n && n < max);
   return n;
+}
+
+static inline bool
+in_range (uintptr_t ip, uintptr_t lo, uintptr_t hi)
+{
+  return ip - 1 >= lo && ip - 1 < hi; /* a return address: the call is just before it */
+}
+
+#define UNTIL_MAX 32 /* native frames walked with learnt sizes before unwinding in full */
+
+/* ht_rec_unwind_until's frames from the frame sizes a full unwind has confirmed, or -1
+ * when a size is not known (or the frame is not within UNTIL_MAX). */
+static int
+walk_until (HtRecThread *t, uintptr_t lo, uintptr_t hi, uintptr_t *ips, int max)
+{
+  uintptr_t slot = sizes ? first_slot () : 0;
+  uintptr_t top = slot ? stack_top (t) : 0;
+  for (int k = 0; top > 1 && k < max && k < UNTIL_MAX; k++)
+    {
+      if (slot + sizeof (uintptr_t) > top)
+        return -1;
+      uintptr_t ip = *(const uintptr_t *) slot;
+      if (in_range (ip, lo, hi))
+        return k;
+      ips[k] = ip;
+      uint32_t size = thread_size_of (t, ip);
+      if (!size)
+        return -1;
+      slot += size;
+    }
+  return -1;
+}
+
+/* The same from a full unwind (which also teaches the frame sizes). */
+static int
+full_until (HtRecThread *t, uintptr_t lo, uintptr_t hi, uintptr_t *ips, int max)
+{
+  uintptr_t all[HT_REC_MAX_FRAMES + 16];
+  int n = ht_rec_unwind (t, all, HT_REC_MAX_FRAMES + 16);
+  for (int k = 0; k < n && k < max; k++)
+    {
+      if (in_range (all[k], lo, hi))
+        return k;
+      ips[k] = all[k];
+    }
+  return -1;
+}
+
+/* The calling thread's native frames below the innermost one whose return address lies in
+ * [lo, hi) (an interpreter's evaluation loop), innermost first, at most `max`: how many,
+ * or -1 when no frame is there.  Only those frames are walked, with the frame sizes a full
+ * unwind has confirmed; where one is not known, the stack is unwound in full and cut.
+ * With HEAPTRAIL_VERIFY_STACKS=1 every walk is compared with the full unwind. */
+int
+ht_rec_unwind_until (HtRecThread *t, uintptr_t lo, uintptr_t hi, uintptr_t *ips, int max)
+{
+  sizes_fresh (t);
+  int k = walk_until (t, lo, hi, ips, max);
+  if (k < 0)
+    return full_until (t, lo, hi, ips, max);
+  if (HT_REC_UNLIKELY (verify))
+    {
+      uintptr_t full[HT_REC_MAX_FRAMES + 16];
+      int m = full_until (t, lo, hi, full, max);
+      atomic_fetch_add (&n_reused, 1);
+      if (m != k || memcmp (full, ips, (size_t) k * sizeof *ips) != 0)
+        atomic_fetch_add (&n_mismatch, 1);
+    }
+  return k;
 }
 
 static int

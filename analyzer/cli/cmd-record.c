@@ -103,6 +103,9 @@ record_usage (void)
                      "\n"
                      "  -o, --output FILE   where to write the log\n"
                      "  --frames N          stack depth to record (1-255, default 64)\n"
+                     "  --native-frames all in a Python program, every native frame (the\n"
+                     "                      interpreter's own too), not only those below the\n"
+                     "                      innermost evaluation loop (the default, cheaper)\n"
                      "  --follow-fork       record forked children too, each into\n"
                      "                      heaptrail.PROGRAM.PID.htr beside FILE\n"
                      "  --no-follow-exec    stop recording when PROGRAM executes another\n"
@@ -121,7 +124,7 @@ cmd_record (int argc, char **argv)
 {
   const char *output = NULL;
   long frames = 64;
-  gboolean follow_fork = FALSE, follow_exec = TRUE, graph = FALSE;
+  gboolean follow_fork = FALSE, follow_exec = TRUE, graph = FALSE, all_native = FALSE;
   guint64 sample = 0;
   int i = 1;
   for (; i < argc; i++)
@@ -164,6 +167,15 @@ cmd_record (int argc, char **argv)
         follow_exec = FALSE;
       else if (strcmp (a, "--graph") == 0)
         graph = TRUE;
+      else if ((strcmp (a, "--native-frames") == 0 && i + 1 < argc)
+               || g_str_has_prefix (a, "--native-frames="))
+        {
+          const char *v = a[15] == '=' ? a + 16 : argv[++i];
+          if (strcmp (v, "all") != 0 && strcmp (v, "inner") != 0)
+            return fail (EXIT_USAGE, NULL, _("--native-frames takes 'all' or 'inner', not '%s'"),
+                         v);
+          all_native = strcmp (v, "all") == 0;
+        }
       else if ((strcmp (a, "--sample") == 0 && i + 1 < argc) || g_str_has_prefix (a, "--sample="))
         {
           const char *v = a[8] == '=' ? a + 9 : argv[++i];
@@ -228,6 +240,8 @@ cmd_record (int argc, char **argv)
         setenv ("HEAPTRAIL_FOLLOW_EXEC", "1", 1);
       if (graph)
         setenv ("HEAPTRAIL_GRAPH", "1", 1);
+      if (all_native)
+        setenv ("HEAPTRAIL_NATIVE_FRAMES", "all", 1);
       if (sample)
         setenv ("HEAPTRAIL_SAMPLE", sample_s, 1);
       execvp (child_argv[0], child_argv);

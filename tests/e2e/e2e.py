@@ -1382,28 +1382,32 @@ def case_sampling(c):
 def case_stack_cache(c):
     """the recorder's stack cache (ht-rec-unwind.c) gives the stack a full unwind gives, on
     every reused stack: recursion, alloca, qsort callbacks, longjmp and four threads at
-    -O0, -O1 and -O2, then python3 and sqlite3; and it is used"""
+    -O0, -O1 and -O2, then python3 (the native frames below the evaluation loop, walked
+    alone; and --native-frames all) and sqlite3; and it is used"""
     import re
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     sql = ("CREATE TABLE t(a, b); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
            "FROM c WHERE x < 20000) INSERT INTO t SELECT x, hex(randomblob(20)) FROM c; "
            "CREATE INDEX i ON t(b); SELECT count(*) FROM t WHERE b LIKE 'A%';")
-    programs = [[os.path.join(c.fixtures, f"fixture-unwind-O{level}")] for level in (0, 1, 2)]
-    programs.append([py, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                                      "python", "scenario.py")])
+    programs = [([os.path.join(c.fixtures, f"fixture-unwind-O{level}")], ())
+                for level in (0, 1, 2)]
+    scenario = [py, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python",
+                                 "scenario.py")]
+    programs += [(scenario, ()), (scenario, ("--native-frames", "all"))]
     if shutil.which("sqlite3"):
-        programs.append(["sqlite3", ":memory:", sql])
+        programs.append((["sqlite3", ":memory:", sql], ()))
     env = dict(os.environ, HEAPTRAIL_VERIFY_STACKS="1")
-    for prog in programs:
+    for prog, options in programs:
         log = os.path.join(c.work, "cache.htr")
-        p = subprocess.run([c.heaptrail, "record", "-o", log, "--"] + prog, cwd=c.work, env=env,
-                           capture_output=True, text=True)
+        p = subprocess.run([c.heaptrail, "record", "-o", log, *options, "--"] + prog,
+                           cwd=c.work, env=env, capture_output=True, text=True)
         expect(p.returncode == 0, f"{prog[0]} failed: {p.stderr[-500:]}")
         m = re.search(r"stack cache: (\d+) stacks reused, (\d+) unwound in full, (\d+) mismatches",
                       p.stderr)
         expect(m is not None, f"{prog[0]}: no stack cache report in {p.stderr[-300:]!r}")
         reused, full, bad = map(int, m.groups())
-        name = os.path.basename(prog[-1] if prog[0] == py else prog[0])
+        name = os.path.basename(prog[-1] if prog[0] == py else prog[0]) + "".join(
+            " " + o for o in options)
         expect(bad == 0, f"{name}: {bad} reused stacks differ from a full unwind")
         expect(reused > full, f"{name}: the cache is hardly used ({reused} reused, {full} full)")
         print(f"{name}: {reused} stacks reused, {full} unwound in full, none differs")
