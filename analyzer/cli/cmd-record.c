@@ -94,7 +94,8 @@ static int
 record_usage (void)
 {
   fprintf (stderr, _("Usage: %s record [-o FILE] [--frames N] [--follow-fork] [--no-follow-exec]\n"
-                     "                 [--graph | --sample SIZE] -- PROGRAM [ARGS...]\n"
+                     "                 [--graph | --sample SIZE] [--native-frames all]\n"
+                     "                 -- PROGRAM [ARGS...]\n"
                      "\n"
                      "Run PROGRAM under the recorder and write its allocations to FILE\n"
                      "(default heaptrail.PROGRAM.PID.htr).  Exits with PROGRAM's status.\n"

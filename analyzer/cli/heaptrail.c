@@ -36,7 +36,7 @@ usage (FILE *to)
                  "\n"
                  "Commands:\n"
                  "  record [-o FILE] [--frames N] [--follow-fork] [--no-follow-exec]\n"
-                 "         [--graph | --sample SIZE]\n"
+                 "         [--graph | --sample SIZE] [--native-frames all]\n"
                  "         [--print-recorder] -- PROGRAM [ARGS...]\n"
                  "                              record a program (--graph: with its heap graph)\n"
                  "  import LOG [-o DB]          import a log into a database\n"
