@@ -11,7 +11,8 @@
  * ht-rec-sampling.c record --sample: which allocations are recorded, and their frees
  * ht-rec-trace.c  stack capture, the trace tree, the module map
  * ht-rec-unwind.c native stacks: libunwind, and the slots that let a stack be reused
- * ht-rec-live.c   the live-block table of --graph, and its scan at snapshots and exit
+ * ht-rec-live.c   the live-block table of --graph, kept by the log's writer
+ * ht-rec-scan.c   the heap scan of --graph, at snapshots and at exit
  * ht-rec-zstd.c   chunk compression with libzstd (linked in statically)
  * ht-rec-process.c hooks on exec, _exit, abort, dlclose and on calls that could close or
  *                 take over the log's file descriptor
@@ -483,6 +484,16 @@ HT_REC_HIDDEN void ht_rec_live_replay_unfree (uint32_t stream, uint64_t stamp, u
                                               uint64_t *freed_size);
 HT_REC_HIDDEN void ht_rec_live_sync (uint64_t stamp);
 HT_REC_HIDDEN void ht_rec_live_prefetch (uintptr_t ptr);
+typedef struct
+{
+  uintptr_t ptr;
+  size_t size;
+} HtRecBlock;
+HT_REC_HIDDEN void ht_rec_live_drop_markers (void);
+HT_REC_HIDDEN size_t ht_rec_live_count (void);
+HT_REC_HIDDEN size_t ht_rec_live_blocks (HtRecBlock *out, size_t max);
+
+/* ht-rec-scan.c */
 HT_REC_HIDDEN void ht_rec_live_scan (void (*then) (void *), void *data);
 HT_REC_HIDDEN void ht_rec_live_scan_at_exit (void);
 
