@@ -558,8 +558,8 @@ HT_REC_HIDDEN bool ht_rec_own_ranges (HtRecRanges *out);
 
 /* ht-rec-zstd.c */
 HT_REC_HIDDEN bool ht_rec_zstd_init (void);
-HT_REC_HIDDEN size_t ht_rec_zstd_compress (const void *src, size_t len, const uint8_t **out,
-                                           int *slot);
+HT_REC_HIDDEN size_t ht_rec_zstd_compress (const void *src, const size_t *ends, int parts,
+                                          const uint8_t **out, int *slot);
 HT_REC_HIDDEN void ht_rec_zstd_release (int slot);
 
 /* ht-rec-unwind.c */

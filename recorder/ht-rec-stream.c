@@ -184,14 +184,19 @@ static _Alignas (64) uint8_t scratch[sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE
                                      + HT_ENCODE_FINISH_MAX];
 static _Alignas (64) HtEncoderColumns scratch_columns; /* not on ht_rec_solo's line */
 
-/* Writes one encoded chunk, compressed when zstd is at hand, with one write(2) so chunks of
- * different threads never interleave. */
+/* Writes one encoded chunk, `row` bytes of row and the columns `e` finished after it,
+ * compressed when zstd is at hand, with one write(2) so chunks of different threads never
+ * interleave. */
 static void
-write_chunk (HtChunkHeader h, size_t len)
+write_chunk (HtChunkHeader h, size_t row, size_t len, const HtEncoder *e)
 {
+  size_t ends[HT_COLUMNS + 1] = { row };
+  for (int i = 0; i < HT_COLUMNS; i++)
+    ends[i + 1] = ends[i] + e->col_len[i];
+  ends[HT_COLUMNS] = len; /* the trailer goes with the last column */
   const uint8_t *packed;
   int slot;
-  size_t n = ht_rec_zstd_compress (scratch + sizeof h, len, &packed, &slot);
+  size_t n = ht_rec_zstd_compress (scratch + sizeof h, ends, HT_COLUMNS + 1, &packed, &slot);
   if (n > 0)
     {
       h.flags |= HT_CHUNK_ZSTD;
@@ -290,7 +295,7 @@ write_queued (HtRecQueued *q)
           r += x->aux;
           p = data + HT_RAW_PAD (x->aux);
         }
-      write_chunk (h, (size_t) (r - row) + ht_encoder_finish (e, r));
+      write_chunk (h, (size_t) (r - row), (size_t) (r - row) + ht_encoder_finish (e, r), e);
     }
   s->live_stamp = live_stamp;
 }

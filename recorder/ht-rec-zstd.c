@@ -17,7 +17,6 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "ht-encoder.h"
 #include "ht-rec-private.h"
 
 #define POOL 4
@@ -83,38 +82,22 @@ ht_rec_zstd_init (void)
 }
 
 /* Compresses a chunk's payload as one frame, but each of its parts (the row, then each
- * column with the trailer after the last) in blocks of its own: every zstd block has one
- * Huffman table for its literals, and the columns' bytes are distributed too differently
- * to share one.  A reader decompresses the frame as any other. */
+ * column, the trailer with the last) in blocks of its own: every zstd block has one Huffman
+ * table for its literals, and the columns' bytes are distributed too differently to share
+ * one.  A reader decompresses the frame as any other. */
 static size_t
-compress_parts (ZSTD_CCtx *cctx, uint8_t *dst, size_t cap, const uint8_t *src, size_t len)
+compress_parts (ZSTD_CCtx *cctx, uint8_t *dst, size_t cap, const uint8_t *src,
+                const size_t *ends, int parts)
 {
-  size_t cut[HT_COLUMNS + 2];
-  int parts = 0;
-  uint32_t col[HT_COLUMNS];
-  size_t trailer = sizeof col, sum = 0;
-  if (len > trailer)
-    {
-      memcpy (col, src + len - trailer, trailer);
-      for (int i = 0; i < HT_COLUMNS; i++)
-        sum += col[i];
-    }
-  if (len <= trailer || sum > len - trailer)
-    return ZSTD_compress2 (cctx, dst, cap, src, len);
-  size_t at = len - trailer - sum;
-  cut[parts++] = at;
-  for (int i = 0; i < HT_COLUMNS - 1; i++)
-    cut[parts++] = at += col[i];
-  cut[parts++] = len;
   /* the frame states its size, as ZSTD_compress2's do: readers size their buffer by it */
-  size_t r = ZSTD_CCtx_setPledgedSrcSize (cctx, len);
+  size_t r = ZSTD_CCtx_setPledgedSrcSize (cctx, ends[parts - 1]);
   if (ZSTD_isError (r))
     return r;
   ZSTD_outBuffer out = { dst, cap, 0 };
   ZSTD_inBuffer in = { src, 0, 0 };
   for (int i = 0; i < parts; i++)
     {
-      in.size = cut[i];
+      in.size = ends[i];
       ZSTD_EndDirective how = i == parts - 1 ? ZSTD_e_end : ZSTD_e_flush;
       size_t left;
       do
@@ -128,19 +111,21 @@ compress_parts (ZSTD_CCtx *cctx, uint8_t *dst, size_t cap, const uint8_t *src, s
   return out.pos;
 }
 
-/* Compresses `len` bytes.  Returns the compressed size and the buffer holding it, and
- * keeps that context busy until ht_rec_zstd_release (slot); 0 when not worth it or no
- * context is free. */
+/* Compresses `parts` parts of `src` ending at ends[0] < ends[1] < ... (the last the
+ * length).  Returns the compressed size and the buffer holding it, and keeps that context
+ * busy until ht_rec_zstd_release (slot); 0 when not worth it or no context is free. */
 size_t
-ht_rec_zstd_compress (const void *src, size_t len, const uint8_t **out, int *slot)
+ht_rec_zstd_compress (const void *src, const size_t *ends, int parts, const uint8_t **out,
+                      int *slot)
 {
+  size_t len = ends[parts - 1];
   if (!atomic_load_explicit (&ready, memory_order_acquire) || len < 256)
     return 0;
   for (int i = 0; i < POOL; i++)
     {
       if (atomic_exchange_explicit (&pool[i].busy, 1, memory_order_acquire))
         continue;
-      size_t n = compress_parts (pool[i].cctx, pool[i].out, pool[i].cap, src, len);
+      size_t n = compress_parts (pool[i].cctx, pool[i].out, pool[i].cap, src, ends, parts);
       if (ZSTD_isError (n) || n >= len)
         {
           atomic_store_explicit (&pool[i].busy, 0, memory_order_release);
