@@ -66,6 +66,8 @@ typedef struct HtRecStream
   size_t len;          /* bytes of raw entries in buf, after the header's room */
   uint32_t tick;       /* events seen; every 64th is timed */
   uint32_t solo_run;   /* exact stamps in a row since this stream last saw another writer */
+  bool busy_clock;     /* solo, its last clock reading was within HT_SOLO_STAMP_UNITS of the
+                          stamp before: the next events may skip reading (ht_rec_event_stamp) */
   _Atomic uint64_t spent; /* estimated stamp units spent recording this stream's events */
   struct HtRecStream *next;
   uint8_t *buf; /* room for a chunk header, then HT_REC_BUFFER_SIZE bytes of raw entries */
@@ -578,17 +580,33 @@ HT_REC_HIDDEN void ht_rec_trace_init (void);
  * known), nothing needs ordering against this thread's events: the event repeats the
  * stream's previous stamp (a delta of 0, which costs nothing once compressed) for up to
  * HT_SOLO_STAMP_UNITS, and the first record after a flush is always stamped afresh (so a
- * SYNC's promise holds). */
+ * SYNC's promise holds).
+ *
+ * Reading the clock is itself a third of what an event costs (rdtsc takes 10 ns on the
+ * machines bench/ runs on), so while the thread is busy (its last clock reading found less
+ * than HT_SOLO_STAMP_UNITS since its stamp before) only one event in HT_SOLO_READ_EVERY reads
+ * it; the others repeat the stamp.  An inherited stamp is never later than the event's true
+ * time, so order holds (ht-rec-stream.c); what it costs is time resolution at the end of a
+ * burst: an event may be dated as early as the last reading, at most HT_SOLO_READ_EVERY - 1
+ * events back and never before the last flush (the sampler's, every 10 ms).  A thread that
+ * sleeps longer is stamped exactly on waking: its buffer was flushed meanwhile. */
 #define HT_SOLO_STAMP_UNITS 1024 /* 64 Ki cycles of the TSC, 20-30 us */
+#define HT_SOLO_READ_EVERY 16    /* a power of 2: compared with the stream's tick */
 
 static inline uint64_t
 ht_rec_event_stamp (HtRecStream *s)
 {
-  uint64_t now = ht_rec_stamp ();
   uint32_t solo = atomic_load_explicit (&ht_rec_solo, memory_order_relaxed);
   if (HT_REC_LIKELY (solo == s->id))
-    return now - s->last_stamp < HT_SOLO_STAMP_UNITS && s->len != 0 ? s->last_stamp : now;
-  return ht_rec_event_stamp_shared (s, solo, now);
+    {
+      if (HT_REC_LIKELY (s->busy_clock && s->len != 0
+                         && (s->tick & (HT_SOLO_READ_EVERY - 1)) != 0))
+        return s->last_stamp;
+      uint64_t now = ht_rec_stamp ();
+      s->busy_clock = now - s->last_stamp < HT_SOLO_STAMP_UNITS;
+      return s->busy_clock && s->len != 0 ? s->last_stamp : now;
+    }
+  return ht_rec_event_stamp_shared (s, solo, ht_rec_stamp ());
 }
 
 HT_REC_HIDDEN uint32_t ht_rec_trace_capture (HtRecThread *t);
