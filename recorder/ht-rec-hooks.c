@@ -46,7 +46,13 @@ static _Alignas (64) uint8_t bootstrap_arena[64 * 1024];
 static size_t bootstrap_used;
 static _Atomic int resolving;
 
-static __thread int guard __attribute__ ((tls_model ("initial-exec")));
+/* The recursion guard: 0 when free, else held, and then either 1 or the address of the
+ * slot holding the hook's return address into the program (HT_ENTRY_SLOT), which the
+ * unwinder starts from instead of walking out of the recorder's frames (ht_rec_entry_slot). */
+__thread uintptr_t ht_rec_guard __attribute__ ((tls_model ("initial-exec")));
+/* Evaluated in an exported hook itself (begin is inlined into it): our functions keep frame
+ * pointers, so the return address into the program sits just above the hook's frame. */
+#define HT_ENTRY_SLOT ((uintptr_t) __builtin_frame_address (0) + sizeof (void *))
 static __thread int resolving_here __attribute__ ((tls_model ("initial-exec")));
 
 static bool
@@ -130,49 +136,50 @@ resolve (void)
 bool
 ht_rec_guard_enter (void)
 {
-  if (guard)
+  if (ht_rec_guard)
     return false;
-  guard = 1;
+  ht_rec_guard = 1;
   return true;
 }
 
 void
 ht_rec_guard_leave (void)
 {
-  guard = 0;
+  ht_rec_guard = 0;
 }
 
 /* The sampler thread never records anything it does. */
 void
 ht_rec_guard_forever (void)
 {
-  guard = 1;
+  ht_rec_guard = 1;
 }
 
-/* True when this call should be recorded; takes the guard. */
-static inline bool
-begin (void)
+/* True when this call should be recorded; takes the guard, with the hook's entry slot. */
+static inline __attribute__ ((always_inline)) bool
+begin_at (uintptr_t slot)
 {
   if (HT_REC_UNLIKELY (atomic_load_explicit (&ht_rec_state, memory_order_relaxed) != HT_REC_ON))
     {
-      if (guard)
+      if (ht_rec_guard)
         return false;
-      guard = 1;
+      ht_rec_guard = 1;
       ht_rec_init ();
-      guard = 0;
+      ht_rec_guard = 0;
       if (atomic_load_explicit (&ht_rec_state, memory_order_relaxed) != HT_REC_ON)
         return false;
     }
-  if (guard)
+  if (ht_rec_guard)
     return false;
-  guard = 1;
+  ht_rec_guard = slot;
   return true;
 }
+#define begin() begin_at (HT_ENTRY_SLOT)
 
 static inline void
 end (void)
 {
-  guard = 0;
+  ht_rec_guard = 0;
 }
 
 static inline void

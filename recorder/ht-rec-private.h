@@ -161,6 +161,7 @@ extern HT_REC_HIDDEN int ht_rec_max_frames;
 
 /* ht-rec-hooks.c */
 HT_REC_HIDDEN bool ht_rec_guard_enter (void);
+extern HT_REC_HIDDEN __thread uintptr_t ht_rec_guard __attribute__ ((tls_model ("initial-exec")));
 HT_REC_HIDDEN void ht_rec_guard_leave (void);
 HT_REC_HIDDEN void ht_rec_guard_forever (void);
 

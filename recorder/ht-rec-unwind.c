@@ -187,10 +187,11 @@ learn_stack (void)
     }
 }
 
-/* Where the return address into the allocating function lies: our own functions keep
- * frame pointers, so the chain of saved frame pointers leads out of the recorder. */
+/* Where the return address into the allocating function lies: the hook said where, in
+ * the recursion guard (ht-rec-hooks.c); else our own functions keep frame pointers, so the
+ * chain of saved frame pointers leads out of the recorder. */
 static __attribute__ ((noinline)) uintptr_t
-first_slot (void)
+first_slot_walk (void)
 {
   uintptr_t *fp = __builtin_frame_address (0);
   for (int n = 0; n < 16 && fp; n++)
@@ -200,6 +201,13 @@ first_slot (void)
       fp = (uintptr_t *) fp[0];
     }
   return 0;
+}
+
+static inline uintptr_t
+first_slot (void)
+{
+  uintptr_t slot = ht_rec_guard;
+  return HT_REC_LIKELY (slot > 1) ? slot : first_slot_walk ();
 }
 
 /* The top of the calling thread's stack, or 0 when unknown: no slot is read above it. */
