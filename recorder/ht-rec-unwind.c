@@ -157,10 +157,12 @@ learn_size (uintptr_t ip, uint32_t size)
   pthread_mutex_unlock (&sizes_lock);
 }
 
-/* One slow unwind, which knows each frame's stack pointer: the size of every frame of the
- * current stack is learnt (a frame's size is its caller's stack pointer minus its own). */
+/* One slow unwind, which knows each frame's stack pointer: the size of the program's
+ * `frames` innermost frames is learnt (a frame's size is its caller's stack pointer minus
+ * its own).  Each step costs libunwind two system calls (it masks signals around its cache),
+ * so the unwind goes no further than the outermost frame it has to learn. */
 static void
-learn_stack (void)
+learn_stack (int frames)
 {
   unw_context_t ctx;
   unw_cursor_t cur;
@@ -175,9 +177,14 @@ learn_stack (void)
       unw_get_reg (&cur, UNW_REG_SP, &sp);
       bool signal = unw_is_signal_frame (&cur) > 0;
       if (have_prev && !is_own (prev_ip))
-        learn_size (prev_ip, prev_signal || signal || sp <= prev_sp || sp - prev_sp >= SIZE_DYNAMIC
-                               ? SIZE_DYNAMIC
-                               : (uint32_t) (sp - prev_sp));
+        {
+          learn_size (prev_ip, prev_signal || signal || sp <= prev_sp
+                                   || sp - prev_sp >= SIZE_DYNAMIC
+                                 ? SIZE_DYNAMIC
+                                 : (uint32_t) (sp - prev_sp));
+          if (--frames <= 0)
+            break;
+        }
       prev_ip = ip;
       prev_sp = sp;
       prev_signal = signal;
@@ -423,7 +430,14 @@ ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max)
   int known = compute_slots (ips, n, slot0, top, slots, &unknown);
   if (known < n && unknown)
     {
-      learn_stack ();
+      int outermost = known - 1; /* the outermost frame whose size is not known */
+      for (int k = n - 2; k >= known; k--) /* the last needs no size */
+        if (size_of (ips[k]) == 0)
+          {
+            outermost = k;
+            break;
+          }
+      learn_stack (outermost + 1);
       unknown = false;
       known = compute_slots (ips, n, slot0, top, slots, &unknown);
     }
