@@ -25,6 +25,10 @@
  * writes every 10 ms comes after every record stamped before T, so when the writer meets
  * it, markers older than T go (ht_rec_live_sync); a scan, which drains every stream, drops
  * them all.  Kept until a scan, they filled the table with every address ever freed.
+ *
+ * While a single stream has ever carried the program's events (ht_rec_threads_alone), no
+ * older event can come late, and a FREE takes its block out of the table at once: no
+ * marker, nothing pending (python3 and most programs that never start a thread).
  */
 typedef struct
 {
@@ -207,6 +211,13 @@ replay (uint32_t stream, uint64_t stamp, uintptr_t ptr, bool alloc, size_t size,
   while (live.slots[i].ptr && live.slots[i].ptr != ptr)
     i = (i + 1) & live.mask;
   HtRecLive *e = &live.slots[i];
+  if (!alloc && !e->freed && ht_rec_threads_alone ())
+    {
+      *size_was = e->size; /* 0 for a block the table never saw (an UNFREE may bring it back) */
+      if (e->ptr)
+        table_remove (i);
+      return true;
+    }
   if (e->ptr)
     {
       if (!newer (stamp, stream, alloc, e))

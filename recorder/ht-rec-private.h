@@ -364,6 +364,14 @@ HT_REC_HIDDEN bool ht_rec_threads_init (uint32_t base);
 HT_REC_HIDDEN uint32_t ht_rec_threads_new_stream_id (void);
 HT_REC_HIDDEN uint32_t ht_rec_threads_next_stream_id (void);
 HT_REC_HIDDEN HtRecStream *ht_rec_thread_stream_new (void);
+extern HT_REC_HIDDEN _Atomic uint32_t ht_rec_threads_streams_given;
+
+/* Whether a single stream has ever carried the program's events (ht-rec-live.c). */
+static inline bool
+ht_rec_threads_alone (void)
+{
+  return atomic_load_explicit (&ht_rec_threads_streams_given, memory_order_acquire) <= 1;
+}
 
 /* The calling thread's stream, created on its first event. */
 static inline HtRecStream *

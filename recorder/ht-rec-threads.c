@@ -83,11 +83,24 @@ put_thread (HtRecStream *s)
   ht_rec_stream_put (s, HT_REC_THREAD, ht_rec_stamp (), 1, (uint64_t) ht_rec_gettid (), 0);
 }
 
+/* How many times a stream was handed to a thread (the shared one counts each time), up to
+ * 2.  A thread counts before its first event is stamped, so while the writer reads 1, the
+ * events it replays are the only ones there are or were (ht_rec_threads_alone). */
+_Atomic uint32_t ht_rec_threads_streams_given;
+
+static void
+count_stream_given (void)
+{
+  if (atomic_load_explicit (&ht_rec_threads_streams_given, memory_order_relaxed) < 2)
+    atomic_fetch_add_explicit (&ht_rec_threads_streams_given, 1, memory_order_seq_cst);
+}
+
 /* ht_rec_thread_stream's way when the thread has no stream yet, or no longer. */
 HtRecStream *
 ht_rec_thread_stream_new (void)
 {
   HtRecThread *t;
+  count_stream_given ();
   if (tls_exited)
     return ht_rec_late_stream ();
 
