@@ -76,12 +76,9 @@ mix (uintptr_t p)
 static bool
 table_rebuild (HtRecLiveTable *t, size_t cap, bool live_only)
 {
-  HtRecLive *n = ht_rec_mmap (cap * sizeof *n);
+  HtRecLive *n = ht_rec_mmap_table (cap * sizeof *n);
   if (!n)
     return false;
-  /* written before it is read: a probe that reads a fresh page maps the shared zero page,
-   * and the write that follows copies it and flushes every CPU's TLB (an IPI each time) */
-  memset (n, 0, cap * sizeof *n);
   size_t used = 0;
   for (size_t i = 0; t->slots && i <= t->mask; i++)
     if (t->slots[i].ptr && !(live_only && t->slots[i].freed))

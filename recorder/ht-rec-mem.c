@@ -84,19 +84,35 @@ ht_rec_own_ranges (HtRecRanges *out)
   return ok;
 }
 
-void *
-ht_rec_mmap (size_t size)
+static void *
+map_anonymous (size_t size, int flags)
 {
   /* MAP_NORESERVE makes our mappings differ from the program's anonymous ones, so the
    * kernel never merges one of ours into a program's mapping (a thread stack, say): the
    * heap scan of --graph reads whole mappings and must never read the recorder's memory */
-  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                  -1, 0);
+  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | flags, -1, 0);
   if (p == MAP_FAILED)
     return NULL;
   own_add (p, size);
   atomic_fetch_add (&own_bytes, size);
   return p;
+}
+
+void *
+ht_rec_mmap (size_t size)
+{
+  return map_anonymous (size, 0);
+}
+
+/* For a table probed before it is written: its pages are mapped now, written.  Left to
+ * fault, a probe that reads a fresh page maps the shared zero page, and the write that
+ * follows copies it and flushes every CPU's TLB (an interrupt to each: the writer's
+ * core too). */
+void *
+ht_rec_mmap_table (size_t size)
+{
+  return map_anonymous (size, MAP_POPULATE);
 }
 
 void

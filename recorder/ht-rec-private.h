@@ -458,6 +458,7 @@ HT_REC_HIDDEN size_t ht_rec_program_path (char *out, size_t size);
 HT_REC_HIDDEN size_t ht_rec_read_cmdline (char *out, size_t size);
 HT_REC_HIDDEN void ht_rec_write_program_suppressions (void);
 HT_REC_HIDDEN void *ht_rec_mmap (size_t size);
+HT_REC_HIDDEN void *ht_rec_mmap_table (size_t size);
 HT_REC_HIDDEN void ht_rec_munmap (void *p, size_t size);
 HT_REC_HIDDEN uint32_t ht_rec_trace_next_node (void);
 HT_REC_HIDDEN void ht_rec_trace_set_next_node (uint32_t node);

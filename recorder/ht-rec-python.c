@@ -378,7 +378,7 @@ code_id_shared (HtRecStream *s, uintptr_t code, uintptr_t table, uintptr_t filen
   if ((codes_used + 1) * 2 > codes_mask + 1)
     {
       size_t cap = codes ? (codes_mask + 1) * 2 : 4096;
-      HtPyCode *t = ht_rec_mmap (cap * sizeof *t);
+      HtPyCode *t = ht_rec_mmap_table (cap * sizeof *t);
       if (!t)
         goto out;
       for (size_t i = 0; codes && i <= codes_mask; i++)

@@ -250,7 +250,7 @@ static bool
 table_grow (void)
 {
   size_t cap = table ? (table_mask + 1) * 2 : 16384;
-  HtRecTraceSlot *t = ht_rec_mmap (cap * sizeof *t);
+  HtRecTraceSlot *t = ht_rec_mmap_table (cap * sizeof *t);
   if (!t)
     return false;
   if (table)
