@@ -24,7 +24,7 @@ ht_rec_mono_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-/* For timing the recorder itself (one event in 64): fenced, so that the interval measured
+/* For timing the recorder itself (one event in 256): fenced, so that the interval measured
  * is the work done, not what out-of-order execution lets slip in or out of it. */
 uint64_t
 ht_rec_stamp_fenced (void)

@@ -10,8 +10,8 @@
 
 #include "ht-rec-private.h"
 
-/* The recorder's own cost is sampled: one event in 64 is timed from here to its stamp
- * and counted 64 times, which is unbiased and keeps fences off the other 63. */
+/* The recorder's own cost is sampled: one event in 256 is timed from here to its stamp
+ * and counted 256 times, which is unbiased and keeps fences off the other 255. */
 static inline uint64_t
 timing_start (HtRecStream *s)
 {

@@ -50,7 +50,7 @@
 #define HT_REC_MAX_FRAMES 255
 #define HT_REC_BUFFER_SIZE (256u * 1024u) /* bytes of raw entries per stream buffer */
 #define HT_REC_TRACE_CACHE 4096          /* per-thread (parent, ip) -> node cache slots */
-#define HT_REC_TIMING_EVERY 64           /* one event in 64 measures the recorder's cost */
+#define HT_REC_TIMING_EVERY 256          /* one event in 256 measures the recorder's cost */
 
 /* One output stream: a thread's, the control stream, or the shared stream of threads
  * that already ran their exit destructor.  `lock` is uncontended except when the
@@ -64,7 +64,7 @@ typedef struct HtRecStream
   uint32_t id;
   uint64_t last_stamp; /* the stamp of the stream's latest record */
   size_t len;          /* bytes of raw entries in buf, after the header's room */
-  uint32_t tick;       /* events seen; every 64th is timed */
+  uint32_t tick;       /* events seen; every 256th is timed */
   uint32_t solo_run;   /* exact stamps in a row since this stream last saw another writer */
   bool busy_clock;     /* solo, its last clock reading was within HT_SOLO_STAMP_UNITS of the
                           stamp before: the next events may skip reading (ht_rec_event_stamp) */
@@ -147,6 +147,7 @@ typedef struct HtRecThread
   uintptr_t nat_slots[HT_REC_MAX_FRAMES + 16];    /* where each return address lay */
   HtRecFrameSize sizes[HT_REC_SIZE_CACHE];        /* confirmed frame sizes, recently used */
   uint32_t sizes_epoch;                           /* ht-rec-unwind.c's, when sizes was right */
+  uintptr_t self;                                 /* pthread_self () of the thread it serves */
 } HtRecThread;
 
 typedef enum

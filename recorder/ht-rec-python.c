@@ -424,7 +424,7 @@ python_stack (HtRecStream *s, uintptr_t *out, bool *run_end, int max)
 {
   const HtPyLayout *L = py.L;
   uintptr_t tstate = (uintptr_t) py.tstate ();
-  if (!tstate || load_ptr (tstate, L->tstate_thread_id) != (uintptr_t) pthread_self ())
+  if (!tstate || load_ptr (tstate, L->tstate_thread_id) != ((const HtRecThread *) s)->self)
     return 0; /* 3.11 returns the GIL holder's state: it must be ours */
   uintptr_t frame;
   if (L->tstate_frame_holder >= 0)

@@ -145,8 +145,9 @@ ht_rec_thread_stream_new (void)
   /* a new stream, or one recycled empty: its encoder was cleared with it */
   t->stream.enc.last_stamp = ht_rec_stamp ();
   /* the first event sets the thread up (mmap, libunwind's cache): timing it and counting it
-   * 64 times would swamp short runs, so the sampling starts with the next one */
+   * 256 times would swamp short runs, so the sampling starts with the next one */
   t->stream.tick = 1;
+  t->self = (uintptr_t) pthread_self ();
   ht_rec_tls_thread = t;
   pthread_setspecific (thread_key, t);
   put_thread (&t->stream);
