@@ -29,7 +29,7 @@
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 7 /* 7: the age column, ALLOC_FREED; 6: columns, FREE_AGE,
+#define HT_FORMAT_VERSION 8 /* 8: COUNTED; 7: the age column, ALLOC_FREED; 6: columns, FREE_AGE,
                               ALLOC_REUSE; 5: SAMPLING, FRAMES; 4: IMAGE;
                               3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift, slots,
                               zstd, SNAPSHOT */
@@ -188,6 +188,9 @@ typedef enum
                              code at trace node address ip is, symbolized already (innermost
                              inlined frame first), before the first TRACE_NODE naming it;
                              written by converters (heaptrack's files), never the recorder */
+  HT_REC_COUNTED = 0x20,  /* dstamp, calls, bytes: record --sample; the allocations a thread
+                             made since its previous COUNTED, recorded or not, which makes the
+                             totals exact (format 8) */
   HT_REC_IMAGE = 0x1a,    /* dstamp, pid, exe length, exe bytes, command line length, command
                              line bytes (NUL-terminated arguments): the process executed a
                              new program, which goes on with this log (instead of a header);

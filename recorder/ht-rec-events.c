@@ -46,7 +46,10 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
   uint64_t t0 = timing_start (s);
   uint32_t node = t ? ht_rec_trace_capture (t) : 0;
   ht_rec_stream_lock (s);
-  ht_rec_raw_alloc (s, ht_rec_event_stamp (s), (uintptr_t) ptr, size, node);
+  uint64_t stamp = ht_rec_event_stamp (s);
+  if (ht_rec_sample_mean)
+    ht_rec_sampling_put_counted (s, stamp); /* this allocation included */
+  ht_rec_raw_alloc (s, stamp, (uintptr_t) ptr, size, node);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);
 }

@@ -205,12 +205,13 @@ malloc (size_t size)
     return bootstrap_alloc (size, 16);
   if (ht_rec_sample_mean)
     {
-      /* --sample: most allocations only count down the bytes to the next recorded one */
+      /* --sample: most allocations only count down the bytes to the next recorded one.
+       * Those the recorder would not record (its own, or while paused) are not counted */
       void *p = real.malloc (size);
-      if (!p || ht_rec_sampling_skips (size) || !begin ())
+      if (!p || ht_rec_guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
+          || ht_rec_sampling_skips (size) || !begin ())
         return p;
-      if (!atomic_load_explicit (&ht_rec_paused, memory_order_relaxed))
-        ht_rec_on_alloc_counted (p, size);
+      ht_rec_on_alloc_counted (p, size);
       end ();
       return p;
     }

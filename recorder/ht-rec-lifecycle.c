@@ -31,6 +31,7 @@ bool ht_rec_attached;    /* started by heaptrail_attach in a running process */
 static void
 write_end (uint64_t reason)
 {
+  ht_rec_sampling_put_counted_all ();
   uint64_t now = ht_rec_stamp ();
   ht_rec_write_sample (now);
   ht_rec_flush_all (now);
@@ -161,6 +162,7 @@ at_fork_child (void)
 {
   ht_rec_streams_unlock (true);
   ht_rec_sampling_unlock ();
+  ht_rec_sample_counted = (HtRecCounted){ 0 }; /* the parent's, in the parent's log */
   ht_rec_threads_unlock ();
   ht_rec_trace_unlock_all ();
   ht_rec_file_forget ();

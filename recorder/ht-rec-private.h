@@ -131,6 +131,13 @@ typedef struct
 #define HT_REC_SIZE_CACHE 512 /* per-thread frame size cache slots */
 
 /* Per-thread state, mmap'd on the thread's first recorded event. */
+/* record --sample: every allocation a thread made since it last wrote COUNTED, recorded or
+ * not (ht-rec-sampling.c). */
+typedef struct
+{
+  uint64_t calls, bytes;
+} HtRecCounted;
+
 typedef struct HtRecThread
 {
   HtRecStream stream;
@@ -148,6 +155,7 @@ typedef struct HtRecThread
   HtRecFrameSize sizes[HT_REC_SIZE_CACHE];        /* confirmed frame sizes, recently used */
   uint32_t sizes_epoch;                           /* ht-rec-unwind.c's, when sizes was right */
   uintptr_t self;                                 /* pthread_self () of the thread it serves */
+  HtRecCounted *counted;                          /* its thread's ht_rec_sample_counted */
 } HtRecThread;
 
 typedef enum
@@ -190,7 +198,11 @@ HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
 extern HT_REC_HIDDEN uint64_t ht_rec_sample_mean;
 extern HT_REC_HIDDEN _Atomic uint8_t *ht_rec_sample_filter;
 extern HT_REC_HIDDEN __thread int64_t ht_rec_sample_left __attribute__ ((tls_model ("initial-exec")));
+extern HT_REC_HIDDEN __thread HtRecCounted ht_rec_sample_counted
+  __attribute__ ((tls_model ("initial-exec")));
 HT_REC_HIDDEN bool ht_rec_sampling_init (uint64_t mean);
+HT_REC_HIDDEN void ht_rec_sampling_put_counted (HtRecStream *s, uint64_t stamp);
+HT_REC_HIDDEN void ht_rec_sampling_put_counted_all (void);
 HT_REC_HIDDEN bool ht_rec_sampling_take (uintptr_t ptr, size_t size);
 HT_REC_HIDDEN bool ht_rec_sampling_release (uintptr_t ptr);
 HT_REC_HIDDEN bool ht_rec_sampling_unrelease (uintptr_t ptr);
@@ -200,10 +212,13 @@ HT_REC_HIDDEN void ht_rec_sampling_unlock (void);
 /* --sample's fast paths, taken by the hooks before anything else. */
 #define HT_REC_SAMPLE_FILTER_BITS 13 /* 8 KiB: stays in cache; a false hit costs a lookup */
 
-/* Counts an allocation down; true when it is not recorded (the common case). */
+/* Counts an allocation down; true when it is not recorded (the common case).  Every
+ * allocation that comes here is counted, so that the totals are exact (COUNTED). */
 static inline bool
 ht_rec_sampling_skips (size_t size)
 {
+  ht_rec_sample_counted.calls++;
+  ht_rec_sample_counted.bytes += size;
   int64_t left = ht_rec_sample_left - (int64_t) size;
   if (HT_REC_LIKELY (left > 0))
     {
@@ -386,6 +401,7 @@ ht_rec_thread_stream (void)
 HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
 HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
 HT_REC_HIDDEN void ht_rec_flush_all (uint64_t before);
+HT_REC_HIDDEN void ht_rec_threads_add_counted (HtRecCounted *sum);
 HT_REC_HIDDEN void ht_rec_threads_reset_encoders (void);
 HT_REC_HIDDEN void ht_rec_threads_hold (bool on);
 HT_REC_HIDDEN void ht_rec_threads_lock (void);

@@ -7,6 +7,12 @@
  * is one subtraction: no stack is captured, nothing is written.  The analyzer weights
  * each recorded allocation by 1/p (ht-import.c), which makes every total unbiased.
  *
+ * Every allocation is counted on the way (two additions to the thread's own counters),
+ * and the counts go to the log in COUNTED records: with each recorded allocation, at the
+ * thread's exit and at the end.  The totals are then exact, not estimated; only what a
+ * thread still running at the end allocated since its last recorded allocation (about
+ * SIZE bytes) is missing, or a thread that never had one.
+ *
  * Only frees of recorded blocks are written.  Recorded blocks live in a small table under
  * a mutex; in front of it, a byte per hash bucket counts the recorded blocks whose address
  * falls in it, so a free of anything else costs one load and no lock.
@@ -24,6 +30,7 @@ uint64_t ht_rec_sample_mean; /* SIZE in bytes; 0 = every allocation is recorded 
 _Atomic uint8_t *ht_rec_sample_filter; /* recorded blocks per bucket (saturates at 255) */
 #define filter ht_rec_sample_filter
 __thread int64_t ht_rec_sample_left __attribute__ ((tls_model ("initial-exec")));
+__thread HtRecCounted ht_rec_sample_counted __attribute__ ((tls_model ("initial-exec")));
 static __thread uint64_t sample_rng __attribute__ ((tls_model ("initial-exec")));
 static __thread uintptr_t sample_freed __attribute__ ((tls_model ("initial-exec")));
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -224,4 +231,39 @@ ht_rec_sampling_unrelease (uintptr_t ptr)
   sample_freed = 0;
   remember (ptr);
   return true;
+}
+
+/* Writes the calling thread's counts since its last COUNTED to `s` (its lock held). */
+void
+ht_rec_sampling_put_counted (HtRecStream *s, uint64_t stamp)
+{
+  HtRecCounted *c = &ht_rec_sample_counted;
+  if (!ht_rec_sample_mean || c->calls == 0)
+    return;
+  uint8_t *p = ht_rec_record_begin (s, HT_REC_COUNTED, stamp, 2 * HT_VARINT_MAX);
+  p += ht_varint_put (p, c->calls);
+  p += ht_varint_put (p, c->bytes);
+  ht_rec_record_end (s, p);
+  *c = (HtRecCounted){ 0 };
+}
+
+/* At the end of the log: the counts of every thread still running (read from their
+ * counters: whatever they add meanwhile is not recorded anyway) and the caller's. */
+void
+ht_rec_sampling_put_counted_all (void)
+{
+  if (!ht_rec_sample_mean)
+    return;
+  HtRecCounted sum = { 0 };
+  ht_rec_threads_add_counted (&sum);
+  if (!ht_rec_tls_thread) /* a thread with a stream was in the list */
+    {
+      sum.calls += ht_rec_sample_counted.calls;
+      sum.bytes += ht_rec_sample_counted.bytes;
+    }
+  ht_rec_sample_counted = (HtRecCounted){ 0 };
+  if (sum.calls == 0)
+    return;
+  ht_rec_stream_put (ht_rec_control_stream (), HT_REC_COUNTED, ht_rec_stamp (), 2, sum.calls,
+                     sum.bytes);
 }

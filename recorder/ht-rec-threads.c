@@ -35,6 +35,9 @@ thread_exit (void *arg)
 {
   HtRecThread *t = arg;
   bool entered = ht_rec_guard_enter ();
+  ht_rec_stream_lock (&t->stream);
+  ht_rec_sampling_put_counted (&t->stream, ht_rec_stamp ());
+  ht_rec_stream_unlock (&t->stream);
   ht_rec_stream_put (&t->stream, HT_REC_THREAD_END, ht_rec_stamp (), 0, 0, 0);
   pthread_mutex_lock (&registry_lock);
   ht_rec_stream_lock (&t->stream);
@@ -148,6 +151,7 @@ ht_rec_thread_stream_new (void)
    * 256 times would swamp short runs, so the sampling starts with the next one */
   t->stream.tick = 1;
   t->self = (uintptr_t) pthread_self ();
+  t->counted = &ht_rec_sample_counted;
   ht_rec_tls_thread = t;
   pthread_setspecific (thread_key, t);
   put_thread (&t->stream);
@@ -164,6 +168,22 @@ ht_rec_threads_time (void)
     total += atomic_load_explicit (&t->stream.spent, memory_order_relaxed);
   pthread_mutex_unlock (&registry_lock);
   return total;
+}
+
+/* Adds the --sample counts of every thread with a stream to `sum` (at the end of the log:
+ * what they count meanwhile is not recorded). */
+void
+ht_rec_threads_add_counted (HtRecCounted *sum)
+{
+  pthread_mutex_lock (&registry_lock);
+  for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
+    if (t->counted)
+      {
+        HtRecCounted c = *(volatile HtRecCounted *) t->counted;
+        sum->calls += c.calls;
+        sum->bytes += c.bytes;
+      }
+  pthread_mutex_unlock (&registry_lock);
 }
 
 /* Time spent by the recorder outside any thread's events (the sampler's ticks). */

@@ -87,6 +87,8 @@ cmd_summary (int argc, char **argv)
         }
       json_builder_end_array (b);
       JSON_INT (b, "sampled_allocations", s.sampled_allocations);
+      JSON_INT (b, "counted_allocations", s.counted_allocations);
+      JSON_INT (b, "counted_bytes", s.counted_bytes);
       JSON_STR (b, "end_reason", s.end_reason);
       JSON_STR (b, "exec_chain", s.exec_chain ? s.exec_chain : "");
       JSON_INT (b, "exec_released_blocks", s.exec_released_blocks);
@@ -127,8 +129,17 @@ cmd_summary (int argc, char **argv)
                 "are unbiased estimates\n"),
               rate, (long long) s.sampled_allocations);
     }
-  printf (_("allocations: %lld calls, %s in total; frees: %lld\n"), (long long) s.allocations,
-          total, (long long) s.frees);
+  if (s.sample_bytes > 0 && s.counted_allocations > 0)
+    {
+      g_autofree char *counted = ht_format_size ((double) s.counted_bytes, FALSE);
+      printf (_("allocations: %lld calls, %s in total, counted exactly (the sample estimates "
+                "%lld calls, %s); frees: %lld\n"),
+              (long long) s.counted_allocations, counted, (long long) s.allocations, total,
+              (long long) s.frees);
+    }
+  else
+    printf (_("allocations: %lld calls, %s in total; frees: %lld\n"), (long long) s.allocations,
+            total, (long long) s.frees);
   if (s.sample_bytes > 0)
     printf (_("temporary allocations: not known (a sampled recording does not see every "
               "allocation)\n"));

@@ -88,8 +88,14 @@ facts_of (HtSummaryView *self, const HtSummary *s, gboolean has_graph)
                                            s->pid);
   g_autofree char *dur = g_strdup_printf (_("%.2f s, ended by %s"), s->duration_s,
                                           s->end_reason);
-  g_autofree char *allocs = g_strdup_printf (_("%lld calls, %s in total"),
-                                             (long long) s->allocations, total);
+  g_autofree char *counted = ht_format_size ((double) s->counted_bytes, FALSE);
+  g_autofree char *allocs
+    = s->sample_bytes > 0 && s->counted_allocations > 0
+        ? g_strdup_printf (_("%lld calls, %s in total, counted exactly (the sample estimates "
+                             "%lld calls, %s)"),
+                           (long long) s->counted_allocations, counted,
+                           (long long) s->allocations, total)
+        : g_strdup_printf (_("%lld calls, %s in total"), (long long) s->allocations, total);
   g_autofree char *peak_s = g_strdup_printf (_("%s in %lld blocks, at %.3f s"), peak,
                                              (long long) s->peak_heap_blocks, s->peak_time_s);
   g_autofree char *supp = ht_format_size ((double) s->suppressed_bytes, FALSE);

@@ -166,6 +166,7 @@ typedef struct
   guint64 sample_mean;     /* record --sample's bytes; 0 when every allocation was recorded */
   GHashTable *frame_sets;  /* ip -> HtFrameSet: frames a converter symbolized (FRAMES) */
   guint64 sampled_allocs;  /* ALLOC records read (the allocations themselves when exact) */
+  guint64 counted_calls, counted_bytes; /* --sample: what COUNTED records say, exactly */
   double short_lived_ms;
   guint64 short_lived_stamps; /* the same, in stamp units */
   guint64 span_origin;  /* the stamp time buckets count from */

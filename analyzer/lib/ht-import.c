@@ -651,6 +651,10 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     case HT_REC_FRAMES:
       on_frames (im, e);
       return TRUE;
+    case HT_REC_COUNTED:
+      im->counted_calls += e->counted.calls;
+      im->counted_bytes += e->counted.bytes;
+      return TRUE;
     case HT_REC_SAMPLING:
       if (im->sample_mean && im->sample_mean != e->sampling.mean)
         {

@@ -193,6 +193,8 @@ typedef struct
   gint64 exec_released_blocks, exec_released_bytes; /* blocks an exec took away */
   gint64 sample_bytes;        /* record --sample: one allocation per this many bytes, or 0 */
   gint64 sampled_allocations; /* allocations the log holds (all of them when not sampled) */
+  gint64 counted_allocations, counted_bytes; /* --sample (format 8 on): every allocation,
+                                                counted by the recorder; 0 when not known */
   gboolean attached;          /* heaptrail attach: the process ran before the recording */
   char *warning;
 } HtSummary;

@@ -535,6 +535,10 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
               }
           }
           break;
+        case HT_REC_COUNTED:
+          e.counted.calls = cursor_varint (&c);
+          e.counted.bytes = cursor_varint (&c);
+          break;
         case HT_REC_SAMPLING:
           e.sampling.mean = cursor_varint (&c);
           if (e.sampling.mean == 0 || e.sampling.mean > (G_GUINT64_CONSTANT (1) << 48))

@@ -47,6 +47,7 @@ typedef struct
     struct { guint64 reason; } end;                        /* END */
     struct { guint64 count; } lost;                        /* LOST */
     struct { guint64 mean; } sampling;                     /* SAMPLING: --sample's bytes */
+    struct { guint64 calls, bytes; } counted;              /* COUNTED: --sample's exact counts */
     /* FRAMES: owned by the event; functions[i], files[i], lines[i], innermost first */
     struct { guint64 ip; char *module; guint count; char **functions, **files;
              guint *lines; } frames;

@@ -39,6 +39,8 @@ ht_query_summary (HtDb *db, HtSummary *s, GError **error)
   s->exec_released_bytes = ht_db_meta_int (db, "exec_released_bytes");
   s->sample_bytes = ht_db_meta_int (db, "sample_bytes");
   s->sampled_allocations = ht_db_meta_int (db, "sampled_allocations");
+  s->counted_allocations = ht_db_meta_int (db, "counted_allocations");
+  s->counted_bytes = ht_db_meta_int (db, "counted_bytes");
   if (!s->end_reason)
     s->end_reason = g_strdup (s->complete ? "exit" : "incomplete");
   if (!s->exe)

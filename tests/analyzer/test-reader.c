@@ -138,6 +138,10 @@ append_compressed_chunk (Writer *w)
   g_assert_cmpuint (rec_alloc (w, 2006, q, 4000, 1), ==, HT_REC_ALLOC_SLOT);
   g_assert_cmpuint (rec_free (w, 2007, r), ==, HT_REC_FREE);
   g_assert_cmpuint (rec_free (w, 2008, r), ==, HT_REC_FREE_SLOT | ht_recent_slot (r));
+  /* --sample's exact counts (format 8) */
+  rec_stamp (w, HT_REC_COUNTED, 2009);
+  put_varint (w->chunk, 123456);
+  put_varint (w->chunk, G_GUINT64_CONSTANT (1) << 36);
   chunk_finish (w);
   GByteArray *raw = w->chunk;
   gsize cap = ZSTD_compressBound (raw->len);
@@ -280,7 +284,8 @@ test_round_trip (void)
     { HT_REC_ALLOC, 1160 },  { HT_REC_ALLOC, 1170 },  { HT_REC_SAMPLE, 1200 },
     { HT_REC_ALLOC, 2001 },  { HT_REC_FREE, 2002 },   { HT_REC_ALLOC, 2003 },
     { HT_REC_FREE, 2004 },   { HT_REC_FREE, 2005 },   { HT_REC_ALLOC, 2006 },
-    { HT_REC_FREE, 2007 },   { HT_REC_FREE, 2008 },   { HT_REC_END, 2300 },
+    { HT_REC_FREE, 2007 },   { HT_REC_FREE, 2008 },   { HT_REC_COUNTED, 2009 },
+    { HT_REC_END, 2300 },
   };
   g_assert_cmpuint (ev->len, ==, G_N_ELEMENTS (want));
   for (guint i = 0; i < ev->len; i++)
@@ -304,6 +309,9 @@ test_round_trip (void)
     g_assert_cmpuint (g_array_index (ev, HtEvent, 9 + i).alloc.ptr, ==, ptrs[i]);
   g_assert_cmpuint (g_array_index (ev, HtEvent, 11).alloc.size, ==, 20);
   g_assert_cmpuint (g_array_index (ev, HtEvent, 14).alloc.size, ==, 4000);
+  HtEvent *counted = &g_array_index (ev, HtEvent, 17);
+  g_assert_cmpuint (counted->counted.calls, ==, 123456);
+  g_assert_cmpuint (counted->counted.bytes, ==, G_GUINT64_CONSTANT (1) << 36);
   HtEvent *sample = &g_array_index (ev, HtEvent, 8);
   g_assert_cmpuint (sample->sample.rss, ==, 4096 * 100);
   g_assert_cmpuint (sample->sample.recorder, ==, 1 << 20);

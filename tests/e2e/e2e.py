@@ -1313,9 +1313,10 @@ def case_stacks_cut_and_folded(c):
 
 
 def case_sampling(c):
-    """record --sample: totals, per-site sizes and counts, and what is left at exit are
-    within the tolerance the sampling's own variance gives (4 standard deviations) of the
-    exact recording of the same program; that tolerance is itself within 5%"""
+    """record --sample: per-site sizes and counts, the estimated totals and what is left at
+    exit are within the tolerance the sampling's own variance gives (4 standard deviations)
+    of the exact recording of the same program; that tolerance is itself within 5%.  The
+    counted totals are the exact recording's"""
     import math
     prog = os.path.join(c.fixtures, "fixture-sampling")
     exact, _ = c.record("exact.htr", prog)
@@ -1369,6 +1370,19 @@ def case_sampling(c):
     text = c.ht("summary", sampled).stdout
     expect("one allocation per 8192 B" in text and "estimates" in text,
            f"summary does not state the rate: {text[:300]}")
+    # every allocation is counted on the way (COUNTED): the totals are the exact run's, on
+    # one thread and on eight that exit before main does
+    counted = [(ss, se)]
+    threads = os.path.join(c.fixtures, "fixture-threads")
+    counted.append((c.ht_json("summary", c.record("sampled-threads.htr", threads,
+                                                  options=("--sample", "8KiB"))[0]),
+                    c.ht_json("summary", c.record("exact-threads.htr", threads)[0])))
+    for s, e in counted:
+        expect((s["counted_allocations"], s["counted_bytes"])
+               == (e["allocations"], e["allocated_bytes"]),
+               f"counted {s['counted_allocations']} calls, {s['counted_bytes']} B; the exact "
+               f"run {e['allocations']}, {e['allocated_bytes']} B")
+    expect("counted exactly" in text, f"summary does not give the counted totals: {text[:400]}")
     # a sampled heap cannot be scanned for leaks: refused, in one line
     p = c.ht("record", "--graph", "--sample", "512KiB", "--", prog, check=False)
     expect(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
