@@ -126,7 +126,11 @@ ht_rec_thread_stream_new (void)
     {
       t = ht_rec_mmap (sizeof *t);
       if (t)
-        t->stream.id = next_stream_id++;
+        {
+          t->stream.id = next_stream_id++;
+          /* written before it is probed (see ht_rec_mmap_table) */
+          memset (t->cache, 0, sizeof t->cache);
+        }
     }
   if (t)
     t->stream.owned = true;
