@@ -35,8 +35,9 @@
 #define HT_ENCODE_MAX 48                 /* largest ALLOC / FREE / UNFREE / mark record row */
 #define HT_ENCODE_COLUMN (32u * 1024u)    /* bytes per column in a chunk */
 #define HT_ENCODE_FINISH_MAX (HT_COLUMNS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
-#define HT_ENCODE_BLOCKS 8192             /* live blocks a FREE_AGE can name: 2-way sets */
-#define HT_ENCODE_FREED 4096              /* freed pointers an ALLOC_FREED can name: 2-way */
+#define HT_ENCODE_WAYS 4                  /* entries per set of the two tables below */
+#define HT_ENCODE_BLOCKS 16384            /* live blocks a FREE_AGE can name */
+#define HT_ENCODE_FREED 8192              /* freed pointers an ALLOC_FREED can name */
 
 /* Where a chunk's columns are built: whoever encodes provides them at each chunk's start
  * (the recorder has one set for its writer, not one per thread). */
@@ -181,46 +182,60 @@ ht_encode_head (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp)
   return p;
 }
 
-/* The pointer's set of two entries in the block table. */
+/* The pointer's set of HT_ENCODE_WAYS entries in the block table.  Sets of two lost one
+ * live block in ten on micro-deep (4,096 in flight), whose frees then named a pointer. */
 static inline HtEncoderBlock *
 ht_encoder_set (HtEncoder *e, uint64_t ptr)
 {
-  return &e->blocks[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 52) * 2];
+  return &e->blocks[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 52) * HT_ENCODE_WAYS];
 }
-_Static_assert (HT_ENCODE_BLOCKS == 2 << (64 - 52), "the block hash yields 12 bits of set");
+_Static_assert (HT_ENCODE_BLOCKS == HT_ENCODE_WAYS << (64 - 52),
+                "the block hash yields 12 bits of set");
 
-/* The pointer's set of two entries in the table of freed pointers. */
+/* The pointer's set of HT_ENCODE_WAYS entries in the table of freed pointers. */
 static inline HtEncoderBlock *
 ht_encoder_freed_set (HtEncoder *e, uint64_t ptr)
 {
-  return &e->freed[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 53) * 2];
+  return &e->freed[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 53) * HT_ENCODE_WAYS];
 }
-_Static_assert (HT_ENCODE_FREED == 2 << (64 - 53), "the freed hash yields 11 bits of set");
+_Static_assert (HT_ENCODE_FREED == HT_ENCODE_WAYS << (64 - 53),
+                "the freed hash yields 11 bits of set");
+
+/* `ptr`'s entry in its set, or NULL. */
+static inline HtEncoderBlock *
+ht_encoder_set_find (HtEncoderBlock *set, uint64_t ptr)
+{
+  for (int i = 0; i < HT_ENCODE_WAYS; i++)
+    if (set[i].ptr == ptr)
+      return &set[i];
+  return NULL;
+}
 
 /* How many FREEs back the stream freed `ptr` (1: its latest FREE), or 0 when that is
  * beyond HT_FREED_WINDOW or not known; forgets it when found. */
 static inline uint64_t
 ht_encoder_freed_take (HtEncoder *e, uint64_t ptr)
 {
-  HtEncoderBlock *set = ht_encoder_freed_set (e, ptr);
-  HtEncoderBlock *b = set[1].ptr == ptr ? &set[1] : &set[0];
-  if (b->ptr != ptr || b->seq == 0 || e->frees + 1 - b->seq > HT_FREED_WINDOW)
+  HtEncoderBlock *b = ht_encoder_set_find (ht_encoder_freed_set (e, ptr), ptr);
+  if (!b || b->seq == 0 || e->frees + 1 - b->seq > HT_FREED_WINDOW)
     return 0;
   uint64_t index = e->frees + 1 - b->seq;
   b->seq = 0;
   return index;
 }
 
-/* Puts `ptr` in its 2-way set: in its own entry if it has one, else in the empty or older
- * of the two. */
+/* Puts `ptr` in its set: in its own entry if it has one, else in an empty or the oldest. */
 static inline void
 ht_encoder_set_put (HtEncoderBlock *set, uint64_t ptr, uint64_t seq)
 {
-  HtEncoderBlock *b = set[0].seq <= set[1].seq ? &set[0] : &set[1];
-  if (set[1].ptr == ptr)
-    b = &set[1];
-  else if (set[0].ptr == ptr)
-    b = &set[0];
+  HtEncoderBlock *b = ht_encoder_set_find (set, ptr);
+  if (!b)
+    {
+      b = &set[0];
+      for (int i = 1; i < HT_ENCODE_WAYS; i++)
+        if (set[i].seq < b->seq)
+          b = &set[i];
+    }
   *b = (HtEncoderBlock){ ptr, seq };
 }
 
@@ -284,11 +299,10 @@ ht_encode_ptr_record (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp, uin
   if (tag == HT_REC_FREE)
     {
       ht_encoder_freed_add (e, ptr);
-      HtEncoderBlock *set = ht_encoder_set (e, ptr);
-      HtEncoderBlock *b = set[1].ptr == ptr ? &set[1] : &set[0];
+      HtEncoderBlock *b = ht_encoder_set_find (ht_encoder_set (e, ptr), ptr);
       unsigned slot = ht_recent_slot (ptr);
-      uint64_t age = e->allocs + 1 - (b->seq >> 8);
-      if (b->ptr == ptr && b->seq != 0 && age <= HT_AGE_WINDOW)
+      uint64_t age = b ? e->allocs + 1 - (b->seq >> 8) : 0;
+      if (b && b->seq != 0 && age <= HT_AGE_WINDOW)
         {
           p = ht_encode_head (e, p, HT_REC_FREE_AGE, stamp);
           ht_encoder_put (e, HT_COL_AGE, age);
