@@ -39,11 +39,13 @@ static HtRecStream *control; /* stream 0 */
 static HtRecStream *late;    /* events of threads after their exit destructor */
 
 #define BUFFER_BYTES (sizeof (HtChunkHeader) + HT_REC_BUFFER_SIZE)
-/* Buffers queued at most before the filling thread writes them (16 MiB).  The writer is
- * behind in bursts (a --graph table growing, zstd's tables): at 16, python3's thread under
- * --graph wrote buffers itself for 3.3% of its samples; at 64 for none (A/B, 10 rounds:
- * 1.79 s -> 1.61 s; exact recordings and peak RSS unchanged). */
-#define WRITE_AHEAD 64
+/* Buffers queued at most before the filling thread writes them: 4 MiB, 16 MiB with --graph.
+ * There the writer is behind in bursts (its live-block table growing): at 16, python3's
+ * thread wrote buffers itself for 3.3% of its samples; at 64 for none (A/B, 10 rounds:
+ * 1.79 s -> 1.61 s).  Exact recordings gained nothing from 64, and micro-4t's peak RSS
+ * went from 16 to 29 MiB, its import's from 63 to 83 (later SYNCs). */
+#define WRITE_AHEAD 16
+#define WRITE_AHEAD_GRAPH 64
 
 /* A flushed buffer waiting in the queue, described in the chunk header's room. */
 typedef struct HtRecQueued
@@ -370,7 +372,7 @@ ht_rec_stream_enqueue (HtRecStream *s)
   if (fresh)
     s->buf = fresh;
   ht_rec_stream_drop (s);
-  if (!fresh || !async || n > WRITE_AHEAD)
+  if (!fresh || !async || n > (ht_rec_live_enabled () ? WRITE_AHEAD_GRAPH : WRITE_AHEAD))
     ht_rec_streams_write_some (n); /* no writer, or it is behind: write now */
   return n;
 }
