@@ -78,12 +78,16 @@ typedef struct
 static inline void
 ht_encoder_reset (HtEncoder *e)
 {
+  e->state_used = false;
+  e->continues = false;
+  e->next_ptr = 0;
+  /* nothing ever named a pointer since the last reset (a fresh encoder, the control
+   * stream's): the tables are still zero, and 400 KiB of them need not be touched */
+  if (e->allocs == 0 && e->frees == 0 && e->last_ptr == 0)
+    return;
   e->last_ptr = 0;
   e->allocs = 0;
   e->frees = 0;
-  e->next_ptr = 0;
-  e->state_used = false;
-  e->continues = false;
   memset (e->recent, 0, sizeof e->recent);
   memset (&e->reuse, 0, sizeof e->reuse);
   memset (e->blocks, 0, sizeof e->blocks);

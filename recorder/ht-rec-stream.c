@@ -388,9 +388,10 @@ ht_rec_stream_flush (HtRecStream *s)
   ht_rec_streams_write_some (ht_rec_stream_enqueue (s));
 }
 
-/* The sampler: waits until a buffer is queued or `ns` passed. */
+/* The sampler: waits until a buffer is queued, `*stop` is set (ht_rec_streams_wake) or `ns`
+ * passed. */
 void
-ht_rec_streams_wait (uint64_t ns)
+ht_rec_streams_wait (uint64_t ns, _Atomic bool *stop)
 {
   struct timespec until;
   clock_gettime (CLOCK_REALTIME, &until);
@@ -399,8 +400,17 @@ ht_rec_streams_wait (uint64_t ns)
   until.tv_nsec %= 1000000000;
   pthread_mutex_lock (&queue_lock);
   async = true;
-  if (!queue_head)
+  if (!queue_head && !atomic_load (stop)) /* read under the lock: no wake-up is lost */
     pthread_cond_timedwait (&queue_cond, &queue_lock, &until);
+  pthread_mutex_unlock (&queue_lock);
+}
+
+/* Wakes the sampler from ht_rec_streams_wait, once its `stop` is set. */
+void
+ht_rec_streams_wake (void)
+{
+  pthread_mutex_lock (&queue_lock);
+  pthread_cond_broadcast (&queue_cond);
   pthread_mutex_unlock (&queue_lock);
 }
 
