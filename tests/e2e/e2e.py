@@ -1890,10 +1890,21 @@ def case_graph_threads_handoff(c):
 
 def case_threads_handoff_monotonic(c):
     """the same hand-off with CLOCK_MONOTONIC stamps, the clock of machines without an
-    invariant TSC"""
+    invariant TSC; then three more times beside a busy loop on every core, so that threads
+    are preempted between taking a stamp and reading the solo name (a recorder that read
+    them the other way round failed here in 3 runs of 30)"""
     os.environ["HEAPTRAIL_CLOCK"] = "monotonic"
     case_threads_handoff(c)
     case_known_allocations(c)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(os.cpu_count() or 2)]
+    try:
+        for _ in range(3):
+            case_threads_handoff(c)
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
 
 
 
