@@ -5,7 +5,7 @@
  * stream's pointer state (ht-format.h), which lets it name a pointer in fewer bytes than
  * its delta:
  *
- *   FREE   of one of the last HT_AGE_WINDOW ALLOCs  ->  FREE_AGE:    tag, dstamp, age
+ *   FREE   of one of the last HT_AGE_WINDOW ALLOCs  ->  FREE_AGE:    tag, dstamp, live age
  *   FREE   ptr in its recent slot                   ->  FREE_SLOT:   (0x80 | slot), dstamp
  *   ALLOC  ptr on its class's reuse stack           ->  ALLOC_REUSE: tag, dstamp, depth, ...
  *   ALLOC  ptr where the previous ALLOC's chunk ends ->  ALLOC_NEXT:  tag, dstamp, size, node
@@ -33,17 +33,17 @@
 #include "ht-format.h"
 
 #define HT_ENCODE_MAX 48                 /* largest ALLOC / FREE / UNFREE / mark record row */
-#define HT_ENCODE_COLUMN (32u * 1024u)    /* bytes per column in a chunk */
-#define HT_ENCODE_FINISH_MAX (HT_COLUMNS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
+#define HT_ENCODE_COLUMN (32u * 1024u)    /* bytes per part of a column in a chunk */
+#define HT_ENCODE_FINISH_MAX (HT_PARTS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
 #define HT_ENCODE_WAYS 4                  /* entries per set of the two tables below */
 #define HT_ENCODE_BLOCKS 16384            /* live blocks a FREE_AGE can name */
-#define HT_ENCODE_FREED 8192              /* freed pointers an ALLOC_FREED can name */
+#define HT_ENCODE_FREED 16384             /* freed pointers an ALLOC_FREED can name */
 
 /* Where a chunk's columns are built: whoever encodes provides them at each chunk's start
  * (the recorder has one set for its writer, not one per thread). */
 typedef struct
 {
-  uint8_t bytes[HT_COLUMNS][HT_ENCODE_COLUMN];
+  uint8_t bytes[HT_PARTS][HT_ENCODE_COLUMN]; /* each column's first part, then more parts */
 } HtEncoderColumns;
 
 /* A block the stream allocated, in the encoder's table of them (seq: its ALLOC's number
@@ -58,7 +58,7 @@ typedef struct
 typedef struct
 {
   uint64_t last_stamp;              /* previous record's stamp (the chunk's base at first) */
-  uint32_t col_len[HT_COLUMNS];
+  uint32_t col_len[HT_PARTS];
   uint32_t unchecked;               /* records that fit before ht_encoder_full looks again */
   bool continues;                   /* this chunk goes on with the previous one's state */
   bool state_used;                  /* a chunk was finished since the reset */
@@ -69,6 +69,7 @@ typedef struct
   uint64_t next_ptr;                /* where the previous ALLOC's glibc chunk ends */
   uint64_t recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
+  HtLiveWindow live;
   HtEncoderBlock blocks[HT_ENCODE_BLOCKS];
   HtEncoderBlock freed[HT_ENCODE_FREED];
   HtEncoderColumns *cols;           /* the current chunk's */
@@ -81,6 +82,7 @@ ht_encoder_reset (HtEncoder *e)
   e->state_used = false;
   e->continues = false;
   e->next_ptr = 0;
+  ht_reuse_init (&e->reuse, HT_FORMAT_VERSION);
   /* nothing ever named a pointer since the last reset (a fresh encoder, the control
    * stream's): the tables are still zero, and 400 KiB of them need not be touched */
   if (e->allocs == 0 && e->frees == 0 && e->last_ptr == 0)
@@ -89,7 +91,7 @@ ht_encoder_reset (HtEncoder *e)
   e->allocs = 0;
   e->frees = 0;
   memset (e->recent, 0, sizeof e->recent);
-  memset (&e->reuse, 0, sizeof e->reuse);
+  ht_live_clear (&e->live);
   memset (e->blocks, 0, sizeof e->blocks);
   memset (e->freed, 0, sizeof e->freed);
 }
@@ -100,6 +102,8 @@ ht_encoder_start (HtEncoder *e, uint64_t base_stamp, HtEncoderColumns *cols)
 {
   e->cols = cols;
   e->last_stamp = base_stamp;
+  if (e->reuse.classes == 0) /* a zeroed encoder, never reset */
+    ht_reuse_init (&e->reuse, HT_FORMAT_VERSION);
   memset (e->col_len, 0, sizeof e->col_len);
   e->unchecked = 0;
   e->continues = e->state_used;
@@ -124,7 +128,7 @@ ht_encoder_full (HtEncoder *e)
       return false;
     }
   uint32_t most = 0;
-  for (int i = 0; i < HT_COLUMNS; i++)
+  for (int i = 0; i < HT_PARTS; i++)
     most = e->col_len[i] > most ? e->col_len[i] : most;
   uint32_t room = HT_ENCODE_COLUMN - most;
   if (room < 2 * HT_VARINT_MAX)
@@ -140,12 +144,12 @@ ht_encoder_finish (HtEncoder *e, uint8_t *row_end)
 {
   e->state_used = true; /* the reader will have seen this chunk: the next one continues */
   uint8_t *p = row_end;
-  for (int i = 0; i < HT_COLUMNS; i++)
+  for (int i = 0; i < HT_PARTS; i++)
     {
       memcpy (p, e->cols->bytes[i], e->col_len[i]);
       p += e->col_len[i];
     }
-  for (int i = 0; i < HT_COLUMNS; i++)
+  for (int i = 0; i < HT_PARTS; i++)
     {
       uint32_t n = e->col_len[i];
       uint8_t le[4] = { (uint8_t) n, (uint8_t) (n >> 8), (uint8_t) (n >> 16), (uint8_t) (n >> 24) };
@@ -155,10 +159,19 @@ ht_encoder_finish (HtEncoder *e, uint8_t *row_end)
   return (size_t) (p - row_end);
 }
 
+/* A varint in column `col`: its first byte in the first part, the value >> 7 as a varint
+ * in the more part when the first byte says it continues (ht-format.h). */
 static inline void
 ht_encoder_put (HtEncoder *e, HtColumn col, uint64_t v)
 {
-  e->col_len[col] += (uint32_t) ht_varint_put (e->cols->bytes[col] + e->col_len[col], v);
+  if (v < 0x80)
+    {
+      e->cols->bytes[col][e->col_len[col]++] = (uint8_t) v;
+      return;
+    }
+  e->cols->bytes[col][e->col_len[col]++] = (uint8_t) (v | 0x80);
+  unsigned more = HT_COLUMNS + col;
+  e->col_len[more] += (uint32_t) ht_varint_put (e->cols->bytes[more] + e->col_len[more], v >> 7);
 }
 
 static inline void
@@ -193,6 +206,7 @@ ht_encoder_set (HtEncoder *e, uint64_t ptr)
 {
   return &e->blocks[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 52) * HT_ENCODE_WAYS];
 }
+_Static_assert (HT_REUSE_CLASSES <= 256, "a block's class is the low byte of its seq");
 _Static_assert (HT_ENCODE_BLOCKS == HT_ENCODE_WAYS << (64 - 52),
                 "the block hash yields 12 bits of set");
 
@@ -200,10 +214,10 @@ _Static_assert (HT_ENCODE_BLOCKS == HT_ENCODE_WAYS << (64 - 52),
 static inline HtEncoderBlock *
 ht_encoder_freed_set (HtEncoder *e, uint64_t ptr)
 {
-  return &e->freed[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 53) * HT_ENCODE_WAYS];
+  return &e->freed[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 52) * HT_ENCODE_WAYS];
 }
-_Static_assert (HT_ENCODE_FREED == HT_ENCODE_WAYS << (64 - 53),
-                "the freed hash yields 11 bits of set");
+_Static_assert (HT_ENCODE_FREED == HT_ENCODE_WAYS << (64 - 52),
+                "the freed hash yields 12 bits of set");
 
 /* `ptr`'s entry in its set, or NULL. */
 static inline HtEncoderBlock *
@@ -254,7 +268,7 @@ static inline uint8_t *
 ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_t size,
                  uint32_t node)
 {
-  unsigned slot = ht_recent_slot (ptr), c = ht_reuse_class (size);
+  unsigned slot = ht_recent_slot (ptr), c = ht_reuse_class (&e->reuse, size);
   int depth = ht_reuse_find (&e->reuse, c, ptr);
   uint64_t index;
   if (depth >= 0)
@@ -280,7 +294,7 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
   else if ((index = ht_encoder_freed_take (e, ptr)) != 0)
     {
       p = ht_encode_head (e, p, HT_REC_ALLOC_FREED, stamp);
-      ht_encoder_put (e, HT_COL_PTR, index);
+      ht_encoder_put (e, HT_COL_AGE, index);
       e->last_ptr = ptr;
       e->recent[slot] = ptr;
     }
@@ -293,6 +307,7 @@ ht_encode_alloc (HtEncoder *e, uint8_t *p, uint64_t stamp, uint64_t ptr, uint64_
   ht_encoder_put (e, HT_COL_NODE, node);
   e->next_ptr = ptr + ht_chunk_size (size);
   ht_encoder_set_put (ht_encoder_set (e, ptr), ptr, ++e->allocs << 8 | c);
+  ht_live_alloc (&e->live, e->allocs);
   return p;
 }
 
@@ -305,8 +320,9 @@ ht_encode_ptr_record (HtEncoder *e, uint8_t *p, uint8_t tag, uint64_t stamp, uin
       ht_encoder_freed_add (e, ptr);
       HtEncoderBlock *b = ht_encoder_set_find (ht_encoder_set (e, ptr), ptr);
       unsigned slot = ht_recent_slot (ptr);
-      uint64_t age = b ? e->allocs + 1 - (b->seq >> 8) : 0;
-      if (b && b->seq != 0 && age <= HT_AGE_WINDOW)
+      uint64_t age = b && b->seq != 0 && e->allocs + 1 - (b->seq >> 8) <= HT_AGE_WINDOW
+                       ? ht_live_free (&e->live, e->allocs, b->seq >> 8) : 0;
+      if (age != 0)
         {
           p = ht_encode_head (e, p, HT_REC_FREE_AGE, stamp);
           ht_encoder_put (e, HT_COL_AGE, age);

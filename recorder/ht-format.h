@@ -24,17 +24,20 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #define HT_FILE_MAGIC "HTRAIL\r\n" /* 8 bytes; CR LF catch text-mode mangling */
-#define HT_FORMAT_VERSION 8 /* 8: COUNTED; 7: the age column, ALLOC_FREED; 6: columns, FREE_AGE,
+#define HT_FORMAT_VERSION 9 /* 9: split varints, live ages, 256 reuse classes of 16;
+                              8: COUNTED; 7: the age column, ALLOC_FREED; 6: columns, FREE_AGE,
                               ALLOC_REUSE; 5: SAMPLING, FRAMES; 4: IMAGE;
                               3: EDGES, ROOTS, SCAN; 2: SAMPLE recorder time, stamp_shift, slots,
                               zstd, SNAPSHOT */
 #define HT_FORMAT_VERSION_COLUMNS 6 /* chunks of this version on are split into columns */
 #define HT_FORMAT_VERSION_FREED 7 /* ... with the age column, and ALLOC_FREED */
+#define HT_FORMAT_VERSION_SPLIT 9 /* ... each column in two parts; FREE_AGE counts live blocks */
 #define HT_FORMAT_VERSION_OLDEST 2 /* older logs are refused with a message */
 #define HT_CHUNK_MAGIC 0x4b434854u /* "HTCK" little-endian */
 #define HT_CHUNK_MAX_PAYLOAD (16u << 20)
@@ -90,17 +93,26 @@ enum
   HT_HEADER_ATTACHED = 1, /* heaptrail attach: the process ran before the recording began */
 };
 
-/* A chunk's payload since format 6:
+/* A chunk's payload since format 9:
  *
- *   row | stamps | pointers | sizes | nodes | ages | 5 x uint32 (bytes of stamps .. ages)
+ *   row | stamps | pointers | sizes | nodes | ages       (first parts)
+ *       | stamps | pointers | sizes | nodes | ages       (more parts)
+ *       | 10 x uint32 (bytes of each part, in that order)
  *
  * The row holds each record's tag and every field not named below; "dstamp" fields are in
- * the stamp column, "dptr" / "slot" / "depth" in the pointer column, "age" and "index" in
- * the age column, an ALLOC's size and node in theirs.  A record's fields are read in the
- * order listed, each from its column; before format 6 every field follows its tag in the
- * row, and format 6 has no age column (its ages are in the pointer column, its trailer
- * four lengths).  The trailer's lengths end the payload; the row is what is left before
- * the columns. */
+ * the stamp column, "dptr" / "slot" / "depth" / "index" in the pointer column, "age" in the
+ * age column, an ALLOC's size and node in theirs.  A record's fields are read in the order
+ * listed, each from its column.  A column's varint is split over its two parts: its first
+ * byte in the first part, and when that byte has its high bit set, the rest of the value
+ * (the value >> 7) as a varint of its own in the more part.  The first bytes of a column
+ * are then alike (small values, a continuation bit) and the more parts hold the high
+ * bytes, so each compresses to its own statistics: micro-deep's ages took 1.8 bytes a
+ * free in one part, 1.5 in two.
+ *
+ * Formats 7 and 8 have one part a column (whole varints) and 5 lengths; format 6 has no
+ * age column (its ages are in the pointer column) and 4 lengths; before format 6 every
+ * field follows its tag in the row.  The trailer's lengths end the payload; the row is
+ * what is left before the parts. */
 typedef enum
 {
   HT_COL_STAMP = 0,
@@ -110,7 +122,8 @@ typedef enum
   HT_COL_AGE = 4, /* format 7 on; a format 6 chunk has its ages in the pointer column */
   HT_COLUMNS = 5,
 } HtColumn;
-#define HT_COLUMN_TRAILER (HT_COLUMNS * 4)
+#define HT_PARTS (2 * HT_COLUMNS) /* format 9: the first parts, then the more parts */
+#define HT_COLUMN_TRAILER (HT_PARTS * 4)
 
 /* How many columns a chunk of a format version has (0: none, every field in the row). */
 static inline int
@@ -118,6 +131,13 @@ ht_columns_of (unsigned version)
 {
   return version >= HT_FORMAT_VERSION_FREED ? HT_COLUMNS
          : version >= HT_FORMAT_VERSION_COLUMNS ? HT_COLUMNS - 1 : 0;
+}
+
+/* How many parts (and trailer lengths) those columns take. */
+static inline int
+ht_parts_of (unsigned version)
+{
+  return ht_columns_of (version) * (version >= HT_FORMAT_VERSION_SPLIT ? 2 : 1);
 }
 
 /* Record tags.  Fields follow as varints unless stated; "dstamp" is the stamp minus the
@@ -140,7 +160,8 @@ typedef enum
   HT_REC_TAG = 0x08,        /* dstamp, dptr, length (<= 255), bytes: heaptrail_tag() */
   HT_REC_FREE_AGE = 0x0a,   /* dstamp, age (1..HT_AGE_WINDOW): FREE of the pointer of the
                                stream's age-th latest ALLOC (any form), 1 being the latest
-                               (format 6; see "Pointer state" below) */
+                               (format 6); from format 9 only the ALLOCs no FREE_AGE has
+                               freed yet count (see "Pointer state" below) */
   HT_REC_ALLOC_REUSE = 0x0b, /* dstamp, depth, size, node: ALLOC of the pointer that lies
                                 `depth` below the top of the reuse stack of the size's
                                 class, which it leaves (format 6) */
@@ -280,7 +301,12 @@ ht_recent_slot (uint64_t ptr)
  *
  *   - the recent-pointer table above;
  *   - where the previous ALLOC's glibc chunk ends (ALLOC_NEXT);
- *   - the stream's last HT_AGE_WINDOW ALLOCs (any form), for FREE_AGE;
+ *   - the stream's last HT_AGE_WINDOW ALLOCs (any form), for FREE_AGE; from format 9,
+ *     which of them are still live (HtLiveWindow): an ALLOC enters it live, a FREE_AGE
+ *     takes its block out, and its age counts only the live ALLOCs after it.  A block
+ *     freed in another form (its encoder had lost it) stays counted on both sides.  With
+ *     4,096 blocks in flight that turns an age of mean 4,096 (13.4 bits) into a rank
+ *     below 4,096 (12 bits);
  *   - the stream's last HT_FREED_WINDOW FREEs (any form), for ALLOC_FREED (format 7):
  *     malloc carves larger blocks out of chunks freed before, in an order that depends on
  *     the sizes of everything free, but mostly from one freed recently;
@@ -289,15 +315,19 @@ ht_recent_slot (uint64_t ptr)
  *     pointer on the stack of its ALLOC's class (other frees carry no size and push
  *     nothing; a full stack drops its oldest), and an ALLOC whose pointer is on the stack
  *     of its size's class is written as ALLOC_REUSE with its depth (0: the top), which
- *     takes it out.
+ *     takes it out.  Format 9 has 256 classes (exact chunk sizes below 2 KiB) of 32
+ *     entries: glibc's larger bins reuse a block a few frees deep, and 64 classes of 4
+ *     (formats 6 to 8) sent a quarter of micro-deep's reuses to longer forms.
  *
  * A chunk flagged HT_CHUNK_CONTINUES goes on with the state (and the previous pointer) its
  * stream's previous chunk left; any other chunk starts from nothing.
  */
 #define HT_AGE_WINDOW 16384 /* FREE_AGE reaches this many ALLOCs back at most */
-#define HT_FREED_WINDOW 2048 /* ALLOC_FREED reaches this many FREEs back at most */
-#define HT_REUSE_CLASSES 64
-#define HT_REUSE_DEPTH 4
+#define HT_FREED_WINDOW 8192 /* ALLOC_FREED reaches this many FREEs back at most */
+#define HT_FREED_WINDOW_8 2048 /* ... before format 9 */
+#define HT_REUSE_CLASSES 256 /* format 9; 64 before */
+#define HT_REUSE_DEPTH 32    /* format 9; 4 before */
+_Static_assert (HT_REUSE_DEPTH <= 255, "a stack's size is a byte");
 
 /* The size of the chunk glibc's malloc carves for a request of `size` bytes on x86-64: the
  * request and its 8-byte header, rounded up to 16, at least 32. */
@@ -307,28 +337,44 @@ ht_chunk_size (uint64_t size)
   return size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~(uint64_t) 15;
 }
 
-/* A chunk size's reuse class: exact up to 496 bytes, hashed above. */
-static inline unsigned
-ht_reuse_class (uint64_t size)
-{
-  uint64_t c = ht_chunk_size (size) >> 4;
-  if (c < HT_REUSE_CLASSES / 2)
-    return (unsigned) c;
-  return HT_REUSE_CLASSES / 2 + (unsigned) ((c * UINT64_C (0x9E3779B97F4A7C15)) >> 59);
-}
-
 typedef struct
 {
   uint64_t ptr[HT_REUSE_CLASSES][HT_REUSE_DEPTH]; /* [0] the oldest */
   uint8_t n[HT_REUSE_CLASSES];
+  uint16_t classes; /* the format's: HT_REUSE_CLASSES, or 64 */
+  uint8_t depth;    /* HT_REUSE_DEPTH, or 4 */
+  uint8_t class_shift; /* 64 - log2 (classes / 2) */
 } HtReuseStacks;
+
+/* Empties the stacks, sized as format `version` has them. */
+static inline void
+ht_reuse_init (HtReuseStacks *r, unsigned version)
+{
+  memset (r->n, 0, sizeof r->n); /* entries above n are never read */
+  bool v9 = version >= HT_FORMAT_VERSION_SPLIT;
+  r->classes = v9 ? HT_REUSE_CLASSES : 64;
+  r->depth = v9 ? HT_REUSE_DEPTH : 4;
+  r->class_shift = (uint8_t) (64 - __builtin_ctz (r->classes / 2u));
+}
+
+/* A size's reuse class: its chunk size exactly in the lower half of the classes (up to
+ * 496 bytes with 64 classes, 2,032 with 256), hashed into the upper half above. */
+static inline unsigned
+ht_reuse_class (const HtReuseStacks *r, uint64_t size)
+{
+  uint64_t c = ht_chunk_size (size) >> 4;
+  unsigned half = r->classes / 2u;
+  if (c < half)
+    return (unsigned) c;
+  return half + (unsigned) ((c * UINT64_C (0x9E3779B97F4A7C15)) >> r->class_shift);
+}
 
 static inline void
 ht_reuse_push (HtReuseStacks *r, unsigned c, uint64_t ptr)
 {
-  if (r->n[c] == HT_REUSE_DEPTH)
+  if (r->n[c] == r->depth)
     {
-      memmove (&r->ptr[c][0], &r->ptr[c][1], (HT_REUSE_DEPTH - 1) * sizeof r->ptr[c][0]);
+      memmove (&r->ptr[c][0], &r->ptr[c][1], (r->depth - 1u) * sizeof r->ptr[c][0]);
       r->n[c]--;
     }
   r->ptr[c][r->n[c]++] = ptr;
@@ -338,13 +384,12 @@ ht_reuse_push (HtReuseStacks *r, unsigned c, uint64_t ptr)
 static inline int
 ht_reuse_find (const HtReuseStacks *r, unsigned c, uint64_t ptr)
 {
-  unsigned hits = 0; /* every entry compared, no branch: the depth varies too much to guess */
-  for (unsigned i = 0; i < HT_REUSE_DEPTH; i++)
-    hits |= (unsigned) (r->ptr[c][i] == ptr) << i;
-  hits &= (1u << r->n[c]) - 1;
-  if (!hits)
-    return -1;
-  return r->n[c] - 1 - (31 - __builtin_clz (hits)); /* the match nearest the top */
+  /* from the top: more than half the matches are there, and comparing all 32 entries
+   * without a branch cost the writer more than the mispredicted exit */
+  for (int i = r->n[c] - 1; i >= 0; i--)
+    if (r->ptr[c][i] == ptr)
+      return r->n[c] - 1 - i;
+  return -1;
 }
 
 /* Takes out the pointer `depth` below the top of class c's stack and returns it; 0 when the
@@ -359,6 +404,115 @@ ht_reuse_take (HtReuseStacks *r, unsigned c, uint64_t depth)
   memmove (&r->ptr[c][i], &r->ptr[c][i + 1], (r->n[c] - 1 - i) * sizeof r->ptr[c][0]);
   r->n[c]--;
   return ptr;
+}
+
+/* Which of the stream's last HT_AGE_WINDOW ALLOCs are live (format 9): ALLOC k (counted
+ * from 1) at position (k - 1) % HT_AGE_WINDOW, a Fenwick tree of the live ones over the
+ * positions, so both sides turn an ALLOC into its rank among the live ones after it and
+ * back in log2 (HT_AGE_WINDOW) steps. */
+typedef struct
+{
+  uint16_t tree[HT_AGE_WINDOW]; /* node i (from 1) at [i - 1]; sums fit: <= 16,384 */
+  uint64_t live[HT_AGE_WINDOW / 64];
+  uint32_t total;  /* live ALLOCs in the window */
+  uint32_t newest; /* ... at positions up to the latest ALLOC's (the rest wrapped) */
+} HtLiveWindow;
+_Static_assert ((HT_AGE_WINDOW & (HT_AGE_WINDOW - 1)) == 0 && HT_AGE_WINDOW <= 65535,
+                "the live window's tree is searched by halving and counts in 16 bits");
+
+static inline void
+ht_live_clear (HtLiveWindow *w)
+{
+  memset (w, 0, sizeof *w);
+}
+
+static inline bool
+ht_live_is (const HtLiveWindow *w, unsigned pos)
+{
+  return (w->live[pos / 64] >> (pos % 64)) & 1;
+}
+
+/* Adds delta (+1 or -1, the opposite of what the position holds) at `pos`. */
+static inline void
+ht_live_add (HtLiveWindow *w, unsigned pos, int delta)
+{
+  for (unsigned i = pos + 1; i <= HT_AGE_WINDOW; i += i & -i)
+    w->tree[i - 1] = (uint16_t) (w->tree[i - 1] + delta);
+  w->total += (uint32_t) delta;
+  w->live[pos / 64] ^= UINT64_C (1) << (pos % 64);
+}
+
+/* Live ALLOCs at positions below `pos`. */
+static inline uint32_t
+ht_live_below (const HtLiveWindow *w, unsigned pos)
+{
+  uint32_t sum = 0;
+  for (unsigned i = pos; i > 0; i -= i & -i)
+    sum += w->tree[i - 1];
+  return sum;
+}
+
+/* ALLOC number `allocs` (from 1) enters the window live, in place of the one
+ * HT_AGE_WINDOW before it (if that one is live still, the position just stays live). */
+static inline void
+ht_live_alloc (HtLiveWindow *w, uint64_t allocs)
+{
+  unsigned pos = (unsigned) ((allocs - 1) % HT_AGE_WINDOW);
+  if (pos == 0)
+    w->newest = 0; /* wrapped: every other position is now older */
+  w->newest++;
+  if (!ht_live_is (w, pos))
+    ht_live_add (w, pos, +1);
+}
+
+/* Takes the live ALLOC at `pos` out of the window (`latest`: the latest ALLOC's). */
+static inline void
+ht_live_out (HtLiveWindow *w, unsigned pos, unsigned latest)
+{
+  ht_live_add (w, pos, -1);
+  if (pos <= latest)
+    w->newest--;
+}
+
+/* The encoder's side: ALLOC number `k` (in the window: allocs - k < HT_AGE_WINDOW) is
+ * freed; returns its age, 1 + the live ALLOCs after it (`allocs` the latest), or 0 when it
+ * is not live. */
+static inline uint64_t
+ht_live_free (HtLiveWindow *w, uint64_t allocs, uint64_t k)
+{
+  unsigned latest = (unsigned) ((allocs - 1) % HT_AGE_WINDOW);
+  unsigned pos = (unsigned) ((k - 1) % HT_AGE_WINDOW);
+  if (!ht_live_is (w, pos))
+    return 0;
+  uint32_t upto_k = ht_live_below (w, pos + 1);
+  uint32_t after = pos <= latest ? w->newest - upto_k : w->newest + w->total - upto_k;
+  ht_live_out (w, pos, latest);
+  return (uint64_t) after + 1;
+}
+
+/* The reader's side: the position of the live ALLOC of age `age` (as ht_live_free gave
+ * it), now freed; -1 when no live ALLOC has that age. */
+static inline int
+ht_live_take (HtLiveWindow *w, uint64_t allocs, uint64_t age)
+{
+  if (age == 0 || age > w->total || allocs == 0)
+    return -1;
+  unsigned latest = (unsigned) ((allocs - 1) % HT_AGE_WINDOW);
+  /* counted from the window's start, the wanted one is the j-th live: the newest part
+   * (positions up to `latest`) holds the youngest ages, the wrapped part the oldest */
+  uint32_t j = age <= w->newest ? w->newest - (uint32_t) age + 1
+                                : w->total + w->newest - (uint32_t) age + 1;
+  unsigned pos = 0;
+  for (unsigned step = HT_AGE_WINDOW; step > 0; step /= 2)
+    if (pos + step <= HT_AGE_WINDOW && w->tree[pos + step - 1] < j)
+      {
+        pos += step;
+        j -= w->tree[pos - 1];
+      }
+  if (pos >= HT_AGE_WINDOW || !ht_live_is (w, pos))
+    return -1;
+  ht_live_out (w, pos, latest);
+  return (int) pos;
 }
 
 /* ---------------------------------------------------------------------------------------

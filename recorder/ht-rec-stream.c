@@ -196,13 +196,13 @@ static _Alignas (64) HtEncoderColumns scratch_columns; /* not on ht_rec_solo's l
 static void
 write_chunk (HtChunkHeader h, size_t row, size_t len, const HtEncoder *e)
 {
-  size_t ends[HT_COLUMNS + 1] = { row };
-  for (int i = 0; i < HT_COLUMNS; i++)
+  size_t ends[HT_PARTS + 1] = { row };
+  for (int i = 0; i < HT_PARTS; i++)
     ends[i + 1] = ends[i] + e->col_len[i];
-  ends[HT_COLUMNS] = len; /* the trailer goes with the last column */
+  ends[HT_PARTS] = len; /* the trailer goes with the last part */
   const uint8_t *packed;
   int slot;
-  size_t n = ht_rec_zstd_compress (scratch + sizeof h, ends, HT_COLUMNS + 1, &packed, &slot);
+  size_t n = ht_rec_zstd_compress (scratch + sizeof h, ends, HT_PARTS + 1, &packed, &slot);
   if (n > 0)
     {
       h.flags |= HT_CHUNK_ZSTD;

@@ -63,15 +63,32 @@ ht_queued_clear (HtQueued *q)
 /* ---------------------------------------------------------------------------------------
  * Decoding
  */
-typedef struct
+typedef struct HtCursor HtCursor;
+struct HtCursor
 {
   const guint8 *p, *end;
   gboolean bad;
-} HtCursor;
+  HtCursor *more; /* a format 9 column's more part: the rest of its varints */
+};
 
 static guint64
 cursor_varint (HtCursor *c)
 {
+  if (c->more)
+    {
+      if (c->p >= c->end)
+        {
+          c->bad = TRUE;
+          return 0;
+        }
+      guint8 first = *c->p++;
+      if (!(first & 0x80))
+        return first;
+      guint64 rest = cursor_varint (c->more);
+      if (c->more->bad || rest >> 57)
+        c->bad = TRUE;
+      return c->bad ? 0 : (first & 0x7f) | rest << 7;
+    }
   guint64 v = 0;
   for (guint shift = 0; shift < 64; shift += 7)
     {
@@ -111,8 +128,9 @@ decode_alloc_tail (HtCursor *size, HtCursor *node, HtEvent *e)
 }
 
 static void
-ptr_state_reset (HtPtrState *ps)
+ptr_state_reset (HtPtrState *ps, guint version)
 {
+  ps->version = version;
   ps->last_ptr = 0;
   ps->allocs = 0;
   ps->next_ptr = 0;
@@ -120,7 +138,9 @@ ptr_state_reset (HtPtrState *ps)
   if (ps->ring)
     g_array_set_size (ps->ring, 0);
   memset (ps->recent, 0, sizeof ps->recent);
-  memset (&ps->reuse, 0, sizeof ps->reuse);
+  ht_reuse_init (&ps->reuse, version);
+  if (ps->live)
+    ht_live_clear (ps->live);
 }
 
 /* A FREE of `ptr`, in any form. */
@@ -135,7 +155,7 @@ ptr_state_free (HtPtrState *ps, guint64 ptr)
 static void
 ptr_state_alloc (HtPtrState *ps, guint64 ptr, guint64 size)
 {
-  HtAllocSeen a = { ptr, ht_reuse_class (size) };
+  HtAllocSeen a = { ptr, ht_reuse_class (&ps->reuse, size) };
   ps->next_ptr = ptr + ht_chunk_size (size);
   if (!ps->ring)
     ps->ring = g_array_new (FALSE, FALSE, sizeof (HtAllocSeen));
@@ -144,20 +164,27 @@ ptr_state_alloc (HtPtrState *ps, guint64 ptr, guint64 size)
   else
     g_array_index (ps->ring, HtAllocSeen, ps->allocs % HT_AGE_WINDOW) = a;
   ps->allocs++;
+  if (ps->version >= HT_FORMAT_VERSION_SPLIT)
+    {
+      if (!ps->live)
+        ps->live = g_new0 (HtLiveWindow, 1);
+      ht_live_alloc (ps->live, ps->allocs);
+    }
 }
 
 /* A format 6 payload's columns (ht-format.h, HtColumn): `row` is cut to the row, `col` gets
- * one cursor a column.  FALSE when the trailer does not add up. */
+ * one cursor a part (`parts` of them: a format 9 column's first part is col[i], its more
+ * part col[HT_COLUMNS + i]).  FALSE when the trailer does not add up. */
 static gboolean
-split_columns (HtCursor *row, HtCursor col[HT_COLUMNS], int columns)
+split_columns (HtCursor *row, HtCursor col[HT_PARTS], int parts)
 {
-  gsize size = (gsize) (row->end - row->p), trailer_size = 4 * (gsize) columns;
+  gsize size = (gsize) (row->end - row->p), trailer_size = 4 * (gsize) parts;
   if (size < trailer_size)
     return FALSE;
   const guint8 *trailer = row->end - trailer_size;
   gsize total = 0;
-  guint32 len[HT_COLUMNS];
-  for (int i = 0; i < columns; i++)
+  guint32 len[HT_PARTS];
+  for (int i = 0; i < parts; i++)
     {
       memcpy (&len[i], trailer + 4 * i, 4);
       len[i] = GUINT32_FROM_LE (len[i]);
@@ -167,12 +194,34 @@ split_columns (HtCursor *row, HtCursor col[HT_COLUMNS], int columns)
     return FALSE;
   const guint8 *p = trailer - total;
   row->end = p;
-  for (int i = 0; i < columns; i++)
+  for (int i = 0; i < parts; i++)
     {
-      col[i] = (HtCursor){ p, p + len[i], FALSE };
+      col[i] = (HtCursor){ p, p + len[i], FALSE, NULL };
       p += len[i];
     }
+  if (parts == HT_PARTS)
+    for (int i = 0; i < HT_COLUMNS; i++)
+      col[i].more = &col[HT_COLUMNS + i];
   return TRUE;
+}
+
+static gboolean
+cursors_bad (const HtCursor *col, int parts)
+{
+  for (int i = 0; i < parts; i++)
+    if (col[i].bad)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether a part holds bytes that no record read. */
+static gboolean
+cursors_left (const HtCursor *col, int parts)
+{
+  for (int i = 0; i < parts; i++)
+    if (col[i].p != col[i].end)
+      return TRUE;
+  return FALSE;
 }
 
 void
@@ -325,14 +374,14 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
       g_array_remove_range (s->events, 0, s->head); /* keep the queue bounded */
       s->head = 0;
     }
-  HtCursor c = { payload, payload + h->payload_size, FALSE };
+  HtCursor c = { payload, payload + h->payload_size, FALSE, NULL };
   /* before format 6 every field follows its tag in the row: all cursors are the row's */
-  HtCursor col[HT_COLUMNS];
+  HtCursor col[HT_PARTS];
   HtCursor *cs = &c, *cp = &c, *csz = &c, *cn = &c, *ca = &c;
-  int columns = ht_columns_of (version);
+  int columns = ht_columns_of (version), parts = ht_parts_of (version);
   if (columns)
     {
-      if (!split_columns (&c, col, columns))
+      if (!split_columns (&c, col, parts))
         {
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
                        "corrupt log: the columns of the chunk at byte %" G_GSIZE_FORMAT
@@ -346,8 +395,8 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
       ca = columns > HT_COL_AGE ? &col[HT_COL_AGE] : cp;
     }
   HtPtrState *ps = &s->ptrs;
-  if (!(h->flags & HT_CHUNK_CONTINUES))
-    ptr_state_reset (ps);
+  if (!(h->flags & HT_CHUNK_CONTINUES) || ps->version != version)
+    ptr_state_reset (ps, version);
   guint64 stamp = h->base_stamp, ptr = ps->last_ptr;
   guint64 *recent = ps->recent;
   guint slot = 0;
@@ -377,13 +426,17 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
           {
             e.tag = HT_REC_FREE;
             guint64 age = cursor_varint (ca);
-            if (age == 0 || age > MIN (ps->allocs, HT_AGE_WINDOW))
+            int pos = -1;
+            if (version >= HT_FORMAT_VERSION_SPLIT)
+              pos = ps->live ? ht_live_take (ps->live, ps->allocs, age) : -1;
+            else if (age != 0 && age <= MIN (ps->allocs, HT_AGE_WINDOW))
+              pos = (int) ((ps->allocs - age) % HT_AGE_WINDOW);
+            if (pos < 0)
               {
                 c.bad = TRUE;
                 break;
               }
-            HtAllocSeen *a = &g_array_index (ps->ring, HtAllocSeen,
-                                             (ps->allocs - age) % HT_AGE_WINDOW);
+            HtAllocSeen *a = &g_array_index (ps->ring, HtAllocSeen, (guint) pos);
             ptr = a->ptr;
             recent[ht_recent_slot (ptr)] = ptr;
             ht_reuse_push (&ps->reuse, (unsigned) a->cls, ptr);
@@ -401,17 +454,18 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
             {
               guint64 depth = cursor_varint (cp);
               decode_alloc_tail (csz, cn, &e);
-              ptr = ht_reuse_take (&ps->reuse, ht_reuse_class (e.alloc.size), depth);
+              ptr = ht_reuse_take (&ps->reuse, ht_reuse_class (&ps->reuse, e.alloc.size), depth);
               if (ptr == 0)
                 c.bad = TRUE;
               recent[ht_recent_slot (ptr)] = ptr;
             }
           else if (e.tag == HT_REC_ALLOC_FREED)
             {
-              guint64 index = cursor_varint (cp);
+              guint64 index = cursor_varint (version >= HT_FORMAT_VERSION_SPLIT ? ca : cp);
               decode_alloc_tail (csz, cn, &e);
               if (version < HT_FORMAT_VERSION_FREED || index == 0
-                  || index > MIN (ps->frees, HT_FREED_WINDOW))
+                  || index > MIN (ps->frees, version >= HT_FORMAT_VERSION_SPLIT
+                                                 ? HT_FREED_WINDOW : HT_FREED_WINDOW_8))
                 c.bad = TRUE;
               else
                 ptr = ps->freed[(ps->frees - index) % HT_FREED_WINDOW];
@@ -661,7 +715,7 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
                        e.tag, chunk_offset, (gsize) (rec_start - payload));
           return FALSE;
         }
-      if (c.bad || cs->bad || cp->bad || csz->bad || cn->bad)
+      if (c.bad || cursors_bad (col, parts))
         {
           ht_event_clear (&e);
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
@@ -677,7 +731,7 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
         ht_queued_push (s->events, &e);
     }
   ps->last_ptr = ptr;
-  if (cs->p != cs->end || cp->p != cp->end || csz->p != csz->end || cn->p != cn->end)
+  if (cursors_left (col, parts))
     {
       g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
                    "corrupt log: the columns of the chunk at byte %" G_GSIZE_FORMAT

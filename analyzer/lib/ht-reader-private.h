@@ -21,6 +21,8 @@ typedef struct
   GArray *ring;    /* HtAllocSeen: grows to HT_AGE_WINDOW, then ALLOC k is at (k - 1) % it */
   guint64 frees;   /* FREEs since the state started */
   guint64 *freed;  /* HT_FREED_WINDOW pointers, FREE k's at (k - 1) % it; NULL until one */
+  HtLiveWindow *live; /* format 9: which ALLOCs of the ring are live; NULL until one */
+  guint version;     /* of the log; 0 until the state first started */
   guint64 recent[HT_RECENT_SLOTS];
   HtReuseStacks reuse;
 } HtPtrState;

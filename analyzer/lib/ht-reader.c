@@ -70,6 +70,7 @@ stream_free (gpointer data)
   if (s->ptrs.ring)
     g_array_unref (s->ptrs.ring);
   g_free (s->ptrs.freed);
+  g_free (s->ptrs.live);
   g_free (s);
 }
 

@@ -628,6 +628,212 @@ test_format_6 (void)
     }
 }
 
+/* Ends the writer's chunk and log and reads it back: its events, with no error. */
+static GArray *
+end_and_read (Writer *w)
+{
+  chunk_end (w);
+  g_clear_pointer (&w->enc, g_free);
+  g_autofree char *path = write_temp (w->file->data, w->file->len);
+  g_byte_array_unref (w->file);
+  g_autoptr (GError) error = NULL;
+  GArray *ev = read_all (path, &error, NULL);
+  g_assert_no_error (error);
+  g_unlink (path);
+  return ev;
+}
+
+/* The age column's values of the chunk being built (format 9: first part, more part). */
+static guint64
+age_written (Writer *w, guint *first_pos, guint *more_pos)
+{
+  const guint8 *first = w->cols.bytes[HT_COL_AGE], *more = w->cols.bytes[HT_COLUMNS + HT_COL_AGE];
+  guint8 b = first[(*first_pos)++];
+  if (!(b & 0x80))
+    return b;
+  guint64 rest = 0;
+  for (guint shift = 0;; shift += 7)
+    {
+      guint8 m = more[(*more_pos)++];
+      rest |= (guint64) (m & 0x7f) << shift;
+      if (!(m & 0x80))
+        break;
+    }
+  return (b & 0x7f) | rest << 7;
+}
+
+/* Format 9 counts a FREE_AGE's age among the ALLOCs still live: of a, b, c, d, freeing b
+ * (age 3), then c (age 2: b is gone), then a (age 2: only d is younger), then d (age 1).
+ * A pointer never seen allocated changes nothing; a block the encoder lost from its table
+ * stays counted when freed.  An age of 128 or more puts its high bits in the column's
+ * more part. */
+static void
+test_live_ages (void)
+{
+  Writer w = { .file = g_byte_array_new (), .keep = TRUE };
+  writer_header (&w);
+  const guint64 a = 0x7f0000100000, b = 0x7f0000200000, c = 0x7f0000300000,
+                d = 0x7f0000400000, base = 0x7f0000500000;
+  chunk_begin (&w, 5, 100);
+  guint64 stamp = 101;
+  for (guint64 p = a; p <= d; p += 0x100000)
+    g_assert_cmpuint (rec_alloc (&w, stamp++, p, 100, 0), ==, HT_REC_ALLOC);
+  for (guint i = 0; i < 300; i++)
+    rec_alloc (&w, stamp++, base + i * 0x1000, 5000, 0);
+  g_assert_cmpuint (rec_free (&w, stamp++, 0x7f0000900000), ==, HT_REC_FREE);
+  const guint64 order[] = { b, c, a, d }, want[] = { 303, 302, 302, 301 };
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpuint (rec_free (&w, stamp++, order[i]), ==, HT_REC_FREE_AGE);
+  guint first_pos = 0, more_pos = 0;
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpuint (age_written (&w, &first_pos, &more_pos), ==, want[i]);
+  g_assert_cmpuint (w.enc->col_len[HT_COLUMNS + HT_COL_AGE], ==, more_pos);
+  /* the 300 others, oldest first: each the oldest live, so its age is all of them */
+  for (guint i = 0; i < 300; i++)
+    {
+      g_assert_cmpuint (rec_free (&w, stamp++, base + i * 0x1000), ==, HT_REC_FREE_AGE);
+      g_assert_cmpuint (age_written (&w, &first_pos, &more_pos), ==, 300 - i);
+    }
+  /* a ghost: y, then five blocks of one set of the encoder's table of four ways, so the
+   * first of them falls out; its FREE names its pointer but it stays counted, and y's age
+   * is 1 + the five after it */
+  const guint64 y = 0x7f0000a00000;
+  guint64 x[5] = { 0x7f0000b00000 };
+  for (guint n = 1; n < 5; n++)
+    for (x[n] = x[n - 1] + 16; ht_encoder_set (w.enc, x[n]) != ht_encoder_set (w.enc, x[0]);)
+      x[n] += 16;
+  g_assert_cmpuint (rec_alloc (&w, stamp++, y, 100, 0), ==, HT_REC_ALLOC);
+  for (guint n = 0; n < 5; n++)
+    rec_alloc (&w, stamp++, x[n], 24, 0);
+  g_assert_cmpuint (rec_free (&w, stamp++, x[0]) & ~HT_REC_FREE_SLOT, !=, HT_REC_FREE_AGE);
+  g_assert_cmpuint (rec_free (&w, stamp++, y), ==, HT_REC_FREE_AGE);
+  g_assert_cmpuint (age_written (&w, &first_pos, &more_pos), ==, 6);
+  g_assert_cmpuint (rec_free (&w, stamp++, x[1]), ==, HT_REC_FREE_AGE);
+  g_assert_cmpuint (age_written (&w, &first_pos, &more_pos), ==, 4);
+  g_autoptr (GArray) ev = end_and_read (&w);
+  g_assert_cmpuint (ev->len, ==, 304 + 1 + 304 + 6 + 3);
+  g_assert_cmpuint (g_array_index (ev, HtEvent, 616).free.ptr, ==, y);
+  g_assert_cmpuint (g_array_index (ev, HtEvent, 617).free.ptr, ==, x[1]);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpuint (g_array_index (ev, HtEvent, 305 + i).free.ptr, ==, order[i]);
+  for (guint i = 0; i < 300; i++)
+    g_assert_cmpuint (g_array_index (ev, HtEvent, 309 + i).free.ptr, ==, base + i * 0x1000);
+}
+
+/* Ends the chunk and starts the next (its state continuing) once the encoder says a
+ * column may not hold another record: callers ask before each record. */
+static void
+next_chunk_if_full (Writer *w, guint64 stamp)
+{
+  if (ht_encoder_full (w->enc))
+    {
+      chunk_end (w);
+      chunk_begin (w, w->stream, stamp);
+    }
+}
+
+/* A heap the encoder's tables cannot hold: 6,000 blocks in flight (its set-associative
+ * table of live blocks loses some, whose frees then name a pointer and leave a ghost in
+ * the live window, on both sides alike), 100,000 pairs (the 16,384-ALLOC window wraps six
+ * times), sizes of many classes, freed in random order, each address handed back LIFO
+ * per class as malloc would, or fresh, or an older freed one; chunks of 64 KiB continue
+ * each other.  Every event must come back as it went in, and every form be used. */
+static void
+test_random_heap (void)
+{
+  enum { IN_FLIGHT = 6000, PAIRS = 100000 };
+  Writer w = { .file = g_byte_array_new (), .keep = TRUE };
+  writer_header (&w);
+  GRand *rand = g_rand_new_with_seed (9);
+  g_autoptr (GArray) want = g_array_new (FALSE, FALSE, sizeof (HtEvent));
+  g_autofree guint64 *live = g_new0 (guint64, IN_FLIGHT), *sizes = g_new0 (guint64, IN_FLIGHT);
+  g_autoptr (GHashTable) free_lists = g_hash_table_new_full (NULL, NULL, NULL,
+                                                             (GDestroyNotify) g_array_unref);
+  guint64 fresh = 0x7f0000000000, stamp = 10;
+  guint forms[256] = { 0 };
+  chunk_begin (&w, 7, 1);
+  for (guint i = 0; i < PAIRS + IN_FLIGHT; i++)
+    {
+      guint k = (guint) g_rand_int_range (rand, 0, IN_FLIGHT);
+      if (live[k])
+        {
+          next_chunk_if_full (&w, stamp);
+          guint8 tag = rec_free (&w, stamp, live[k]);
+          forms[tag & HT_REC_FREE_SLOT ? HT_REC_FREE_SLOT : tag]++;
+          HtEvent e = { .tag = HT_REC_FREE, .stamp = stamp++, .free.ptr = live[k] };
+          g_array_append_val (want, e);
+          guint64 cls = ht_chunk_size (sizes[k]);
+          GArray *list = g_hash_table_lookup (free_lists, GSIZE_TO_POINTER (cls));
+          if (!list)
+            g_hash_table_insert (free_lists, GSIZE_TO_POINTER (cls),
+                                 list = g_array_new (FALSE, FALSE, sizeof (guint64)));
+          g_array_append_val (list, live[k]);
+          live[k] = 0;
+        }
+      if (i >= PAIRS)
+        continue;
+      if (i % 1000 == 999)
+        for (int twice = 0; twice < 2; twice++)
+          {
+            /* a block from before the recording, named by its pointer, then its slot */
+            guint64 old = 0x5555000000 + i * 16;
+            next_chunk_if_full (&w, stamp);
+            guint8 tag = rec_free (&w, stamp, old);
+            forms[tag & HT_REC_FREE_SLOT ? HT_REC_FREE_SLOT : tag]++;
+            HtEvent e = { .tag = HT_REC_FREE, .stamp = stamp++, .free.ptr = old };
+            g_array_append_val (want, e);
+          }
+      guint64 size = (guint64) 8 << g_rand_int_range (rand, 0, 14);
+      size += (guint64) g_rand_int_range (rand, 0, 3) * 16;
+      GArray *list = g_hash_table_lookup (free_lists, GSIZE_TO_POINTER (ht_chunk_size (size)));
+      guint64 ptr;
+      int how = g_rand_int_range (rand, 0, 10);
+      if (list && list->len && how < 8)
+        {
+          /* mostly the last freed, sometimes a few below it */
+          guint depth = how < 6 ? 0 : (guint) g_rand_int_range (rand, 0, (gint32) MIN (list->len, 40));
+          guint at = list->len - 1 - depth;
+          ptr = g_array_index (list, guint64, at);
+          g_array_remove_index (list, at);
+        }
+      else
+        {
+          ptr = fresh;
+          fresh += ht_chunk_size (size) + (how == 9 ? 4096 : 0);
+        }
+      next_chunk_if_full (&w, stamp);
+      guint8 tag = rec_alloc (&w, stamp, ptr, size, (guint32) (size % 7));
+      forms[tag]++;
+      HtEvent e = { .tag = HT_REC_ALLOC, .stamp = stamp++, .alloc = { ptr, size, (guint32) (size % 7) } };
+      g_array_append_val (want, e);
+      live[k] = ptr;
+      sizes[k] = size;
+    }
+  g_rand_free (rand);
+  for (guint8 tag = HT_REC_ALLOC; tag <= HT_REC_ALLOC_FREED; tag++)
+    if (tag != HT_REC_UNFREE && tag != HT_REC_TRACE_NODE && tag != HT_REC_THREAD
+        && tag != HT_REC_THREAD_END && tag != HT_REC_TAG && tag != HT_REC_CODE)
+      g_assert_cmpuint (forms[tag], >, 0);
+  g_assert_cmpuint (forms[HT_REC_FREE_SLOT], >, 0);
+
+  g_autoptr (GArray) ev = end_and_read (&w);
+  g_assert_cmpuint (ev->len, ==, want->len);
+  for (guint i = 0; i < ev->len; i++)
+    {
+      HtEvent *got = &g_array_index (ev, HtEvent, i), *exp = &g_array_index (want, HtEvent, i);
+      g_assert_cmpint (got->tag, ==, exp->tag);
+      g_assert_cmpuint (got->stamp, ==, exp->stamp);
+      if (exp->tag == HT_REC_ALLOC)
+        {
+          g_assert_cmpuint (got->alloc.ptr, ==, exp->alloc.ptr);
+          g_assert_cmpuint (got->alloc.size, ==, exp->alloc.size);
+          g_assert_cmpuint (got->alloc.node, ==, exp->alloc.node);
+        }
+      else
+        g_assert_cmpuint (got->free.ptr, ==, exp->free.ptr);
+    }
+}
+
 /* The live-block table against GHashTable, through inserts, removals and growth. */
 static void
 test_block_map (void)
@@ -703,6 +909,8 @@ main (int argc, char **argv)
   g_test_add_func ("/reader/format-6", test_format_6);
   g_test_add_func ("/reader/state-continues", test_state_continues);
   g_test_add_func ("/reader/alloc-freed", test_alloc_freed);
+  g_test_add_func ("/reader/live-ages", test_live_ages);
+  g_test_add_func ("/reader/random-heap", test_random_heap);
   g_test_add_func ("/reader/truncated-everywhere", test_truncated_everywhere);
   g_test_add_func ("/reader/corrupt", test_corrupt);
   g_test_add_func ("/blockmap/against-ghashtable", test_block_map);

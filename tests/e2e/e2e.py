@@ -1050,6 +1050,27 @@ def case_truncated_log(c):
     print("truncated logs import up to their last complete chunk")
 
 
+def case_older_formats(c):
+    """logs of formats 7 and 8 (tests/fuzz/corpus) still import, to the same numbers"""
+    corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus")
+    want = {
+        # bench/micro 3000 2 256 (ages of every ALLOC, ALLOC_FREED in the pointer column)
+        "micro-deep-format7.htr": dict(allocations=3003, frees=3000, leaked_blocks=0,
+                                       not_freed_blocks=3, unmatched_frees=0, threads=3),
+        # fixture-threads under --sample 64KiB: 8 threads' exact counts in COUNTED
+        "sampled-threads-format8.htr": dict(allocations=182203, frees=182203,
+                                            counted_allocations=200009, estimated=True,
+                                            sample_bytes=65536, unmatched_frees=0),
+    }
+    for name, fields in want.items():
+        log = os.path.join(c.work, name)
+        shutil.copyfile(os.path.join(corpus, name), log)
+        s = c.ht_json("summary", log)
+        for k, v in fields.items():
+            expect(s[k] == v, f"{name}: {k} {s[k]!r}, expected {v!r}")
+    print("formats 7 and 8 import as they did")
+
+
 def case_interrupted_import(c):
     """an import stopped by SIGINT leaves no database and no temporary file behind"""
     import time
