@@ -37,7 +37,7 @@
 #define HT_ENCODE_FINISH_MAX (HT_PARTS * HT_ENCODE_COLUMN + HT_COLUMN_TRAILER)
 #define HT_ENCODE_WAYS 4                  /* entries per set of the two tables below */
 #define HT_ENCODE_BLOCKS 16384            /* live blocks a FREE_AGE can name */
-#define HT_ENCODE_FREED 16384             /* freed pointers an ALLOC_FREED can name */
+#define HT_ENCODE_FREED 8192              /* freed pointers an ALLOC_FREED can name */
 
 /* Where a chunk's columns are built: whoever encodes provides them at each chunk's start
  * (the recorder has one set for its writer, not one per thread). */
@@ -214,10 +214,10 @@ _Static_assert (HT_ENCODE_BLOCKS == HT_ENCODE_WAYS << (64 - 52),
 static inline HtEncoderBlock *
 ht_encoder_freed_set (HtEncoder *e, uint64_t ptr)
 {
-  return &e->freed[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 52) * HT_ENCODE_WAYS];
+  return &e->freed[(((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> 53) * HT_ENCODE_WAYS];
 }
-_Static_assert (HT_ENCODE_FREED == HT_ENCODE_WAYS << (64 - 52),
-                "the freed hash yields 12 bits of set");
+_Static_assert (HT_ENCODE_FREED == HT_ENCODE_WAYS << (64 - 53),
+                "the freed hash yields 11 bits of set");
 
 /* `ptr`'s entry in its set, or NULL. */
 static inline HtEncoderBlock *

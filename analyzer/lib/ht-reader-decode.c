@@ -71,24 +71,10 @@ struct HtCursor
   HtCursor *more; /* a format 9 column's more part: the rest of its varints */
 };
 
+/* A whole varint from c. */
 static guint64
-cursor_varint (HtCursor *c)
+cursor_leb128 (HtCursor *c)
 {
-  if (c->more)
-    {
-      if (c->p >= c->end)
-        {
-          c->bad = TRUE;
-          return 0;
-        }
-      guint8 first = *c->p++;
-      if (!(first & 0x80))
-        return first;
-      guint64 rest = cursor_varint (c->more);
-      if (c->more->bad || rest >> 57)
-        c->bad = TRUE;
-      return c->bad ? 0 : (first & 0x7f) | rest << 7;
-    }
   guint64 v = 0;
   for (guint shift = 0; shift < 64; shift += 7)
     {
@@ -101,6 +87,25 @@ cursor_varint (HtCursor *c)
     }
   c->bad = TRUE;
   return 0;
+}
+
+/* The next varint of c: whole, or in a format 9 column its first byte here and the rest
+ * in the more part. */
+static inline guint64
+cursor_varint (HtCursor *c)
+{
+  if (G_LIKELY (c->p < c->end && !(*c->p & 0x80)))
+    return *c->p++;
+  if (!c->more || c->p >= c->end)
+    return cursor_leb128 (c);
+  guint8 first = *c->p++;
+  guint64 rest = cursor_leb128 (c->more);
+  if (c->more->bad || rest >> 57)
+    {
+      c->bad = TRUE;
+      return 0;
+    }
+  return (first & 0x7f) | rest << 7;
 }
 
 static const guint8 *

@@ -628,6 +628,51 @@ test_format_6 (void)
     }
 }
 
+/* The live window (ht-format.h) against counting by hand: random ALLOCs and frees of
+ * live ALLOCs in the window, some very old (across its wraps, in the latest's own word
+ * and block), ages computed by the encoder's side and found again by the reader's. */
+static void
+test_live_window (void)
+{
+  static HtLiveWindow enc, dec;
+  static guint8 live[HT_AGE_WINDOW];
+  ht_live_clear (&enc);
+  ht_live_clear (&dec);
+  memset (live, 0, sizeof live);
+  GRand *rand = g_rand_new_with_seed (5);
+  guint64 allocs = 0;
+  for (guint i = 0; i < 200000; i++)
+    {
+      if (allocs == 0 || g_rand_int_range (rand, 0, 100) < 52)
+        {
+          allocs++;
+          ht_live_alloc (&enc, allocs);
+          ht_live_alloc (&dec, allocs);
+          live[(allocs - 1) % HT_AGE_WINDOW] = 1;
+          continue;
+        }
+      /* a live ALLOC: mostly a recent one, sometimes one from anywhere in the window */
+      guint64 span = MIN (allocs, g_rand_boolean (rand) ? 64 : HT_AGE_WINDOW);
+      guint64 k = allocs - (guint64) g_rand_int_range (rand, 0, (gint32) span);
+      guint pos = (guint) ((k - 1) % HT_AGE_WINDOW);
+      if (!live[pos])
+        {
+          g_assert_cmpuint (ht_live_free (&enc, allocs, k), ==, 0);
+          continue;
+        }
+      guint64 age = 1;
+      for (guint64 j = k + 1; j <= allocs; j++)
+        age += live[(j - 1) % HT_AGE_WINDOW];
+      g_assert_cmpuint (ht_live_free (&enc, allocs, k), ==, age);
+      g_assert_cmpint (ht_live_take (&dec, allocs, age), ==, (int) pos);
+      live[pos] = 0;
+      g_assert_cmpuint (enc.total, ==, dec.total);
+    }
+  g_assert_cmpint (ht_live_take (&dec, allocs, dec.total + 1), ==, -1);
+  g_assert_cmpint (ht_live_take (&dec, allocs, 0), ==, -1);
+  g_rand_free (rand);
+}
+
 /* Ends the writer's chunk and log and reads it back: its events, with no error. */
 static GArray *
 end_and_read (Writer *w)
@@ -909,6 +954,7 @@ main (int argc, char **argv)
   g_test_add_func ("/reader/format-6", test_format_6);
   g_test_add_func ("/reader/state-continues", test_state_continues);
   g_test_add_func ("/reader/alloc-freed", test_alloc_freed);
+  g_test_add_func ("/reader/live-window", test_live_window);
   g_test_add_func ("/reader/live-ages", test_live_ages);
   g_test_add_func ("/reader/random-heap", test_random_heap);
   g_test_add_func ("/reader/truncated-everywhere", test_truncated_everywhere);
