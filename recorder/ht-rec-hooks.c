@@ -195,6 +195,20 @@ record_free (void *p)
   ht_rec_on_free (p);
 }
 
+/* --sample: an allocation the program just got, `p` of `size` bytes.  Most only count down
+ * the bytes to the next recorded one; those the recorder would not record (its own, or
+ * while paused) are not counted.  Inlined into the hook, whose frame begin() names. */
+static inline __attribute__ ((always_inline)) void *
+sampled_alloc (void *p, size_t size)
+{
+  if (!p || ht_rec_guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
+      || ht_rec_sampling_skips (size) || !begin ())
+    return p;
+  ht_rec_on_alloc_counted (p, size);
+  end ();
+  return p;
+}
+
 /* ---------------------------------------------------------------------------------------
  * The hooks
  */
@@ -204,17 +218,7 @@ malloc (size_t size)
   if (HT_REC_UNLIKELY (!resolve ()))
     return bootstrap_alloc (size, 16);
   if (ht_rec_sample_mean)
-    {
-      /* --sample: most allocations only count down the bytes to the next recorded one.
-       * Those the recorder would not record (its own, or while paused) are not counted */
-      void *p = real.malloc (size);
-      if (!p || ht_rec_guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
-          || ht_rec_sampling_skips (size) || !begin ())
-        return p;
-      ht_rec_on_alloc_counted (p, size);
-      end ();
-      return p;
-    }
+    return sampled_alloc (real.malloc (size), size);
   if (!begin ())
     return real.malloc (size);
   void *p = real.malloc (size);
@@ -251,6 +255,8 @@ calloc (size_t n, size_t size)
     }
   if (HT_REC_UNLIKELY (!resolve ()))
     return bootstrap_alloc (total, 16);
+  if (ht_rec_sample_mean)
+    return sampled_alloc (real.calloc (n, size), total);
   if (!begin ())
     return real.calloc (n, size);
   void *p = real.calloc (n, size);
@@ -274,6 +280,10 @@ realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), 
         }
       return q;
     }
+  /* --sample, the old block not recorded (most are): no free to write, and the new block
+   * counts down as malloc's do (python3 makes one call in 13 a realloc) */
+  if (ht_rec_sample_mean && (!ptr || !ht_rec_sampling_may_hold ((uintptr_t) ptr)))
+    return sampled_alloc (call (ptr, size, n), size * n);
   if (!begin ())
     return call (ptr, size, n);
   if (ptr)

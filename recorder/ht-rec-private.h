@@ -196,7 +196,7 @@ HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
 
 /* ht-rec-sampling.c */
 extern HT_REC_HIDDEN uint64_t ht_rec_sample_mean;
-extern HT_REC_HIDDEN _Atomic uint8_t *ht_rec_sample_filter;
+extern HT_REC_HIDDEN _Atomic uint64_t *ht_rec_sample_filter;
 extern HT_REC_HIDDEN __thread int64_t ht_rec_sample_left __attribute__ ((tls_model ("initial-exec")));
 extern HT_REC_HIDDEN __thread HtRecCounted ht_rec_sample_counted
   __attribute__ ((tls_model ("initial-exec")));
@@ -210,7 +210,7 @@ HT_REC_HIDDEN void ht_rec_sampling_lock (void);
 HT_REC_HIDDEN void ht_rec_sampling_unlock (void);
 
 /* --sample's fast paths, taken by the hooks before anything else. */
-#define HT_REC_SAMPLE_FILTER_BITS 13 /* 8 KiB: stays in cache; a false hit costs a lookup */
+#define HT_REC_SAMPLE_FILTER_BITS 15 /* a bit a bucket, 4 KiB; a false hit costs a lookup */
 
 /* Counts an allocation down; true when it is not recorded (the common case).  Every
  * allocation that comes here is counted, so that the totals are exact (COUNTED). */
@@ -231,20 +231,16 @@ ht_rec_sampling_skips (size_t size)
 static inline size_t
 ht_rec_sample_bucket (uintptr_t ptr)
 {
-  uint64_t x = ptr;
-  x ^= x >> 33;
-  x *= UINT64_C (0xff51afd7ed558ccd);
-  x ^= x >> 33;
-  return (size_t) (x >> (64 - HT_REC_SAMPLE_FILTER_BITS));
+  return (size_t) (((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> (64 - HT_REC_SAMPLE_FILTER_BITS));
 }
 
-/* False when ptr is certainly not a recorded block. */
+/* False when ptr is certainly not a recorded block: its bucket's bit is clear. */
 static inline bool
 ht_rec_sampling_may_hold (uintptr_t ptr)
 {
-  return atomic_load_explicit (&ht_rec_sample_filter[ht_rec_sample_bucket (ptr)],
-                               memory_order_relaxed)
-         != 0;
+  size_t b = ht_rec_sample_bucket (ptr);
+  return (atomic_load_explicit (&ht_rec_sample_filter[b / 64], memory_order_relaxed) >> (b % 64))
+         & 1;
 }
 
 /* ht-rec-file.c */
