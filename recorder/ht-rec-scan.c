@@ -577,8 +577,8 @@ type_named (HtRecOut *out, HtRecTypeSet *set, uintptr_t type)
 /* Stops the world and fills sc->out with BLOCK, ROOTS and EDGES records.  Every stream is
  * held by the caller.  Returns HT_SCAN_* flags. */
 static unsigned
-scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t caller_sp,
-            const jmp_buf *caller_regs)
+scan_world (HtRecScan *sc, const HtRecRanges *data, const HtRecRanges *self, HtRecWorld *world,
+            uintptr_t caller_sp, const jmp_buf *caller_regs)
 {
   unsigned flags = 0;
   size_t n = ht_rec_live_count ();
@@ -665,6 +665,9 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, HtRecWorld *world, uintptr_t
   HtRecRanges own = { 0 };
   if (!ht_rec_own_ranges (&own))
     flags |= HT_SCAN_INCOMPLETE;
+  for (size_t i = 0; i < self->n; i++) /* this library's data: buffers of copied pointers */
+    if (!ht_rec_ranges_add (&own, self->r[i].start, self->r[i].end, 0))
+      flags |= HT_SCAN_INCOMPLETE;
   HtRecRanges dead = { 0 };
   ht_rec_python_dead_stacks (&dead);
   scan_anonymous (sc, &maps, data, &own, &dead, world, caller_sp);
@@ -760,14 +763,14 @@ ht_rec_live_scan_at_exit (void)
 static void
 live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf *caller_regs)
 {
-  HtRecRanges modules = { 0 };
-  bool modules_ok = ht_rec_module_data (&modules); /* takes the loader's lock: before */
+  HtRecRanges modules = { 0 }, self = { 0 };
+  bool modules_ok = ht_rec_module_data (&modules, &self); /* the loader's lock: before */
   ht_rec_threads_hold (true);
   ht_rec_streams_with_queue (ht_rec_live_drop_markers); /* all replayed: nothing is pending */
   uint64_t t0 = mono_now_ns ();
   HtRecScan sc = { 0 };
   HtRecWorld world = { 0 };
-  unsigned flags = scan_world (&sc, &modules, &world, caller_sp, caller_regs);
+  unsigned flags = scan_world (&sc, &modules, &self, &world, caller_sp, caller_regs);
   uint64_t took = mono_now_ns () - t0;
   if (!modules_ok)
     flags |= HT_SCAN_INCOMPLETE;
@@ -802,5 +805,6 @@ live_scan (void (*then) (void *), void *data, uintptr_t caller_sp, const jmp_buf
   if (sc.pages)
     ht_rec_munmap (sc.pages, (sc.page_mask + 1) * sizeof *sc.pages);
   ht_rec_ranges_free (&modules);
+  ht_rec_ranges_free (&self);
 }
 

@@ -397,7 +397,7 @@ read_mappings (HtRecRanges *out, bool writable)
 
 typedef struct
 {
-  HtRecRanges *out;
+  HtRecRanges *out, *self_out;
   uintptr_t self;
   bool ok;
 } ModuleScan;
@@ -412,7 +412,19 @@ module_data_one (struct dl_phdr_info *info, size_t size, void *data)
       const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
       uintptr_t start = info->dlpi_addr + ph->p_vaddr;
       if (ph->p_type == PT_LOAD && m->self >= start && m->self < start + ph->p_memsz)
-        return 0; /* this library: its memory is the recorder's */
+        {
+          /* this library: its memory is the recorder's, its .bss past the file's last page
+           * an anonymous mapping the scan must skip too */
+          for (int k = 0; k < info->dlpi_phnum; k++)
+            {
+              const ElfW (Phdr) *w = &info->dlpi_phdr[k];
+              uintptr_t at = info->dlpi_addr + w->p_vaddr;
+              if (w->p_type == PT_LOAD && (w->p_flags & PF_W)
+                  && !ht_rec_ranges_add (m->self_out, at, at + w->p_memsz, 0))
+                m->ok = false;
+            }
+          return 0;
+        }
     }
   const char *base = info->dlpi_name ? strrchr (info->dlpi_name, '/') : NULL;
   unsigned flags = base && strncmp (base, "/libc.so", 8) == 0 ? HT_REC_RANGE_LIBC : 0;
@@ -428,12 +440,13 @@ module_data_one (struct dl_phdr_info *info, size_t size, void *data)
   return 0;
 }
 
-/* The writable segments of every loaded object but this library.  Takes the loader's
- * lock: call it before stopping the world, never while it is stopped. */
+/* The writable segments of every loaded object but this library, and this library's in
+ * `self`.  Takes the loader's lock: call it before stopping the world, never while it is
+ * stopped. */
 bool
-ht_rec_module_data (HtRecRanges *out)
+ht_rec_module_data (HtRecRanges *out, HtRecRanges *self)
 {
-  ModuleScan m = { out, (uintptr_t) &module_data_one, true };
+  ModuleScan m = { out, self, (uintptr_t) &module_data_one, true };
   dl_iterate_phdr (module_data_one, &m);
   return m.ok;
 }
