@@ -464,24 +464,32 @@ ht_live_popcount (uint64_t x)
   return (unsigned) ((ht_live_byte_counts (x) * UINT64_C (0x0101010101010101)) >> 56);
 }
 
-/* The position of the j-th highest set bit of x (1 <= j <= its set bits): by bytes, then
- * within the byte. */
+/* Of 8 bytewise counts (each at most 64), the highest byte k whose bytes k..7 count at
+ * least *j; *j becomes what it lacks from the bytes above k.  Without a branch: in each
+ * byte, the sum of the bytes from it up (bytewise arithmetic never carries), and how many
+ * of those sums reach *j. */
+static inline unsigned
+ht_live_select_byte (uint64_t counts, uint32_t *j)
+{
+  const uint64_t ones = UINT64_C (0x0101010101010101), highs = ones << 7;
+  uint64_t below = counts * ones;                      /* byte k: bytes 0..k */
+  uint64_t from = (below >> 56) * ones - (below << 8); /* byte k: bytes k..7 */
+  uint64_t reach = ((from | highs) - *j * ones) & highs;
+  unsigned k = (unsigned) ((((reach >> 7) * ones) >> 56) - 1);
+  *j -= k == 7 ? 0 : (uint32_t) (from >> (8 * (k + 1))) & 0xff;
+  return k;
+}
+
+/* The position of the j-th highest set bit of x (1 <= j <= its set bits): its byte by the
+ * bytes' counts, then its bit by the byte's bits spread one a byte. */
 static inline unsigned
 ht_live_select_high (uint64_t x, uint32_t j)
 {
-  uint64_t counts = ht_live_byte_counts (x);
-  int byte = 7;
-  for (; byte > 0; byte--)
-    {
-      unsigned c = (unsigned) (counts >> (8 * byte)) & 0xff;
-      if (j <= c)
-        break;
-      j -= c;
-    }
-  unsigned b = (unsigned) (x >> (8 * byte)) & 0xff;
-  for (; j > 1; j--)
-    b &= ~(1u << (31 - __builtin_clz (b)));
-  return (unsigned) byte * 8 + 31 - (unsigned) __builtin_clz (b);
+  const uint64_t ones = UINT64_C (0x0101010101010101);
+  unsigned byte = ht_live_select_byte (ht_live_byte_counts (x), &j);
+  uint64_t b = (x >> (8 * byte)) & 0xff;
+  uint64_t bits = ((((b * ones) & UINT64_C (0x8040201008040201)) + ones * 0x7f) >> 7) & ones;
+  return byte * 8 + ht_live_select_byte (bits, &j);
 }
 
 /* The live positions of word `word` at or below bit `top`. */

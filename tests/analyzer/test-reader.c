@@ -640,6 +640,18 @@ test_live_window (void)
   ht_live_clear (&dec);
   memset (live, 0, sizeof live);
   GRand *rand = g_rand_new_with_seed (5);
+  /* the select within a word, against walking its bits */
+  for (guint i = 0; i < 20000; i++)
+    {
+      guint64 x = (guint64) g_rand_int (rand) << 32 | g_rand_int (rand);
+      x &= i % 3 ? ~(guint64) 0 : (guint64) g_rand_int (rand) << 32 | g_rand_int (rand);
+      x |= (guint64) 1 << (i % 64);
+      guint32 j = 0;
+      for (int bit = 63; bit >= 0; bit--)
+        if (x >> bit & 1)
+          g_assert_cmpuint (ht_live_select_high (x, ++j), ==, (guint) bit);
+      g_assert_cmpuint (ht_live_popcount (x), ==, j);
+    }
   guint64 allocs = 0;
   for (guint i = 0; i < 200000; i++)
     {
