@@ -55,6 +55,16 @@ __thread uintptr_t ht_rec_guard __attribute__ ((tls_model ("initial-exec")));
 #define HT_ENTRY_SLOT ((uintptr_t) __builtin_frame_address (0) + sizeof (void *))
 static __thread int resolving_here __attribute__ ((tls_model ("initial-exec")));
 
+/* What the bootstrap arena handed out: the loader's and libc's own objects, which may
+ * hold pointers to the heap.  The heap scan reads it as a root although it lies in this
+ * library's data, which is otherwise never one. */
+void
+ht_rec_bootstrap_range (uintptr_t *start, uintptr_t *end)
+{
+  *start = (uintptr_t) bootstrap_arena;
+  *end = (uintptr_t) bootstrap_arena + __atomic_load_n (&bootstrap_used, __ATOMIC_RELAXED);
+}
+
 static bool
 in_bootstrap (const void *p)
 {

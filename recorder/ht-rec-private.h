@@ -579,6 +579,8 @@ HT_REC_HIDDEN void ht_rec_python_dead_stacks (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_rw_mappings (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_readable_mappings (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_module_data (HtRecRanges *out, HtRecRanges *self);
+/* ht-rec-hooks.c */
+HT_REC_HIDDEN void ht_rec_bootstrap_range (uintptr_t *start, uintptr_t *end);
 /* ht-rec-mem.c: every mapping the recorder made for itself, read once per scan */
 HT_REC_HIDDEN bool ht_rec_own_ranges (HtRecRanges *out);
 

@@ -644,6 +644,9 @@ scan_world (HtRecScan *sc, const HtRecRanges *data, const HtRecRanges *self, HtR
   for (size_t i = 0; i < data->n; i++)
     scan_mapped (sc, &maps, data->r[i].start, data->r[i].end, HT_ROOT_DATA, 0,
                  data->r[i].flags);
+  uintptr_t boot_start, boot_end; /* libc's objects from before malloc was resolved */
+  ht_rec_bootstrap_range (&boot_start, &boot_end);
+  scan_mapped (sc, &maps, boot_start, boot_end, HT_ROOT_DATA, 0, 0);
   /* this thread's own stack, unless it is the sampler's (the request file): from the
    * frame of whoever called the recorder up, and the registers it held then; never the
    * recorder's own frames, which hold copies of what it read */
