@@ -205,18 +205,55 @@ record_free (void *p)
   ht_rec_on_free (p);
 }
 
-/* --sample: an allocation the program just got, `p` of `size` bytes.  Most only count down
- * the bytes to the next recorded one; those the recorder would not record (its own, or
- * while paused) are not counted.  Inlined into the hook, whose frame begin() names. */
-static inline __attribute__ ((always_inline)) void *
-sampled_alloc (void *p, size_t size)
+/* The hooks' common paths (a --sample countdown, a free of a block not recorded) call
+ * nothing but the real function: what records is out of line, in functions given the
+ * hook's entry slot, so that the hooks themselves save no registers. */
+
+/* --sample: the countdown ran out in this allocation (or started): record it. */
+static __attribute__ ((noinline)) void *
+sampled_take (void *p, size_t size, uintptr_t slot)
 {
-  if (!p || ht_rec_guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
-      || ht_rec_sampling_skips (size) || !begin ())
+  if (!begin_at (slot))
     return p;
   ht_rec_on_alloc_counted (p, size);
   end ();
   return p;
+}
+
+/* --sample: an allocation the program just got, `p` of `size` bytes.  Most only count down
+ * the bytes to the next recorded one; those the recorder would not record (its own, or
+ * while paused) are not counted.  `slot`: HT_ENTRY_SLOT, evaluated in the hook. */
+static inline __attribute__ ((always_inline)) void *
+sampled_alloc (void *p, size_t size, uintptr_t slot)
+{
+  if (!p || ht_rec_guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
+      || HT_REC_LIKELY (ht_rec_sampling_skips (size)))
+    return p;
+  return sampled_take (p, size, slot);
+}
+
+static __attribute__ ((noinline)) void *
+malloc_recorded (size_t size, uintptr_t slot)
+{
+  if (!begin_at (slot))
+    return real.malloc (size);
+  void *p = real.malloc (size);
+  record_alloc (p, size);
+  end ();
+  return p;
+}
+
+static __attribute__ ((noinline)) void
+free_recorded (void *ptr)
+{
+  if (!begin ()) /* a FREE has no stack: the slot this names is never unwound from */
+    {
+      real.free (ptr);
+      return;
+    }
+  record_free (ptr);
+  real.free (ptr);
+  end ();
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -228,13 +265,8 @@ malloc (size_t size)
   if (HT_REC_UNLIKELY (!resolve ()))
     return bootstrap_alloc (size, 16);
   if (ht_rec_sample_mean)
-    return sampled_alloc (real.malloc (size), size);
-  if (!begin ())
-    return real.malloc (size);
-  void *p = real.malloc (size);
-  record_alloc (p, size);
-  end ();
-  return p;
+    return sampled_alloc (real.malloc (size), size, HT_ENTRY_SLOT);
+  return malloc_recorded (size, HT_ENTRY_SLOT);
 }
 
 HT_EXPORT void
@@ -244,14 +276,12 @@ free (void *ptr)
     return;
   if (HT_REC_UNLIKELY (!resolve ()))
     return; /* only reachable for a foreign pointer while resolving: leak it */
-  if ((ht_rec_sample_mean && !ht_rec_sampling_may_hold ((uintptr_t) ptr)) || !begin ())
+  if (ht_rec_sample_mean && !ht_rec_sampling_may_hold ((uintptr_t) ptr))
     {
       real.free (ptr); /* --sample: not a recorded block, for certain */
       return;
     }
-  record_free (ptr);
-  real.free (ptr);
-  end ();
+  free_recorded (ptr);
 }
 
 HT_EXPORT void *
@@ -266,7 +296,7 @@ calloc (size_t n, size_t size)
   if (HT_REC_UNLIKELY (!resolve ()))
     return bootstrap_alloc (total, 16);
   if (ht_rec_sample_mean)
-    return sampled_alloc (real.calloc (n, size), total);
+    return sampled_alloc (real.calloc (n, size), total, HT_ENTRY_SLOT);
   if (!begin ())
     return real.calloc (n, size);
   void *p = real.calloc (n, size);
@@ -293,7 +323,7 @@ realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), 
   /* --sample, the old block not recorded (most are): no free to write, and the new block
    * counts down as malloc's do (python3 makes one call in 13 a realloc) */
   if (ht_rec_sample_mean && (!ptr || !ht_rec_sampling_may_hold ((uintptr_t) ptr)))
-    return sampled_alloc (call (ptr, size, n), size * n);
+    return sampled_alloc (call (ptr, size, n), size * n, HT_ENTRY_SLOT);
   if (!begin ())
     return call (ptr, size, n);
   if (ptr)
