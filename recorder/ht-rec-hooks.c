@@ -207,7 +207,7 @@ record_free (void *p)
 
 /* The hooks' common paths (a --sample countdown, a free of a block not recorded) call
  * nothing but the real function: what records is out of line, in functions given the
- * hook's entry slot, so that the hooks themselves save no registers. */
+ * hook's entry slot, so that the hooks save one register at most (free: none, a tail call). */
 
 /* --sample: the countdown ran out in this allocation (or started): record it. */
 static __attribute__ ((noinline)) void *

@@ -407,24 +407,15 @@ module_data_one (struct dl_phdr_info *info, size_t size, void *data)
 {
   (void) size;
   ModuleScan *m = data;
+  /* this library's memory is the recorder's: its segments go to `self` (its .bss past the
+   * file's last page is an anonymous mapping, which the scan must know to skip) */
+  HtRecRanges *to = m->out;
   for (int i = 0; i < info->dlpi_phnum; i++)
     {
       const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
       uintptr_t start = info->dlpi_addr + ph->p_vaddr;
       if (ph->p_type == PT_LOAD && m->self >= start && m->self < start + ph->p_memsz)
-        {
-          /* this library: its memory is the recorder's, its .bss past the file's last page
-           * an anonymous mapping the scan must skip too */
-          for (int k = 0; k < info->dlpi_phnum; k++)
-            {
-              const ElfW (Phdr) *w = &info->dlpi_phdr[k];
-              uintptr_t at = info->dlpi_addr + w->p_vaddr;
-              if (w->p_type == PT_LOAD && (w->p_flags & PF_W)
-                  && !ht_rec_ranges_add (m->self_out, at, at + w->p_memsz, 0))
-                m->ok = false;
-            }
-          return 0;
-        }
+        to = m->self_out;
     }
   const char *base = info->dlpi_name ? strrchr (info->dlpi_name, '/') : NULL;
   unsigned flags = base && strncmp (base, "/libc.so", 8) == 0 ? HT_REC_RANGE_LIBC : 0;
@@ -434,7 +425,7 @@ module_data_one (struct dl_phdr_info *info, size_t size, void *data)
       if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
         continue;
       uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-      if (!ht_rec_ranges_add (m->out, start, start + ph->p_memsz, flags))
+      if (!ht_rec_ranges_add (to, start, start + ph->p_memsz, flags))
         m->ok = false;
     }
   return 0;
