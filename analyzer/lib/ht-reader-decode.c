@@ -210,10 +210,12 @@ split_columns (HtCursor *row, HtCursor col[HT_PARTS], int parts)
   return TRUE;
 }
 
+/* Whether a column read past its end; per record, so only the first parts are looked at:
+ * a more part's failure marks its column's first part (cursor_varint). */
 static gboolean
-cursors_bad (const HtCursor *col, int parts)
+cursors_bad (const HtCursor *col, int columns)
 {
-  for (int i = 0; i < parts; i++)
+  for (int i = 0; i < columns; i++)
     if (col[i].bad)
       return TRUE;
   return FALSE;
@@ -720,7 +722,7 @@ ht_stream_decode (HtStream *s, guint version, const HtChunkHeader *h, const guin
                        e.tag, chunk_offset, (gsize) (rec_start - payload));
           return FALSE;
         }
-      if (c.bad || cursors_bad (col, parts))
+      if (c.bad || cursors_bad (col, columns))
         {
           ht_event_clear (&e);
           g_set_error (error, HT_LOG_ERROR, HT_LOG_ERROR_CORRUPT,
