@@ -46,10 +46,10 @@ static _Alignas (64) uint8_t bootstrap_arena[64 * 1024];
 static size_t bootstrap_used;
 static _Atomic int resolving;
 
-/* The recursion guard: 0 when free, else held, and then either 1 or the address of the
- * slot holding the hook's return address into the program (HT_ENTRY_SLOT), which the
- * unwinder starts from instead of walking out of the recorder's frames (ht_rec_entry_slot). */
-__thread uintptr_t ht_rec_guard __attribute__ ((tls_model ("initial-exec")));
+/* ht_rec_hot.guard, the recursion guard: 0 when free, else held, and then either 1 or the
+ * address of the slot holding the hook's return address into the program (HT_ENTRY_SLOT),
+ * which the unwinder starts from instead of walking out of the recorder's frames. */
+__thread HtRecHot ht_rec_hot __attribute__ ((tls_model ("initial-exec")));
 /* Evaluated in an exported hook itself (begin is inlined into it): our functions keep frame
  * pointers, so the return address into the program sits just above the hook's frame. */
 #define HT_ENTRY_SLOT ((uintptr_t) __builtin_frame_address (0) + sizeof (void *))
@@ -140,29 +140,36 @@ resolve (void)
   return resolve_slow ();
 }
 
+/* Whether the real functions are known (looked up now if they were not). */
+bool
+ht_rec_hooks_resolve (void)
+{
+  return resolve ();
+}
+
 /* ---------------------------------------------------------------------------------------
  * Recursion guard
  */
 bool
 ht_rec_guard_enter (void)
 {
-  if (ht_rec_guard)
+  if (ht_rec_hot.guard)
     return false;
-  ht_rec_guard = 1;
+  ht_rec_hot.guard = 1;
   return true;
 }
 
 void
 ht_rec_guard_leave (void)
 {
-  ht_rec_guard = 0;
+  ht_rec_hot.guard = 0;
 }
 
 /* The sampler thread never records anything it does. */
 void
 ht_rec_guard_forever (void)
 {
-  ht_rec_guard = 1;
+  ht_rec_hot.guard = 1;
 }
 
 /* True when this call should be recorded; takes the guard, with the hook's entry slot. */
@@ -171,17 +178,17 @@ begin_at (uintptr_t slot)
 {
   if (HT_REC_UNLIKELY (atomic_load_explicit (&ht_rec_state, memory_order_relaxed) != HT_REC_ON))
     {
-      if (ht_rec_guard)
+      if (ht_rec_hot.guard)
         return false;
-      ht_rec_guard = 1;
+      ht_rec_hot.guard = 1;
       ht_rec_init ();
-      ht_rec_guard = 0;
+      ht_rec_hot.guard = 0;
       if (atomic_load_explicit (&ht_rec_state, memory_order_relaxed) != HT_REC_ON)
         return false;
     }
-  if (ht_rec_guard)
+  if (ht_rec_hot.guard)
     return false;
-  ht_rec_guard = slot;
+  ht_rec_hot.guard = slot;
   return true;
 }
 #define begin() begin_at (HT_ENTRY_SLOT)
@@ -189,7 +196,7 @@ begin_at (uintptr_t slot)
 static inline void
 end (void)
 {
-  ht_rec_guard = 0;
+  ht_rec_hot.guard = 0;
 }
 
 static inline void
@@ -226,7 +233,7 @@ sampled_take (void *p, size_t size, uintptr_t slot)
 static inline __attribute__ ((always_inline)) void *
 sampled_alloc (void *p, size_t size, uintptr_t slot)
 {
-  if (!p || ht_rec_guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
+  if (!p || ht_rec_hot.guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
       || HT_REC_LIKELY (ht_rec_sampling_skips (size)))
     return p;
   return sampled_take (p, size, slot);
@@ -259,29 +266,41 @@ free_recorded (void *ptr)
 /* ---------------------------------------------------------------------------------------
  * The hooks
  */
+/* With --sample, ht_rec_sample_mean is set (ht_rec_sampling_init) only once the real
+ * functions are known and the filter of recorded blocks exists, so it is the hooks' first
+ * test, and their common paths need no other. */
 HT_EXPORT void *
 malloc (size_t size)
 {
-  if (HT_REC_UNLIKELY (!resolve ()))
-    return bootstrap_alloc (size, 16);
   if (ht_rec_sample_mean)
     return sampled_alloc (real.malloc (size), size, HT_ENTRY_SLOT);
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return bootstrap_alloc (size, 16);
   return malloc_recorded (size, HT_ENTRY_SLOT);
 }
 
-HT_EXPORT void
-free (void *ptr)
+/* A free the filter could not rule out, or any without --sample. */
+static __attribute__ ((noinline)) void
+free_slow (void *ptr)
 {
   if (HT_REC_UNLIKELY (ptr == NULL || in_bootstrap (ptr)))
     return;
   if (HT_REC_UNLIKELY (!resolve ()))
     return; /* only reachable for a foreign pointer while resolving: leak it */
-  if (ht_rec_sample_mean && !ht_rec_sampling_may_hold ((uintptr_t) ptr))
+  free_recorded (ptr);
+}
+
+/* --sample: the filter holds the bootstrap arena's blocks too (ht_rec_sampling_init), so a
+ * free it rules out is a tail call to the real one. */
+HT_EXPORT void
+free (void *ptr)
+{
+  if (ht_rec_sample_mean && HT_REC_LIKELY (!ht_rec_sampling_may_hold ((uintptr_t) ptr)))
     {
-      real.free (ptr); /* --sample: not a recorded block, for certain */
+      real.free (ptr);
       return;
     }
-  free_recorded (ptr);
+  free_slow (ptr);
 }
 
 HT_EXPORT void *
@@ -293,10 +312,10 @@ calloc (size_t n, size_t size)
       errno = ENOMEM;
       return NULL;
     }
-  if (HT_REC_UNLIKELY (!resolve ()))
-    return bootstrap_alloc (total, 16);
   if (ht_rec_sample_mean)
     return sampled_alloc (real.calloc (n, size), total, HT_ENTRY_SLOT);
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return bootstrap_alloc (total, 16);
   if (!begin ())
     return real.calloc (n, size);
   void *p = real.calloc (n, size);
@@ -310,7 +329,11 @@ calloc (size_t n, size_t size)
 static void *
 realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), size_t n)
 {
-  if (HT_REC_UNLIKELY (in_bootstrap (ptr)))
+  /* --sample, the old block not recorded (most are): no free to write, and the new block
+   * counts down as malloc's do (python3 makes one call in 13 a realloc) */
+  if (ht_rec_sample_mean && (!ptr || !ht_rec_sampling_may_hold ((uintptr_t) ptr)))
+    return sampled_alloc (call (ptr, size, n), size * n, HT_ENTRY_SLOT);
+  if (HT_REC_UNLIKELY (in_bootstrap (ptr))) /* in the filter, with --sample */
     {
       void *q = malloc (size * n);
       if (q)
@@ -320,10 +343,6 @@ realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), 
         }
       return q;
     }
-  /* --sample, the old block not recorded (most are): no free to write, and the new block
-   * counts down as malloc's do (python3 makes one call in 13 a realloc) */
-  if (ht_rec_sample_mean && (!ptr || !ht_rec_sampling_may_hold ((uintptr_t) ptr)))
-    return sampled_alloc (call (ptr, size, n), size * n, HT_ENTRY_SLOT);
   if (!begin ())
     return call (ptr, size, n);
   if (ptr)

@@ -162,7 +162,7 @@ at_fork_child (void)
 {
   ht_rec_streams_unlock (true);
   ht_rec_sampling_unlock ();
-  ht_rec_sample_counted = (HtRecCounted){ 0 }; /* the parent's, in the parent's log */
+  ht_rec_sampling_forget_counted (); /* the parent's, in the parent's log */
   ht_rec_threads_unlock ();
   ht_rec_trace_unlock_all ();
   ht_rec_file_forget ();

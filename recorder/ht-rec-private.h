@@ -7,7 +7,7 @@
  * ht-rec-file.c   the log file: opened, header written, chunks appended
  * ht-rec-stream.c per-thread record buffers and the control stream; ht-encoder.h encodes
  * ht-rec-threads.c the thread registry (one stream and stack cache per thread)
- * ht-rec-sampler.c the recorder's 10 ms thread: samples, flushes, snapshot requests
+ * ht-rec-sampler.c the recorder's 10 ms ticks: samples, flushes, snapshot requests
  * ht-rec-sampling.c record --sample: which allocations are recorded, and their frees
  * ht-rec-trace.c  stack capture, the trace tree, the module map
  * ht-rec-unwind.c native stacks: libunwind, and the slots that let a stack be reused
@@ -130,13 +130,37 @@ typedef struct
 
 #define HT_REC_SIZE_CACHE 512 /* per-thread frame size cache slots */
 
-/* Per-thread state, mmap'd on the thread's first recorded event. */
-/* record --sample: every allocation a thread made since it last wrote COUNTED, recorded or
- * not (ht-rec-sampling.c). */
+/* What the hooks read and write on every call, in one thread-local block: its offset from
+ * the thread pointer is loaded once a hook (one GOT entry), not once a variable. */
+typedef struct
+{
+  /* the recursion guard: 0 when free, else held, and then either 1 or the address of the
+   * slot holding the hook's return address into the program (ht-rec-hooks.c) */
+  uintptr_t guard;
+  /* record --sample (ht-rec-sampling.c): bytes to the next recorded allocation, counted
+   * down; its value when this countdown started; the allocations and the bytes before this
+   * countdown that the thread made since it last wrote COUNTED.  The bytes counted are
+   * sample_bytes + sample_start - sample_left: the countdown counts them, one subtraction. */
+  int64_t sample_left;
+  int64_t sample_start;
+  uint64_t sample_calls;
+  uint64_t sample_bytes;
+} HtRecHot;
+
+/* record --sample: allocations and bytes counted, recorded or not. */
 typedef struct
 {
   uint64_t calls, bytes;
 } HtRecCounted;
+
+static inline HtRecCounted
+ht_rec_hot_counted (const volatile HtRecHot *h)
+{
+  return (HtRecCounted){ h->sample_calls,
+                         h->sample_bytes + (uint64_t) (h->sample_start - h->sample_left) };
+}
+
+/* Per-thread state, mmap'd on the thread's first recorded event. */
 
 typedef struct HtRecThread
 {
@@ -155,7 +179,7 @@ typedef struct HtRecThread
   HtRecFrameSize sizes[HT_REC_SIZE_CACHE];        /* confirmed frame sizes, recently used */
   uint32_t sizes_epoch;                           /* ht-rec-unwind.c's, when sizes was right */
   uintptr_t self;                                 /* pthread_self () of the thread it serves */
-  HtRecCounted *counted;                          /* its thread's ht_rec_sample_counted */
+  volatile HtRecHot *hot;                         /* its thread's ht_rec_hot */
 } HtRecThread;
 
 typedef enum
@@ -169,8 +193,9 @@ extern HT_REC_HIDDEN _Atomic int ht_rec_paused;
 extern HT_REC_HIDDEN int ht_rec_max_frames;
 
 /* ht-rec-hooks.c */
+HT_REC_HIDDEN bool ht_rec_hooks_resolve (void);
 HT_REC_HIDDEN bool ht_rec_guard_enter (void);
-extern HT_REC_HIDDEN __thread uintptr_t ht_rec_guard __attribute__ ((tls_model ("initial-exec")));
+extern HT_REC_HIDDEN __thread HtRecHot ht_rec_hot __attribute__ ((tls_model ("initial-exec")));
 HT_REC_HIDDEN void ht_rec_guard_leave (void);
 HT_REC_HIDDEN void ht_rec_guard_forever (void);
 
@@ -197,12 +222,10 @@ HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
 /* ht-rec-sampling.c */
 extern HT_REC_HIDDEN uint64_t ht_rec_sample_mean;
 extern HT_REC_HIDDEN _Atomic uint64_t *ht_rec_sample_filter;
-extern HT_REC_HIDDEN __thread int64_t ht_rec_sample_left __attribute__ ((tls_model ("initial-exec")));
-extern HT_REC_HIDDEN __thread HtRecCounted ht_rec_sample_counted
-  __attribute__ ((tls_model ("initial-exec")));
 HT_REC_HIDDEN bool ht_rec_sampling_init (uint64_t mean);
 HT_REC_HIDDEN void ht_rec_sampling_put_counted (HtRecStream *s, uint64_t stamp);
 HT_REC_HIDDEN void ht_rec_sampling_put_counted_all (void);
+HT_REC_HIDDEN void ht_rec_sampling_forget_counted (void);
 HT_REC_HIDDEN bool ht_rec_sampling_take (uintptr_t ptr, size_t size);
 HT_REC_HIDDEN bool ht_rec_sampling_release (uintptr_t ptr);
 HT_REC_HIDDEN bool ht_rec_sampling_unrelease (uintptr_t ptr);
@@ -213,19 +236,14 @@ HT_REC_HIDDEN void ht_rec_sampling_unlock (void);
 #define HT_REC_SAMPLE_FILTER_BITS 15 /* a bit a bucket, 4 KiB; a false hit costs a lookup */
 
 /* Counts an allocation down; true when it is not recorded (the common case).  Every
- * allocation that comes here is counted, so that the totals are exact (COUNTED). */
+ * allocation that comes here is counted, so that the totals are exact (COUNTED): one
+ * addition for the calls, and the countdown itself for the bytes. */
 static inline bool
 ht_rec_sampling_skips (size_t size)
 {
-  ht_rec_sample_counted.calls++;
-  ht_rec_sample_counted.bytes += size;
-  int64_t left = ht_rec_sample_left - (int64_t) size;
-  if (HT_REC_LIKELY (left > 0))
-    {
-      ht_rec_sample_left = left;
-      return true;
-    }
-  return false; /* ht_rec_sampling_take settles it */
+  HtRecHot *h = &ht_rec_hot;
+  h->sample_calls++;
+  return HT_REC_LIKELY ((h->sample_left -= (int64_t) size) > 0); /* else sampling_take */
 }
 
 static inline size_t
@@ -411,6 +429,7 @@ extern HT_REC_HIDDEN uint64_t ht_rec_start_mono_ns;
 HT_REC_HIDDEN void ht_rec_write_sample (uint64_t stamp);
 HT_REC_HIDDEN void ht_rec_sampler_on_sigusr2 (int sig);
 HT_REC_HIDDEN void ht_rec_sampler_start (void);
+HT_REC_HIDDEN void ht_rec_sampler_poll (void);
 HT_REC_HIDDEN bool ht_rec_sampler_running (void);
 HT_REC_HIDDEN void ht_rec_sampler_stop (void);
 HT_REC_HIDDEN void ht_rec_sampler_forget (void);

@@ -7,8 +7,8 @@
  * is one subtraction: no stack is captured, nothing is written.  The analyzer weights
  * each recorded allocation by 1/p (ht-import.c), which makes every total unbiased.
  *
- * Every allocation is counted on the way (two additions to the thread's own counters),
- * and the counts go to the log in COUNTED records: with each recorded allocation, at the
+ * Every allocation is counted on the way (one addition to the thread's own counter of
+ * calls; the countdown counts the bytes), and the counts go to the log in COUNTED records: with each recorded allocation, at the
  * thread's exit and at the end.  The totals are then exact, not estimated; only what a
  * thread still running at the end allocated since its last recorded allocation (about
  * SIZE bytes) is missing, or a thread that never had one.
@@ -32,8 +32,6 @@ uint64_t ht_rec_sample_mean; /* SIZE in bytes; 0 = every allocation is recorded 
 _Atomic uint64_t *ht_rec_sample_filter; /* a bit a bucket: holds a recorded block */
 #define filter ht_rec_sample_filter
 static uint16_t *filter_count;          /* recorded blocks per bucket (saturates) */
-__thread int64_t ht_rec_sample_left __attribute__ ((tls_model ("initial-exec")));
-__thread HtRecCounted ht_rec_sample_counted __attribute__ ((tls_model ("initial-exec")));
 static __thread uint64_t sample_rng __attribute__ ((tls_model ("initial-exec")));
 static __thread uintptr_t sample_freed __attribute__ ((tls_model ("initial-exec")));
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -177,9 +175,20 @@ ht_rec_sampling_init (uint64_t mean)
     return true;
   filter = ht_rec_mmap (FILTER_BUCKETS / 8);
   filter_count = ht_rec_mmap (FILTER_BUCKETS * sizeof *filter_count);
-  if (!filter || !filter_count)
+  if (!filter || !filter_count || !ht_rec_hooks_resolve ())
     return false;
-  ht_rec_sample_mean = mean;
+  /* the blocks of the bootstrap arena (ht-rec-hooks.c) are for the hooks' slow paths, which
+   * know them: their buckets stay held (a saturated count never goes down) */
+  uintptr_t start, end;
+  ht_rec_bootstrap_range (&start, &end);
+  for (uintptr_t p = start; p < end; p += 16)
+    {
+      size_t b = ht_rec_sample_bucket (p);
+      filter_count[b] = UINT16_MAX;
+      filter[b / 64] |= UINT64_C (1) << (b % 64);
+    }
+  /* published last: the hooks' --sample paths start with this test */
+  __atomic_store_n (&ht_rec_sample_mean, mean, __ATOMIC_RELEASE);
   return true;
 }
 
@@ -202,17 +211,17 @@ ht_rec_sampling_unlock (void)
 bool
 ht_rec_sampling_take (uintptr_t ptr, size_t size)
 {
+  HtRecHot *h = &ht_rec_hot;
+  h->sample_bytes += (uint64_t) (h->sample_start - h->sample_left); /* this one included */
   if (HT_REC_UNLIKELY (!sample_rng))
     {
       sample_rng = mix ((uint64_t) ht_rec_gettid () ^ ht_rec_stamp ()) | 1;
       int64_t left = next_interval () - (int64_t) size;
+      h->sample_start = h->sample_left = left;
       if (left > 0)
-        {
-          ht_rec_sample_left = left;
-          return false;
-        }
+        return false;
     }
-  ht_rec_sample_left = next_interval ();
+  h->sample_start = h->sample_left = next_interval ();
   remember (ptr);
   return true;
 }
@@ -242,14 +251,24 @@ ht_rec_sampling_unrelease (uintptr_t ptr)
 void
 ht_rec_sampling_put_counted (HtRecStream *s, uint64_t stamp)
 {
-  HtRecCounted *c = &ht_rec_sample_counted;
-  if (!ht_rec_sample_mean || c->calls == 0)
+  HtRecHot *h = &ht_rec_hot;
+  if (!ht_rec_sample_mean || h->sample_calls == 0)
     return;
+  HtRecCounted c = ht_rec_hot_counted (h);
   uint8_t *p = ht_rec_record_begin (s, HT_REC_COUNTED, stamp, 2 * HT_VARINT_MAX);
-  p += ht_varint_put (p, c->calls);
-  p += ht_varint_put (p, c->bytes);
+  p += ht_varint_put (p, c.calls);
+  p += ht_varint_put (p, c.bytes);
   ht_rec_record_end (s, p);
-  *c = (HtRecCounted){ 0 };
+  ht_rec_sampling_forget_counted ();
+}
+
+/* The calling thread's counts start again from zero (written, or a forked child's). */
+void
+ht_rec_sampling_forget_counted (void)
+{
+  HtRecHot *h = &ht_rec_hot;
+  h->sample_calls = h->sample_bytes = 0;
+  h->sample_start = h->sample_left;
 }
 
 /* At the end of the log: the counts of every thread still running (read from their
@@ -263,10 +282,11 @@ ht_rec_sampling_put_counted_all (void)
   ht_rec_threads_add_counted (&sum);
   if (!ht_rec_tls_thread) /* a thread with a stream was in the list */
     {
-      sum.calls += ht_rec_sample_counted.calls;
-      sum.bytes += ht_rec_sample_counted.bytes;
+      HtRecCounted c = ht_rec_hot_counted (&ht_rec_hot);
+      sum.calls += c.calls;
+      sum.bytes += c.bytes;
     }
-  ht_rec_sample_counted = (HtRecCounted){ 0 };
+  ht_rec_sampling_forget_counted ();
   if (sum.calls == 0)
     return;
   ht_rec_stream_put (ht_rec_control_stream (), HT_REC_COUNTED, ht_rec_stamp (), 2, sum.calls,

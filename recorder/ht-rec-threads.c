@@ -155,7 +155,7 @@ ht_rec_thread_stream_new (void)
    * 256 times would swamp short runs, so the sampling starts with the next one */
   t->stream.tick = 1;
   t->self = (uintptr_t) pthread_self ();
-  t->counted = &ht_rec_sample_counted;
+  t->hot = &ht_rec_hot;
   ht_rec_tls_thread = t;
   pthread_setspecific (thread_key, t);
   put_thread (&t->stream);
@@ -181,9 +181,9 @@ ht_rec_threads_add_counted (HtRecCounted *sum)
 {
   pthread_mutex_lock (&registry_lock);
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
-    if (t->counted)
+    if (t->hot)
       {
-        HtRecCounted c = *(volatile HtRecCounted *) t->counted;
+        HtRecCounted c = ht_rec_hot_counted (t->hot);
         sum->calls += c.calls;
         sum->bytes += c.bytes;
       }

@@ -213,7 +213,7 @@ first_slot_walk (void)
 static inline uintptr_t
 first_slot (void)
 {
-  uintptr_t slot = ht_rec_guard;
+  uintptr_t slot = ht_rec_hot.guard;
   return HT_REC_LIKELY (slot > 1) ? slot : first_slot_walk ();
 }
 
