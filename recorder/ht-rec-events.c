@@ -52,6 +52,8 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
   ht_rec_raw_alloc (s, stamp, (uintptr_t) ptr, size, node);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);
+  if (ht_rec_sample_mean)
+    ht_rec_sampler_poll (); /* --sample has no thread to take the ticks */
 }
 
 static void
@@ -71,6 +73,8 @@ ht_rec_on_free (void *ptr)
   if (ht_rec_sample_mean && !ht_rec_sampling_release ((uintptr_t) ptr))
     return;
   put_ptr_event (HT_REC_FREE, ptr);
+  if (ht_rec_sample_mean)
+    ht_rec_sampler_poll ();
 }
 
 void

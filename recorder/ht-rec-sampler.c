@@ -1,6 +1,17 @@
-/* ht-rec-sampler.c - the recorder's own thread: every 10 ms it writes a SAMPLE (time, RSS,
- * the recorder's memory and time), refreshes the module map, serves snapshot requests
- * from outside, then flushes every stream and promises a SYNC.
+/* ht-rec-sampler.c - the recorder's ticks: every 10 ms a SAMPLE (time, RSS, the recorder's
+ * memory and time), a fresh module map, the snapshot requests from outside, then a flush
+ * of every stream and a SYNC.
+ *
+ * An exact recording has a thread of its own for them, which also encodes, compresses and
+ * writes what the program's threads queue (ht-rec-stream.c): on two cores the program does
+ * not wait for zstd.  A --sample recording has no thread.  Its events are rare, and a
+ * second thread costs every program something however idle it is: glibc's malloc locks
+ * its arena on every call once a process has had two threads, and each munmap must shoot
+ * down the other CPU's TLB.  There the ticks are taken by the program's own threads,
+ * after a recorded event once 10 ms have passed (ht_rec_sampler_poll), and each thread
+ * writes its buffers itself.  So a sampled program that stops allocating also stops
+ * ticking: what it recorded reaches the file at its next recorded event or at its end, and
+ * a snapshot asked for from outside is taken then.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -113,11 +124,25 @@ serve_snapshot_requests (void)
     atomic_fetch_add (&snapshot_requests, 1);
   while (snapshot_served != atomic_load (&snapshot_requests))
     {
+      uintptr_t held = ht_rec_hot.guard;
       ht_rec_guard_leave (); /* heaptrail_rec_snapshot takes the guard itself */
       serve_snapshot_request ();
-      ht_rec_guard_forever ();
+      ht_rec_hot.guard = held;
       snapshot_served++;
     }
+}
+
+/* One tick's work.  Called with the caller's guard held. */
+static void
+tick (void)
+{
+  uint64_t now = ht_rec_stamp ();
+  serve_snapshot_requests ();
+  ht_rec_modules_refresh ();
+  ht_rec_attach_refresh (); /* attached: modules loaded since get our hooks too */
+  ht_rec_write_sample (now);
+  ht_rec_flush_all (now);
+  ht_rec_threads_add_time (ht_rec_stamp () - now);
 }
 
 static void *
@@ -140,19 +165,38 @@ sampler_main (void *arg)
       next_tick = mono + TICK_NS;
       if (atomic_load (&ht_rec_state) != HT_REC_ON)
         break;
-      uint64_t now = ht_rec_stamp ();
-      serve_snapshot_requests ();
-      ht_rec_modules_refresh ();
-      ht_rec_attach_refresh (); /* attached: modules loaded since get our hooks too */
-      ht_rec_write_sample (now);
-      ht_rec_flush_all (now);
-      ht_rec_threads_add_time (ht_rec_stamp () - now);
+      tick ();
     }
   /* a request that came just before the end (kill -USR2 cut the program's sleep short,
    * say) is still a snapshot */
   if (atomic_load (&ht_rec_state) == HT_REC_ON)
     serve_snapshot_requests ();
   return NULL;
+}
+
+/* --sample: the program's threads take the ticks (see the top of this file). */
+static _Atomic bool ticks_inline;
+static _Atomic uint64_t inline_next_tick;
+static pthread_mutex_t inline_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* After a recorded event, the guard held: a tick, if one is due and no other thread is
+ * taking it. */
+void
+ht_rec_sampler_poll (void)
+{
+  if (!atomic_load_explicit (&ticks_inline, memory_order_relaxed))
+    return;
+  uint64_t mono = ht_rec_mono_ns ();
+  if (mono < atomic_load_explicit (&inline_next_tick, memory_order_relaxed)
+      || pthread_mutex_trylock (&inline_lock) != 0)
+    return;
+  if (atomic_load (&ticks_inline) && mono >= atomic_load (&inline_next_tick)
+      && atomic_load (&ht_rec_state) == HT_REC_ON)
+    {
+      atomic_store (&inline_next_tick, mono + TICK_NS);
+      tick ();
+    }
+  pthread_mutex_unlock (&inline_lock);
 }
 
 /* The sampler runs on a stack the recorder maps itself, so that the heap scan of --graph
@@ -162,6 +206,12 @@ sampler_main (void *arg)
 void
 ht_rec_sampler_start (void)
 {
+  if (ht_rec_sample_mean)
+    {
+      atomic_store (&inline_next_tick, ht_rec_mono_ns () + TICK_NS);
+      atomic_store (&ticks_inline, true);
+      return;
+    }
   static void *stack;
   if (!stack)
     stack = ht_rec_mmap (SAMPLER_STACK);
@@ -177,13 +227,22 @@ ht_rec_sampler_start (void)
 bool
 ht_rec_sampler_running (void)
 {
-  return sampler_running;
+  return sampler_running || atomic_load (&ticks_inline);
 }
 
-/* Stops the thread and waits for it: nothing is flushed behind the caller's back. */
+/* Stops the thread and waits for it, or the ticks: nothing is flushed behind the caller's
+ * back. */
 void
 ht_rec_sampler_stop (void)
 {
+  if (atomic_load (&ticks_inline))
+    {
+      pthread_mutex_lock (&inline_lock);
+      atomic_store (&ticks_inline, false);
+      if (atomic_load (&ht_rec_state) == HT_REC_ON) /* as the thread's last act, below */
+        serve_snapshot_requests ();
+      pthread_mutex_unlock (&inline_lock);
+    }
   if (!sampler_running)
     return;
   atomic_store (&sampler_stop, true);
@@ -193,11 +252,13 @@ ht_rec_sampler_stop (void)
   ht_rec_streams_sync_only ();
 }
 
-/* In a forked child, the thread is gone. */
+/* In a forked child, the thread is gone, and a tick another thread was taking too. */
 void
 ht_rec_sampler_forget (void)
 {
   sampler_running = false;
+  atomic_store (&ticks_inline, false);
+  pthread_mutex_init (&inline_lock, NULL);
   ht_rec_streams_sync_only ();
 }
 

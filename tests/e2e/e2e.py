@@ -1414,6 +1414,52 @@ def case_sampling(c):
           f"{se['allocations']} allocations recorded")
 
 
+def case_sampled_ticks(c):
+    """record --sample starts no thread (a second thread makes glibc's malloc lock on every
+    call): the program's own threads take the recorder's 10 ms ticks after recorded
+    events, so a snapshot asked for from outside while the program allocates is taken
+    then, not at its end, and the RSS timeline still has its samples"""
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    log, p = c.record("tasks.htr", py, "-c", "import os\n"
+                      "x = [bytearray(1000) for i in range(20000)]\n"
+                      "print(len(os.listdir('/proc/self/task')))",
+                      options=("--sample", "64KiB"))
+    expect(p.stdout.strip() == "1", f"python3 under --sample runs {p.stdout.strip()} threads")
+    # the exact recording's thread is there: the count above could have been otherwise
+    _, p = c.record("tasks-exact.htr", py, "-c", "import os\n"
+                    "print(len(os.listdir('/proc/self/task')))")
+    expect(p.stdout.strip() == "2", f"exact recording: {p.stdout.strip()} threads")
+    # fixture-loop allocates 248 bytes a millisecond for 2 s: a recorded event every ~4 ms
+    log = os.path.join(c.work, "ticks.htr")
+    prog = subprocess.Popen([c.heaptrail, "record", "-o", log, "--sample", "1KiB", "--",
+                             os.path.join(c.fixtures, "fixture-loop"), "2"],
+                            cwd=c.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.6)
+    asked = None
+    for _ in range(100):  # the program's pid, once heaptrail has started it
+        kids = subprocess.run(["pgrep", "-P", str(prog.pid)], capture_output=True, text=True)
+        if kids.stdout.strip():
+            c.ht("snapshot", kids.stdout.split()[0], "while running")
+            asked = True
+            break
+        time.sleep(0.05)
+    out, err = prog.communicate()
+    expect(asked and prog.returncode == 7, f"fixture-loop: {prog.returncode} {err[-300:]}")
+    snaps = {s["label"]: s for s in c.ht_json("snapshots", log)}
+    expect("while running" in snaps, f"no snapshot 'while running': {sorted(snaps)[:8]}")
+    at, end = snaps["while running"]["time_s"], snaps["end"]["time_s"]
+    expect(at < end - 0.5, f"the snapshot asked for at ~0.6 s was taken at {at:.3f} s, "
+           f"the end at {end:.3f} s")
+    import sqlite3
+    db = log + ".db"
+    c.ht("import", log, "-o", db)
+    with sqlite3.connect(db) as conn:
+        ticks = conn.execute("SELECT count(*) FROM timeline WHERE rss_bytes > 0").fetchone()[0]
+    expect(ticks >= 50, f"{ticks} RSS samples in 2 s of ticks every 10 ms")
+    print(f"one thread under --sample; a snapshot asked for while running taken at {at:.3f} s "
+          f"of {end:.3f} s; {ticks} RSS samples")
+
+
 def case_stack_cache(c):
     """the recorder's stack cache (ht-rec-unwind.c) gives the stack a full unwind gives, on
     every reused stack: recursion, alloca, qsort callbacks, longjmp and four threads at
