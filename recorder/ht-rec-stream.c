@@ -46,6 +46,10 @@ static HtRecStream *late;    /* events of threads after their exit destructor */
  * went from 16 to 29 MiB, its import's from 63 to 83 (later SYNCs). */
 #define WRITE_AHEAD 16
 #define WRITE_AHEAD_GRAPH 64
+/* The sleeping writer is woken once this many buffers wait (or at its tick), not for each:
+ * a wake-up is a futex call and an interrupt to the other CPU, and python3's thread paid
+ * 1.3% of its time in pthread_cond_signal when each of its ~1,000 buffers a second woke it. */
+#define WAKE_AT 4
 
 /* A flushed buffer waiting in the queue, described in the chunk header's room. */
 typedef struct HtRecQueued
@@ -366,7 +370,7 @@ ht_rec_stream_enqueue (HtRecStream *s)
     queue_head = q;
   queue_tail = q;
   unsigned n = ++queued;
-  if (async)
+  if (async && n >= WAKE_AT)
     pthread_cond_signal (&queue_cond);
   pthread_mutex_unlock (&queue_lock);
   if (fresh)
@@ -388,7 +392,7 @@ ht_rec_stream_flush (HtRecStream *s)
   ht_rec_streams_write_some (ht_rec_stream_enqueue (s));
 }
 
-/* The sampler: waits until a buffer is queued, `*stop` is set (ht_rec_streams_wake) or `ns`
+/* The sampler: waits until WAKE_AT buffers are queued, `*stop` is set (ht_rec_streams_wake) or `ns`
  * passed. */
 void
 ht_rec_streams_wait (uint64_t ns, _Atomic bool *stop)
@@ -400,7 +404,7 @@ ht_rec_streams_wait (uint64_t ns, _Atomic bool *stop)
   until.tv_nsec %= 1000000000;
   pthread_mutex_lock (&queue_lock);
   async = true;
-  if (!queue_head && !atomic_load (stop)) /* read under the lock: no wake-up is lost */
+  if (queued < WAKE_AT && !atomic_load (stop)) /* read under the lock: no wake-up is lost */
     pthread_cond_timedwait (&queue_cond, &queue_lock, &until);
   pthread_mutex_unlock (&queue_lock);
 }
