@@ -221,7 +221,7 @@ HT_REC_HIDDEN void ht_rec_on_tag (const void *ptr, const char *type);
 
 /* ht-rec-sampling.c */
 extern HT_REC_HIDDEN uint64_t ht_rec_sample_mean;
-extern HT_REC_HIDDEN _Atomic uint64_t *ht_rec_sample_filter;
+extern HT_REC_HIDDEN _Atomic uintptr_t ht_rec_sample_filter;
 HT_REC_HIDDEN bool ht_rec_sampling_init (uint64_t mean);
 HT_REC_HIDDEN void ht_rec_sampling_put_counted (HtRecStream *s, uint64_t stamp);
 HT_REC_HIDDEN void ht_rec_sampling_put_counted_all (void);
@@ -232,8 +232,20 @@ HT_REC_HIDDEN bool ht_rec_sampling_unrelease (uintptr_t ptr);
 HT_REC_HIDDEN void ht_rec_sampling_lock (void);
 HT_REC_HIDDEN void ht_rec_sampling_unlock (void);
 
-/* --sample's fast paths, taken by the hooks before anything else. */
-#define HT_REC_SAMPLE_FILTER_BITS 15 /* a bit a bucket, 4 KiB; a false hit costs a lookup */
+/* --sample's fast paths, taken by the hooks before anything else.
+ *
+ * The filter of recorded blocks is a bit a bucket, 4,096 buckets (512 bytes, 8 cache lines)
+ * at first and four times as many each time the recorded blocks alive pass 1/32 of them, so
+ * that it stays in the L1 cache of a program whose frees would otherwise miss it, and false
+ * hits stay under 3%.  ht_rec_sample_filter holds the bitmap's address (page-aligned) and,
+ * in its low bits, the shift that makes a hash a bucket: one load gives both. */
+#define HT_REC_SAMPLE_FILTER_SHIFT_MASK UINT64_C (63)
+
+static inline size_t
+ht_rec_sample_bucket (uintptr_t ptr, unsigned shift)
+{
+  return (size_t) (((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> shift);
+}
 
 /* Counts an allocation down; true when it is not recorded (the common case).  Every
  * allocation that comes here is counted, so that the totals are exact (COUNTED): one
@@ -246,19 +258,16 @@ ht_rec_sampling_skips (size_t size)
   return HT_REC_LIKELY ((h->sample_left -= (int64_t) size) > 0); /* else sampling_take */
 }
 
-static inline size_t
-ht_rec_sample_bucket (uintptr_t ptr)
-{
-  return (size_t) (((ptr >> 4) * UINT64_C (0x9E3779B97F4A7C15)) >> (64 - HT_REC_SAMPLE_FILTER_BITS));
-}
-
-/* False when ptr is certainly not a recorded block: its bucket's bit is clear. */
+/* False when ptr is certainly not a recorded block: its bucket's bit is clear.  The
+ * acquire pairs with the filter's growth: a block recorded after it is in the new bitmap,
+ * and whoever frees that block got it after the growth was published. */
 static inline bool
 ht_rec_sampling_may_hold (uintptr_t ptr)
 {
-  size_t b = ht_rec_sample_bucket (ptr);
-  return (atomic_load_explicit (&ht_rec_sample_filter[b / 64], memory_order_relaxed) >> (b % 64))
-         & 1;
+  uintptr_t f = atomic_load_explicit (&ht_rec_sample_filter, memory_order_acquire);
+  const _Atomic uint64_t *map = (const _Atomic uint64_t *) (f & ~(uintptr_t) 4095);
+  size_t b = ht_rec_sample_bucket (ptr, (unsigned) (f & HT_REC_SAMPLE_FILTER_SHIFT_MASK));
+  return (atomic_load_explicit (&map[b / 64], memory_order_relaxed) >> (b % 64)) & 1;
 }
 
 /* ht-rec-file.c */

@@ -16,8 +16,10 @@
  * Only frees of recorded blocks are written.  Recorded blocks live in a small table under
  * a mutex; in front of it, a bit per hash bucket says whether any recorded block's address
  * falls in it (a count per bucket, under the mutex, says how many), so a free of anything
- * else costs one load of a 4 KiB bitmap and no lock.  (A byte per bucket, 8 KiB for a
- * quarter of the buckets, missed the cache on python3's frees.)
+ * else costs one load of a bitmap and no lock.  The bitmap grows with the recorded blocks
+ * alive (ht-rec-private.h says how), from 512 bytes: a fixed 4 KiB one missed the L1
+ * cache on 64% of the frees of bench/micro, whose memsets sweep the cache (cachegrind),
+ * and a byte per bucket missed it on python3's.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -27,11 +29,14 @@
 
 uint64_t ht_rec_sample_mean; /* SIZE in bytes; 0 = every allocation is recorded */
 
-#define FILTER_BUCKETS (1u << HT_REC_SAMPLE_FILTER_BITS)
+#define FILTER_FIRST_BITS 12 /* log2 of the first bitmap's buckets */
+#define FILTER_LAST_BITS 24  /* 2 MiB of bits, for 512K recorded blocks alive */
 
-_Atomic uint64_t *ht_rec_sample_filter; /* a bit a bucket: holds a recorded block */
-#define filter ht_rec_sample_filter
+_Atomic uintptr_t ht_rec_sample_filter; /* the bitmap | its shift (ht-rec-private.h) */
+/* under table_lock: */
+static _Atomic uint64_t *filter;        /* the bitmap: a bit a bucket */
 static uint16_t *filter_count;          /* recorded blocks per bucket (saturates) */
+static unsigned filter_bits;            /* log2 of the buckets */
 static __thread uint64_t sample_rng __attribute__ ((tls_model ("initial-exec")));
 static __thread uintptr_t sample_freed __attribute__ ((tls_model ("initial-exec")));
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -105,6 +110,56 @@ table_grow (void)
   return true;
 }
 
+/* Counts `ptr` in its bucket of the current bitmap, `n` times (UINT16_MAX: for good). */
+static void
+filter_hold (uintptr_t ptr, unsigned n)
+{
+  size_t b = ht_rec_sample_bucket (ptr, 64 - filter_bits);
+  unsigned c = filter_count[b];
+  if (c == UINT16_MAX)
+    return;
+  filter_count[b] = (uint16_t) (c + n > UINT16_MAX ? UINT16_MAX : c + n);
+  if (c == 0)
+    atomic_fetch_or_explicit (&filter[b / 64], UINT64_C (1) << (b % 64), memory_order_relaxed);
+}
+
+/* A bitmap of 2^bits buckets, filled from the table, then published: a free that loads
+ * the old one meanwhile tests a block recorded before, which the old one holds (the old
+ * one stays mapped: at most a third of the last one's size, all told).  False if out of
+ * memory, the old one kept.  Under table_lock. */
+static bool
+filter_grow (unsigned bits)
+{
+  size_t buckets = (size_t) 1 << bits;
+  _Atomic uint64_t *map = ht_rec_mmap_table (buckets / 8); /* read before it is written */
+  uint16_t *count = ht_rec_mmap (buckets * sizeof *count);
+  if (!map || !count)
+    {
+      if (map)
+        ht_rec_munmap ((void *) map, buckets / 8);
+      if (count)
+        ht_rec_munmap (count, buckets * sizeof *count);
+      return false;
+    }
+  if (filter_count)
+    ht_rec_munmap (filter_count, ((size_t) 1 << filter_bits) * sizeof *filter_count);
+  filter = map;
+  filter_count = count;
+  filter_bits = bits;
+  for (size_t i = 0; i < table_cap; i++)
+    if (table[i])
+      filter_hold (table[i], 1);
+  /* the blocks of the bootstrap arena (ht-rec-hooks.c) are for the hooks' slow paths,
+   * which know them: their buckets stay held */
+  uintptr_t start, end;
+  ht_rec_bootstrap_range (&start, &end);
+  for (uintptr_t p = start; p < end; p += 16)
+    filter_hold (p, UINT16_MAX);
+  atomic_store_explicit (&ht_rec_sample_filter, (uintptr_t) map | (64 - bits),
+                         memory_order_release);
+  return true;
+}
+
 static void
 remember (uintptr_t ptr)
 {
@@ -119,12 +174,13 @@ remember (uintptr_t ptr)
     j = (j + 1) & (table_cap - 1);
   if (!table[j])
     {
+      /* a bigger bitmap from the table as it is, or the old one if out of memory: both
+       * hold every block but this one, which goes in next */
+      if (table_count + 1 > (UINT64_C (1) << filter_bits) / 32 && filter_bits < FILTER_LAST_BITS)
+        filter_grow (filter_bits + 2);
       table[j] = ptr;
       table_count++;
-      size_t b = ht_rec_sample_bucket (ptr);
-      if (filter_count[b] < UINT16_MAX && filter_count[b]++ == 0)
-        atomic_fetch_or_explicit (&filter[b / 64], UINT64_C (1) << (b % 64),
-                                  memory_order_relaxed);
+      filter_hold (ptr, 1);
     }
   pthread_mutex_unlock (&table_lock);
 }
@@ -157,7 +213,7 @@ forget (uintptr_t ptr)
                 }
             }
           table[hole] = 0;
-          size_t b = ht_rec_sample_bucket (ptr);
+          size_t b = ht_rec_sample_bucket (ptr, 64 - filter_bits);
           if (filter_count[b] < UINT16_MAX && --filter_count[b] == 0)
             atomic_fetch_and_explicit (&filter[b / 64], ~(UINT64_C (1) << (b % 64)),
                                        memory_order_relaxed);
@@ -173,20 +229,11 @@ ht_rec_sampling_init (uint64_t mean)
 {
   if (!mean)
     return true;
-  filter = ht_rec_mmap (FILTER_BUCKETS / 8);
-  filter_count = ht_rec_mmap (FILTER_BUCKETS * sizeof *filter_count);
-  if (!filter || !filter_count || !ht_rec_hooks_resolve ())
+  pthread_mutex_lock (&table_lock);
+  bool ok = filter_grow (FILTER_FIRST_BITS);
+  pthread_mutex_unlock (&table_lock);
+  if (!ok || !ht_rec_hooks_resolve ())
     return false;
-  /* the blocks of the bootstrap arena (ht-rec-hooks.c) are for the hooks' slow paths, which
-   * know them: their buckets stay held (a saturated count never goes down) */
-  uintptr_t start, end;
-  ht_rec_bootstrap_range (&start, &end);
-  for (uintptr_t p = start; p < end; p += 16)
-    {
-      size_t b = ht_rec_sample_bucket (p);
-      filter_count[b] = UINT16_MAX;
-      filter[b / 64] |= UINT64_C (1) << (b % 64);
-    }
   /* published last: the hooks' --sample paths start with this test */
   __atomic_store_n (&ht_rec_sample_mean, mean, __ATOMIC_RELEASE);
   return true;

@@ -1408,6 +1408,15 @@ def case_sampling(c):
     p = c.ht("record", "--graph", "--sample", "512KiB", "--", prog, check=False)
     expect(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
            and "--sample" in p.stderr, f"--graph --sample: {p.returncode} {p.stderr!r}")
+    # one byte in one: every block is recorded, so every free must be found, while the
+    # recorder's filter of recorded blocks grows from 4,096 buckets to a million under two
+    # threads' frees; a free it missed would leave a block alive at the end
+    every, _ = c.record("every.htr", prog, options=("--sample", "1"))
+    sa = c.ht_json("summary", every)
+    got = [sa[k] for k in ("allocations", "frees", "not_freed_blocks", "not_freed_bytes")]
+    want = [se[k] for k in ("allocations", "frees", "not_freed_blocks", "not_freed_bytes")]
+    expect(got == want and sa["sampled_allocations"] == se["allocations"],
+           f"--sample 1: allocations, frees, blocks and bytes left {got}; exact {want}")
     p = c.ht("record", "--sample", "lots", "--", prog, check=False)
     expect(p.returncode == 2 and "--sample" in p.stderr, f"--sample lots: {p.stderr!r}")
     print(f"{checked} sites within their tolerance; {ss['sampled_allocations']} of "
