@@ -250,6 +250,17 @@ malloc_recorded (size_t size, uintptr_t slot)
   return p;
 }
 
+static __attribute__ ((noinline)) void *
+calloc_recorded (size_t n, size_t size, size_t total, uintptr_t slot)
+{
+  if (!begin_at (slot))
+    return real.calloc (n, size);
+  void *p = real.calloc (n, size);
+  record_alloc (p, total);
+  end ();
+  return p;
+}
+
 static __attribute__ ((noinline)) void
 free_recorded (void *ptr)
 {
@@ -316,12 +327,7 @@ calloc (size_t n, size_t size)
     return sampled_alloc (real.calloc (n, size), total, HT_ENTRY_SLOT);
   if (HT_REC_UNLIKELY (!resolve ()))
     return bootstrap_alloc (total, 16);
-  if (!begin ())
-    return real.calloc (n, size);
-  void *p = real.calloc (n, size);
-  record_alloc (p, total);
-  end ();
-  return p;
+  return calloc_recorded (n, size, total, HT_ENTRY_SLOT);
 }
 
 /* realloc is recorded as a free of the old block (before the call) and an allocation of
