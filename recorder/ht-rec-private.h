@@ -606,6 +606,7 @@ HT_REC_HIDDEN void ht_rec_ranges_free (HtRecRanges *r);
 HT_REC_HIDDEN void ht_rec_python_dead_stacks (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_rw_mappings (HtRecRanges *out);
 HT_REC_HIDDEN bool ht_rec_readable_mappings (HtRecRanges *out);
+HT_REC_HIDDEN uintptr_t ht_rec_mapping_end (uintptr_t addr);
 HT_REC_HIDDEN bool ht_rec_module_data (HtRecRanges *out, HtRecRanges *self);
 /* ht-rec-hooks.c */
 HT_REC_HIDDEN void ht_rec_bootstrap_range (uintptr_t *start, uintptr_t *end);

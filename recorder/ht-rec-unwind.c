@@ -228,15 +228,11 @@ stack_top (HtRecThread *t)
     top = (uintptr_t) __libc_stack_end;
   else
     {
-      pthread_attr_t attr;
-      void *addr;
-      size_t size;
-      if (pthread_getattr_np (pthread_self (), &attr) == 0)
-        {
-          if (pthread_attr_getstack (&attr, &addr, &size) == 0)
-            top = (uintptr_t) addr + size;
-          pthread_attr_destroy (&attr);
-        }
+      /* the end of the mapping the stack is in (where glibc keeps the thread's descriptor,
+       * as pthread_getattr_np's top), read without allocating (ht-rec-world.c says why) */
+      uintptr_t end = ht_rec_mapping_end ((uintptr_t) __builtin_frame_address (0));
+      if (end)
+        top = end;
     }
   t->stack_top = top;
   return top;

@@ -1469,6 +1469,37 @@ def case_sampled_ticks(c):
           f"of {end:.3f} s; {ticks} RSS samples")
 
 
+def case_recorder_allocates_nothing(c):
+    """the recorder allocates nothing through glibc's malloc while the program runs: a
+    count of the calls that reach glibc behind libheaptrail.so (tests/e2e/preload-count.c)
+    is the program's own count, under --sample and exact (which adds one, the writer
+    thread's TLS, before main).  An allocation of the recorder's at a random point of the
+    program's run moves where glibc puts every block after it: pthread_getattr_np's, once a
+    thread, made bench/micro's heap trim and grow 20-30% more often"""
+    counter = os.path.join(c.fixtures, "preload-count.so")
+    recorder = c.ht("record", "--print-recorder").stdout.strip()
+    for prog in (["fixture-threads"], ["fixture-sampling"], ["fixture-unwind-O2"]):
+        argv = [os.path.join(c.fixtures, prog[0])] + prog[1:]
+        counts = {}
+        for mode, preload, extra in (("bare", counter, {}),
+                                     ("exact", recorder + ":" + counter, {}),
+                                     ("--sample", recorder + ":" + counter,
+                                      {"HEAPTRAIL_SAMPLE": "4096"})):
+            out = os.path.join(c.work, f"count-{mode}")
+            if os.path.exists(out):
+                os.unlink(out)
+            env = dict(os.environ, LD_PRELOAD=preload, COUNT_FILE=out,
+                       HEAPTRAIL_OUTPUT=os.path.join(c.work, "count.htr"), **extra)
+            p = subprocess.run(argv, cwd=c.work, env=env, capture_output=True, text=True)
+            expect(p.returncode == 0, f"{prog[0]} ({mode}) failed: {p.stderr[-300:]}")
+            with open(out) as f:
+                counts[mode] = int(f.read().split()[0])
+        expect(counts["--sample"] == counts["bare"] and counts["exact"] - counts["bare"] in (0, 1),
+               f"{prog[0]}: calls reaching glibc {counts}")
+        print(f"{prog[0]}: {counts['bare']} calls bare, {counts['exact']} recorded, "
+              f"{counts['--sample']} sampled")
+
+
 def case_stack_cache(c):
     """the recorder's stack cache (ht-rec-unwind.c) gives the stack a full unwind gives, on
     every reused stack: recursion, alloca, qsort callbacks, longjmp and four threads at
