@@ -161,7 +161,6 @@ ht_rec_hot_counted (const volatile HtRecHot *h)
 }
 
 /* Per-thread state, mmap'd on the thread's first recorded event. */
-
 typedef struct HtRecThread
 {
   HtRecStream stream;
