@@ -9,9 +9,10 @@
  *
  * Every allocation is counted on the way (one addition to the thread's own counter of
  * calls; the countdown counts the bytes), and the counts go to the log in COUNTED records:
- * with each recorded allocation, at the thread's exit and at the end.  The totals are then exact, not estimated; only what a
- * thread still running at the end allocated since its last recorded allocation (about
- * SIZE bytes) is missing, or a thread that never had one.
+ * with each recorded allocation, at the thread's exit and at the end.  The totals are
+ * then exact, not estimated; only what a thread still running at the end allocated since
+ * its last recorded allocation (about SIZE bytes) is missing, or a thread that never had
+ * one.
  *
  * Only frees of recorded blocks are written.  Recorded blocks live in a small table under
  * a mutex; in front of it, a bit per hash bucket says whether any recorded block's address
