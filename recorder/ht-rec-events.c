@@ -52,19 +52,20 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
   ht_rec_raw_alloc (s, stamp, (uintptr_t) ptr, size, node);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);
-  if (ht_rec_sample_mean)
-    ht_rec_sampler_poll (); /* --sample has no thread to take the ticks */
+  ht_rec_sampler_poll (stamp); /* the program's threads take the ticks */
 }
 
-static void
+static uint64_t
 put_ptr_event (uint8_t tag, void *ptr)
 {
   HtRecStream *s = ht_rec_thread_stream ();
   uint64_t t0 = timing_start (s);
   ht_rec_stream_lock (s);
-  ht_rec_raw_ptr (s, tag, ht_rec_event_stamp (s), (uintptr_t) ptr);
+  uint64_t stamp = ht_rec_event_stamp (s);
+  ht_rec_raw_ptr (s, tag, stamp, (uintptr_t) ptr);
   ht_rec_stream_unlock (s);
   timing_end (s, t0);
+  return stamp;
 }
 
 void
@@ -72,9 +73,7 @@ ht_rec_on_free (void *ptr)
 {
   if (ht_rec_sample_mean && !ht_rec_sampling_release ((uintptr_t) ptr))
     return;
-  put_ptr_event (HT_REC_FREE, ptr);
-  if (ht_rec_sample_mean)
-    ht_rec_sampler_poll ();
+  ht_rec_sampler_poll (put_ptr_event (HT_REC_FREE, ptr));
 }
 
 void
@@ -82,7 +81,7 @@ ht_rec_on_unfree (void *ptr)
 {
   if (ht_rec_sample_mean && !ht_rec_sampling_unrelease ((uintptr_t) ptr))
     return;
-  put_ptr_event (HT_REC_UNFREE, ptr);
+  (void) put_ptr_event (HT_REC_UNFREE, ptr);
 }
 
 /* A type for a block, in the calling thread's stream: after the block's ALLOC there. */

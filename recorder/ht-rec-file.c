@@ -29,10 +29,12 @@ static char log_path[PATH_MAX];
 static char log_dir[PATH_MAX]; /* where logs of followed children go */
 static char cmdline[16384];
 
+/* Everything from here to the writes below runs on the keeper too (ht-rec-keeper.c):
+ * system calls made with the instruction, no errno, no locale. */
 void
 ht_rec_say (const char *msg)
 {
-  (void) !write (2, msg, strlen (msg));
+  ht_rec_sys (SYS_write, 2, (long) msg, (long) strlen (msg), 0, 0);
 }
 
 void
@@ -44,7 +46,8 @@ ht_rec_fail (const char *what, int err)
   ht_rec_say ("heaptrail: ");
   ht_rec_say (what);
   ht_rec_say (": ");
-  ht_rec_say (strerror (err));
+  const char *desc = strerrordesc_np (err);
+  ht_rec_say (desc ? desc : "error");
   ht_rec_say ("; recording stopped\n");
 }
 
@@ -53,16 +56,17 @@ ht_rec_fail (const char *what, int err)
 void
 ht_rec_close (int fd)
 {
-  syscall (SYS_close, fd);
+  ht_rec_sys (SYS_close, fd, 0, 0, 0, 0);
 }
 
 static int
 move_fd_high (int fd)
 {
   struct rlimit rl;
-  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
+  if (ht_rec_sys (SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long) &rl, 0) != 0 || rl.rlim_cur < 64)
     return fd;
-  int high = fcntl (fd, F_DUPFD_CLOEXEC, (int) (rl.rlim_cur > 4096 ? 4000 : rl.rlim_cur - 32));
+  int high = (int) ht_rec_sys (SYS_fcntl, fd, F_DUPFD_CLOEXEC,
+                               (long) (rl.rlim_cur > 4096 ? 4000 : rl.rlim_cur - 32), 0, 0);
   if (high < 0)
     return fd;
   ht_rec_close (fd);
@@ -75,7 +79,8 @@ move_fd_high (int fd)
 static bool
 reopen_log (void)
 {
-  int fd = open (log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  int fd = (int) ht_rec_sys (SYS_openat, AT_FDCWD, (long) log_path, O_WRONLY | O_APPEND | O_CLOEXEC,
+                             0, 0);
   if (fd < 0)
     return false;
   log_fd = move_fd_high (fd);
@@ -89,17 +94,17 @@ ht_rec_file_write (const void *data, size_t len)
   bool reopened = false;
   while (len > 0)
     {
-      ssize_t n = write (log_fd, p, len);
+      long n = ht_rec_sys (SYS_write, log_fd, (long) p, (long) len, 0, 0);
       if (n < 0)
         {
-          if (errno == EINTR)
+          if (n == -EINTR)
             continue;
-          if (errno == EBADF && !reopened && reopen_log ())
+          if (n == -EBADF && !reopened && reopen_log ())
             {
               reopened = true;
               continue;
             }
-          ht_rec_fail ("cannot write the log", errno);
+          ht_rec_fail ("cannot write the log", (int) -n);
           return false;
         }
       p += n;
@@ -113,15 +118,15 @@ void
 ht_rec_file_write_chunk (struct iovec *iov)
 {
   size_t total = iov[0].iov_len + iov[1].iov_len;
-  ssize_t n;
+  long n;
   do
-    n = writev (log_fd, iov, 2);
-  while (n < 0 && errno == EINTR);
-  if (n == (ssize_t) total)
+    n = ht_rec_sys (SYS_writev, log_fd, (long) iov, 2, 0, 0);
+  while (n == -EINTR);
+  if (n == (long) total)
     return;
-  if (n < 0 && !(errno == EBADF && reopen_log ()))
+  if (n < 0 && !(n == -EBADF && reopen_log ()))
     {
-      ht_rec_fail ("cannot write the log", errno);
+      ht_rec_fail ("cannot write the log", (int) -n);
       return;
     }
   if (n < 0)

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "ht-rec-private.h"
 
@@ -90,10 +91,11 @@ map_anonymous (size_t size, int flags)
   /* MAP_NORESERVE makes our mappings differ from the program's anonymous ones, so the
    * kernel never merges one of ours into a program's mapping (a thread stack, say): the
    * heap scan of --graph reads whole mappings and must never read the recorder's memory */
-  void *p = mmap (NULL, size, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | flags, -1, 0);
-  if (p == MAP_FAILED)
+  long r = ht_rec_sys (SYS_mmap, 0, (long) size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | flags, -1);
+  if (r < 0 && r > -4096)
     return NULL;
+  void *p = (void *) r; /* the system call: the keeper calls this (no errno there) */
   own_add (p, size);
   atomic_fetch_add (&own_bytes, size);
   return p;
@@ -119,7 +121,7 @@ void
 ht_rec_munmap (void *p, size_t size)
 {
   own_remove (p);
-  munmap (p, size);
+  ht_rec_sys (SYS_munmap, (long) p, (long) size, 0, 0, 0);
   atomic_fetch_sub (&own_bytes, size);
 }
 

@@ -424,6 +424,7 @@ ht_rec_thread_stream (void)
 HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
 HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
 HT_REC_HIDDEN void ht_rec_flush_all (uint64_t before);
+HT_REC_HIDDEN void ht_rec_flush_all_from (uint64_t before, bool keeper, bool queue_only);
 HT_REC_HIDDEN void ht_rec_threads_add_counted (HtRecCounted *sum);
 HT_REC_HIDDEN void ht_rec_threads_reset_encoders (void);
 HT_REC_HIDDEN void ht_rec_threads_hold (bool on);
@@ -437,7 +438,24 @@ extern HT_REC_HIDDEN uint64_t ht_rec_start_mono_ns;
 HT_REC_HIDDEN void ht_rec_write_sample (uint64_t stamp);
 HT_REC_HIDDEN void ht_rec_sampler_on_sigusr2 (int sig);
 HT_REC_HIDDEN void ht_rec_sampler_start (void);
-HT_REC_HIDDEN void ht_rec_sampler_poll (void);
+HT_REC_HIDDEN void ht_rec_sampler_poll_due (uint64_t stamp);
+HT_REC_HIDDEN void ht_rec_sampler_idle_tick (void);
+extern HT_REC_HIDDEN _Atomic uint64_t ht_rec_tick_due;
+
+/* After a recorded event stamped `stamp`, the guard held: a tick if one is due. */
+static inline void
+ht_rec_sampler_poll (uint64_t stamp)
+{
+  if (HT_REC_UNLIKELY (stamp >= atomic_load_explicit (&ht_rec_tick_due, memory_order_relaxed)))
+    ht_rec_sampler_poll_due (stamp);
+}
+
+/* ht-rec-keeper.c */
+HT_REC_HIDDEN bool ht_rec_keeper_start (void);
+HT_REC_HIDDEN bool ht_rec_keeper_running (void);
+HT_REC_HIDDEN pid_t ht_rec_keeper_tid (void);
+HT_REC_HIDDEN void ht_rec_keeper_stop (void);
+HT_REC_HIDDEN void ht_rec_keeper_forget (void);
 HT_REC_HIDDEN bool ht_rec_sampler_running (void);
 HT_REC_HIDDEN void ht_rec_sampler_stop (void);
 HT_REC_HIDDEN void ht_rec_sampler_forget (void);
@@ -481,15 +499,56 @@ ht_rec_sys (long n, long a, long b, long c, long d, long e)
   long ret;
   register long r10 __asm__ ("r10") = d;
   register long r8 __asm__ ("r8") = e;
+  register long r9 __asm__ ("r9") = 0; /* a sixth argument, for mmap's offset */
   __asm__ volatile ("syscall"
                     : "=a"(ret)
-                    : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                    : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                     : "rcx", "r11", "memory");
   return ret;
 #else
   long r = syscall (n, a, b, c, d, e);
   return r < 0 ? -errno : r;
 #endif
+}
+
+/* A lock of the recorder's own, for what the keeper (ht-rec-keeper.c) shares with the
+ * program's threads.  glibc does not know the keeper: while the program has one thread,
+ * glibc takes its own locks with plain loads and stores (pthread_mutex_lock too), so
+ * whatever the keeper takes is an atomic word here, waited on with futex(2): 0 free, 1
+ * held, 2 held with waiters. */
+typedef struct
+{
+  _Atomic uint32_t word;
+} HtRecLock;
+
+#define HT_REC_LOCK_INIT { 0 }
+
+HT_REC_HIDDEN void ht_rec_lock_wait (HtRecLock *l);
+HT_REC_HIDDEN void ht_rec_futex_wait (_Atomic uint32_t *word, uint32_t while_value, uint64_t ns);
+HT_REC_HIDDEN void ht_rec_futex_wake (_Atomic uint32_t *word);
+
+static inline void
+ht_rec_lock (HtRecLock *l)
+{
+  uint32_t free_ = 0;
+  if (HT_REC_UNLIKELY (!atomic_compare_exchange_strong_explicit (
+        &l->word, &free_, 1, memory_order_acquire, memory_order_relaxed)))
+    ht_rec_lock_wait (l);
+}
+
+static inline bool
+ht_rec_trylock (HtRecLock *l)
+{
+  uint32_t free_ = 0;
+  return atomic_compare_exchange_strong_explicit (&l->word, &free_, 1, memory_order_acquire,
+                                                  memory_order_relaxed);
+}
+
+static inline void
+ht_rec_unlock (HtRecLock *l)
+{
+  if (HT_REC_UNLIKELY (atomic_exchange_explicit (&l->word, 0, memory_order_release) == 2))
+    ht_rec_futex_wake (&l->word);
 }
 
 /* ht-rec-mem.c */

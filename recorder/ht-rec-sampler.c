@@ -2,24 +2,24 @@
  * memory and time), a fresh module map, the snapshot requests from outside, then a flush
  * of every stream and a SYNC.
  *
- * An exact recording has a thread of its own for them, which also encodes, compresses and
- * writes what the program's threads queue (ht-rec-stream.c): on two cores the program does
- * not wait for zstd.  A --sample recording has no thread.  Its events are rare, and a
- * second thread costs every program something however idle it is: glibc's malloc locks
- * its arena on every call once a process has had two threads, and each munmap must shoot
- * down the other CPU's TLB.  There the ticks are taken by the program's own threads,
- * after a recorded event once 10 ms have passed (ht_rec_sampler_poll), and each thread
- * writes its buffers itself.  So a sampled program that stops allocating also stops
- * ticking: what it recorded reaches the file at its next recorded event or at its end, and
- * a snapshot asked for from outside is taken then.  They flush every 100 ms, not 10.
+ * The program's own threads take them, after a recorded event once 10 ms have passed
+ * (ht_rec_sampler_poll), and the keeper (ht-rec-keeper.c), a thread glibc does not know
+ * of, writes what they queue and ticks for them while they record nothing.  A thread made
+ * with pthread_create would cost every program something however idle it is: glibc's
+ * malloc locks its arena on every call once a process has had two threads.
+ *
+ * With --graph (whose heap scan must stop the world and call anything), or where the
+ * keeper cannot run, the sampler is a pthread of its own that takes every tick.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,22 +34,28 @@ static bool sampler_running;
 static _Atomic pid_t sampler_tid; /* the scan of --graph never stops the sampler */
 static _Atomic bool sampler_stop;
 
+static long page_size = 4096;
+
+/* Resident bytes, from /proc/self/statm, read with the system calls themselves and parsed
+ * by hand: the keeper calls this, where errno and the locale are another thread's. */
 static uint64_t
 read_rss (void)
 {
-  int fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  int fd = (int) ht_rec_sys (SYS_openat, AT_FDCWD, (long) "/proc/self/statm", O_RDONLY | O_CLOEXEC,
+                             0, 0);
   if (fd < 0)
     return 0;
   char buf[128];
-  ssize_t n = read (fd, buf, sizeof buf - 1);
+  long n = ht_rec_sys (SYS_read, fd, (long) buf, sizeof buf - 1, 0, 0);
   ht_rec_close (fd);
   if (n <= 0)
     return 0;
   buf[n] = 0;
-  char *sp = strchr (buf, ' ');
-  if (!sp)
-    return 0;
-  return strtoull (sp + 1, NULL, 10) * (uint64_t) sysconf (_SC_PAGESIZE);
+  const char *p = strchr (buf, ' ');
+  uint64_t pages = 0;
+  for (p = p ? p + 1 : buf + n; *p >= '0' && *p <= '9'; p++)
+    pages = pages * 10 + (uint64_t) (*p - '0');
+  return pages * (uint64_t) page_size;
 }
 
 void
@@ -82,52 +88,79 @@ ht_rec_sampler_on_sigusr2 (int sig)
   atomic_fetch_add (&snapshot_requests, 1);
 }
 
-static bool
-request_path (char *path, size_t size)
-{
-  const char *dir = getenv ("XDG_RUNTIME_DIR");
-  int n = snprintf (path, size, "%s/heaptrail-snapshot.%d", dir && *dir ? dir : "/tmp",
-                    (int) getpid ());
-  return n > 0 && (size_t) n < size;
-}
+/* The request file's name, made once at start (getenv and snprintf are not the keeper's to
+ * call). */
+static char request_file[PATH_MAX];
 
 static void
-serve_snapshot_request (void)
+request_path_init (void)
 {
-  char label[256] = "";
-  char path[PATH_MAX];
-  int fd = request_path (path, sizeof path) ? open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+  const char *dir = getenv ("XDG_RUNTIME_DIR");
+  int n = snprintf (request_file, sizeof request_file, "%s/heaptrail-snapshot.%d",
+                    dir && *dir ? dir : "/tmp", (int) getpid ());
+  if (n <= 0 || (size_t) n >= sizeof request_file)
+    request_file[0] = 0;
+}
+
+/* The label of the request file (which is then removed), or "signal N".  System calls
+ * only: the keeper serves requests too. */
+static size_t
+request_label (char *label, size_t size)
+{
+  size_t len = 0;
+  int fd = request_file[0] ? (int) ht_rec_sys (SYS_openat, AT_FDCWD, (long) request_file,
+                                               O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0)
+                           : -1;
   if (fd >= 0)
     {
       struct stat st;
-      if (fstat (fd, &st) == 0 && st.st_uid == getuid () && S_ISREG (st.st_mode))
+      if (ht_rec_sys (SYS_fstat, fd, (long) &st, 0, 0, 0) == 0
+          && st.st_uid == (uid_t) ht_rec_sys (SYS_getuid, 0, 0, 0, 0, 0) && S_ISREG (st.st_mode))
         {
-          ssize_t r = read (fd, label, sizeof label - 1);
-          label[r > 0 ? r : 0] = 0;
-          label[strcspn (label, "\n")] = 0;
-          unlink (path);
+          long r = ht_rec_sys (SYS_read, fd, (long) label, (long) size - 1, 0, 0);
+          while (r > 0 && len < (size_t) r && label[len] != '\n')
+            len++;
+          ht_rec_sys (SYS_unlinkat, AT_FDCWD, (long) request_file, 0, 0, 0);
         }
       ht_rec_close (fd);
     }
-  if (!label[0])
-    snprintf (label, sizeof label, "signal %u", snapshot_served + 1);
-  heaptrail_rec_snapshot (label);
+  if (len == 0)
+    {
+      char digits[16];
+      int d = 0;
+      for (unsigned v = snapshot_served + 1; d == 0 || v; v /= 10)
+        digits[d++] = (char) ('0' + v % 10);
+      memcpy (label, "signal ", 7);
+      len = 7;
+      while (d > 0)
+        label[len++] = digits[--d];
+    }
+  label[len] = 0;
+  return len;
 }
 
-/* Takes the snapshots asked for from outside since the last call. */
+/* Takes the snapshots asked for from outside since the last call.  On a program thread,
+ * with its guard held; on the keeper (which never runs with --graph, so a snapshot is
+ * its record alone), without one. */
 static void
-serve_snapshot_requests (void)
+serve_snapshot_requests (bool keeper)
 {
-  char request[PATH_MAX];
-  if (request_path (request, sizeof request) && access (request, F_OK) == 0
+  if (request_file[0] && ht_rec_sys (SYS_access, (long) request_file, F_OK, 0, 0, 0) == 0
       && snapshot_served == atomic_load (&snapshot_requests))
     atomic_fetch_add (&snapshot_requests, 1);
   while (snapshot_served != atomic_load (&snapshot_requests))
     {
-      uintptr_t held = ht_rec_hot.guard;
-      ht_rec_guard_leave (); /* heaptrail_rec_snapshot takes the guard itself */
-      serve_snapshot_request ();
-      ht_rec_hot.guard = held;
+      char label[256];
+      size_t len = request_label (label, sizeof label);
+      if (keeper)
+        ht_rec_control_put_text (HT_REC_SNAPSHOT, label, len);
+      else
+        {
+          uintptr_t held = ht_rec_hot.guard;
+          ht_rec_guard_leave (); /* heaptrail_rec_snapshot takes the guard itself */
+          heaptrail_rec_snapshot (label);
+          ht_rec_hot.guard = held;
+        }
       snapshot_served++;
     }
 }
@@ -138,12 +171,12 @@ static void
 tick (bool flush)
 {
   uint64_t now = ht_rec_stamp ();
-  serve_snapshot_requests ();
+  serve_snapshot_requests (false);
   ht_rec_modules_refresh ();
   ht_rec_attach_refresh (); /* attached: modules loaded since get our hooks too */
   ht_rec_write_sample (now);
-  if (flush)
-    ht_rec_flush_all (now);
+  if (flush) /* the keeper writes what a program thread's tick queues */
+    ht_rec_flush_all_from (now, false, ht_rec_keeper_running ());
   ht_rec_threads_add_time (ht_rec_stamp () - now);
 }
 
@@ -172,38 +205,110 @@ sampler_main (void *arg)
   /* a request that came just before the end (kill -USR2 cut the program's sleep short,
    * say) is still a snapshot */
   if (atomic_load (&ht_rec_state) == HT_REC_ON)
-    serve_snapshot_requests ();
+    serve_snapshot_requests (false);
   return NULL;
 }
 
-/* --sample: the program's threads take the ticks (see the top of this file), and flush
- * every 10th: the thread that flushes also encodes and compresses, and a chunk of 10 ms of
- * sampled events is so small that building zstd's tables for its columns cost more than
- * compressing them (2.3% of bench/micro's time, 4,096 blocks in flight, went to both). */
-#define INLINE_FLUSH_EVERY 10
+/* ---------------------------------------------------------------------------------------
+ * Ticks taken by the program's threads, after a recorded event once 10 ms have passed
+ * (ht_rec_sampler_poll), with the keeper (ht-rec-keeper.c) writing what they queue and
+ * ticking for them while they record nothing.
+ *
+ * The poll on every event compares the event's stamp with ht_rec_tick_due: the clock
+ * read proper (clock_gettime, 6.8% of python3's recorded time when read on every event)
+ * comes only once the stamps say 10 ms may have passed.  Stamps count TSC cycles / 64 or
+ * ns / 32; until the ticks have measured how many make a millisecond, the poll assumes as
+ * few as a 1 GHz TSC gives, and so looks too early rather than too late.
+ *
+ * --sample flushes every 10th tick: a 10 ms chunk of sampled events is so small that
+ * building zstd's tables for its columns cost more than compressing them (2.3% of
+ * bench/micro's time, 4,096 blocks in flight, went to both).
+ */
+#define INLINE_FLUSH_EVERY_SAMPLED 10
+#define IDLE_NS (2u * TICK_NS) /* the keeper ticks once the threads took none for this long */
+#define STAMPS_PER_MS_LOW 15625u /* 1 GHz / 64 */
+_Atomic uint64_t ht_rec_tick_due = UINT64_MAX; /* the stamp after which a poll looks */
 static _Atomic bool ticks_inline;
-static _Atomic uint64_t inline_next_tick;
-static pthread_mutex_t inline_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t inline_next_tick, inline_last_tick; /* ht_rec_mono_ns */
+static uint64_t stamps_per_ms = STAMPS_PER_MS_LOW, calib_stamp, calib_mono;
+static HtRecLock inline_lock = HT_REC_LOCK_INIT; /* the keeper's too */
 static unsigned inline_ticks; /* under inline_lock */
 
-/* After a recorded event, the guard held: a tick, if one is due and no other thread is
- * taking it. */
+/* The stamp `ns` from the one `stamp`, or a little before. */
+static uint64_t
+stamp_after (uint64_t stamp, uint64_t ns)
+{
+  return stamp + ns / 1000000u * stamps_per_ms * 7 / 8;
+}
+
+/* Measures the stamps a millisecond makes, once enough time has passed (under inline_lock). */
+static void
+calibrate (uint64_t stamp, uint64_t mono)
+{
+  if (mono - calib_mono >= 50000000u && stamp > calib_stamp)
+    {
+      uint64_t rate = (stamp - calib_stamp) * 1000000u / (mono - calib_mono);
+      stamps_per_ms = rate > STAMPS_PER_MS_LOW / 16 ? rate : STAMPS_PER_MS_LOW / 16;
+    }
+}
+
+/* After a recorded event whose stamp passed ht_rec_tick_due, its thread's guard held: a
+ * tick, if one is due and no other thread is taking it. */
 void
-ht_rec_sampler_poll (void)
+ht_rec_sampler_poll_due (uint64_t stamp)
 {
   if (!atomic_load_explicit (&ticks_inline, memory_order_relaxed))
     return;
   uint64_t mono = ht_rec_mono_ns ();
-  if (mono < atomic_load_explicit (&inline_next_tick, memory_order_relaxed)
-      || pthread_mutex_trylock (&inline_lock) != 0)
+  uint64_t next = atomic_load_explicit (&inline_next_tick, memory_order_relaxed);
+  if (mono < next)
+    {
+      atomic_store_explicit (&ht_rec_tick_due, stamp_after (stamp, next - mono),
+                             memory_order_relaxed);
+      return;
+    }
+  if (!ht_rec_trylock (&inline_lock))
     return;
   if (atomic_load (&ticks_inline) && mono >= atomic_load (&inline_next_tick)
       && atomic_load (&ht_rec_state) == HT_REC_ON)
     {
+      int saved_errno = errno; /* the program's, after the call it made */
+      calibrate (stamp, mono);
       atomic_store (&inline_next_tick, mono + TICK_NS);
-      tick (++inline_ticks % INLINE_FLUSH_EVERY == 0);
+      tick (!ht_rec_sample_mean || ++inline_ticks % INLINE_FLUSH_EVERY_SAMPLED == 0);
+      atomic_store (&inline_last_tick, mono);
+      atomic_store_explicit (&ht_rec_tick_due, stamp_after (ht_rec_stamp (), TICK_NS),
+                             memory_order_relaxed);
+      errno = saved_errno;
     }
-  pthread_mutex_unlock (&inline_lock);
+  ht_rec_unlock (&inline_lock);
+}
+
+/* On the keeper, every 10 ms: the threads took no tick for IDLE_NS (or a snapshot was
+ * asked for, which cannot wait for them), so it takes what of one needs no libc: the
+ * snapshots asked for, a SAMPLE, a flush of every stream and a SYNC.  The module map waits
+ * for the threads' next tick: only a thread that runs can load a module. */
+void
+ht_rec_sampler_idle_tick (void)
+{
+  if (!atomic_load (&ticks_inline) || atomic_load (&ht_rec_state) != HT_REC_ON)
+    return;
+  uint64_t mono = ht_rec_mono_ns ();
+  bool asked = snapshot_served != atomic_load (&snapshot_requests)
+               || (request_file[0] && ht_rec_sys (SYS_access, (long) request_file, F_OK, 0, 0, 0) == 0);
+  if ((mono - atomic_load (&inline_last_tick) < IDLE_NS && !asked) || !ht_rec_trylock (&inline_lock))
+    return;
+  if (atomic_load (&ticks_inline) && atomic_load (&ht_rec_state) == HT_REC_ON)
+    {
+      uint64_t now = ht_rec_stamp ();
+      serve_snapshot_requests (true);
+      ht_rec_write_sample (now);
+      ht_rec_flush_all_from (now, true, false);
+      atomic_store (&inline_last_tick, mono);
+      atomic_store (&inline_next_tick, mono + TICK_NS);
+      ht_rec_threads_add_time (ht_rec_stamp () - now);
+    }
+  ht_rec_unlock (&inline_lock);
 }
 
 /* The sampler runs on a stack the recorder maps itself, so that the heap scan of --graph
@@ -213,11 +318,21 @@ ht_rec_sampler_poll (void)
 void
 ht_rec_sampler_start (void)
 {
-  if (ht_rec_sample_mean)
+  page_size = sysconf (_SC_PAGESIZE);
+  request_path_init ();
+  if (!ht_rec_live_enabled ())
     {
-      atomic_store (&inline_next_tick, ht_rec_mono_ns () + TICK_NS);
+      uint64_t mono = ht_rec_mono_ns ();
+      calib_mono = mono;
+      calib_stamp = ht_rec_stamp ();
+      atomic_store (&inline_next_tick, mono + TICK_NS);
+      atomic_store (&inline_last_tick, mono);
       atomic_store (&ticks_inline, true);
-      return;
+      atomic_store (&ht_rec_tick_due, stamp_after (calib_stamp, TICK_NS));
+      if (ht_rec_keeper_start ())
+        return;
+      atomic_store (&ticks_inline, false);
+      atomic_store (&ht_rec_tick_due, UINT64_MAX);
     }
   static void *stack;
   if (!stack)
@@ -237,18 +352,21 @@ ht_rec_sampler_running (void)
   return sampler_running || atomic_load (&ticks_inline);
 }
 
-/* Stops the thread and waits for it, or the ticks: nothing is flushed behind the caller's
+/* Stops the thread or the keeper and waits for it: nothing is flushed behind the caller's
  * back. */
 void
 ht_rec_sampler_stop (void)
 {
   if (atomic_load (&ticks_inline))
     {
-      pthread_mutex_lock (&inline_lock);
+      ht_rec_lock (&inline_lock);
       atomic_store (&ticks_inline, false);
+      atomic_store (&ht_rec_tick_due, UINT64_MAX);
+      ht_rec_unlock (&inline_lock);
+      ht_rec_keeper_stop ();
       if (atomic_load (&ht_rec_state) == HT_REC_ON) /* as the thread's last act, below */
-        serve_snapshot_requests ();
-      pthread_mutex_unlock (&inline_lock);
+        serve_snapshot_requests (false);
+      ht_rec_streams_sync_only ();
     }
   if (!sampler_running)
     return;
@@ -259,18 +377,22 @@ ht_rec_sampler_stop (void)
   ht_rec_streams_sync_only ();
 }
 
-/* In a forked child, the thread is gone, and a tick another thread was taking too. */
+/* In a forked child, the thread or the keeper is gone, and a tick another thread was
+ * taking too. */
 void
 ht_rec_sampler_forget (void)
 {
   sampler_running = false;
   atomic_store (&ticks_inline, false);
-  pthread_mutex_init (&inline_lock, NULL);
+  atomic_store (&ht_rec_tick_due, UINT64_MAX);
+  inline_lock = (HtRecLock) HT_REC_LOCK_INIT;
+  ht_rec_keeper_forget ();
   ht_rec_streams_sync_only ();
 }
 
+/* The thread the heap scan must not stop: the sampler's, or the keeper. */
 pid_t
 ht_rec_sampler_tid (void)
 {
-  return sampler_running ? atomic_load (&sampler_tid) : 0;
+  return sampler_running ? atomic_load (&sampler_tid) : ht_rec_keeper_tid ();
 }

@@ -14,14 +14,16 @@
  * plain stores), not encoded records.  A flushed buffer joins one queue to write, in the
  * order they were flushed (so a stream's chunks reach the file in order, and SYNC after
  * what it promises), and the thread goes on with a fresh buffer.  The writer of the queue
- * (the sampler thread, mostly) encodes each buffer with its stream's encoder into chunks,
- * compresses and writes them: on a two-core machine the program's thread pays neither for
- * the encoding's tables nor for zstd.  Whoever needs the
- * file complete (a sync, a thread's exit, fork, exit) writes the queue itself; a queue of
- * more than WRITE_AHEAD buffers is written by the thread that fills it.  Chunks are only
- * written under write_lock; a stream's lock may be held while taking it, never the reverse.
+ * (the keeper, ht-rec-keeper.c; with --graph the sampler thread) encodes each buffer with
+ * its stream's encoder into chunks, compresses and writes them: on a two-core machine the
+ * program's thread pays neither for the encoding's tables nor for zstd.  Whoever needs the
+ * file complete (a thread's exit, fork, exit) writes the queue itself; a queue of more than
+ * WRITE_AHEAD buffers is written by the thread that fills it.  Chunks are only written
+ * under write_lock; a stream's lock may be held while taking it, never the reverse.
  *
- * Nothing here allocates through malloc: buffers come from mmap.
+ * Nothing here allocates through malloc: buffers come from mmap.  The keeper runs the
+ * writing half (ht_rec_streams_write_some and what it calls), which therefore makes its
+ * system calls with ht_rec_sys and takes HtRecLock locks only.
  */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -60,22 +62,23 @@ typedef struct HtRecQueued
 } HtRecQueued;
 _Static_assert (sizeof (HtRecQueued) <= sizeof (HtChunkHeader), "fits the header's room");
 
-static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+/* Both locks are the keeper's too (ht-rec-keeper.c): HtRecLock, not pthread's. */
+static HtRecLock queue_lock = HT_REC_LOCK_INIT;
+static _Atomic uint32_t queue_bell; /* futex word: the writer sleeps on it */
 static HtRecQueued *queue_head, *queue_tail;
 static unsigned queued;
 static uint8_t *spare; /* written buffers, linked through their first word */
-static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool async; /* the sampler writes the queue */
+static HtRecLock write_lock = HT_REC_LOCK_INIT;
+static bool async; /* the keeper or the sampler writes the queue */
 
 static uint8_t *
 buffer_get (void)
 {
-  pthread_mutex_lock (&queue_lock);
+  ht_rec_lock (&queue_lock);
   uint8_t *b = spare;
   if (b)
     memcpy (&spare, b, sizeof spare);
-  pthread_mutex_unlock (&queue_lock);
+  ht_rec_unlock (&queue_lock);
   return b ? b : ht_rec_mmap (BUFFER_BYTES);
 }
 
@@ -153,13 +156,13 @@ void
 ht_rec_stream_lock_remote (HtRecStream *s)
 {
   while (atomic_exchange_explicit (&s->lock, 1, memory_order_acquire))
-    sched_yield ();
+    ht_rec_sys (SYS_sched_yield, 0, 0, 0, 0, 0);
   if (s->owned && ht_rec_streams_asymmetric)
     {
       atomic_store (&s->flush_request, 1);
-      syscall (SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+      ht_rec_sys (SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0, 0, 0);
       while (atomic_load (&s->busy))
-        sched_yield ();
+        ht_rec_sys (SYS_sched_yield, 0, 0, 0, 0, 0);
     }
 }
 
@@ -323,10 +326,10 @@ ht_rec_streams_write (void)
 void
 ht_rec_streams_write_some (unsigned max)
 {
-  pthread_mutex_lock (&write_lock);
+  ht_rec_lock (&write_lock);
   for (unsigned done = 0; done < max; done++)
     {
-      pthread_mutex_lock (&queue_lock);
+      ht_rec_lock (&queue_lock);
       HtRecQueued *q = queue_head;
       if (q)
         {
@@ -335,16 +338,16 @@ ht_rec_streams_write_some (unsigned max)
             queue_tail = NULL;
           queued--;
         }
-      pthread_mutex_unlock (&queue_lock);
+      ht_rec_unlock (&queue_lock);
       if (!q)
         break;
       write_queued (q);
-      pthread_mutex_lock (&queue_lock);
+      ht_rec_lock (&queue_lock);
       memcpy (q, &spare, sizeof spare);
       spare = (uint8_t *) q;
-      pthread_mutex_unlock (&queue_lock);
+      ht_rec_unlock (&queue_lock);
     }
-  pthread_mutex_unlock (&write_lock);
+  ht_rec_unlock (&write_lock);
 }
 
 /* The buffered records join the queue as one chunk; the stream goes on in a fresh buffer
@@ -355,24 +358,24 @@ ht_rec_stream_enqueue (HtRecStream *s)
 {
   if (s->len == 0)
     {
-      pthread_mutex_lock (&queue_lock);
+      ht_rec_lock (&queue_lock);
       unsigned n = queued;
-      pthread_mutex_unlock (&queue_lock);
+      ht_rec_unlock (&queue_lock);
       return n;
     }
   HtRecQueued *q = (HtRecQueued *) s->buf;
   *q = (HtRecQueued){ NULL, s, (uint32_t) s->len };
   uint8_t *fresh = buffer_get ();
-  pthread_mutex_lock (&queue_lock);
+  ht_rec_lock (&queue_lock);
   if (queue_tail)
     queue_tail->next = q;
   else
     queue_head = q;
   queue_tail = q;
   unsigned n = ++queued;
+  ht_rec_unlock (&queue_lock);
   if (async && n >= WAKE_AT)
-    pthread_cond_signal (&queue_cond);
-  pthread_mutex_unlock (&queue_lock);
+    ht_rec_streams_wake ();
   if (fresh)
     s->buf = fresh;
   ht_rec_stream_drop (s);
@@ -392,39 +395,35 @@ ht_rec_stream_flush (HtRecStream *s)
   ht_rec_streams_write_some (ht_rec_stream_enqueue (s));
 }
 
-/* The sampler: waits until WAKE_AT buffers are queued, `*stop` is set (ht_rec_streams_wake) or `ns`
- * passed. */
+/* The writer (the keeper, or the sampler thread): waits until WAKE_AT buffers are queued,
+ * `*stop` is set (ht_rec_streams_wake) or `ns` passed. */
 void
 ht_rec_streams_wait (uint64_t ns, _Atomic bool *stop)
 {
-  struct timespec until;
-  clock_gettime (CLOCK_REALTIME, &until);
-  until.tv_nsec += (long) ns;
-  until.tv_sec += until.tv_nsec / 1000000000;
-  until.tv_nsec %= 1000000000;
-  pthread_mutex_lock (&queue_lock);
+  uint32_t bell = atomic_load (&queue_bell);
+  ht_rec_lock (&queue_lock);
   async = true;
-  if (queued < WAKE_AT && !atomic_load (stop)) /* read under the lock: no wake-up is lost */
-    pthread_cond_timedwait (&queue_cond, &queue_lock, &until);
-  pthread_mutex_unlock (&queue_lock);
+  bool wait = queued < WAKE_AT && !atomic_load (stop);
+  ht_rec_unlock (&queue_lock);
+  if (wait) /* a wake-up since `bell` was read makes this return at once */
+    ht_rec_futex_wait (&queue_bell, bell, ns);
 }
 
-/* Wakes the sampler from ht_rec_streams_wait, once its `stop` is set. */
+/* Wakes the writer from ht_rec_streams_wait. */
 void
 ht_rec_streams_wake (void)
 {
-  pthread_mutex_lock (&queue_lock);
-  pthread_cond_broadcast (&queue_cond);
-  pthread_mutex_unlock (&queue_lock);
+  atomic_fetch_add (&queue_bell, 1);
+  ht_rec_futex_wake (&queue_bell);
 }
 
 /* No sampler to write the queue any more (it stopped, or this is a forked child). */
 void
 ht_rec_streams_sync_only (void)
 {
-  pthread_mutex_lock (&queue_lock);
+  ht_rec_lock (&queue_lock);
   async = false;
-  pthread_mutex_unlock (&queue_lock);
+  ht_rec_unlock (&queue_lock);
 }
 
 /* fork: no other thread may hold a lock of the queue when the child starts.  The child
@@ -432,8 +431,8 @@ ht_rec_streams_sync_only (void)
 void
 ht_rec_streams_lock (void)
 {
-  pthread_mutex_lock (&write_lock);
-  pthread_mutex_lock (&queue_lock);
+  ht_rec_lock (&write_lock);
+  ht_rec_lock (&queue_lock);
 }
 
 void
@@ -444,10 +443,9 @@ ht_rec_streams_unlock (bool child)
       queue_head = queue_tail = NULL;
       queued = 0;
       async = false;
-      pthread_cond_init (&queue_cond, NULL);
     }
-  pthread_mutex_unlock (&queue_lock);
-  pthread_mutex_unlock (&write_lock);
+  ht_rec_unlock (&queue_lock);
+  ht_rec_unlock (&write_lock);
 }
 
 /* Forgets the buffered records (they were queued, or belong to a log gone with a fork).
@@ -463,19 +461,19 @@ ht_rec_stream_drop (HtRecStream *s)
 void
 ht_rec_streams_reset_encoder (HtRecStream *s, uint64_t base_stamp)
 {
-  pthread_mutex_lock (&write_lock);
+  ht_rec_lock (&write_lock);
   ht_encoder_reset (&s->enc);
   s->enc.last_stamp = base_stamp;
-  pthread_mutex_unlock (&write_lock);
+  ht_rec_unlock (&write_lock);
 }
 
 /* Runs fn with the queue's write lock held: no buffer is being written meanwhile. */
 void
 ht_rec_streams_with_queue (void (*fn) (void))
 {
-  pthread_mutex_lock (&write_lock);
+  ht_rec_lock (&write_lock);
   fn ();
-  pthread_mutex_unlock (&write_lock);
+  ht_rec_unlock (&write_lock);
 }
 
 /* ht_rec_stream_reserve's way when the buffer is full: it joins the queue first. */

@@ -15,7 +15,7 @@
 __thread HtRecThread *ht_rec_tls_thread __attribute__ ((tls_model ("initial-exec")));
 static __thread int tls_exited __attribute__ ((tls_model ("initial-exec")));
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static HtRecLock registry_lock = HT_REC_LOCK_INIT; /* the keeper's too */
 static HtRecThread *threads_active; /* linked through stream.next */
 static HtRecThread *threads_free;   /* linked through next_free */
 static uint32_t next_stream_id = 1;
@@ -39,7 +39,7 @@ thread_exit (void *arg)
   ht_rec_sampling_put_counted (&t->stream, ht_rec_stamp ());
   ht_rec_stream_unlock (&t->stream);
   ht_rec_stream_put (&t->stream, HT_REC_THREAD_END, ht_rec_stamp (), 0, 0, 0);
-  pthread_mutex_lock (&registry_lock);
+  ht_rec_lock (&registry_lock);
   ht_rec_stream_lock (&t->stream);
   ht_rec_stream_flush (&t->stream);
   ht_rec_stream_unlock (&t->stream);
@@ -51,7 +51,7 @@ thread_exit (void *arg)
   atomic_fetch_add (&spent_elsewhere, atomic_load (&t->stream.spent));
   t->next_free = threads_free;
   threads_free = t;
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
   ht_rec_tls_thread = NULL;
   tls_exited = 1;
   if (entered)
@@ -107,7 +107,7 @@ ht_rec_thread_stream_new (void)
   if (tls_exited)
     return ht_rec_late_stream ();
 
-  pthread_mutex_lock (&registry_lock);
+  ht_rec_lock (&registry_lock);
   t = threads_free;
   if (t)
     {
@@ -145,7 +145,7 @@ ht_rec_thread_stream_new (void)
       t->stream.next = (HtRecStream *) threads_active;
       threads_active = t;
     }
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
   if (!t)
     return ht_rec_late_stream ();
 
@@ -167,10 +167,10 @@ uint64_t
 ht_rec_threads_time (void)
 {
   uint64_t total = atomic_load (&spent_elsewhere) + atomic_load (&ht_rec_late_stream ()->spent);
-  pthread_mutex_lock (&registry_lock);
+  ht_rec_lock (&registry_lock);
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
     total += atomic_load_explicit (&t->stream.spent, memory_order_relaxed);
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
   return total;
 }
 
@@ -179,7 +179,7 @@ ht_rec_threads_time (void)
 void
 ht_rec_threads_add_counted (HtRecCounted *sum)
 {
-  pthread_mutex_lock (&registry_lock);
+  ht_rec_lock (&registry_lock);
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
     if (t->hot)
       {
@@ -187,7 +187,7 @@ ht_rec_threads_add_counted (HtRecCounted *sum)
         sum->calls += c.calls;
         sum->bytes += c.bytes;
       }
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
 }
 
 /* Time spent by the recorder outside any thread's events (the sampler's ticks). */
@@ -204,23 +204,45 @@ ht_rec_threads_add_time (uint64_t spent)
 void
 ht_rec_flush_all (uint64_t before)
 {
+  ht_rec_flush_all_from (before, false, false);
+}
+
+/* `keeper`: the keeper shares the thread pointer of the thread that made it, so it would
+ * find that thread's stream its own; it says so, and takes every stream's lock the remote
+ * way.  `queue_only`: a program thread's tick leaves the writing to the keeper (the queue
+ * is written in order, the SYNC after what it promises). */
+void
+ht_rec_flush_all_from (uint64_t before, bool keeper, bool queue_only)
+{
   HtRecStream *late = ht_rec_late_stream ();
-  pthread_mutex_lock (&registry_lock);
+  ht_rec_lock (&registry_lock);
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
     {
-      ht_rec_stream_lock (&t->stream);
+      if (keeper)
+        ht_rec_stream_lock_remote (&t->stream);
+      else
+        ht_rec_stream_lock (&t->stream);
       ht_rec_stream_enqueue (&t->stream);
-      ht_rec_stream_unlock (&t->stream);
+      if (keeper)
+        ht_rec_stream_unlock_remote (&t->stream);
+      else
+        ht_rec_stream_unlock (&t->stream);
     }
   ht_rec_stream_lock (late);
   ht_rec_stream_enqueue (late);
   ht_rec_stream_unlock (late);
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
 
   HtRecStream *s = ht_rec_control_stream ();
   ht_rec_stream_put (s, HT_REC_SYNC, before, 0, 0, 0);
   ht_rec_stream_lock (s);
-  ht_rec_stream_flush (s);
+  if (queue_only)
+    {
+      ht_rec_stream_enqueue (s);
+      ht_rec_streams_wake ();
+    }
+  else
+    ht_rec_stream_flush (s);
   ht_rec_stream_unlock (s);
 }
 
@@ -228,13 +250,13 @@ ht_rec_flush_all (uint64_t before)
 void
 ht_rec_threads_lock (void)
 {
-  pthread_mutex_lock (&registry_lock);
+  ht_rec_lock (&registry_lock);
 }
 
 void
 ht_rec_threads_unlock (void)
 {
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
 }
 
 /* In a child that records: only the forking thread lives on.  Every other stream is
@@ -297,7 +319,7 @@ ht_rec_threads_hold (bool on)
   HtRecStream *late = ht_rec_late_stream ();
   if (on)
     {
-      pthread_mutex_lock (&registry_lock);
+      ht_rec_lock (&registry_lock);
       for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
         {
           ht_rec_stream_lock (&t->stream);
@@ -310,7 +332,7 @@ ht_rec_threads_hold (bool on)
   ht_rec_stream_unlock (late);
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
     ht_rec_stream_unlock (&t->stream);
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
 }
 
 /* A new log starts (a header or an IMAGE): no stream's pointer state is in it. */
@@ -318,11 +340,11 @@ void
 ht_rec_threads_reset_encoders (void)
 {
   HtRecStream *shared[] = { ht_rec_control_stream (), ht_rec_late_stream () };
-  pthread_mutex_lock (&registry_lock);
+  ht_rec_lock (&registry_lock);
   uint64_t now = ht_rec_stamp ();
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
     ht_rec_streams_reset_encoder (&t->stream, now);
-  pthread_mutex_unlock (&registry_lock);
+  ht_rec_unlock (&registry_lock);
   for (unsigned i = 0; i < sizeof shared / sizeof shared[0]; i++)
     ht_rec_streams_reset_encoder (shared[i], now);
 }

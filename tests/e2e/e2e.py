@@ -559,10 +559,11 @@ def case_growth_types(c):
 
 
 def case_snapshot_from_outside(c):
-    """heaptrail snapshot PID LABEL, and kill -USR2: a snapshot while the program sleeps"""
-    for how in ("cli", "sigusr2"):
-        log = os.path.join(c.work, how + ".htr")
-        p = subprocess.Popen([c.heaptrail, "record", "-o", log, "--",
+    """heaptrail snapshot PID LABEL, and kill -USR2: a snapshot while the program sleeps,
+    exact and under --sample (the recorder's keeper serves it; the program is asleep)"""
+    for how, options in (("cli", []), ("sigusr2", []), ("cli", ["--sample", "1"])):
+        log = os.path.join(c.work, how + "".join(options) + ".htr")
+        p = subprocess.Popen([c.heaptrail, "record", "-o", log] + options + ["--",
                               os.path.join(c.fixtures, "fixture-waits")],
                              cwd=c.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         pid = int(p.stdout.readline())
@@ -1424,20 +1425,24 @@ def case_sampling(c):
 
 
 def case_sampled_ticks(c):
-    """record --sample starts no thread (a second thread makes glibc's malloc lock on every
-    call): the program's own threads take the recorder's 10 ms ticks after recorded
-    events, so a snapshot asked for from outside while the program allocates is taken
-    then, not at its end, and the RSS timeline still has its samples"""
+    """the recorder leaves glibc single-threaded (a thread made by pthread_create makes its
+    malloc lock on every call for good): its keeper is a task glibc does not know of, and
+    the program's own threads take the 10 ms ticks after recorded events, so a snapshot
+    asked for from outside while the program allocates is taken then, not at its end, and
+    the RSS timeline still has its samples"""
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-    log, p = c.record("tasks.htr", py, "-c", "import os\n"
-                      "x = [bytearray(1000) for i in range(20000)]\n"
-                      "print(len(os.listdir('/proc/self/task')))",
-                      options=("--sample", "64KiB"))
-    expect(p.stdout.strip() == "1", f"python3 under --sample runs {p.stdout.strip()} threads")
-    # the exact recording's thread is there: the count above could have been otherwise
-    _, p = c.record("tasks-exact.htr", py, "-c", "import os\n"
-                    "print(len(os.listdir('/proc/self/task')))")
-    expect(p.stdout.strip() == "2", f"exact recording: {p.stdout.strip()} threads")
+    probe = ("import ctypes, os\n"
+             "x = [bytearray(1000) for i in range(20000)]\n"
+             "single = ctypes.c_char.in_dll(ctypes.CDLL(None), '__libc_single_threaded')\n"
+             "print(single.value[0], len(os.listdir('/proc/self/task')))")
+    for options in (("--sample", "64KiB"), ()):
+        _, p = c.record("tasks.htr", py, "-c", probe, options=options)
+        expect(p.stdout.split() == ["1", "2"],
+               f"python3 {options}: __libc_single_threaded and tasks {p.stdout.split()}, "
+               "expected 1 and 2 (the keeper)")
+    # --graph's sampler is a pthread: the probe above could have read otherwise
+    _, p = c.record("tasks-graph.htr", py, "-c", probe, options=("--graph",))
+    expect(p.stdout.split() == ["0", "2"], f"python3 --graph: {p.stdout.split()}")
     # fixture-loop allocates 248 bytes a millisecond for 2 s: a recorded event every ~4 ms
     log = os.path.join(c.work, "ticks.htr")
     prog = subprocess.Popen([c.heaptrail, "record", "-o", log, "--sample", "1KiB", "--",
@@ -1465,15 +1470,15 @@ def case_sampled_ticks(c):
     with sqlite3.connect(db) as conn:
         ticks = conn.execute("SELECT count(*) FROM timeline WHERE rss_bytes > 0").fetchone()[0]
     expect(ticks >= 50, f"{ticks} RSS samples in 2 s of ticks every 10 ms")
-    print(f"one thread under --sample; a snapshot asked for while running taken at {at:.3f} s "
+    print(f"glibc single-threaded with the keeper; a snapshot asked for while running taken at {at:.3f} s "
           f"of {end:.3f} s; {ticks} RSS samples")
 
 
 def case_recorder_allocates_nothing(c):
     """the recorder allocates nothing through glibc's malloc while the program runs: a
     count of the calls that reach glibc behind libheaptrail.so (tests/e2e/preload-count.c)
-    is the program's own count, under --sample and exact (which adds one, the writer
-    thread's TLS, before main).  An allocation of the recorder's at a random point of the
+    is the program's own count, under --sample and exact (its keeper is no pthread, which
+    would have had glibc allocate its TLS).  An allocation of the recorder's at a random point of the
     program's run moves where glibc puts every block after it: pthread_getattr_np's, once a
     thread, made bench/micro's heap trim and grow 20-30% more often"""
     counter = os.path.join(c.fixtures, "preload-count.so")
@@ -1494,7 +1499,7 @@ def case_recorder_allocates_nothing(c):
             expect(p.returncode == 0, f"{prog[0]} ({mode}) failed: {p.stderr[-300:]}")
             with open(out) as f:
                 counts[mode] = int(f.read().split()[0])
-        expect(counts["--sample"] == counts["bare"] and counts["exact"] - counts["bare"] in (0, 1),
+        expect(counts["--sample"] == counts["bare"] == counts["exact"],
                f"{prog[0]}: calls reaching glibc {counts}")
         print(f"{prog[0]}: {counts['bare']} calls bare, {counts['exact']} recorded, "
               f"{counts['--sample']} sampled")
