@@ -81,7 +81,8 @@ typedef struct HtRecStream
 
 /* What a stream's buffer holds: raw entries, 8-byte aligned, each a header and the row bytes
  * of its record (aux of them, padded to 8), which the writer of the queue encodes
- * (ht-encoder.h) and compresses on its own thread.  The program's thread only stores. */
+ * (ht-encoder.h) and compresses on its own thread (the keeper).  The program's thread only
+ * stores. */
 enum
 {
   HT_RAW_ALLOC = 1,  /* ALLOC: stamp, ptr, size, node in aux; no row bytes */
