@@ -1443,6 +1443,25 @@ def case_sampled_ticks(c):
     # --graph's sampler is a pthread: the probe above could have read otherwise
     _, p = c.record("tasks-graph.htr", py, "-c", probe, options=("--graph",))
     expect(p.stdout.split() == ["0", "2"], f"python3 --graph: {p.stdout.split()}")
+    # a tick taken after a malloc leaves the program's errno as the malloc left it (the
+    # tick looks for a request file, whose absence is ENOENT)
+    errno_probe = ("import ctypes, time\n"
+                   "libc = ctypes.CDLL(None, use_errno=True)\n"
+                   "libc.malloc.restype = ctypes.c_void_p\n"
+                   "libc.free.argtypes = [ctypes.c_void_p]\n"
+                   "bad = calls = 0\n"
+                   "end = time.monotonic() + 0.3\n"
+                   "while time.monotonic() < end:\n"
+                   "    ctypes.set_errno(0)\n"
+                   "    p = libc.malloc(64)\n"
+                   "    bad += ctypes.get_errno() != 0\n"
+                   "    libc.free(p)\n"
+                   "    calls += 1\n"
+                   "print(bad, calls)")
+    for options in (("--sample", "1"), ()):
+        _, p = c.record("errno.htr", py, "-c", errno_probe, options=options)
+        bad, calls = map(int, p.stdout.split())
+        expect(bad == 0 and calls > 1000, f"{options}: errno changed by {bad} of {calls} mallocs")
     # fixture-loop allocates 248 bytes a millisecond for 2 s: a recorded event every ~4 ms
     log = os.path.join(c.work, "ticks.htr")
     prog = subprocess.Popen([c.heaptrail, "record", "-o", log, "--sample", "1KiB", "--",
