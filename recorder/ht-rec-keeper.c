@@ -6,11 +6,11 @@
  * 5.5% of its recorded run in malloc and _int_free alone (perf, PYTHONMALLOC=malloc: 710
  * samples of ~12,800 more than with no thread; without it they were the bare run's).
  * The keeper is made with clone(2) directly, so the program stays single-threaded to
- * glibc, and so it may call nothing of glibc's that keeps state: it shares the thread
- * pointer of the thread that made it, so a thread-local variable it wrote would be that
- * thread's, errno included.  It makes system calls with the instruction itself
- * (ht_rec_sys), takes only HtRecLock locks, runs with every signal blocked, and does two
- * things:
+ * glibc, and so it may call nothing of glibc's that keeps state.  Its thread pointer is
+ * its own (keeper_tls, below): a thread-local variable reads as 0 there (ht_rec_tls_thread
+ * names no stream) and a write to one (errno) lands in its own memory.  It makes system
+ * calls with the instruction itself (ht_rec_sys), takes only HtRecLock locks, runs with
+ * every signal blocked, and does two things:
  *
  *  - it writes the queue of flushed buffers (encoding, zstd, write(2)), as the sampler
  *    thread did, so the program's threads do not wait for zstd;
@@ -26,6 +26,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "ht-rec-private.h"
@@ -77,6 +78,47 @@ keeper_main (void *arg)
   return 0;
 }
 
+#if defined(__x86_64__)
+/* The keeper's thread pointer: a thread control block of its own, copied from the
+ * caller's where the code reads it (its self pointers at 0 and 16, the stack protector's
+ * canary at 40, the pointer guard at 48), above zeroed room for the static TLS blocks down
+ * to errno's (the recorder's own lie closer to the thread pointer: a preloaded library is
+ * loaded before libc).  The thread that made the keeper may exit before it. */
+#define TCB_COPY 64
+#define TCB_ROOM 4096
+
+static uintptr_t
+keeper_tls (void)
+{
+  uintptr_t tp;
+  __asm__ ("mov %%fs:0, %0" : "=r"(tp));
+  uintptr_t lowest = (uintptr_t) &errno;
+  if ((uintptr_t) &ht_rec_hot < lowest)
+    lowest = (uintptr_t) &ht_rec_hot;
+  if ((uintptr_t) &ht_rec_tls_thread < lowest)
+    lowest = (uintptr_t) &ht_rec_tls_thread;
+  if (lowest >= tp || tp - lowest > (64u << 20))
+    return 0;
+  size_t below = ((tp - lowest) + TCB_ROOM + 63) & ~(size_t) 63;
+  static uint8_t *area;
+  static size_t area_size;
+  if (!area || area_size < below + TCB_ROOM)
+    {
+      area_size = below + TCB_ROOM;
+      area = ht_rec_mmap (area_size); /* zeroed; kept for a keeper started again */
+      if (!area)
+        return 0;
+    }
+  uint8_t *tcb = area + below;
+  memset (area, 0, area_size);
+  memcpy (tcb, (const void *) tp, TCB_COPY);
+  uintptr_t self = (uintptr_t) tcb;
+  memcpy (tcb, &self, sizeof self);      /* tcbhead_t.tcb: %fs:0 */
+  memcpy (tcb + 16, &self, sizeof self); /* tcbhead_t.self */
+  return self;
+}
+#endif
+
 /* Starts the keeper; false if it cannot run here (the sampler thread does its work). */
 bool
 ht_rec_keeper_start (void)
@@ -84,18 +126,20 @@ ht_rec_keeper_start (void)
 #if defined(__x86_64__)
   if (!keeper_stack)
     keeper_stack = ht_rec_mmap (KEEPER_STACK);
-  if (!keeper_stack)
+  uintptr_t tls = keeper_tls ();
+  if (!keeper_stack || !tls)
     return false;
   atomic_store (&keeper_stop, false);
   /* every signal blocked from its first instruction: a signal for the process is then
-   * never handled on the keeper, which has no thread pointer of its own */
+   * never handled on the keeper, which glibc does not know */
   sigset_t all, old;
   sigfillset (&all);
   ht_rec_sys (SYS_rt_sigprocmask, SIG_SETMASK, (long) &all, (long) &old, sizeof (uint64_t), 0);
   pid_t tid = clone (keeper_main, (uint8_t *) keeper_stack + KEEPER_STACK,
                      CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
-                       | CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
-                     NULL, (pid_t *) &keeper_tid, NULL, (pid_t *) &keeper_tid);
+                       | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID
+                       | CLONE_CHILD_CLEARTID,
+                     NULL, (pid_t *) &keeper_tid, (void *) tls, (pid_t *) &keeper_tid);
   ht_rec_sys (SYS_rt_sigprocmask, SIG_SETMASK, (long) &old, 0, sizeof (uint64_t), 0);
   if (tid <= 0)
     {

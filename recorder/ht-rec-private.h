@@ -425,7 +425,7 @@ ht_rec_thread_stream (void)
 HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
 HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
 HT_REC_HIDDEN void ht_rec_flush_all (uint64_t before);
-HT_REC_HIDDEN void ht_rec_flush_all_from (uint64_t before, bool keeper, bool queue_only);
+HT_REC_HIDDEN void ht_rec_flush_all_from (uint64_t before, bool queue_only);
 HT_REC_HIDDEN void ht_rec_threads_add_counted (HtRecCounted *sum);
 HT_REC_HIDDEN void ht_rec_threads_reset_encoders (void);
 HT_REC_HIDDEN void ht_rec_threads_hold (bool on);

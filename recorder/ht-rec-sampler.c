@@ -79,7 +79,7 @@ ht_rec_write_sample (uint64_t stamp)
  * works too when the program does not use SIGUSR2 itself: the handler only counts.  The
  * file must be ours and a regular file; it is read once (the label) and removed. */
 static _Atomic unsigned snapshot_requests;
-static unsigned snapshot_served;
+static _Atomic unsigned snapshot_served; /* the keeper reads it without inline_lock */
 
 void
 ht_rec_sampler_on_sigusr2 (int sig)
@@ -142,11 +142,23 @@ request_label (char *label, size_t size)
 /* Takes the snapshots asked for from outside since the last call.  On a program thread,
  * with its guard held; on the keeper (which never runs with --graph, so a snapshot is
  * its record alone), without one. */
+static bool
+request_file_exists (void)
+{
+  return request_file[0] && ht_rec_sys (SYS_access, (long) request_file, F_OK, 0, 0, 0) == 0;
+}
+
+/* Whether a snapshot was asked for (a hint: read without inline_lock). */
+static bool
+request_waiting (void)
+{
+  return snapshot_served != atomic_load (&snapshot_requests) || request_file_exists ();
+}
+
 static void
 serve_snapshot_requests (bool keeper)
 {
-  if (request_file[0] && ht_rec_sys (SYS_access, (long) request_file, F_OK, 0, 0, 0) == 0
-      && snapshot_served == atomic_load (&snapshot_requests))
+  if (request_file_exists () && snapshot_served == atomic_load (&snapshot_requests))
     atomic_fetch_add (&snapshot_requests, 1);
   while (snapshot_served != atomic_load (&snapshot_requests))
     {
@@ -176,7 +188,7 @@ tick (bool flush)
   ht_rec_attach_refresh (); /* attached: modules loaded since get our hooks too */
   ht_rec_write_sample (now);
   if (flush) /* the keeper writes what a program thread's tick queues */
-    ht_rec_flush_all_from (now, false, ht_rec_keeper_running ());
+    ht_rec_flush_all_from (now, ht_rec_keeper_running ());
   ht_rec_threads_add_time (ht_rec_stamp () - now);
 }
 
@@ -230,7 +242,8 @@ sampler_main (void *arg)
 _Atomic uint64_t ht_rec_tick_due = UINT64_MAX; /* the stamp after which a poll looks */
 static _Atomic bool ticks_inline;
 static _Atomic uint64_t inline_next_tick, inline_last_tick; /* ht_rec_mono_ns */
-static uint64_t stamps_per_ms = STAMPS_PER_MS_LOW, calib_stamp, calib_mono;
+static _Atomic uint64_t stamps_per_ms = STAMPS_PER_MS_LOW; /* written under inline_lock */
+static uint64_t calib_stamp, calib_mono;
 static HtRecLock inline_lock = HT_REC_LOCK_INIT; /* the keeper's too */
 static unsigned inline_ticks; /* under inline_lock */
 
@@ -238,7 +251,8 @@ static unsigned inline_ticks; /* under inline_lock */
 static uint64_t
 stamp_after (uint64_t stamp, uint64_t ns)
 {
-  return stamp + ns / 1000000u * stamps_per_ms * 7 / 8;
+  return stamp + ns / 1000u * atomic_load_explicit (&stamps_per_ms, memory_order_relaxed) / 1000u
+                   * 7 / 8;
 }
 
 /* Measures the stamps a millisecond makes, once enough time has passed (under inline_lock). */
@@ -248,7 +262,8 @@ calibrate (uint64_t stamp, uint64_t mono)
   if (mono - calib_mono >= 50000000u && stamp > calib_stamp)
     {
       uint64_t rate = (stamp - calib_stamp) * 1000000u / (mono - calib_mono);
-      stamps_per_ms = rate > STAMPS_PER_MS_LOW / 16 ? rate : STAMPS_PER_MS_LOW / 16;
+      uint64_t least = STAMPS_PER_MS_LOW / 16;
+      atomic_store_explicit (&stamps_per_ms, rate > least ? rate : least, memory_order_relaxed);
     }
 }
 
@@ -294,16 +309,15 @@ ht_rec_sampler_idle_tick (void)
   if (!atomic_load (&ticks_inline) || atomic_load (&ht_rec_state) != HT_REC_ON)
     return;
   uint64_t mono = ht_rec_mono_ns ();
-  bool asked = snapshot_served != atomic_load (&snapshot_requests)
-               || (request_file[0] && ht_rec_sys (SYS_access, (long) request_file, F_OK, 0, 0, 0) == 0);
-  if ((mono - atomic_load (&inline_last_tick) < IDLE_NS && !asked) || !ht_rec_trylock (&inline_lock))
+  bool idle = mono - atomic_load (&inline_last_tick) >= IDLE_NS;
+  if (!(idle || request_waiting ()) || !ht_rec_trylock (&inline_lock))
     return;
   if (atomic_load (&ticks_inline) && atomic_load (&ht_rec_state) == HT_REC_ON)
     {
       uint64_t now = ht_rec_stamp ();
       serve_snapshot_requests (true);
       ht_rec_write_sample (now);
-      ht_rec_flush_all_from (now, true, false);
+      ht_rec_flush_all_from (now, false);
       atomic_store (&inline_last_tick, mono);
       atomic_store (&inline_next_tick, mono + TICK_NS);
       ht_rec_threads_add_time (ht_rec_stamp () - now);

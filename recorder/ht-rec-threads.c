@@ -204,29 +204,21 @@ ht_rec_threads_add_time (uint64_t spent)
 void
 ht_rec_flush_all (uint64_t before)
 {
-  ht_rec_flush_all_from (before, false, false);
+  ht_rec_flush_all_from (before, false);
 }
 
-/* `keeper`: the keeper shares the thread pointer of the thread that made it, so it would
- * find that thread's stream its own; it says so, and takes every stream's lock the remote
- * way.  `queue_only`: a program thread's tick leaves the writing to the keeper (the queue
- * is written in order, the SYNC after what it promises). */
+/* `queue_only`: a program thread's tick leaves the writing to the keeper (the queue is
+ * written in order, the SYNC after what it promises). */
 void
-ht_rec_flush_all_from (uint64_t before, bool keeper, bool queue_only)
+ht_rec_flush_all_from (uint64_t before, bool queue_only)
 {
   HtRecStream *late = ht_rec_late_stream ();
   ht_rec_lock (&registry_lock);
   for (HtRecThread *t = threads_active; t; t = (HtRecThread *) t->stream.next)
     {
-      if (keeper)
-        ht_rec_stream_lock_remote (&t->stream);
-      else
-        ht_rec_stream_lock (&t->stream);
+      ht_rec_stream_lock (&t->stream);
       ht_rec_stream_enqueue (&t->stream);
-      if (keeper)
-        ht_rec_stream_unlock_remote (&t->stream);
-      else
-        ht_rec_stream_unlock (&t->stream);
+      ht_rec_stream_unlock (&t->stream);
     }
   ht_rec_stream_lock (late);
   ht_rec_stream_enqueue (late);
