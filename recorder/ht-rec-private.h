@@ -121,6 +121,7 @@ typedef struct
 } HtRecPyCode;
 
 #define HT_REC_PY_CACHE 256 /* per-thread code object cache slots */
+#define HT_REC_PY_RECENT 4  /* Python depths whose last code object is kept apart */
 
 /* A confirmed frame size (ht-rec-unwind.c), in a thread's cache of them. */
 typedef struct
@@ -130,6 +131,28 @@ typedef struct
 } HtRecFrameSize;
 
 #define HT_REC_SIZE_CACHE 512 /* per-thread frame size cache slots */
+
+/* A step of a walk up the native stack (ht-rec-unwind.c): the return address `ip` found
+ * at `slot` puts its caller's at `next`.  A thread keeps the steps it took lately in a
+ * small table, which the next walks through the same frames find without a lookup. */
+typedef struct
+{
+  uintptr_t slot, ip, next;
+} HtRecStep;
+
+#define HT_REC_STEPS 64 /* per-thread step slots, by a hash of (slot, ip) */
+
+/* A stack seen lately, innermost frame first, and the trace node naming it
+ * (ht-rec-trace.c); two cache lines. */
+#define HT_REC_MEMO_FRAMES 15
+typedef struct
+{
+  uint32_t node; /* 0: empty */
+  uint32_t depth;
+  uintptr_t ips[HT_REC_MEMO_FRAMES];
+} HtRecStackMemo;
+
+#define HT_REC_MEMO 64 /* per-thread stacks remembered with their nodes */
 
 /* What the hooks read and write on every call, in one thread-local block: its offset from
  * the thread pointer is loaded once a hook (one GOT entry), not once a variable. */
@@ -165,21 +188,25 @@ ht_rec_hot_counted (const volatile HtRecHot *h)
 typedef struct HtRecThread
 {
   HtRecStream stream;
+  /* what every capture reads, together, before the larger caches */
   struct HtRecThread *next_free;
-  int depth;                                 /* frames in prev_ips */
-  uint32_t generation;                       /* trace tree generation the caches belong to */
-  uintptr_t prev_ips[HT_REC_MAX_FRAMES + 1]; /* last stack, outermost first */
+  int depth;                /* frames in prev_ips */
+  uint32_t generation;      /* trace tree generation the caches belong to */
+  int nat_n;                /* frames in nat_ips (0: none kept) */
+  uint32_t sizes_epoch;     /* ht-rec-unwind.c's, when sizes and steps were right */
+  uintptr_t stack_top;      /* 0 not known yet, 1 unknown */
+  uintptr_t self;           /* pthread_self () of the thread it serves */
+  volatile HtRecHot *hot;   /* its thread's ht_rec_hot */
+  HtRecStep steps[HT_REC_STEPS];                /* steps taken lately */
+  HtRecPyCode pyrecent[HT_REC_PY_RECENT];       /* the code last met at each Python depth */
+  uintptr_t prev_ips[HT_REC_MAX_FRAMES + 1];    /* last stack, outermost first */
   uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
-  HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
+  HtRecStackMemo memo[HT_REC_MEMO];             /* stacks seen lately, by a hash of them */
+  HtRecFrameSize sizes[HT_REC_SIZE_CACHE];      /* confirmed frame sizes, recently used */
   HtRecPyCode pycodes[HT_REC_PY_CACHE];
-  int nat_n;                                      /* frames in nat_ips (0: none kept) */
-  uintptr_t stack_top;                            /* 0 not known yet, 1 unknown */
-  uintptr_t nat_ips[HT_REC_MAX_FRAMES + 16];      /* last native stack, innermost first */
-  uintptr_t nat_slots[HT_REC_MAX_FRAMES + 16];    /* where each return address lay */
-  HtRecFrameSize sizes[HT_REC_SIZE_CACHE];        /* confirmed frame sizes, recently used */
-  uint32_t sizes_epoch;                           /* ht-rec-unwind.c's, when sizes was right */
-  uintptr_t self;                                 /* pthread_self () of the thread it serves */
-  volatile HtRecHot *hot;                         /* its thread's ht_rec_hot */
+  HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
+  uintptr_t nat_ips[HT_REC_MAX_FRAMES + 16];    /* last native stack, innermost first */
+  uintptr_t nat_slots[HT_REC_MAX_FRAMES + 16];  /* where each return address lay */
 } HtRecThread;
 
 typedef enum

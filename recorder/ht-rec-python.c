@@ -350,22 +350,41 @@ static uint32_t code_id_shared (HtRecStream *s, uintptr_t code, uintptr_t table,
 
 /* The id of a code object, writing it to `s` the first time.  A code object freed and
  * another made at its address is told apart by its line table, file and name objects. */
+static inline bool
+code_is (const HtRecPyCode *c, uintptr_t code, uintptr_t table, uintptr_t filename,
+         uintptr_t qualname)
+{
+  return c->code == code && c->linetable == table && c->filename == filename
+         && c->qualname == qualname;
+}
+
+/* ... for the frame at `depth` from the innermost. */
 static uint32_t
-code_id (HtRecStream *s, uintptr_t code)
+code_id (HtRecStream *s, uintptr_t code, int depth)
 {
   uintptr_t table = load_ptr (code, py.L->code_linetable);
   uintptr_t filename = load_ptr (code, py.L->code_filename);
   uintptr_t qualname = load_ptr (code, py.L->code_qualname);
-  /* the thread's own cache first: no lock for the code objects it met before (the stream
-   * is the first member of the thread's state) */
+  /* the thread's own caches first, no lock for the code objects it met before (the stream
+   * is the first member of the thread's state): the code it met last at this depth, which
+   * a loop meets every time, then any it met */
   HtRecThread *t = (HtRecThread *) s;
+  HtRecPyCode *recent = depth < HT_REC_PY_RECENT ? &t->pyrecent[depth] : NULL;
+  if (HT_REC_LIKELY (recent && code_is (recent, code, table, filename, qualname)))
+    return recent->id;
   HtRecPyCode *c = &t->pycodes[(code >> 4) & (HT_REC_PY_CACHE - 1)];
-  if (HT_REC_LIKELY (c->code == code && c->linetable == table && c->filename == filename
-                     && c->qualname == qualname))
-    return c->id;
-  uint32_t id = code_id_shared (s, code, table, filename, qualname);
-  if (id)
-    *c = (HtRecPyCode){ code, table, filename, qualname, id };
+  uint32_t id;
+  if (code_is (c, code, table, filename, qualname))
+    id = c->id;
+  else
+    {
+      id = code_id_shared (s, code, table, filename, qualname);
+      if (!id)
+        return 0;
+      *c = (HtRecPyCode){ code, table, filename, qualname, id };
+    }
+  if (recent)
+    *recent = *c;
   return id;
 }
 
@@ -455,7 +474,7 @@ python_stack (HtRecStream *s, uintptr_t *out, bool *run_end, int max)
       if (owner != FRAME_OWNED_BY_GENERATOR && instr < start + 2u * (uint32_t) first_traceable)
         continue; /* not started yet */
       uint64_t offset = instr >= start ? (instr - start) / 2 : 0;
-      uint32_t id = code_id (s, code);
+      uint32_t id = code_id (s, code, n);
       if (!id)
         break;
       run_end[n] = L->frame_is_entry >= 0
@@ -677,5 +696,9 @@ ht_rec_python_after_fork (HtRecStream *self)
     memset (codes, 0, (codes_mask + 1) * sizeof *codes);
   codes_used = 0;
   if (self)
-    memset (((HtRecThread *) self)->pycodes, 0, sizeof ((HtRecThread *) self)->pycodes);
+    {
+      HtRecThread *t = (HtRecThread *) self;
+      memset (t->pycodes, 0, sizeof t->pycodes);
+      memset (t->pyrecent, 0, sizeof t->pyrecent);
+    }
 }

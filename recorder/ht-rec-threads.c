@@ -121,6 +121,7 @@ ht_rec_thread_stream_new (void)
       t->nat_n = 0;
       t->stack_top = 0; /* a new thread, a new stack */
       memset (t->cache, 0, sizeof t->cache);
+      memset (t->memo, 0, sizeof t->memo);
     }
   else
     {

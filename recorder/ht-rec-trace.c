@@ -379,6 +379,17 @@ ht_rec_trace_init (void)
  * Capture
  */
 
+/* Where a stack of `depth` frames is looked for in a thread's memo of stacks and nodes:
+ * a stack the thread met lately is named without interning its frames again. */
+static inline size_t
+memo_hash (void *const *frames, int depth)
+{
+  uint64_t h = (uint64_t) depth;
+  for (int i = 0; i < depth; i++)
+    h = (h ^ (uintptr_t) frames[i]) * 0x9E3779B97F4A7C15ull;
+  return (size_t) (h >> 40);
+}
+
 /* Unwinds the calling thread and returns the node naming its stack (0: empty stack). */
 uint32_t
 ht_rec_trace_capture (HtRecThread *t)
@@ -389,6 +400,7 @@ ht_rec_trace_capture (HtRecThread *t)
       t->depth = 0;
       t->nat_n = 0;
       memset (t->cache, 0, sizeof t->cache);
+      memset (t->memo, 0, sizeof t->memo);
       t->generation = gen;
     }
   void *ips[HT_REC_MAX_FRAMES + 16];
@@ -419,6 +431,18 @@ ht_rec_trace_capture (HtRecThread *t)
       frames[ht_rec_max_frames] = (void *) HT_FRAME_CUT;
     }
 
+  HtRecStackMemo *memo = NULL;
+  if (depth <= HT_REC_MEMO_FRAMES)
+    {
+      memo = &t->memo[memo_hash (frames, depth) & (HT_REC_MEMO - 1)];
+      int i = 0;
+      if (memo->depth == (uint32_t) depth) /* a plain loop: a few words, memcmp costs more */
+        while (i < depth && memo->ips[i] == (uintptr_t) frames[i])
+          i++;
+      if (i == depth && memo->node)
+        return memo->node;
+    }
+
   int k = 0;
   while (k < depth && k < t->depth && t->prev_ips[k] == (uintptr_t) frames[depth - 1 - k])
     k++;
@@ -430,6 +454,7 @@ ht_rec_trace_capture (HtRecThread *t)
       if (!node)
         {
           depth = j; /* out of memory for the table: keep the outer part */
+          memo = NULL;
           break;
         }
       parent = node;
@@ -437,5 +462,12 @@ ht_rec_trace_capture (HtRecThread *t)
       t->prev_nodes[j] = parent;
     }
   t->depth = depth;
+  if (memo && parent)
+    {
+      memo->node = parent;
+      memo->depth = (uint32_t) depth;
+      for (int i = 0; i < depth; i++)
+        memo->ips[i] = (uintptr_t) frames[i];
+    }
   return parent;
 }

@@ -316,6 +316,25 @@ thread_size_of (HtRecThread *t, uintptr_t ip)
   return size;
 }
 
+/* Where the caller's return address lies, for the return address `ip` found at `slot`:
+ * the step the thread took from there lately, if it is in the thread's table (the
+ * interpreter's few call chains to malloc, walked again and again), else the confirmed
+ * size of ip's frame.  0 when the size is not confirmed.  The table is smaller than the
+ * one of sizes it saves a look into, so that it stays in the L1 cache. */
+static inline uintptr_t
+step (HtRecThread *t, uintptr_t slot, uintptr_t ip)
+{
+  HtRecStep *e = &t->steps[((slot ^ ip) * UINT64_C (0x9E3779B97F4A7C15)) >> 58];
+  _Static_assert (HT_REC_STEPS == 64, "a 6-bit hash");
+  if (HT_REC_LIKELY (e->slot == slot && e->ip == ip))
+    return e->next;
+  uint32_t size = thread_size_of (t, ip);
+  if (!size)
+    return 0;
+  *e = (HtRecStep){ slot, ip, slot + size };
+  return slot + size;
+}
+
 /* Walks the stack from slot0 with the confirmed frame sizes alone (no libunwind), until a
  * frame is one of the previous stack's: same slot, same return address, every slot above
  * unchanged.  Then the previous stack's frames from there on complete this one, which is
@@ -367,10 +386,9 @@ reuse (HtRecThread *t, uintptr_t slot0, uintptr_t top, uintptr_t *ips, int max)
             ips[i] = t->nat_ips[i];
           return n;
         }
-      uint32_t size = thread_size_of (t, ip);
-      if (!size)
+      slot = step (t, slot, ip);
+      if (!slot)
         return -1;
-      slot += size;
     }
   return -1;
 }
@@ -393,6 +411,7 @@ sizes_fresh (HtRecThread *t)
   if (HT_REC_UNLIKELY (t->sizes_epoch != epoch))
     {
       memset (t->sizes, 0, sizeof t->sizes);
+      memset (t->steps, 0, sizeof t->steps);
       t->sizes_epoch = epoch;
     }
 }
@@ -474,10 +493,9 @@ walk_until (HtRecThread *t, uintptr_t lo, uintptr_t hi, uintptr_t *ips, int max)
       if (in_range (ip, lo, hi))
         return k;
       ips[k] = ip;
-      uint32_t size = thread_size_of (t, ip);
-      if (!size)
+      slot = step (t, slot, ip);
+      if (!slot)
         return -1;
-      slot += size;
     }
   return -1;
 }
