@@ -121,7 +121,17 @@ typedef struct
 } HtRecPyCode;
 
 #define HT_REC_PY_CACHE 256 /* per-thread code object cache slots */
-#define HT_REC_PY_RECENT 4  /* Python depths whose last code object is kept apart */
+
+/* A Python frame at an instruction, as a thread's capture met it lately, and what it
+ * recorded of it (ht-rec-python.c). */
+typedef struct
+{
+  uintptr_t frame, code, instr, linetable;
+  uintptr_t pseudo; /* its pseudo return address: HT_FRAME_PYTHON, code id, offset */
+  uint8_t owner;
+} HtRecPyFrame;
+
+#define HT_REC_PY_FRAMES_BITS 5 /* per-thread frames kept: 32, by a hash of frame and instr */
 
 /* A confirmed frame size (ht-rec-unwind.c), in a thread's cache of them. */
 typedef struct
@@ -140,7 +150,7 @@ typedef struct
   uintptr_t slot, ip, next;
 } HtRecStep;
 
-#define HT_REC_STEPS 64 /* per-thread step slots, by a hash of (slot, ip) */
+#define HT_REC_STEPS 256 /* per-thread step slots, by a hash of (slot, ip) */
 
 /* A stack seen lately, innermost frame first, and the trace node naming it
  * (ht-rec-trace.c); two cache lines. */
@@ -198,7 +208,7 @@ typedef struct HtRecThread
   uintptr_t self;           /* pthread_self () of the thread it serves */
   volatile HtRecHot *hot;   /* its thread's ht_rec_hot */
   HtRecStep steps[HT_REC_STEPS];                /* steps taken lately */
-  HtRecPyCode pyrecent[HT_REC_PY_RECENT];       /* the code last met at each Python depth */
+  HtRecPyFrame pyframes[1 << HT_REC_PY_FRAMES_BITS]; /* Python frames met lately */
   uintptr_t prev_ips[HT_REC_MAX_FRAMES + 1];    /* last stack, outermost first */
   uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
   HtRecStackMemo memo[HT_REC_MEMO];             /* stacks seen lately, by a hash of them */

@@ -58,6 +58,7 @@ static struct
 {
   bool on;
   const HtPyLayout *L;
+  int (*stack) (HtRecStream *, uintptr_t *, bool *, int); /* python_stack_N, for L */
   void *(*tstate) (void);
   uintptr_t eval_start, eval_end; /* _PyEval_EvalFrameDefault */
   uintptr_t code_type;            /* &PyCode_Type */
@@ -69,6 +70,9 @@ static struct
 } py;
 
 static void python_frames_init (void);
+typedef int HtPyStackFn (HtRecStream *s, uintptr_t *out, bool *run_end, int max);
+static HtPyStackFn python_stack_0, python_stack_1, python_stack_2;
+static HtPyStackFn *const python_stacks[] = { python_stack_0, python_stack_1, python_stack_2 };
 
 /* HEAPTRAIL_PYTHON_FRAMES=0: native frames only (bench/ measures what frames cost).
  * HEAPTRAIL_NATIVE_FRAMES=all (record --native-frames all): every native frame, the
@@ -217,7 +221,10 @@ python_frames_init (void)
   unsigned major = py.version >> 24, minor = (py.version >> 16) & 0xff;
   for (size_t i = 0; major == 3 && i < sizeof layouts / sizeof layouts[0]; i++)
     if (layouts[i].minor == (int) minor)
-      py.L = &layouts[i];
+      {
+        py.L = &layouts[i];
+        py.stack = python_stacks[i];
+      }
   if (!py.L)
     {
       warn_version (py.version);
@@ -348,43 +355,21 @@ write_code (HtRecStream *s, uint32_t id, uintptr_t code)
 static uint32_t code_id_shared (HtRecStream *s, uintptr_t code, uintptr_t table,
                                 uintptr_t filename, uintptr_t qualname);
 
-/* The id of a code object, writing it to `s` the first time.  A code object freed and
- * another made at its address is told apart by its line table, file and name objects. */
-static inline bool
-code_is (const HtRecPyCode *c, uintptr_t code, uintptr_t table, uintptr_t filename,
+/* The id of a code object, writing it to the thread's stream the first time.  A code
+ * object freed and another made at its address is told apart by its line table, file and
+ * name objects. */
+static uint32_t
+code_id (HtRecThread *t, uintptr_t code, uintptr_t table, uintptr_t filename,
          uintptr_t qualname)
 {
-  return c->code == code && c->linetable == table && c->filename == filename
-         && c->qualname == qualname;
-}
-
-/* ... for the frame at `depth` from the innermost. */
-static uint32_t
-code_id (HtRecStream *s, uintptr_t code, int depth)
-{
-  uintptr_t table = load_ptr (code, py.L->code_linetable);
-  uintptr_t filename = load_ptr (code, py.L->code_filename);
-  uintptr_t qualname = load_ptr (code, py.L->code_qualname);
-  /* the thread's own caches first, no lock for the code objects it met before (the stream
-   * is the first member of the thread's state): the code it met last at this depth, which
-   * a loop meets every time, then any it met */
-  HtRecThread *t = (HtRecThread *) s;
-  HtRecPyCode *recent = depth < HT_REC_PY_RECENT ? &t->pyrecent[depth] : NULL;
-  if (HT_REC_LIKELY (recent && code_is (recent, code, table, filename, qualname)))
-    return recent->id;
+  /* the thread's own cache first: no lock for the code objects it met before */
   HtRecPyCode *c = &t->pycodes[(code >> 4) & (HT_REC_PY_CACHE - 1)];
-  uint32_t id;
-  if (code_is (c, code, table, filename, qualname))
-    id = c->id;
-  else
-    {
-      id = code_id_shared (s, code, table, filename, qualname);
-      if (!id)
-        return 0;
-      *c = (HtRecPyCode){ code, table, filename, qualname, id };
-    }
-  if (recent)
-    *recent = *c;
+  if (HT_REC_LIKELY (c->code == code && c->linetable == table && c->filename == filename
+                     && c->qualname == qualname))
+    return c->id;
+  uint32_t id = code_id_shared (&t->stream, code, table, filename, qualname);
+  if (id)
+    *c = (HtRecPyCode){ code, table, filename, qualname, id };
   return id;
 }
 
@@ -438,12 +423,12 @@ out:
 /* The Python frames of the calling thread, innermost first, as pseudo return addresses;
  * `run_end[i]` marks the outermost frame of each evaluation loop call.  0 when the thread
  * does not hold the GIL or runs no Python. */
-static int
-python_stack (HtRecStream *s, uintptr_t *out, bool *run_end, int max)
+static inline __attribute__ ((always_inline)) int
+python_stack_in (const HtPyLayout *L, HtRecStream *s, uintptr_t *out, bool *run_end, int max)
 {
-  const HtPyLayout *L = py.L;
+  HtRecThread *t = (HtRecThread *) s; /* the stream is the first member of the thread's */
   uintptr_t tstate = (uintptr_t) py.tstate ();
-  if (!tstate || load_ptr (tstate, L->tstate_thread_id) != ((const HtRecThread *) s)->self)
+  if (!tstate || load_ptr (tstate, L->tstate_thread_id) != t->self)
     return 0; /* 3.11 returns the GIL holder's state: it must be ours */
   uintptr_t frame;
   if (L->tstate_frame_holder >= 0)
@@ -466,24 +451,62 @@ python_stack (HtRecStream *s, uintptr_t *out, bool *run_end, int max)
       uintptr_t code = load_ptr (frame, L->frame_code);
       if (!code || load_ptr (code, 8) != py.code_type)
         continue; /* 3.13: f_executable may be something else than code */
-      uintptr_t start = code + (uintptr_t) L->code_adaptive;
       uintptr_t instr = load_ptr (frame, L->frame_instr);
+      /* a frame this thread's captures met lately, still there at the same instruction:
+       * its pseudo address again (the code object is the same one: a live frame holds its
+       * code, and the line table tells a new one at the address of a freed one, as in
+       * code_id) */
+      HtRecPyFrame *last = &t->pyframes[((frame ^ instr) * UINT64_C (0x9E3779B97F4A7C15))
+                                        >> (64 - HT_REC_PY_FRAMES_BITS)];
+      if (HT_REC_LIKELY (last->frame == frame && last->code == code && last->instr == instr
+                         && last->owner == owner
+                         && last->linetable == load_ptr (code, L->code_linetable)))
+        {
+          run_end[n] = L->frame_is_entry >= 0
+                       && *(const uint8_t *) (frame + (uintptr_t) L->frame_is_entry);
+          out[n++] = last->pseudo;
+          continue;
+        }
+      uintptr_t start = code + (uintptr_t) L->code_adaptive;
       int32_t first_traceable;
       memcpy (&first_traceable, (const void *) (code + (uintptr_t) L->code_firsttraceable),
               sizeof first_traceable);
       if (owner != FRAME_OWNED_BY_GENERATOR && instr < start + 2u * (uint32_t) first_traceable)
         continue; /* not started yet */
       uint64_t offset = instr >= start ? (instr - start) / 2 : 0;
-      uint32_t id = code_id (s, code, n);
+      uintptr_t table = load_ptr (code, L->code_linetable);
+      uint32_t id = code_id (t, code, table, load_ptr (code, L->code_filename),
+                             load_ptr (code, L->code_qualname));
       if (!id)
         break;
       run_end[n] = L->frame_is_entry >= 0
                    && *(const uint8_t *) (frame + (uintptr_t) L->frame_is_entry);
-      out[n++] = HT_FRAME_PYTHON | ((uintptr_t) id << 32) | (uintptr_t) (offset & 0xffffffffu);
+      out[n] = HT_FRAME_PYTHON | ((uintptr_t) id << 32) | (uintptr_t) (offset & 0xffffffffu);
+      *last = (HtRecPyFrame){ frame, code, instr, table, out[n], owner };
+      n++;
     }
   if (n)
     run_end[n - 1] = true;
   return n;
+}
+
+/* One python_stack a version, where the layout's offsets are constants: with them read
+ * from the layout, each frame cost a fifth more (callgrind). */
+#define PYTHON_STACK_OF(i)                                                                    \
+  static int python_stack_##i (HtRecStream *s, uintptr_t *out, bool *run_end, int max)      \
+  {                                                                                         \
+    return python_stack_in (&layouts[i], s, out, run_end, max);                             \
+  }
+PYTHON_STACK_OF (0)
+PYTHON_STACK_OF (1)
+PYTHON_STACK_OF (2)
+_Static_assert (sizeof layouts / sizeof layouts[0] == 3, "a python_stack for each layout");
+
+
+static inline int
+python_stack (HtRecStream *s, uintptr_t *out, bool *run_end, int max)
+{
+  return py.stack (s, out, run_end, max);
 }
 
 /* Replaces each _PyEval_EvalFrameDefault frame of `native` (innermost first) by the Python
@@ -535,7 +558,13 @@ ht_rec_python_capture (HtRecThread *t, uintptr_t *out, int max)
   int k = ht_rec_unwind_until (t, py.eval_start, py.eval_end, out, max - np);
   if (k < 0)
     return -1; /* no evaluation loop on this stack: its native frames are its stack */
-  memcpy (out + k, pyf, (size_t) np * sizeof *pyf);
+  /* a few words: a plain loop costs less than memcpy's call (the empty asm keeps the
+   * compiler from making the loop that call again) */
+  for (int i = 0; i < np; i++)
+    {
+      out[k + i] = pyf[i];
+      __asm__ ("" ::: "memory");
+    }
   return k + np;
 }
 
@@ -699,6 +728,6 @@ ht_rec_python_after_fork (HtRecStream *self)
     {
       HtRecThread *t = (HtRecThread *) self;
       memset (t->pycodes, 0, sizeof t->pycodes);
-      memset (t->pyrecent, 0, sizeof t->pyrecent);
+      memset (t->pyframes, 0, sizeof t->pyframes);
     }
 }

@@ -324,8 +324,8 @@ thread_size_of (HtRecThread *t, uintptr_t ip)
 static inline uintptr_t
 step (HtRecThread *t, uintptr_t slot, uintptr_t ip)
 {
-  HtRecStep *e = &t->steps[((slot ^ ip) * UINT64_C (0x9E3779B97F4A7C15)) >> 58];
-  _Static_assert (HT_REC_STEPS == 64, "a 6-bit hash");
+  HtRecStep *e = &t->steps[((slot ^ ip) * UINT64_C (0x9E3779B97F4A7C15)) >> 56];
+  _Static_assert (HT_REC_STEPS == 256, "an 8-bit hash");
   if (HT_REC_LIKELY (e->slot == slot && e->ip == ip))
     return e->next;
   uint32_t size = thread_size_of (t, ip);
@@ -473,7 +473,7 @@ ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max)
 static inline bool
 in_range (uintptr_t ip, uintptr_t lo, uintptr_t hi)
 {
-  return ip - 1 >= lo && ip - 1 < hi; /* a return address: the call is just before it */
+  return ip - 1 - lo < hi - lo; /* a return address: the call is just before it */
 }
 
 #define UNTIL_MAX 32 /* native frames walked with learnt sizes before unwinding in full */
@@ -485,9 +485,13 @@ walk_until (HtRecThread *t, uintptr_t lo, uintptr_t hi, uintptr_t *ips, int max)
 {
   uintptr_t slot = sizes ? first_slot () : 0;
   uintptr_t top = slot ? stack_top (t) : 0;
-  for (int k = 0; top > 1 && k < max && k < UNTIL_MAX; k++)
+  if (top <= 1)
+    return -1;
+  top -= sizeof (uintptr_t); /* the last slot that can be read */
+  int n = max < UNTIL_MAX ? max : UNTIL_MAX;
+  for (int k = 0; k < n; k++)
     {
-      if (slot + sizeof (uintptr_t) > top)
+      if (slot > top)
         return -1;
       uintptr_t ip = *(const uintptr_t *) slot;
       if (in_range (ip, lo, hi))
