@@ -723,6 +723,15 @@ HT_REC_HIDDEN int ht_rec_unwind_until (HtRecThread *t, uintptr_t lo, uintptr_t h
                                        uintptr_t *ips, int max);
 HT_REC_HIDDEN void ht_rec_unwind_report (void);
 HT_REC_HIDDEN void ht_rec_unwind_forget (void);
+/* HEAPTRAIL_VERIFY_STACKS=1: what the caches of stacks give is checked against what they
+ * save recomputing, and the counts printed at exit (tests/e2e: e2e_stack_cache). */
+extern HT_REC_HIDDEN bool ht_rec_verify_stacks;
+typedef enum
+{
+  HT_VERIFY_MEMO,     /* a stack named from the thread's memo (ht-rec-trace.c) */
+  HT_VERIFY_PY_FRAME, /* a Python frame from the thread's table of them (ht-rec-python.c) */
+} HtVerifyKind;
+HT_REC_HIDDEN void ht_rec_verify_count (HtVerifyKind kind, bool same);
 
 /* ht-rec-trace.c */
 HT_REC_HIDDEN void ht_rec_trace_init (void);

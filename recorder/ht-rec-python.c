@@ -458,9 +458,11 @@ python_stack_in (const HtPyLayout *L, HtRecStream *s, uintptr_t *out, bool *run_
        * code_id) */
       HtRecPyFrame *last = &t->pyframes[((frame ^ instr) * UINT64_C (0x9E3779B97F4A7C15))
                                         >> (64 - HT_REC_PY_FRAMES_BITS)];
+      uintptr_t reused = 0; /* with HEAPTRAIL_VERIFY_STACKS, the table's, checked below */
       if (HT_REC_LIKELY (last->frame == frame && last->code == code && last->instr == instr
                          && last->owner == owner
-                         && last->linetable == load_ptr (code, L->code_linetable)))
+                         && last->linetable == load_ptr (code, L->code_linetable))
+          && !(HT_REC_UNLIKELY (ht_rec_verify_stacks) && (reused = last->pseudo)))
         {
           run_end[n] = L->frame_is_entry >= 0
                        && *(const uint8_t *) (frame + (uintptr_t) L->frame_is_entry);
@@ -482,6 +484,8 @@ python_stack_in (const HtPyLayout *L, HtRecStream *s, uintptr_t *out, bool *run_
       run_end[n] = L->frame_is_entry >= 0
                    && *(const uint8_t *) (frame + (uintptr_t) L->frame_is_entry);
       out[n] = HT_FRAME_PYTHON | ((uintptr_t) id << 32) | (uintptr_t) (offset & 0xffffffffu);
+      if (HT_REC_UNLIKELY (reused))
+        ht_rec_verify_count (HT_VERIFY_PY_FRAME, reused == out[n]);
       *last = (HtRecPyFrame){ frame, code, instr, table, out[n], owner };
       n++;
     }

@@ -432,6 +432,7 @@ ht_rec_trace_capture (HtRecThread *t)
     }
 
   HtRecStackMemo *memo = NULL;
+  uint32_t from_memo = 0; /* with HEAPTRAIL_VERIFY_STACKS, the memo's node, checked below */
   if (depth <= HT_REC_MEMO_FRAMES)
     {
       memo = &t->memo[memo_hash (frames, depth) & (HT_REC_MEMO - 1)];
@@ -440,7 +441,11 @@ ht_rec_trace_capture (HtRecThread *t)
         while (i < depth && memo->ips[i] == (uintptr_t) frames[i])
           i++;
       if (i == depth && memo->node)
-        return memo->node;
+        {
+          if (HT_REC_LIKELY (!ht_rec_verify_stacks))
+            return memo->node;
+          from_memo = memo->node;
+        }
     }
 
   int k = 0;
@@ -462,6 +467,8 @@ ht_rec_trace_capture (HtRecThread *t)
       t->prev_nodes[j] = parent;
     }
   t->depth = depth;
+  if (HT_REC_UNLIKELY (from_memo))
+    ht_rec_verify_count (HT_VERIFY_MEMO, from_memo == parent);
   if (memo && parent)
     {
       memo->node = parent;

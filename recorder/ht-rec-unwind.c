@@ -62,7 +62,17 @@ static _Atomic uint32_t sizes_epoch; /* bumped when a size is withdrawn: threads
 static pthread_mutex_t sizes_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool verify;
+bool ht_rec_verify_stacks; /* the same, for the other caches */
 static _Atomic uint64_t n_reused, n_full, n_mismatch;
+static _Atomic uint64_t n_checked[2], n_differ[2]; /* by HtVerifyKind */
+
+void
+ht_rec_verify_count (HtVerifyKind kind, bool same)
+{
+  atomic_fetch_add (&n_checked[kind], 1);
+  if (!same)
+    atomic_fetch_add (&n_differ[kind], 1);
+}
 
 static inline bool
 is_own (uintptr_t ip)
@@ -584,12 +594,18 @@ find_own (struct dl_phdr_info *info, size_t size, void *data)
 static void
 print_counts (void)
 {
-  char line[160];
+  char line[320];
   int n = snprintf (line, sizeof line,
                     "heaptrail: stack cache: %llu stacks reused, %llu unwound in full, %llu "
-                    "mismatches\n",
+                    "mismatches\n"
+                    "heaptrail: stack memo: %llu stacks named from it, %llu mismatches\n"
+                    "heaptrail: Python frames: %llu reused, %llu mismatches\n",
                     (unsigned long long) n_reused, (unsigned long long) n_full,
-                    (unsigned long long) n_mismatch);
+                    (unsigned long long) n_mismatch,
+                    (unsigned long long) n_checked[HT_VERIFY_MEMO],
+                    (unsigned long long) n_differ[HT_VERIFY_MEMO],
+                    (unsigned long long) n_checked[HT_VERIFY_PY_FRAME],
+                    (unsigned long long) n_differ[HT_VERIFY_PY_FRAME]);
   if (n > 0)
     ht_rec_say (line);
 }
@@ -605,6 +621,7 @@ ht_rec_unwind_configure (void)
   cache_off = off && strcmp (off, "0") == 0;
   const char *v = getenv ("HEAPTRAIL_VERIFY_STACKS");
   verify = v && *v && strcmp (v, "0") != 0;
+  ht_rec_verify_stacks = verify;
 }
 
 /* The recorder's own text, and libunwind set up. */

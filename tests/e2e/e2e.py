@@ -1528,7 +1528,9 @@ def case_stack_cache(c):
     """the recorder's stack cache (ht-rec-unwind.c) gives the stack a full unwind gives, on
     every reused stack: recursion, alloca, qsort callbacks, longjmp and four threads at
     -O0, -O1 and -O2, then python3 (the native frames below the evaluation loop, walked
-    alone; and --native-frames all) and sqlite3; and it is used"""
+    alone; and --native-frames all) and sqlite3; and it is used.  So do the memo of
+    stacks and their nodes (ht-rec-trace.c) and the table of Python frames met lately
+    (ht-rec-python.c): each node and frame they give is the one recomputing gives"""
     import re
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     sql = ("CREATE TABLE t(a, b); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
@@ -1555,7 +1557,17 @@ def case_stack_cache(c):
             " " + o for o in options)
         expect(bad == 0, f"{name}: {bad} reused stacks differ from a full unwind")
         expect(reused > full, f"{name}: the cache is hardly used ({reused} reused, {full} full)")
-        print(f"{name}: {reused} stacks reused, {full} unwound in full, none differs")
+        m = re.search(r"stack memo: (\d+) stacks named from it, (\d+) mismatches\n"
+                      r"heaptrail: Python frames: (\d+) reused, (\d+) mismatches", p.stderr)
+        expect(m is not None, f"{name}: no memo report in {p.stderr[-300:]!r}")
+        named, memo_bad, py_reused, py_bad = map(int, m.groups())
+        expect(memo_bad == 0, f"{name}: {memo_bad} stacks named from the memo by a wrong node")
+        expect(py_bad == 0, f"{name}: {py_bad} Python frames reused with a wrong address")
+        expect(named > full, f"{name}: the memo is hardly used ({named} named)")
+        if prog[0] == py:
+            expect(py_reused > 0, f"{name}: no Python frame reused")
+        print(f"{name}: {reused} stacks reused, {full} unwound in full, {named} named from the "
+              f"memo, {py_reused} Python frames reused; none differs")
 
 
 def case_export_formats(c):
