@@ -41,16 +41,17 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
 {
   if (ht_rec_sample_mean && !ht_rec_sampling_take ((uintptr_t) ptr, size))
     return;
-  HtRecStream *s = ht_rec_thread_stream ();
+  bool mine;
+  HtRecStream *s = ht_rec_thread_stream_as (&mine);
   HtRecThread *t = ht_rec_tls_thread;
   uint64_t t0 = timing_start (s);
   uint32_t node = t ? ht_rec_trace_capture (t) : 0;
-  ht_rec_stream_lock (s);
+  ht_rec_stream_lock_as (s, mine);
   uint64_t stamp = ht_rec_event_stamp (s);
   if (ht_rec_sample_mean)
     ht_rec_sampling_put_counted (s, stamp); /* this allocation included */
   ht_rec_raw_alloc (s, stamp, (uintptr_t) ptr, size, node);
-  ht_rec_stream_unlock (s);
+  ht_rec_stream_unlock_as (s, mine);
   timing_end (s, t0);
   ht_rec_sampler_poll (stamp); /* the program's threads take the ticks */
 }
@@ -58,12 +59,13 @@ ht_rec_on_alloc_counted (void *ptr, size_t size)
 static uint64_t
 put_ptr_event (uint8_t tag, void *ptr)
 {
-  HtRecStream *s = ht_rec_thread_stream ();
+  bool mine;
+  HtRecStream *s = ht_rec_thread_stream_as (&mine);
   uint64_t t0 = timing_start (s);
-  ht_rec_stream_lock (s);
+  ht_rec_stream_lock_as (s, mine);
   uint64_t stamp = ht_rec_event_stamp (s);
   ht_rec_raw_ptr (s, tag, stamp, (uintptr_t) ptr);
-  ht_rec_stream_unlock (s);
+  ht_rec_stream_unlock_as (s, mine);
   timing_end (s, t0);
   return stamp;
 }

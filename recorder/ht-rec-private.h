@@ -381,10 +381,12 @@ ht_rec_stream_is_mine (HtRecStream *s)
          && s == (HtRecStream *) ht_rec_tls_thread;
 }
 
+/* ht_rec_stream_lock when the caller knows whether the stream is its own (`mine`, as
+ * ht_rec_stream_is_mine says), and must say the same to the unlock. */
 static inline void
-ht_rec_stream_lock (HtRecStream *s)
+ht_rec_stream_lock_as (HtRecStream *s, bool mine)
 {
-  if (HT_REC_LIKELY (ht_rec_stream_is_mine (s)))
+  if (HT_REC_LIKELY (mine))
     {
       atomic_store_explicit (&s->busy, 1, memory_order_relaxed);
       atomic_signal_fence (memory_order_seq_cst);
@@ -397,15 +399,27 @@ ht_rec_stream_lock (HtRecStream *s)
 }
 
 static inline void
-ht_rec_stream_unlock (HtRecStream *s)
+ht_rec_stream_unlock_as (HtRecStream *s, bool mine)
 {
-  if (HT_REC_LIKELY (ht_rec_stream_is_mine (s)))
+  if (HT_REC_LIKELY (mine))
     {
       atomic_signal_fence (memory_order_seq_cst);
       atomic_store_explicit (&s->busy, 0, memory_order_release);
       return;
     }
   ht_rec_stream_unlock_remote (s);
+}
+
+static inline void
+ht_rec_stream_lock (HtRecStream *s)
+{
+  ht_rec_stream_lock_as (s, ht_rec_stream_is_mine (s));
+}
+
+static inline void
+ht_rec_stream_unlock (HtRecStream *s)
+{
+  ht_rec_stream_unlock_as (s, ht_rec_stream_is_mine (s));
 }
 
 /* An ALLOC, FREE or UNFREE, in the stream (its lock held). */
@@ -458,6 +472,22 @@ ht_rec_thread_stream (void)
   if (HT_REC_LIKELY (t != NULL))
     return &t->stream;
   return ht_rec_thread_stream_new ();
+}
+
+/* The same, and in `mine` whether the thread owns it (ht_rec_stream_is_mine), which its
+ * events then need not ask twice: a thread's own state holds its own stream. */
+static inline HtRecStream *
+ht_rec_thread_stream_as (bool *mine)
+{
+  HtRecThread *t = ht_rec_tls_thread;
+  if (HT_REC_UNLIKELY (t == NULL))
+    {
+      HtRecStream *s = ht_rec_thread_stream_new ();
+      *mine = ht_rec_stream_is_mine (s);
+      return s;
+    }
+  *mine = t->stream.owned && ht_rec_streams_asymmetric;
+  return &t->stream;
 }
 HT_REC_HIDDEN uint64_t ht_rec_threads_time (void);
 HT_REC_HIDDEN void ht_rec_threads_add_time (uint64_t spent);
