@@ -131,7 +131,8 @@ typedef struct
   uint8_t owner;
 } HtRecPyFrame;
 
-#define HT_REC_PY_FRAMES_BITS 5 /* per-thread frames kept: 32, by a hash of frame and instr */
+#define HT_REC_PY_FRAMES_BITS 5 /* per-thread sets of frames kept: 32 of 2, by a hash of
+                                    frame and instr */
 
 /* A confirmed frame size (ht-rec-unwind.c), in a thread's cache of them. */
 typedef struct
@@ -203,19 +204,21 @@ typedef struct HtRecThread
   int depth;                /* frames in prev_ips */
   uint32_t generation;      /* trace tree generation the caches belong to */
   int nat_n;                /* frames in nat_ips (0: none kept) */
+  int nat_kept;             /* outer frames the last ht_rec_unwind kept from the one before */
+  bool plain;               /* prev_ips holds the last native stack as ht_rec_unwind gave it */
   uint32_t sizes_epoch;     /* ht-rec-unwind.c's, when sizes and steps were right */
   uintptr_t stack_top;      /* 0 not known yet, 1 unknown */
   uintptr_t self;           /* pthread_self () of the thread it serves */
   volatile HtRecHot *hot;   /* its thread's ht_rec_hot */
   HtRecStep steps[HT_REC_STEPS];                /* steps taken lately */
-  HtRecPyFrame pyframes[1 << HT_REC_PY_FRAMES_BITS]; /* Python frames met lately */
+  HtRecPyFrame pyframes[2 << HT_REC_PY_FRAMES_BITS]; /* Python frames met lately */
   uintptr_t prev_ips[HT_REC_MAX_FRAMES + 1];    /* last stack, outermost first */
   uint32_t prev_nodes[HT_REC_MAX_FRAMES + 1];
   HtRecStackMemo memo[HT_REC_MEMO];             /* stacks seen lately, by a hash of them */
   HtRecFrameSize sizes[HT_REC_SIZE_CACHE];      /* confirmed frame sizes, recently used */
   HtRecPyCode pycodes[HT_REC_PY_CACHE];
   HtRecTraceSlot cache[HT_REC_TRACE_CACHE];
-  uintptr_t nat_ips[HT_REC_MAX_FRAMES + 16];    /* last native stack, innermost first */
+  uintptr_t nat_ips[HT_REC_MAX_FRAMES + 16];    /* last native stack, outermost first */
   uintptr_t nat_slots[HT_REC_MAX_FRAMES + 16];  /* where each return address lay */
 } HtRecThread;
 
@@ -760,6 +763,7 @@ typedef enum
 {
   HT_VERIFY_MEMO,     /* a stack named from the thread's memo (ht-rec-trace.c) */
   HT_VERIFY_PY_FRAME, /* a Python frame from the thread's table of them (ht-rec-python.c) */
+  HT_VERIFY_KEPT,     /* a stack whose outer part the unwinder kept, not compared again */
 } HtVerifyKind;
 HT_REC_HIDDEN void ht_rec_verify_count (HtVerifyKind kind, bool same);
 

@@ -456,8 +456,9 @@ python_stack_in (const HtPyLayout *L, HtRecStream *s, uintptr_t *out, bool *run_
        * its pseudo address again (the code object is the same one: a live frame holds its
        * code, and the line table tells a new one at the address of a freed one, as in
        * code_id) */
-      HtRecPyFrame *last = &t->pyframes[((frame ^ instr) * UINT64_C (0x9E3779B97F4A7C15))
-                                        >> (64 - HT_REC_PY_FRAMES_BITS)];
+      HtRecPyFrame *set = &t->pyframes[((frame ^ instr) * UINT64_C (0x9E3779B97F4A7C15))
+                                       >> (64 - HT_REC_PY_FRAMES_BITS) << 1];
+      HtRecPyFrame *last = set[0].frame == frame && set[0].instr == instr ? &set[0] : &set[1];
       uintptr_t reused = 0; /* with HEAPTRAIL_VERIFY_STACKS, the table's, checked below */
       if (HT_REC_LIKELY (last->frame == frame && last->code == code && last->instr == instr
                          && last->owner == owner
@@ -486,7 +487,9 @@ python_stack_in (const HtPyLayout *L, HtRecStream *s, uintptr_t *out, bool *run_
       out[n] = HT_FRAME_PYTHON | ((uintptr_t) id << 32) | (uintptr_t) (offset & 0xffffffffu);
       if (HT_REC_UNLIKELY (reused))
         ht_rec_verify_count (HT_VERIFY_PY_FRAME, reused == out[n]);
-      *last = (HtRecPyFrame){ frame, code, instr, table, out[n], owner };
+      if (last != &set[0]) /* the set's latest first */
+        set[1] = set[0];
+      set[0] = (HtRecPyFrame){ frame, code, instr, table, out[n], owner };
       n++;
     }
   if (n)

@@ -399,6 +399,7 @@ ht_rec_trace_capture (HtRecThread *t)
     {
       t->depth = 0;
       t->nat_n = 0;
+      t->plain = false;
       memset (t->cache, 0, sizeof t->cache);
       memset (t->memo, 0, sizeof t->memo);
       t->generation = gen;
@@ -410,6 +411,10 @@ ht_rec_trace_capture (HtRecThread *t)
   int room = (int) (sizeof merged / sizeof merged[0]) - 1;
   /* In a CPython program: the native frames below the evaluation loop, then Python's */
   int depth = ht_rec_python_capture (t, (uintptr_t *) merged, room);
+  /* the outer frames this stack shares with the previous one for certain: when both are
+   * native stacks as ht_rec_unwind gave them, the part of the previous one it kept */
+  int kept = 0;
+  bool plain = false;
   if (depth >= 0)
     frames = merged;
   else
@@ -422,6 +427,12 @@ ht_rec_trace_capture (HtRecThread *t)
           frames = merged;
           depth = m;
         }
+      else
+        {
+          plain = depth <= ht_rec_max_frames;
+          if (plain && t->plain)
+            kept = t->nat_kept < t->depth ? t->nat_kept : t->depth;
+        }
     }
   /* A stack deeper than the limit keeps its innermost frames under a marker frame, so the
    * analyzer shows it as cut rather than as a stack starting where the cut fell. */
@@ -430,10 +441,18 @@ ht_rec_trace_capture (HtRecThread *t)
       depth = ht_rec_max_frames + 1;
       frames[ht_rec_max_frames] = (void *) HT_FRAME_CUT;
     }
+  if (HT_REC_UNLIKELY (ht_rec_verify_stacks) && kept)
+    {
+      int same = 0;
+      while (same < kept && t->prev_ips[same] == (uintptr_t) frames[depth - 1 - same])
+        same++;
+      ht_rec_verify_count (HT_VERIFY_KEPT, same == kept);
+    }
+  t->plain = false; /* until this capture has written prev_ips below */
 
   HtRecStackMemo *memo = NULL;
   uint32_t from_memo = 0; /* with HEAPTRAIL_VERIFY_STACKS, the memo's node, checked below */
-  if (depth <= HT_REC_MEMO_FRAMES)
+  if (!kept && depth <= HT_REC_MEMO_FRAMES) /* kept: only the new inner frames are interned */
     {
       memo = &t->memo[memo_hash (frames, depth) & (HT_REC_MEMO - 1)];
       int i = 0;
@@ -448,7 +467,7 @@ ht_rec_trace_capture (HtRecThread *t)
         }
     }
 
-  int k = 0;
+  int k = kept;
   while (k < depth && k < t->depth && t->prev_ips[k] == (uintptr_t) frames[depth - 1 - k])
     k++;
   uint32_t parent = k ? t->prev_nodes[k - 1] : 0;
@@ -460,6 +479,7 @@ ht_rec_trace_capture (HtRecThread *t)
         {
           depth = j; /* out of memory for the table: keep the outer part */
           memo = NULL;
+          plain = false;
           break;
         }
       parent = node;
@@ -467,6 +487,7 @@ ht_rec_trace_capture (HtRecThread *t)
       t->prev_nodes[j] = parent;
     }
   t->depth = depth;
+  t->plain = plain;
   if (HT_REC_UNLIKELY (from_memo))
     ht_rec_verify_count (HT_VERIFY_MEMO, from_memo == parent);
   if (memo && parent)

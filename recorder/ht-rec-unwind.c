@@ -64,7 +64,7 @@ static pthread_mutex_t sizes_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool verify;
 bool ht_rec_verify_stacks; /* the same, for the other caches */
 static _Atomic uint64_t n_reused, n_full, n_mismatch;
-static _Atomic uint64_t n_checked[2], n_differ[2]; /* by HtVerifyKind */
+static _Atomic uint64_t n_checked[3], n_differ[3]; /* by HtVerifyKind */
 
 void
 ht_rec_verify_count (HtVerifyKind kind, bool same)
@@ -291,23 +291,27 @@ backtrace_program (uintptr_t *out, int max)
   return m;
 }
 
-/* Remembers a stack whose every slot is known, for the next capture of this thread. */
+/* Remembers a stack whose every slot is known, for the next capture of this thread.  The
+ * thread keeps it outermost first (ips and slots come innermost first), so that a stack
+ * sharing its outer part keeps that part where it is. */
 static void
 remember (HtRecThread *t, const uintptr_t *ips, const uintptr_t *slots, int n, bool complete)
 {
   t->nat_n = complete ? n : 0;
   if (complete)
-    {
-      memcpy (t->nat_ips, ips, (size_t) n * sizeof *ips);
-      memcpy (t->nat_slots, slots, (size_t) n * sizeof *slots);
-    }
+    for (int i = 0; i < n; i++)
+      {
+        t->nat_ips[n - 1 - i] = ips[i];
+        t->nat_slots[n - 1 - i] = slots[i];
+      }
 }
 
-/* Whether the previous stack, from its frame j outward, is still there. */
+/* Whether the previous stack's frames outer than its frame j (j counted from the
+ * outermost, 0) are still there. */
 static bool
 still_there (const HtRecThread *t, int j)
 {
-  for (int i = j + 1; i < t->nat_n; i++)
+  for (int i = 0; i < j; i++)
     if (*(const uintptr_t *) t->nat_slots[i] != t->nat_ips[i])
       return false;
   return true;
@@ -355,7 +359,7 @@ reuse (HtRecThread *t, uintptr_t slot0, uintptr_t top, uintptr_t *ips, int max)
 {
   uintptr_t slots[INNER];
   uintptr_t slot = slot0;
-  int j = 0; /* the previous stack's innermost frame not below this slot */
+  int j = t->nat_n - 1; /* the previous stack's innermost frame not below this slot */
   for (int k = 0; k < INNER && k < max; k++)
     {
       if (slot + sizeof (uintptr_t) > top)
@@ -363,37 +367,26 @@ reuse (HtRecThread *t, uintptr_t slot0, uintptr_t top, uintptr_t *ips, int max)
       uintptr_t ip = *(const uintptr_t *) slot;
       ips[k] = ip;
       slots[k] = slot;
-      while (j < t->nat_n && t->nat_slots[j] < slot)
-        j++;
-      if (j == t->nat_n)
+      while (j >= 0 && t->nat_slots[j] < slot)
+        j--;
+      if (j < 0)
         return -1;
       if (t->nat_slots[j] == slot && t->nat_ips[j] == ip)
         {
-          int n = k + (t->nat_n - j);
+          /* the previous stack's frames 0..j (its outer part) are this one's too, where
+           * they are; its inner ones give way to the k new ones */
+          int n = j + 1 + k;
           if (n > max || !still_there (t, j))
             return -1;
-          /* the previous stack's frames j.. become this one's k..; its inner ones are new
-           * (plain loops: a few words each, where memcpy's setup costs more) */
-          if (k < j)
-            for (int i = j; i < t->nat_n; i++)
-              {
-                t->nat_ips[i - j + k] = t->nat_ips[i];
-                t->nat_slots[i - j + k] = t->nat_slots[i];
-              }
-          else if (k > j)
-            for (int i = t->nat_n - 1; i >= j; i--)
-              {
-                t->nat_ips[i - j + k] = t->nat_ips[i];
-                t->nat_slots[i - j + k] = t->nat_slots[i];
-              }
           for (int i = 0; i < k; i++)
             {
-              t->nat_ips[i] = ips[i];
-              t->nat_slots[i] = slots[i];
+              t->nat_ips[n - 1 - i] = ips[i];
+              t->nat_slots[n - 1 - i] = slots[i];
             }
           t->nat_n = n;
+          t->nat_kept = j + 1;
           for (int i = k; i < n; i++)
-            ips[i] = t->nat_ips[i];
+            ips[i] = t->nat_ips[n - 1 - i];
           return n;
         }
       slot = step (t, slot, ip);
@@ -469,6 +462,7 @@ ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max)
           return m;
         }
     }
+  t->nat_kept = 0;
   int n = backtrace_program (ips, max);
   if (verify)
     atomic_fetch_add (&n_full, 1);
@@ -594,18 +588,21 @@ find_own (struct dl_phdr_info *info, size_t size, void *data)
 static void
 print_counts (void)
 {
-  char line[320];
+  char line[400];
   int n = snprintf (line, sizeof line,
                     "heaptrail: stack cache: %llu stacks reused, %llu unwound in full, %llu "
                     "mismatches\n"
                     "heaptrail: stack memo: %llu stacks named from it, %llu mismatches\n"
-                    "heaptrail: Python frames: %llu reused, %llu mismatches\n",
+                    "heaptrail: Python frames: %llu reused, %llu mismatches\n"
+                    "heaptrail: outer frames kept: %llu stacks, %llu mismatches\n",
                     (unsigned long long) n_reused, (unsigned long long) n_full,
                     (unsigned long long) n_mismatch,
                     (unsigned long long) n_checked[HT_VERIFY_MEMO],
                     (unsigned long long) n_differ[HT_VERIFY_MEMO],
                     (unsigned long long) n_checked[HT_VERIFY_PY_FRAME],
-                    (unsigned long long) n_differ[HT_VERIFY_PY_FRAME]);
+                    (unsigned long long) n_differ[HT_VERIFY_PY_FRAME],
+                    (unsigned long long) n_checked[HT_VERIFY_KEPT],
+                    (unsigned long long) n_differ[HT_VERIFY_KEPT]);
   if (n > 0)
     ht_rec_say (line);
 }

@@ -1558,16 +1558,20 @@ def case_stack_cache(c):
         expect(bad == 0, f"{name}: {bad} reused stacks differ from a full unwind")
         expect(reused > full, f"{name}: the cache is hardly used ({reused} reused, {full} full)")
         m = re.search(r"stack memo: (\d+) stacks named from it, (\d+) mismatches\n"
-                      r"heaptrail: Python frames: (\d+) reused, (\d+) mismatches", p.stderr)
+                      r"heaptrail: Python frames: (\d+) reused, (\d+) mismatches\n"
+                      r"heaptrail: outer frames kept: (\d+) stacks, (\d+) mismatches", p.stderr)
         expect(m is not None, f"{name}: no memo report in {p.stderr[-300:]!r}")
-        named, memo_bad, py_reused, py_bad = map(int, m.groups())
+        named, memo_bad, py_reused, py_bad, kept, kept_bad = map(int, m.groups())
         expect(memo_bad == 0, f"{name}: {memo_bad} stacks named from the memo by a wrong node")
         expect(py_bad == 0, f"{name}: {py_bad} Python frames reused with a wrong address")
-        expect(named > full, f"{name}: the memo is hardly used ({named} named)")
+        expect(kept_bad == 0, f"{name}: {kept_bad} stacks whose kept outer frames differ")
+        expect(named + kept > full, f"{name}: the memos are hardly used ({named} named, "
+               f"{kept} kept)")
         if prog[0] == py:
             expect(py_reused > 0, f"{name}: no Python frame reused")
         print(f"{name}: {reused} stacks reused, {full} unwound in full, {named} named from the "
-              f"memo, {py_reused} Python frames reused; none differs")
+              f"memo, {kept} with their outer frames kept, {py_reused} Python frames reused; "
+              f"none differs")
 
 
 def case_export_formats(c):
