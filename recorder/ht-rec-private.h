@@ -764,6 +764,7 @@ typedef enum
   HT_VERIFY_MEMO,     /* a stack named from the thread's memo (ht-rec-trace.c) */
   HT_VERIFY_PY_FRAME, /* a Python frame from the thread's table of them (ht-rec-python.c) */
   HT_VERIFY_KEPT,     /* a stack whose outer part the unwinder kept, not compared again */
+  HT_VERIFY_KINDS
 } HtVerifyKind;
 HT_REC_HIDDEN void ht_rec_verify_count (HtVerifyKind kind, bool same);
 

@@ -509,7 +509,6 @@ PYTHON_STACK_OF (1)
 PYTHON_STACK_OF (2)
 _Static_assert (sizeof layouts / sizeof layouts[0] == 3, "a python_stack for each layout");
 
-
 static inline int
 python_stack (HtRecStream *s, uintptr_t *out, bool *run_end, int max)
 {

@@ -61,10 +61,9 @@ static size_t sizes_used;
 static _Atomic uint32_t sizes_epoch; /* bumped when a size is withdrawn: threads drop theirs */
 static pthread_mutex_t sizes_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static bool verify;
-bool ht_rec_verify_stacks; /* the same, for the other caches */
+bool ht_rec_verify_stacks; /* HEAPTRAIL_VERIFY_STACKS=1 */
 static _Atomic uint64_t n_reused, n_full, n_mismatch;
-static _Atomic uint64_t n_checked[3], n_differ[3]; /* by HtVerifyKind */
+static _Atomic uint64_t n_checked[HT_VERIFY_KINDS], n_differ[HT_VERIFY_KINDS];
 
 void
 ht_rec_verify_count (HtVerifyKind kind, bool same)
@@ -457,14 +456,14 @@ ht_rec_unwind (HtRecThread *t, uintptr_t *ips, int max)
       int m = reuse (t, slot0, top, ips, max);
       if (m >= 0)
         {
-          if (HT_REC_UNLIKELY (verify))
+          if (HT_REC_UNLIKELY (ht_rec_verify_stacks))
             verify_reused (ips, m, max);
           return m;
         }
     }
   t->nat_kept = 0;
   int n = backtrace_program (ips, max);
-  if (verify)
+  if (ht_rec_verify_stacks)
     atomic_fetch_add (&n_full, 1);
   if (!slot0 || top <= 1)
     return n;
@@ -554,7 +553,7 @@ ht_rec_unwind_until (HtRecThread *t, uintptr_t lo, uintptr_t hi, uintptr_t *ips,
   int k = walk_until (t, lo, hi, ips, max);
   if (k < 0)
     return full_until (t, lo, hi, ips, max);
-  if (HT_REC_UNLIKELY (verify))
+  if (HT_REC_UNLIKELY (ht_rec_verify_stacks))
     {
       uintptr_t full[HT_REC_MAX_FRAMES + 16];
       int m = full_until (t, lo, hi, full, max);
@@ -617,8 +616,7 @@ ht_rec_unwind_configure (void)
   const char *off = getenv ("HEAPTRAIL_STACK_CACHE");
   cache_off = off && strcmp (off, "0") == 0;
   const char *v = getenv ("HEAPTRAIL_VERIFY_STACKS");
-  verify = v && *v && strcmp (v, "0") != 0;
-  ht_rec_verify_stacks = verify;
+  ht_rec_verify_stacks = v && *v && strcmp (v, "0") != 0;
 }
 
 /* The recorder's own text, and libunwind set up. */
@@ -656,6 +654,6 @@ ht_rec_unwind_forget (void)
 void
 ht_rec_unwind_report (void)
 {
-  if (verify)
+  if (ht_rec_verify_stacks)
     print_counts ();
 }
