@@ -1,4 +1,4 @@
-/* cli-common.c - what every heaptrail command shares: errors and exit codes, opening a
+/* cli-common.c - what every heaptrail command shares: exit codes for errors, opening a
  * recording (importing a log on first use), option parsing, JSON output.  Each command
  * lives in its own file (cmd-*.c) or, for the older ones, in heaptrail.c, and includes
  * ht-cli.h. */
@@ -14,22 +14,6 @@
 #include "ht-error.h"
 #include "ht-import.h"
 #include "ht-reader.h"
-
-const char *prog_name = "heaptrail";
-
-int
-fail (int code, const char *file, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  if (file)
-    fprintf (stderr, "%s: %s: %s\n", prog_name, file, msg);
-  else
-    fprintf (stderr, "%s: %s\n", prog_name, msg);
-  return code;
-}
 
 int
 exit_code_for (const GError *error)

@@ -1,44 +1,20 @@
-/* cmd-record.c - heaptrail record -- PROGRAM: the program run under the recorder. */
+/* cmd-record.c - heaptrail record -- PROGRAM: the program run under the recorder.  GLib
+ * alone (ht-cli-base.h): the lean launcher runs it as well as the full CLI. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-#include "ht-cli.h"
+#include "ht-cli-base.h"
+#include "ht-size.h"
 
 /* ---------------------------------------------------------------------------------------
  * record
  */
-
-/* The first of `relative` paths (from this executable's directory) that passes `test`:
- * the install layout comes first, then the build tree, so both stay relocatable. */
-char *
-find_beside_self (const char *const *relative, guint n, GFileTest test)
-{
-  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
-  if (!self)
-    return NULL;
-  g_autofree char *dir = g_path_get_dirname (self);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autofree char *p = g_build_filename (dir, relative[i], NULL);
-      g_autofree char *c = g_canonicalize_filename (p, NULL);
-      if (g_file_test (c, test))
-        return g_steal_pointer (&c);
-    }
-  return NULL;
-}
-
-/* The recorder library: $HEAPTRAIL_RECORDER, else next to this executable. */
-char *
-find_recorder (void)
-{
-  const char *env = g_getenv ("HEAPTRAIL_RECORDER");
-  if (env && *env)
-    return g_strdup (env);
-  const char *const candidates[] = { HT_RECORDER_FROM_BINDIR, HT_RECORDER_FROM_BUILD };
-  return find_beside_self (candidates, G_N_ELEMENTS (candidates), G_FILE_TEST_IS_REGULAR);
-}
 
 char *
 default_log_name (const char *prog, pid_t pid)

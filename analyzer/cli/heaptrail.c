@@ -1,9 +1,11 @@
-/* heaptrail.c - the command-line face: the list of commands, usage and main.  Each command
- * lives in cmd-NAME.c; what they share is in cli-common.c and cli-print.c (ht-cli.h).
+/* heaptrail.c - the command-line face: the list of commands, usage and main of the full
+ * CLI, heaptrail-cli (users run the `heaptrail` launcher, launcher.c, which runs `record`
+ * itself and execs this for the rest).  Each command lives in cmd-NAME.c; what they share
+ * is in cli-common.c and cli-print.c (ht-cli.h), and cli-base.c (ht-cli-base.h).
  *
  * Every command that reads a recording takes REC: a log (imported on first use into
  * LOG.db, with a progress bar on a terminal), its database, or a heaptrack recording.
- * Errors are one line, "heaptrail: FILE: what is wrong", and the exit codes of ht-cli.h
+ * Errors are one line, "heaptrail: FILE: what is wrong", and the exit codes of ht-cli-base.h
  * (see heaptrail(1)).
  */
 #include <locale.h>
@@ -15,19 +17,6 @@
 /* ---------------------------------------------------------------------------------------
  * main
  */
-
-/* Translations live next to the executable: the install layout, else the build tree. */
-static void
-setup_gettext (void)
-{
-  const char *const candidates[] = { HT_LOCALEDIR_FROM_BINDIR, HT_LOCALEDIR_FROM_BUILD };
-  g_autofree char *dir = find_beside_self (candidates, G_N_ELEMENTS (candidates),
-                                           G_FILE_TEST_IS_DIR);
-  if (dir)
-    bindtextdomain (GETTEXT_PACKAGE, dir);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-}
 
 static int
 usage (FILE *to)

@@ -1,26 +1,13 @@
-/* ht-cli.h - what the heaptrail commands share (cli-common.c). */
+/* ht-cli.h - what the heaptrail commands share (cli-common.c); what `record` needs too is
+ * in ht-cli-base.h. */
 #pragma once
 
-#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 
+#include "ht-cli-base.h"
 #include "ht-db.h"
 #include "ht-query.h"
 
-enum
-{
-  EXIT_OK = 0,
-  EXIT_FAILURE_ = 1, /* anything else */
-  EXIT_USAGE = 2,    /* bad command line */
-  EXIT_BAD_INPUT = 3, /* not a log or database, corrupt, or from a newer heaptrail */
-  EXIT_IO = 4,       /* cannot read or write a file */
-  EXIT_INTERRUPTED = 130,
-};
-
-extern const char *prog_name;
-
-/* "heaptrail: FILE: message" on stderr; returns code. */
-int fail (int code, const char *file, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 int exit_code_for (const GError *error);
 void print_warnings (const char *file, const char *warnings);
 
@@ -100,14 +87,7 @@ void print_source_line (const char *file, guint line);
 void print_traceback (GPtrArray *frames);
 void print_stat (const HtStat *s);
 
-/* cmd-record.c: a file installed beside the executable (the recorder, translations); the
- * recorder itself; heaptrail.PROG.PID.htr */
-char *find_beside_self (const char *const *relative, guint n, GFileTest test);
-char *find_recorder (void);
-char *default_log_name (const char *prog, pid_t pid);
-
 /* The commands, one a file (cmd-NAME.c): each takes argv from its own name on. */
-int cmd_record (int argc, char **argv);
 int cmd_import (int argc, char **argv);
 int cmd_summary (int argc, char **argv);
 int cmd_top (int argc, char **argv);

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "ht-db.h"
+#include "ht-size.h"
 
 G_BEGIN_DECLS
 
@@ -269,10 +270,6 @@ void ht_trace_names_free (HtTraceNames *self);
 const HtLocation *ht_trace_names_site (HtTraceNames *self, gint64 trace); /* NULL: unknown */
 GPtrArray *ht_trace_names_traceback (HtTraceNames *self, gint64 trace);  /* HtLocation* */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HtTraceNames, ht_trace_names_free)
-
-/* Formats like tracemalloc's _format_size: "126 KiB", "19.2 KiB", "+64 B". */
-char *ht_format_size (double size, gboolean sign);
-gboolean ht_parse_size (const char *text, guint64 *out);
 
 /* A source path as users want to read it: relative to the current directory when inside
  * it, else as recorded. */

@@ -37,6 +37,20 @@ grep -q "recorded" err.txt || { echo "FAIL: installed heaptrail did not record:"
 "$moved/bin/heaptrail" summary inst.htr --json | grep -q '"allocations"' \
   || { echo "FAIL: summary of the installed recording"; exit 1; }
 
+# `heaptrail` is the lean launcher: it records with GLib alone loaded and hands every other
+# command to the full CLI in libexec; without it, one line says what is missing
+needed=$(readelf -d "$moved/bin/heaptrail" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+for l in $needed; do
+  case $l in libglib-2.0.so*|libm.so*|libc.so*) ;;
+    *) echo "FAIL: the launcher links $l (needed: $needed): record would wait for it"; exit 1;; esac
+done
+[[ -x $(find "$moved" -path '*libexec/heaptrail/heaptrail-cli') ]] || { echo "FAIL: no libexec/heaptrail/heaptrail-cli"; exit 1; }
+"$moved/bin/heaptrail" --version | grep -q '^heaptrail ' || { echo "FAIL: --version through the launcher"; exit 1; }
+mkdir -p alone && cp "$moved/bin/heaptrail" alone/
+set +e; alone/heaptrail summary inst.htr >alone.out 2>alone.err; code=$?; set -e
+[[ $code == 1 && $(wc -l <alone.err) == 1 ]] && grep -q "cannot find heaptrail-cli" alone.err \
+  || { echo "FAIL: a launcher without its CLI (exit $code):"; cat alone.err; exit 1; }
+
 # a program built against the installed header, with pkg-config
 cat > api.c <<'C'
 #include <heaptrail.h>
