@@ -225,6 +225,15 @@ print_json (JsonBuilder *b)
   printf ("%s\n", text);
 }
 
+/* "size_sd": the standard deviation of a sampled recording's estimate, in bytes */
+void
+json_size_deviation (JsonBuilder *b, const HtStat *s)
+{
+  if (sample_bytes > 0)
+    JSON_DBL (b, "size_sd",
+              ht_sample_deviation ((double) s->size, (double) s->count, (double) sample_bytes));
+}
+
 void
 json_location (JsonBuilder *b, const HtLocation *l)
 {

@@ -66,5 +66,13 @@ print_stat (const HtStat *s)
       g_autofree char *avg = ht_format_size ((double) s->size / (double) s->count, FALSE);
       printf (", average=%s", avg);
     }
+  /* a sampled recording's estimate, with its standard deviation (0 for blocks far larger
+   * than the rate: each of them was recorded) */
+  if (sample_bytes > 0)
+    {
+      g_autofree char *pm = ht_format_size (
+          ht_sample_deviation ((double) s->size, (double) s->count, (double) sample_bytes), FALSE);
+      printf (", ±%s", pm);
+    }
   printf ("\n");
 }

@@ -155,6 +155,7 @@ cmd_leaks (int argc, char **argv)
           JSON_STR (b, "key", s->key);
           JSON_INT (b, "size", s->size);
           JSON_INT (b, "count", s->count);
+          json_size_deviation (b, s);
           if (s->reach >= 0)
             JSON_STR (b, "class", class_keys[s->reach]);
           json_builder_set_member_name (b, "traceback");

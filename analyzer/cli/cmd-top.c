@@ -115,6 +115,7 @@ cmd_top (int argc, char **argv)
           JSON_STR (b, "key", s->key);
           JSON_INT (b, "size", s->size);
           JSON_INT (b, "count", s->count);
+          json_size_deviation (b, s);
           JSON_INT (b, "average", s->count ? s->size / s->count : 0);
           json_builder_set_member_name (b, "traceback");
           json_builder_begin_array (b);

@@ -42,6 +42,8 @@ void apply_filters (HtTopOptions *opt);
 /* Prints the builder's document; a sampled recording's says its figures are estimates. */
 void print_json (JsonBuilder *b);
 void json_location (JsonBuilder *b, const HtLocation *l);
+/* "size_sd" of a sampled recording's stat (ht_sample_deviation); nothing when exact */
+void json_size_deviation (JsonBuilder *b, const HtStat *s);
 
 #define JSON_INT(b, k, v)                                                                    \
   G_STMT_START                                                                               \

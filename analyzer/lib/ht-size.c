@@ -1,5 +1,6 @@
-/* ht-size.c - sizes as tracemalloc writes them and as users type them.  GLib alone: the
- * lean `heaptrail` launcher (cli/launcher.c) parses record --sample with it too. */
+/* ht-size.c - sizes as tracemalloc writes them and as users type them, and how far a
+ * sampled one may be off.  GLib alone: the lean `heaptrail` launcher (cli/launcher.c)
+ * parses record --sample with it too. */
 #include <math.h>
 #include <string.h>
 
@@ -45,4 +46,16 @@ ht_parse_size (const char *text, guint64 *out)
         return TRUE;
       }
   return FALSE;
+}
+
+/* Each block of size S was recorded with probability p = 1 - exp(-S / rate) and stands for
+ * 1/p blocks of S/p bytes; over n such blocks the estimate's variance is n S^2 (1 - p) / p. */
+double
+ht_sample_deviation (double bytes, double count, double rate)
+{
+  if (rate <= 0 || bytes <= 0 || count <= 0)
+    return 0;
+  double mean = bytes / count;
+  double p = -expm1 (-mean / rate);
+  return sqrt (count * (1 - p) / p) * mean;
 }

@@ -1348,6 +1348,8 @@ def case_sampling(c):
     def sites(log):
         top = c.ht_json("top", log, "--allocations", "--by", "function", "-n", "10")
         return top, {s["key"]: (s["size"], s["count"]) for s in top["stats"]}
+    deviations = {s["key"]: s["size_sd"] for s in sites(sampled)[0]["stats"]}
+    expect("size_sd" not in sites(exact)[0]["stats"][0], "an exact recording has deviations")
 
     top_e, exact_sites = sites(exact)
     top_s, sampled_sites = sites(sampled)
@@ -1372,6 +1374,9 @@ def case_sampling(c):
                f"{key}: {est_size} B estimated, {size} B exact (tolerance {tol_bytes:.0f})")
         expect(abs(est_count - count) <= max(tol_count, 1),
                f"{key}: {est_count} estimated, {count} exact (tolerance {tol_count:.0f})")
+        # the deviation reports give, from the sample alone, is the one the exact run gives
+        expect(abs(deviations[key] - sd_bytes) <= 0.25 * sd_bytes + 1e-6 * size,
+               f"{key}: size_sd {deviations[key]:.0f} B, from the exact run {sd_bytes:.0f} B")
         print(f"{key}: {est_size / size - 1:+.2%} bytes, {est_count / count - 1:+.2%} count "
               f"(tolerance {tol_bytes / size:.2%})")
         checked += 1
@@ -1392,6 +1397,9 @@ def case_sampling(c):
     text = c.ht("summary", sampled).stdout
     expect("one allocation per 8192 B" in text and "estimates" in text,
            f"summary does not state the rate: {text[:300]}")
+    lines = [l for l in c.ht("top", sampled, "--allocations", "--by", "function").stdout
+             .splitlines() if "size=" in l]
+    expect(lines and all(", ±" in l for l in lines), f"top without its deviations: {lines[:2]}")
     # every allocation is counted on the way (COUNTED): the totals are the exact run's, on
     # one thread and on eight that exit before main does
     counted = [(ss, se)]
