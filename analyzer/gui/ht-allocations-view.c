@@ -2,8 +2,9 @@
  *
  * tracemalloc's statistics('lineno' | 'filename' | 'traceback') and more: for each line,
  * function, file or traceback, what it allocated, how often, on average, what was live at
- * the peak and at exit, what was temporary and (with a heap graph) what it retains.  A
- * filter narrows the rows; the selected row's stack shows below; double-clicking opens the
+ * the peak and at exit, what was temporary and (with a heap graph) what it retains; for a
+ * sampled recording, how far each estimate of the bytes allocated may be.  A filter
+ * narrows the rows; the selected row's stack shows below; double-clicking opens the
  * source; "Show in graph" asks the page for the row's heap graph.
  */
 #include "ht-allocations-view.h"
@@ -24,9 +25,11 @@ struct _HtAllocationsView
 
   HtDb *db;
   gboolean has_graph;
+  gint64 sample_bytes; /* record --sample's rate, or 0 */
   GListStore *store; /* HtRow */
   GtkCustomFilter *filter;
   GtkColumnView *table;
+  GtkColumnViewColumn *sd_column; /* shown for sampled recordings only; the table's */
   double time_from, time_to; /* the page's time range; time_to 0: the whole run */
   double span_from, span_to; /* what its time buckets cover */
 };
@@ -49,6 +52,7 @@ enum
   COL_LEAKED,
   COL_TEMPORARY,
   COL_RETAINED,
+  COL_ALLOC_SD, /* sampled recordings: the standard deviation of COL_ALLOC_BYTES */
 };
 
 /* Queries every column for the grouping chosen, and shows the rows. */
@@ -101,6 +105,8 @@ refill (HtAllocationsView *self)
       HtRow *row = all->pdata[i];
       gint64 n = row->values[COL_ALLOC_COUNT];
       row->values[COL_AVERAGE] = n ? row->values[COL_ALLOC_BYTES] / n : 0;
+      row->values[COL_ALLOC_SD] = (gint64) ht_sample_deviation (
+          (double) row->values[COL_ALLOC_BYTES], (double) n, (double) self->sample_bytes);
     }
   ht_store_replace (self->store, all);
   g_autofree char *status
@@ -253,9 +259,14 @@ ht_allocations_view_init (HtAllocationsView *self)
   self->filter = gtk_custom_filter_new (row_matches, self, NULL);
   const char *titles[] = { _("Where"), _("Allocated (B)"), _("Allocations"), _("Average (B)"),
                            _("Peak (B)"), _("Leaked (B)"), _("Temporary (B)"),
-                           _("Retained (B)"), NULL };
+                           _("Retained (B)"), _("± (B)"), NULL };
   self->table = GTK_COLUMN_VIEW (ht_table_new (self->store, titles, FALSE,
                                                GTK_FILTER (self->filter), TRUE));
+  /* the deviation beside the estimate it is of ("Where" is column 0) */
+  g_autoptr (GtkColumnViewColumn) sd
+      = g_list_model_get_item (gtk_column_view_get_columns (self->table), COL_ALLOC_SD + 1);
+  gtk_column_view_insert_column (self->table, COL_ALLOC_BYTES + 2, sd);
+  self->sd_column = sd;
   g_signal_connect_object (self->table, "activate", G_CALLBACK (row_activated), self, 0);
   g_signal_connect_object (gtk_column_view_get_model (self->table), "selection-changed",
                            G_CALLBACK (selection_changed), self, 0);
@@ -268,6 +279,8 @@ ht_allocations_view_new (HtDb *db, gboolean has_graph)
   HtAllocationsView *self = g_object_new (HT_TYPE_ALLOCATIONS_VIEW, NULL);
   self->db = db;
   self->has_graph = has_graph;
+  self->sample_bytes = ht_db_meta_int (db, "sample_bytes");
+  gtk_column_view_column_set_visible (self->sd_column, self->sample_bytes > 0);
   gtk_widget_set_sensitive (GTK_WIDGET (self->graph_button), has_graph);
   refill (self);
   return GTK_WIDGET (self);

@@ -12,6 +12,7 @@
  * import at once).  tests/gui/gui.py runs it under Xvfb.
  */
 #include <locale.h>
+#include <math.h>
 #include <string.h>
 
 #include "ht-allocations-view.h"
@@ -300,6 +301,32 @@ self_test_step (gpointer data)
   g_autoptr (HtRow) first_line = by_line ? visible_row (table, 0) : NULL;
   CHECK (by_line > 0 && first_line && strchr (first_line->key, ':'),
          "by line: %u groups, first '%s'", by_line, first_line ? first_line->key : "");
+  /* a sampled recording shows how far each estimate of the bytes allocated may be, in a
+   * column beside it (Where, Allocated, ±, Allocations...); an exact one has no such column */
+  gint64 rate = ht_db_meta_int (ht_page_db (page), "sample_bytes");
+  g_autoptr (GtkColumnViewColumn) sd_col
+      = g_list_model_get_item (gtk_column_view_get_columns (table), 2);
+  CHECK (gtk_column_view_column_get_visible (sd_col) == (rate > 0),
+         "the deviation column is shown only when sampled (sample_bytes %lld)", (long long) rate);
+  if (rate > 0)
+    {
+      /* every row's, and some are not 0 (blocks far larger than the rate are each
+       * recorded: their deviation is) */
+      guint wrong = 0, spread = 0;
+      g_autoptr (HtRow) shown = NULL;
+      for (guint i = 0; i < by_line; i++)
+        {
+          g_autoptr (HtRow) r = visible_row (table, i);
+          double want = ht_sample_deviation ((double) r->values[0], (double) r->values[1],
+                                             (double) rate);
+          wrong += fabs ((double) r->values[7] - want) > 1;
+          if (r->values[7] > 0 && spread++ == 0)
+            shown = g_object_ref (r);
+        }
+      CHECK (wrong == 0 && shown, "sampled: %u of %u lines have a deviation; '%s' allocated "
+             "%lld B, ± %lld B", spread, by_line, shown ? shown->key : "",
+             shown ? (long long) shown->values[0] : 0LL, shown ? (long long) shown->values[7] : 0LL);
+    }
   gtk_drop_down_set_selected (group_by, HT_GROUP_FUNCTION); /* the user's pick */
   guint by_function = g_list_model_get_n_items (ht_table_visible (table));
   gboolean no_lines = TRUE;
@@ -312,7 +339,7 @@ self_test_step (gpointer data)
 
   /* sort by the allocation count, descending, then ascending */
   GListModel *cols = gtk_column_view_get_columns (table);
-  g_autoptr (GtkColumnViewColumn) count_col = g_list_model_get_item (cols, 2);
+  g_autoptr (GtkColumnViewColumn) count_col = g_list_model_get_item (cols, 3);
   gtk_column_view_sort_by_column (table, count_col, GTK_SORT_DESCENDING);
   gboolean sorted = TRUE;
   for (guint i = 1; i < by_function; i++)

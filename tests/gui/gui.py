@@ -186,6 +186,43 @@ def case_chinese(c):
     print(f"{len(chinese)} Chinese labels, e.g. {chinese[:5]}")
 
 
+def case_sampled(c):
+    """a sampled recording: the banner says every figure is an estimate, and Allocations has
+    a column of each estimate's standard deviation, which an exact recording has not"""
+    log = os.path.join(c.work, "sampled.htr")
+    p = subprocess.run([c.heaptrail, "record", "--sample", "8KiB", "-o", log, "--",
+                        os.path.join(c.fixtures, "fixture-sampling")], capture_output=True,
+                       text=True)
+    expect(p.returncode == 0, p.stderr)
+    labels = os.path.join(c.work, "labels.txt")
+    p = c.run_gui("--self-test", log, env=c.env(HT_SELF_TEST_LABELS=labels,
+                                                 HT_SELF_TEST_VIEW="allocations"))
+    print(p.stdout)
+    expect(p.returncode == 0 and "FAIL" not in p.stderr,
+           f"self-test exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    expect("lines have a deviation" in p.stdout, f"the deviation was not checked:\n{p.stdout}")
+    with open(labels, encoding="utf-8") as f:
+        text = f.read()
+    expect("Sampled recording: one allocation per 8192 B" in text and "\n±\n" in text,
+           f"no banner or no deviation column on screen:\n{text}")
+    shots = os.path.join(c.work, "shots")
+    p = c.run_gui("--screenshot", shots, log)
+    expect(p.returncode == 0, f"heaptrail-gui --screenshot exited {p.returncode}:\n{p.stderr}")
+    shot = os.path.join(shots, f"{VIEWS.index('allocations'):02d}-allocations.png")
+    w, h, bpp, rows = read_png(shot)
+    n = len(colours(rows, bpp))
+    expect(n >= 40, f"the sampled Allocations view: only {n} colours, it looks empty")
+    print(f"allocations, sampled: {w}x{h}, {n} colours")
+    # an exact recording of the same program: no such column
+    exact = c.record("exact.htr", "fixture-sampling")
+    p = c.run_gui("--self-test", exact, env=c.env(HT_SELF_TEST_LABELS=labels,
+                                                   HT_SELF_TEST_VIEW="allocations"))
+    with open(labels, encoding="utf-8") as f:
+        text = f.read()
+    expect(p.returncode == 0 and "\n±\n" not in text and "Sampled recording" not in text,
+           f"an exact recording shows the sampled column or banner:\n{text}")
+
+
 def case_no_graph(c):
     """a recording without --graph: the graph view says why and how, instead of sitting empty"""
     log = os.path.join(c.work, "plain.htr")
