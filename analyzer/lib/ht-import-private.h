@@ -184,6 +184,13 @@ typedef struct
   GStrv image_argv;
   GString *exec_chain; /* "sh → env → python3.11" */
   guint64 exec_released_blocks, exec_released_bytes;
+  /* Time stamp counters of two CPUs can disagree by a stamp unit or two (measured on a VM:
+   * up to 96 cycles), so a block handed to another thread and freed at once can come out
+   * of the merge freed just before it was allocated, or an address freed and at once got
+   * back by another thread allocated just before its free.  Such an event (HtEvent, ALLOC
+   * or FREE) waits here, up to skew_stamps, for the one it belongs after (ht-import.c). */
+  GArray *parked;
+  guint64 skew_stamps; /* 0: the clock is one for all CPUs (CLOCK_MONOTONIC) */
 } HtImport;
 
 /* A Python code object from a CODE record. */
