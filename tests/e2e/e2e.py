@@ -563,8 +563,10 @@ def case_snapshot_from_outside(c):
     exact and under --sample (the recorder's keeper serves it; the program is asleep)"""
     for how, options in (("cli", []), ("sigusr2", []), ("cli", ["--sample", "1"])):
         log = os.path.join(c.work, how + "".join(options) + ".htr")
+        # a 3 s sleep: on a loaded machine the request, written by a second heaptrail,
+        # once missed a 1 s one
         p = subprocess.Popen([c.heaptrail, "record", "-o", log] + options + ["--",
-                              os.path.join(c.fixtures, "fixture-waits")],
+                              os.path.join(c.fixtures, "fixture-waits"), "3"],
                              cwd=c.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         pid = int(p.stdout.readline())
         if how == "cli":
