@@ -482,6 +482,24 @@ expire_parked (HtImport *im, guint64 now, GError **error)
   return TRUE;
 }
 
+/* A stream's own order is never skewed: a parked event of `e`'s address from `e`'s own
+ * stream (a FREE of a block from before the recording, then the ALLOC of a realloc in
+ * place) is applied before `e`. */
+static gboolean
+unpark_own (HtImport *im, const HtEvent *e, GError **error)
+{
+  for (guint i = 0; i < im->parked->len; i++)
+    {
+      HtEvent p = g_array_index (im->parked, HtEvent, i);
+      if (p.stream == e->stream && event_ptr (&p) == event_ptr (e))
+        {
+          g_array_remove_index (im->parked, i);
+          return apply_parked (im, &p, error);
+        }
+    }
+  return TRUE;
+}
+
 /* An UNFREE takes back its stream's FREE just before it; if that one is parked, it goes. */
 static gboolean
 drop_parked_free (HtImport *im, const HtEvent *e)
@@ -676,10 +694,14 @@ on_event (HtImport *im, HtEvent *e, GError **error)
   switch (e->tag)
     {
     case HT_REC_ALLOC:
+      if (G_UNLIKELY (im->parked->len) && !unpark_own (im, e, error))
+        return FALSE;
       if (!on_alloc_as (im, e, FALSE, error))
         return FALSE;
       return G_LIKELY (!im->parked->len) || unpark_partner (im, e, error);
     case HT_REC_FREE:
+      if (G_UNLIKELY (im->parked->len) && !unpark_own (im, e, error))
+        return FALSE;
       on_free_as (im, e, FALSE);
       return G_LIKELY (!im->parked->len) || unpark_partner (im, e, error);
     case HT_REC_UNFREE:
