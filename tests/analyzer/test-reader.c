@@ -1,6 +1,6 @@
 /* test-reader.c - the log format round trip, and the reader on cut and corrupt logs.
  *
- * Logs are written here with the encoder the recorder uses (ht-encoder.h), then read
+ * Logs are written here with the encoder the recorder uses (log-writer.c), then read
  * back with the analyzer's reader: every field must survive, and events of different
  * thread streams must come out merged in stamp order.
  */
@@ -11,129 +11,9 @@
 #include <zstd.h>
 
 #include "ht-blockmap.h"
-#include "ht-db.h"
-#include "ht-encoder.h"
 #include "ht-error.h"
-#include "ht-import.h"
 #include "ht-reader.h"
-
-typedef struct
-{
-  GByteArray *file;
-  GByteArray *chunk;
-  guint32 stream;
-  guint64 base;
-  HtEncoder *enc; /* the recorder's encoder */
-  HtEncoderColumns cols;
-  gboolean keep;  /* the encoder (and its pointer state) goes on to the next chunk */
-  guint32 flags;  /* the current chunk's flags */
-} Writer;
-
-static void
-put_varint (GByteArray *b, guint64 v)
-{
-  guint8 tmp[HT_VARINT_MAX];
-  g_byte_array_append (b, tmp, (guint) ht_varint_put (tmp, v));
-}
-
-static void
-writer_header (Writer *w)
-{
-  HtFileHeader h = { 0 };
-  memcpy (h.magic, HT_FILE_MAGIC, 8);
-  h.version = HT_FORMAT_VERSION;
-  h.header_size = sizeof h;
-  h.pid = 4242;
-  h.ppid = 1;
-  h.clock = HT_CLOCK_MONOTONIC;
-  h.max_frames = 64;
-  h.start_stamp = 1000;
-  h.exe_len = 9;
-  h.cmdline_len = 12;
-  g_byte_array_append (w->file, (guint8 *) &h, sizeof h);
-  g_byte_array_append (w->file, (guint8 *) "/bin/prog", 9);
-  g_byte_array_append (w->file, (guint8 *) "prog\0-x\0arg\0", 12);
-}
-
-static void
-chunk_begin (Writer *w, guint32 stream, guint64 base)
-{
-  w->chunk = g_byte_array_new ();
-  w->stream = stream;
-  w->base = base;
-  if (!w->enc)
-    w->enc = g_new0 (HtEncoder, 1);
-  ht_encoder_start (w->enc, base, &w->cols);
-}
-
-/* The columns follow the row (ht_encoder_finish): the chunk's payload is complete. */
-static void
-chunk_finish (Writer *w)
-{
-  guint row = w->chunk->len;
-  g_byte_array_set_size (w->chunk, row + HT_ENCODE_FINISH_MAX);
-  w->flags = ht_encoder_chunk_flags (w->enc);
-  g_byte_array_set_size (w->chunk, row + (guint) ht_encoder_finish (w->enc, w->chunk->data + row));
-  if (!w->keep)
-    g_clear_pointer (&w->enc, g_free);
-}
-
-static void
-chunk_end (Writer *w)
-{
-  chunk_finish (w);
-  HtChunkHeader h = { HT_CHUNK_MAGIC, w->chunk->len, w->stream, w->flags, w->base };
-  g_byte_array_append (w->file, (guint8 *) &h, sizeof h);
-  g_byte_array_append (w->file, w->chunk->data, w->chunk->len);
-  g_byte_array_unref (w->chunk);
-}
-
-/* Room for one record at the chunk's end; rec_done() keeps what the encoder wrote. */
-static guint8 *
-rec_room (Writer *w)
-{
-  g_byte_array_set_size (w->chunk, w->chunk->len + HT_ENCODE_MAX);
-  return w->chunk->data + w->chunk->len - HT_ENCODE_MAX;
-}
-
-static guint8
-rec_done (Writer *w, const guint8 *end)
-{
-  guint8 first = w->chunk->data[w->chunk->len - HT_ENCODE_MAX];
-  g_byte_array_set_size (w->chunk, (guint) (end - w->chunk->data));
-  return first;
-}
-
-static void
-rec_stamp (Writer *w, guint8 tag, guint64 stamp)
-{
-  rec_done (w, ht_encode_head (w->enc, rec_room (w), tag, stamp));
-}
-
-/* Each returns the record's first byte: its tag, which says the form the encoder chose. */
-static guint8
-rec_alloc (Writer *w, guint64 stamp, guint64 ptr, guint64 size, guint32 node)
-{
-  return rec_done (w, ht_encode_alloc (w->enc, rec_room (w), stamp, ptr, size, node));
-}
-
-static guint8
-rec_free (Writer *w, guint64 stamp, guint64 ptr)
-{
-  return rec_done (w, ht_encode_ptr_record (w->enc, rec_room (w), HT_REC_FREE, stamp, ptr));
-}
-
-/* Thread 777 starts, and names trace node 1: one frame in /bin/prog. */
-static void
-rec_thread_and_node (Writer *w, guint64 thread_stamp, guint64 node_stamp)
-{
-  rec_stamp (w, HT_REC_THREAD, thread_stamp);
-  put_varint (w->chunk, 777);
-  rec_stamp (w, HT_REC_TRACE_NODE, node_stamp);
-  put_varint (w->chunk, 1);
-  put_varint (w->chunk, 0);
-  put_varint (w->chunk, 0x555500001234);
-}
+#include "log-writer.h"
 
 /* A thread stream chunk of compact records, stored zstd-compressed. */
 static void
@@ -219,17 +99,6 @@ build_log (void)
   put_varint (w.chunk, HT_END_EXIT);
   chunk_end (&w);
   return w.file;
-}
-
-static char *
-write_temp (const guint8 *data, gsize len)
-{
-  char *path = NULL;
-  int fd = g_file_open_tmp ("ht-test-XXXXXX.htr", &path, NULL);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) len, NULL));
-  close (fd);
-  return path;
 }
 
 static GArray *
@@ -901,66 +770,6 @@ test_random_heap (void)
 }
 
 /* The live-block table against GHashTable, through inserts, removals and growth. */
-/* Time stamp counters of two CPUs disagree by a stamp or two: a block handed to another
- * thread and freed at once, and an address freed and got back at once by another thread,
- * can each come out of the merge the wrong way round.  The import puts them back (stamps
- * of a TSC log; 256 cycles of skew, 4 stamps at shift 6), and still counts a free that has
- * no allocation near it, an address handed out twice, and keeps a thread's own order. */
-static void
-test_import_skew (void)
-{
-  const guint64 p = 0x7f0000001000, q = 0x7f0000002000, r = 0x7f0000003000,
-                t = 0x7f0000004000, u = 0x7f0000005000;
-  Writer w = { .file = g_byte_array_new () };
-  writer_header (&w);
-  HtFileHeader *h = (HtFileHeader *) w.file->data;
-  h->clock = HT_CLOCK_TSC;
-  h->stamp_shift = 6;
-
-  chunk_begin (&w, 2, 1100);
-  rec_thread_and_node (&w, 1101, 1102);
-  rec_alloc (&w, 1110, p, 48, 1); /* handed to thread 3, whose free reads a stamp earlier */
-  rec_alloc (&w, 1200, q, 64, 1);
-  rec_alloc (&w, 1299, q, 64, 1); /* got back from thread 3's free, stamped a stamp later */
-  rec_alloc (&w, 1400, t, 32, 1);
-  rec_alloc (&w, 1500, t, 32, 1); /* handed out twice, no free anywhere: one lost */
-  chunk_end (&w);
-
-  chunk_begin (&w, 3, 1100);
-  rec_stamp (&w, HT_REC_THREAD, 1103);
-  put_varint (w.chunk, 778);
-  rec_free (&w, 1109, p);
-  rec_free (&w, 1300, q);
-  rec_free (&w, 1350, r); /* never allocated: unmatched */
-  rec_free (&w, 1360, u); /* from before the recording, then realloc'ed in place: */
-  rec_alloc (&w, 1361, u, 16, 1); /* unmatched, and the new block lives on */
-  chunk_end (&w);
-
-  chunk_begin (&w, 0, 1000);
-  rec_stamp (&w, HT_REC_SYNC, 1600);
-  rec_stamp (&w, HT_REC_END, 1700);
-  put_varint (w.chunk, HT_END_EXIT);
-  chunk_end (&w);
-
-  g_autofree char *log = write_temp (w.file->data, w.file->len);
-  g_byte_array_unref (w.file);
-  g_autofree char *db_path = g_strconcat (log, ".db", NULL);
-  g_autoptr (GError) error = NULL;
-  g_assert_true (ht_import (log, db_path, NULL, &error));
-  g_assert_no_error (error);
-  g_autoptr (HtDb) db = ht_db_open (db_path, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (ht_db_meta_int (db, "allocations"), ==, 6);
-  g_assert_cmpint (ht_db_meta_int (db, "frees"), ==, 4);
-  /* r's and u's frees, and t's first block */
-  g_assert_cmpint (ht_db_meta_int (db, "unmatched_frees"), ==, 3);
-  /* left at exit: q's second block, t's second and u's */
-  g_assert_cmpint (ht_db_meta_int (db, "leaked_blocks"), ==, 3);
-  g_assert_cmpint (ht_db_meta_int (db, "leaked_bytes"), ==, 112);
-  g_unlink (db_path);
-  g_unlink (log);
-}
-
 static void
 test_block_map (void)
 {
@@ -1031,7 +840,6 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/reader/round-trip", test_round_trip);
-  g_test_add_func ("/import/tsc-skew", test_import_skew);
   g_test_add_func ("/reader/format-5", test_format_5);
   g_test_add_func ("/reader/format-6", test_format_6);
   g_test_add_func ("/reader/state-continues", test_state_continues);
