@@ -6,6 +6,7 @@
  * ht-import-time.c   each trace's figures per time bucket, so that a time range is a query
  * ht-import-graph.c  record --graph: the scans' blocks, edges and roots, their memcheck
  *                    classes and dominators, and their tables in the database
+ * ht-import-skew.c   events held for the skew of time stamp counters between CPUs
  */
 #pragma once
 
@@ -224,6 +225,18 @@ typedef struct
 G_GNUC_INTERNAL HtSnap *snap_capture (HtImport *im, const char *kind, char *label,
                                       guint64 stamp, gboolean peak);
 G_GNUC_INTERNAL char *snap_label (HtImport *im, const char *wanted);
+
+/* ht-import-skew.c: an ALLOC of a live address or a FREE of an unknown one is held
+ * (ht_skew_park) for up to skew_stamps; each ht_skew_take_* takes out the held event to
+ * apply now, if there is one: one from `e`'s own stream of `e`'s address (before `e`), one
+ * from another stream that was waiting for `e` (after it), one older than the skew before
+ * `now` (G_MAXUINT64: any).  ht_skew_drop_free: an UNFREE takes back a held FREE. */
+G_GNUC_INTERNAL void ht_skew_init (HtImport *im);
+G_GNUC_INTERNAL void ht_skew_park (HtImport *im, const HtEvent *e);
+G_GNUC_INTERNAL gboolean ht_skew_take_own (HtImport *im, const HtEvent *e, HtEvent *out);
+G_GNUC_INTERNAL gboolean ht_skew_take_partner (HtImport *im, const HtEvent *e, HtEvent *out);
+G_GNUC_INTERNAL gboolean ht_skew_take_expired (HtImport *im, guint64 now, HtEvent *out);
+G_GNUC_INTERNAL gboolean ht_skew_drop_free (HtImport *im, const HtEvent *e);
 
 /* ht-import-time.c: a trace's span for an allocation made now (at `stamp`, the latest
  * event's), the span a block allocated at `stamp` counts in (NULL if none), made current

@@ -412,33 +412,10 @@ on_image (HtImport *im, HtEvent *e)
   im->ended = FALSE;
 }
 
-/* ---------------------------------------------------------------------------------------
- * Events held for the skew of time stamp counters between CPUs (im->skew_stamps)
- *
- *   thread A: p = malloc ()  stamp 1001 ─┐ hands p over
- *   thread B: free (p)       stamp 1000 ◀┘ (B's counter a stamp behind A's)
- *
- * The merge gives B's FREE first; p is not live yet.  The FREE is parked, and applied right
- * after A's ALLOC of p when it comes within the skew.  The other way round (p freed by B,
- * got back at once by A's malloc, A's ALLOC stamped first), the ALLOC of a live p is
- * parked until B's FREE.  A parked event whose partner does not come within the skew is
- * applied as it would have been: an unmatched free, or a lost one.
- */
-static void
-park (HtImport *im, const HtEvent *e)
-{
-  g_array_append_val (im->parked, *e);
-}
-
-static inline guint64
-event_ptr (const HtEvent *e)
-{
-  return e->tag == HT_REC_ALLOC ? e->alloc.ptr : e->free.ptr;
-}
-
 static gboolean on_alloc_as (HtImport *im, const HtEvent *e, gboolean parking, GError **error);
 static void on_free_as (HtImport *im, const HtEvent *e, gboolean parking);
 
+/* A held event (ht-import-skew.c), applied as it would have been without holding. */
 static gboolean
 apply_parked (HtImport *im, const HtEvent *p, GError **error)
 {
@@ -446,74 +423,6 @@ apply_parked (HtImport *im, const HtEvent *p, GError **error)
     return on_alloc_as (im, p, TRUE, error);
   on_free_as (im, p, TRUE);
   return TRUE;
-}
-
-/* `e` was just applied: a parked event of the same address from another stream that was
- * waiting for it (a FREE for an ALLOC, an ALLOC for a FREE) is applied now. */
-static gboolean
-unpark_partner (HtImport *im, const HtEvent *e, GError **error)
-{
-  HtRecordTag want = e->tag == HT_REC_ALLOC ? HT_REC_FREE : HT_REC_ALLOC;
-  for (guint i = 0; i < im->parked->len; i++)
-    {
-      HtEvent p = g_array_index (im->parked, HtEvent, i);
-      if (p.tag == want && event_ptr (&p) == event_ptr (e) && p.stream != e->stream)
-        {
-          g_array_remove_index (im->parked, i);
-          return apply_parked (im, &p, error);
-        }
-    }
-  return TRUE;
-}
-
-/* Parked events older than the skew before `now` (all of them at G_MAXUINT64), in order. */
-static gboolean
-expire_parked (HtImport *im, guint64 now, GError **error)
-{
-  while (im->parked->len)
-    {
-      HtEvent p = g_array_index (im->parked, HtEvent, 0);
-      if (now != G_MAXUINT64 && p.stamp + im->skew_stamps >= now)
-        break;
-      g_array_remove_index (im->parked, 0);
-      if (!apply_parked (im, &p, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* A stream's own order is never skewed: a parked event of `e`'s address from `e`'s own
- * stream (a FREE of a block from before the recording, then the ALLOC of a realloc in
- * place) is applied before `e`. */
-static gboolean
-unpark_own (HtImport *im, const HtEvent *e, GError **error)
-{
-  for (guint i = 0; i < im->parked->len; i++)
-    {
-      HtEvent p = g_array_index (im->parked, HtEvent, i);
-      if (p.stream == e->stream && event_ptr (&p) == event_ptr (e))
-        {
-          g_array_remove_index (im->parked, i);
-          return apply_parked (im, &p, error);
-        }
-    }
-  return TRUE;
-}
-
-/* An UNFREE takes back its stream's FREE just before it; if that one is parked, it goes. */
-static gboolean
-drop_parked_free (HtImport *im, const HtEvent *e)
-{
-  for (guint i = im->parked->len; i-- > 0;)
-    {
-      const HtEvent *p = &g_array_index (im->parked, HtEvent, i);
-      if (p->tag == HT_REC_FREE && p->stream == e->stream && p->free.ptr == e->free.ptr)
-        {
-          g_array_remove_index (im->parked, i);
-          return TRUE;
-        }
-    }
-  return FALSE;
 }
 
 static gboolean
@@ -540,7 +449,7 @@ on_alloc_as (HtImport *im, const HtEvent *e, gboolean parking, GError **error)
         {
           /* still live: its free may be another thread's, stamped a little later */
           ht_block_map_insert (&im->blocks, &old, NULL);
-          park (im, e);
+          ht_skew_park (im, e);
           return TRUE;
         }
       /* an address handed out twice without a free in between: the free was lost */
@@ -592,7 +501,7 @@ on_free_as (HtImport *im, const HtEvent *e, gboolean parking)
       if (im->skew_stamps && !parking)
         {
           /* not live: its allocation may be another thread's, stamped a little later */
-          park (im, e);
+          ht_skew_park (im, e);
           return;
         }
       /* allocated before recording started, or while paused; after an attach, these are
@@ -654,7 +563,7 @@ on_free_as (HtImport *im, const HtEvent *e, gboolean parking)
 static void
 on_unfree (HtImport *im, const HtEvent *e)
 {
-  if (G_UNLIKELY (im->parked->len) && drop_parked_free (im, e))
+  if (G_UNLIKELY (im->parked->len) && ht_skew_drop_free (im, e))
     return; /* the free it takes back was never applied */
   HtStreamState *s = stream_state (im, e->stream);
   HtBlock b = s->last_freed;
@@ -689,21 +598,27 @@ on_event (HtImport *im, HtEvent *e, GError **error)
     g_ptr_array_add (im->snapshots, snap_capture (im, "auto", NULL,
                                                   im->auto_at[im->auto_next++], FALSE));
   im->last_stamp = MAX (im->last_stamp, e->stamp);
-  if (G_UNLIKELY (im->parked->len) && !expire_parked (im, e->stamp, error))
-    return FALSE;
+  HtEvent held;
+  while (G_UNLIKELY (im->parked->len) && ht_skew_take_expired (im, e->stamp, &held))
+    if (!apply_parked (im, &held, error))
+      return FALSE;
   switch (e->tag)
     {
     case HT_REC_ALLOC:
-      if (G_UNLIKELY (im->parked->len) && !unpark_own (im, e, error))
-        return FALSE;
-      if (!on_alloc_as (im, e, FALSE, error))
-        return FALSE;
-      return G_LIKELY (!im->parked->len) || unpark_partner (im, e, error);
     case HT_REC_FREE:
-      if (G_UNLIKELY (im->parked->len) && !unpark_own (im, e, error))
+      /* held events of the same address: this thread's own go first, another's after */
+      if (G_UNLIKELY (im->parked->len) && ht_skew_take_own (im, e, &held)
+          && !apply_parked (im, &held, error))
         return FALSE;
-      on_free_as (im, e, FALSE);
-      return G_LIKELY (!im->parked->len) || unpark_partner (im, e, error);
+      if (e->tag == HT_REC_ALLOC)
+        {
+          if (!on_alloc_as (im, e, FALSE, error))
+            return FALSE;
+        }
+      else
+        on_free_as (im, e, FALSE);
+      return G_LIKELY (!im->parked->len) || !ht_skew_take_partner (im, e, &held)
+             || apply_parked (im, &held, error);
     case HT_REC_UNFREE:
       on_unfree (im, e);
       return TRUE;
@@ -899,7 +814,11 @@ read_all (HtImport *im, HtImportOptions *options, GError **error)
       g_propagate_error (error, local);
       return FALSE;
     }
-  return expire_parked (im, G_MAXUINT64, error);
+  HtEvent held;
+  while (ht_skew_take_expired (im, G_MAXUINT64, &held))
+    if (!apply_parked (im, &held, error))
+      return FALSE;
+  return TRUE;
 }
 
 static gboolean import_log (const char *log_path, const char *read_path, const char *db_path,
@@ -940,11 +859,7 @@ import_log (const char *log_path, const char *read_path, const char *db_path,
     return FALSE;
   im.symbols = ht_symbolizer_new ();
   ht_block_map_init (&im.blocks);
-  im.parked = g_array_new (FALSE, FALSE, sizeof (HtEvent));
-  /* 256 cycles: twice and more the skew measured between a VM's CPUs */
-  const HtLogInfo *clock_info = ht_reader_info (im.reader);
-  if (clock_info->clock == HT_CLOCK_TSC && !clock_info->attached)
-    im.skew_stamps = MAX (1u, 256u >> clock_info->stamp_shift);
+  ht_skew_init (&im);
   im.nodes = g_array_sized_new (FALSE, TRUE, sizeof (HtNode), 1024);
   g_array_set_size (im.nodes, 1);
   g_array_index (im.nodes, HtNode, 0).module = -1;
