@@ -14,14 +14,21 @@
 
 #include "ht-cli-base.h"
 
-int
-main (int argc, char **argv)
+/* Messages in the user's language: for record, and when the full CLI cannot run (which
+ * sets up its own). */
+static void
+speak (void)
 {
   setlocale (LC_ALL, "");
   setup_gettext ();
+}
 
+int
+main (int argc, char **argv)
+{
   if (argc >= 2 && strcmp (argv[1], "record") == 0)
     {
+      speak ();
       g_set_prgname ("heaptrail record");
       return cmd_record (argc - 1, argv + 1);
     }
@@ -29,9 +36,12 @@ main (int argc, char **argv)
   const char *const candidates[] = { HT_CLI_FROM_INSTALL, HT_CLI_FROM_BUILD };
   g_autofree char *cli = find_beside_self (candidates, G_N_ELEMENTS (candidates),
                                            G_FILE_TEST_IS_EXECUTABLE);
+  if (cli)
+    execv (cli, argv);
+  int err = errno;
+  speak ();
   if (!cli)
     return fail (EXIT_FAILURE_, NULL, _("cannot find %s, which is installed with heaptrail"),
                  HT_CLI_NAME);
-  execv (cli, argv);
-  return fail (EXIT_FAILURE_, cli, "%s", g_strerror (errno));
+  return fail (EXIT_FAILURE_, cli, "%s", g_strerror (err));
 }
