@@ -213,13 +213,37 @@ record_free (void *p)
 }
 
 /* The hooks' common paths (a --sample countdown, a free of a block not recorded) call
- * nothing but the real function: what records is out of line, in functions given the
- * hook's entry slot, so that the hooks save one register at most (free: none, a tail call). */
+ * nothing but the real function, as a jump: they keep no frame and save no register.
+ * What records is out of line, in functions the hooks reach by a sibling call (`return
+ * f (...)`, their last act, compiled as a jump), so that the hook's frame is gone by then
+ * and the return address into the program sits just above the callee's own frame, where
+ * HT_ENTRY_SLOT finds it.  This file is compiled with sibling calls in every build type
+ * (CMakeLists.txt); were one a call, the slot would hold a return address into the hook:
+ * one more frame to capture, which the importer drops as the recorder's. */
+#define HT_SIBLING_SLOT HT_ENTRY_SLOT
 
-/* --sample: the countdown ran out in this allocation (or started): record it. */
-static __attribute__ ((noinline)) void *
-sampled_take (void *p, size_t size, uintptr_t slot)
+/* --sample: whether this allocation of `size` bytes only counts down the bytes to the next
+ * recorded one (the common case: the hook then jumps to the real function).  Those the
+ * recorder would not record (its own, or while paused) are not counted.  The count comes
+ * before the call, so that the hook needs no frame; a call that fails is taken back in
+ * sampled_end (only those that end the countdown, which every large one does). */
+static inline __attribute__ ((always_inline)) bool
+sampled_skips (size_t size)
 {
+  return ht_rec_hot.guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
+         || HT_REC_LIKELY (ht_rec_sampling_skips (size));
+}
+
+/* --sample: the countdown ended in this allocation (or started), `p` of `size` bytes
+ * from the real function: record it, or take back its count if the call failed. */
+static __attribute__ ((noinline)) void *
+sampled_end (void *p, size_t size, uintptr_t slot)
+{
+  if (HT_REC_UNLIKELY (!p))
+    {
+      ht_rec_sampling_uncount (size);
+      return p;
+    }
   if (!begin_at (slot))
     return p;
   ht_rec_on_alloc_counted (p, size);
@@ -227,21 +251,27 @@ sampled_take (void *p, size_t size, uintptr_t slot)
   return p;
 }
 
-/* --sample: an allocation the program just got, `p` of `size` bytes.  Most only count down
- * the bytes to the next recorded one; those the recorder would not record (its own, or
- * while paused) are not counted.  `slot`: HT_ENTRY_SLOT, evaluated in the hook. */
-static inline __attribute__ ((always_inline)) void *
-sampled_alloc (void *p, size_t size, uintptr_t slot)
+/* The sibling callees of malloc, calloc and realloc (see above). */
+static __attribute__ ((noinline)) void *
+malloc_sampled (size_t size)
 {
-  if (!p || ht_rec_hot.guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
-      || HT_REC_LIKELY (ht_rec_sampling_skips (size)))
-    return p;
-  return sampled_take (p, size, slot);
+  uintptr_t slot = HT_SIBLING_SLOT;
+  return sampled_end (real.malloc (size), size, slot);
 }
 
 static __attribute__ ((noinline)) void *
-malloc_recorded (size_t size, uintptr_t slot)
+calloc_sampled (size_t n, size_t size, size_t total)
 {
+  uintptr_t slot = HT_SIBLING_SLOT;
+  return sampled_end (real.calloc (n, size), total, slot);
+}
+
+static __attribute__ ((noinline)) void *
+malloc_recorded (size_t size)
+{
+  uintptr_t slot = HT_SIBLING_SLOT;
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return bootstrap_alloc (size, 16);
   if (!begin_at (slot))
     return real.malloc (size);
   void *p = real.malloc (size);
@@ -251,8 +281,11 @@ malloc_recorded (size_t size, uintptr_t slot)
 }
 
 static __attribute__ ((noinline)) void *
-calloc_recorded (size_t n, size_t size, size_t total, uintptr_t slot)
+calloc_recorded (size_t n, size_t size, size_t total)
 {
+  uintptr_t slot = HT_SIBLING_SLOT;
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return bootstrap_alloc (total, 16);
   if (!begin_at (slot))
     return real.calloc (n, size);
   void *p = real.calloc (n, size);
@@ -284,10 +317,12 @@ HT_EXPORT void *
 malloc (size_t size)
 {
   if (ht_rec_sample_mean)
-    return sampled_alloc (real.malloc (size), size, HT_ENTRY_SLOT);
-  if (HT_REC_UNLIKELY (!resolve ()))
-    return bootstrap_alloc (size, 16);
-  return malloc_recorded (size, HT_ENTRY_SLOT);
+    {
+      if (HT_REC_LIKELY (sampled_skips (size)))
+        return real.malloc (size);
+      return malloc_sampled (size);
+    }
+  return malloc_recorded (size);
 }
 
 /* A free the filter could not rule out, or any without --sample. */
@@ -324,21 +359,39 @@ calloc (size_t n, size_t size)
       return NULL;
     }
   if (ht_rec_sample_mean)
-    return sampled_alloc (real.calloc (n, size), total, HT_ENTRY_SLOT);
-  if (HT_REC_UNLIKELY (!resolve ()))
-    return bootstrap_alloc (total, 16);
-  return calloc_recorded (n, size, total, HT_ENTRY_SLOT);
+    {
+      if (HT_REC_LIKELY (sampled_skips (total)))
+        return real.calloc (n, size);
+      return calloc_sampled (n, size, total);
+    }
+  return calloc_recorded (n, size, total);
 }
 
 /* realloc is recorded as a free of the old block (before the call) and an allocation of
- * the new one (after it).  If the call fails the old block is still live: UNFREE says so. */
-static void *
-realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), size_t n)
+ * the new one (after it).  If the call fails the old block is still live: UNFREE says so.
+ * Reached by a sibling call from realloc and reallocarray; `size` * `n` bytes. */
+static __attribute__ ((noinline)) void *
+realloc_recorded (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), size_t n)
 {
-  /* --sample, the old block not recorded (most are): no free to write, and the new block
-   * counts down as malloc's do (python3 makes one call in 13 a realloc) */
+  uintptr_t slot = HT_SIBLING_SLOT;
+  if (HT_REC_UNLIKELY (!resolve ()))
+    return NULL;
+  /* --sample, the old block not recorded: no free to write, and the new block counts down
+   * as malloc's do.  realloc comes here only for a size of 0 (which frees: counted only
+   * if it allocates); reallocarray, for every size. */
   if (ht_rec_sample_mean && (!ptr || !ht_rec_sampling_may_hold ((uintptr_t) ptr)))
-    return sampled_alloc (call (ptr, size, n), size * n, HT_ENTRY_SLOT);
+    {
+      if (size * n == 0)
+        {
+          void *p = call (ptr, size, n);
+          if (!p || sampled_skips (0))
+            return p;
+          return sampled_end (p, 0, slot);
+        }
+      if (sampled_skips (size * n))
+        return call (ptr, size, n);
+      return sampled_end (call (ptr, size, n), size * n, slot);
+    }
   if (HT_REC_UNLIKELY (in_bootstrap (ptr))) /* in the filter, with --sample */
     {
       void *q = malloc (size * n);
@@ -349,7 +402,7 @@ realloc_common (void *ptr, size_t size, void *(*call) (void *, size_t, size_t), 
         }
       return q;
     }
-  if (!begin ())
+  if (!begin_at (slot))
     return call (ptr, size, n);
   if (ptr)
     ht_rec_on_free (ptr);
@@ -375,12 +428,25 @@ call_reallocarray (void *ptr, size_t size, size_t n)
   return real.reallocarray (ptr, n, size);
 }
 
+static __attribute__ ((noinline)) void *
+realloc_sampled (void *ptr, size_t size)
+{
+  uintptr_t slot = HT_SIBLING_SLOT;
+  return sampled_end (real.realloc (ptr, size), size, slot);
+}
+
+/* --sample: python3 makes one call in 13 a realloc, most of blocks not recorded. */
 HT_EXPORT void *
 realloc (void *ptr, size_t size)
 {
-  if (HT_REC_UNLIKELY (!resolve ()))
-    return NULL;
-  return realloc_common (ptr, size, call_realloc, 1);
+  if (ht_rec_sample_mean && size != 0
+      && (!ptr || HT_REC_LIKELY (!ht_rec_sampling_may_hold ((uintptr_t) ptr))))
+    {
+      if (HT_REC_LIKELY (sampled_skips (size)))
+        return real.realloc (ptr, size);
+      return realloc_sampled (ptr, size);
+    }
+  return realloc_recorded (ptr, size, call_realloc, 1);
 }
 
 HT_EXPORT void *
@@ -395,8 +461,8 @@ reallocarray (void *ptr, size_t n, size_t size)
   if (HT_REC_UNLIKELY (!resolve ()))
     return NULL;
   if (!real.reallocarray)
-    return realloc_common (ptr, total, call_realloc, 1);
-  return realloc_common (ptr, size, call_reallocarray, n);
+    return realloc_recorded (ptr, total, call_realloc, 1);
+  return realloc_recorded (ptr, size, call_reallocarray, n);
 }
 
 HT_EXPORT int

@@ -298,6 +298,16 @@ ht_rec_sampling_skips (size_t size)
   return HT_REC_LIKELY ((h->sample_left -= (int64_t) size) > 0); /* else sampling_take */
 }
 
+/* Takes back ht_rec_sampling_skips() for an allocation that failed (its countdown then
+ * goes on), so that the totals count only the blocks the program got. */
+static inline void
+ht_rec_sampling_uncount (size_t size)
+{
+  HtRecHot *h = &ht_rec_hot;
+  h->sample_calls--;
+  h->sample_left += (int64_t) size;
+}
+
 /* False when ptr is certainly not a recorded block: its bucket's bit is clear.  The
  * acquire pairs with the filter's growth: a block recorded after it is in the new bitmap,
  * and whoever frees that block got it after the growth was published. */

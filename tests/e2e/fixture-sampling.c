@@ -1,6 +1,7 @@
 /* fixture-sampling.c - allocation sites of known sizes and counts, on two threads, for
  * record --sample: each site allocates one size only, so the expected variance of its
- * estimate follows from its count and size (tests/e2e/e2e.py, case_sampling). */
+ * estimate follows from its count and size (tests/e2e/e2e.py, case_sampling); and a few
+ * requests that fail. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,24 @@ work (void *arg)
   return NULL;
 }
 
+/* Requests the allocator refuses: no recording counts them, although --sample counts an
+ * allocation before its call (ht-rec-hooks.c). */
+static void
+refused (void)
+{
+  volatile size_t huge = (size_t) 1 << 62;
+  void *p = malloc (huge);
+  if (!p)
+    p = calloc (1, huge);
+  if (!p)
+    p = realloc (NULL, huge);
+  free (p);
+}
+
 int
 main (void)
 {
+  refused ();
   pthread_t t;
   pthread_create (&t, NULL, work, (void *) 1L);
   work (0);
