@@ -8,21 +8,22 @@
 HT_EXPORT void
 heaptrail_rec_pause (void)
 {
-  atomic_fetch_add (&ht_rec_paused, 1);
+  atomic_fetch_add (&ht_rec_mode, HT_REC_MODE_PAUSE);
 }
 
 HT_EXPORT void
 heaptrail_rec_resume (void)
 {
-  int n = atomic_load (&ht_rec_paused);
-  while (n > 0 && !atomic_compare_exchange_weak (&ht_rec_paused, &n, n - 1))
+  uintptr_t m = atomic_load (&ht_rec_mode);
+  while (m >= HT_REC_MODE_PAUSE
+         && !atomic_compare_exchange_weak (&ht_rec_mode, &m, m - HT_REC_MODE_PAUSE))
     ;
 }
 
 HT_EXPORT int
 heaptrail_rec_is_recording (void)
 {
-  return atomic_load (&ht_rec_state) == HT_REC_ON && atomic_load (&ht_rec_paused) == 0;
+  return atomic_load (&ht_rec_state) == HT_REC_ON && !ht_rec_is_paused ();
 }
 
 /* The snapshot is a stamped record in the control stream: the analyzer merges it among the

@@ -202,7 +202,7 @@ end (void)
 static inline void
 record_alloc (void *p, size_t size)
 {
-  if (p && !atomic_load_explicit (&ht_rec_paused, memory_order_relaxed))
+  if (p && !ht_rec_is_paused ())
     ht_rec_on_alloc (p, size);
 }
 
@@ -222,16 +222,30 @@ record_free (void *p)
  * one more frame to capture, which the importer drops as the recorder's. */
 #define HT_SIBLING_SLOT HT_ENTRY_SLOT
 
-/* --sample: whether this allocation of `size` bytes only counts down the bytes to the next
- * recorded one (the common case: the hook then jumps to the real function).  Those the
- * recorder would not record (its own, or while paused) are not counted.  The count comes
- * before the call, so that the hook needs no frame; a call that fails is taken back in
- * sampled_end (only those that end the countdown, which every large one does). */
+/* --sample, not paused: whether this allocation of `size` bytes only counts down the bytes
+ * to the next recorded one (the common case: the hook then jumps to the real function).
+ * The recorder's own allocations are not counted.  The count comes before the call, so
+ * that the hook needs no frame; a call that fails is taken back in sampled_end (only
+ * those that end the countdown, which every large one does). */
 static inline __attribute__ ((always_inline)) bool
+sampled_skips_unpaused (size_t size)
+{
+  return ht_rec_hot.guard || HT_REC_LIKELY (ht_rec_sampling_skips (size));
+}
+
+/* The same where the recording may be paused (nothing is counted then). */
+static inline bool
 sampled_skips (size_t size)
 {
-  return ht_rec_hot.guard || atomic_load_explicit (&ht_rec_paused, memory_order_relaxed)
-         || HT_REC_LIKELY (ht_rec_sampling_skips (size));
+  return ht_rec_is_paused () || sampled_skips_unpaused (size);
+}
+
+/* The sampled hooks' first test: --sample, and not paused (ht-rec-private.h).  Else they
+ * take the exact hooks' paths, which know both. */
+static inline bool
+sampled_unpaused (void)
+{
+  return atomic_load_explicit (&ht_rec_mode, memory_order_relaxed) == HT_REC_MODE_SAMPLE;
 }
 
 /* --sample: the countdown ended in this allocation (or started), `p` of `size` bytes
@@ -310,15 +324,15 @@ free_recorded (void *ptr)
 /* ---------------------------------------------------------------------------------------
  * The hooks
  */
-/* With --sample, ht_rec_sample_mean is set (ht_rec_sampling_init) only once the real
+/* With --sample, HT_REC_MODE_SAMPLE is set (ht_rec_sampling_init) only once the real
  * functions are known and the filter of recorded blocks exists, so it is the hooks' first
  * test, and their common paths need no other. */
 HT_EXPORT void *
 malloc (size_t size)
 {
-  if (ht_rec_sample_mean)
+  if (sampled_unpaused ())
     {
-      if (HT_REC_LIKELY (sampled_skips (size)))
+      if (HT_REC_LIKELY (sampled_skips_unpaused (size)))
         return real.malloc (size);
       return malloc_sampled (size);
     }
@@ -336,12 +350,14 @@ free_slow (void *ptr)
   free_recorded (ptr);
 }
 
-/* --sample: the filter holds the bootstrap arena's blocks too (ht_rec_sampling_init), so a
- * free it rules out is a tail call to the real one. */
+/* The filter of recorded blocks holds every block until --sample's is published, once the
+ * real functions are known (ht-rec-sampling.c), and then the bootstrap arena's blocks too,
+ * so a free it rules out is a jump to the real one.  Paused or not: a recorded block's
+ * free is written all the same. */
 HT_EXPORT void
 free (void *ptr)
 {
-  if (ht_rec_sample_mean && HT_REC_LIKELY (!ht_rec_sampling_may_hold ((uintptr_t) ptr)))
+  if (HT_REC_LIKELY (!ht_rec_sampling_may_hold ((uintptr_t) ptr)))
     {
       real.free (ptr);
       return;
@@ -358,9 +374,9 @@ calloc (size_t n, size_t size)
       errno = ENOMEM;
       return NULL;
     }
-  if (ht_rec_sample_mean)
+  if (sampled_unpaused ())
     {
-      if (HT_REC_LIKELY (sampled_skips (total)))
+      if (HT_REC_LIKELY (sampled_skips_unpaused (total)))
         return real.calloc (n, size);
       return calloc_sampled (n, size, total);
     }
@@ -378,7 +394,7 @@ realloc_recorded (void *ptr, size_t size, void *(*call) (void *, size_t, size_t)
     return NULL;
   /* --sample, the old block not recorded: no free to write, and the new block counts down
    * as malloc's do.  realloc comes here only for a size of 0 (which frees: counted only
-   * if it allocates); reallocarray, for every size. */
+   * if it allocates) or while paused; reallocarray, for every size. */
   if (ht_rec_sample_mean && (!ptr || !ht_rec_sampling_may_hold ((uintptr_t) ptr)))
     {
       if (size * n == 0)
@@ -439,10 +455,10 @@ realloc_sampled (void *ptr, size_t size)
 HT_EXPORT void *
 realloc (void *ptr, size_t size)
 {
-  if (ht_rec_sample_mean && size != 0
+  if (sampled_unpaused () && size != 0
       && (!ptr || HT_REC_LIKELY (!ht_rec_sampling_may_hold ((uintptr_t) ptr))))
     {
-      if (HT_REC_LIKELY (sampled_skips (size)))
+      if (HT_REC_LIKELY (sampled_skips_unpaused (size)))
         return real.realloc (ptr, size);
       return realloc_sampled (ptr, size);
     }

@@ -16,7 +16,7 @@
 #include "ht-rec-private.h"
 
 _Atomic int ht_rec_state = HT_REC_OFF;
-_Atomic int ht_rec_paused;
+_Atomic uintptr_t ht_rec_mode;
 int ht_rec_max_frames = 64;
 
 static bool follow_fork, follow_exec;

@@ -229,7 +229,18 @@ typedef enum
 } HtRecState;
 
 extern HT_REC_HIDDEN _Atomic int ht_rec_state;
-extern HT_REC_HIDDEN _Atomic int ht_rec_paused;
+/* Pauses and --sample in one word, so that the sampled hooks read both in one test:
+ * HT_REC_MODE_SAMPLE is set once --sample's hooks may run (ht_rec_sampling_init), and each
+ * heaptrail_rec_pause() not yet resumed adds HT_REC_MODE_PAUSE. */
+extern HT_REC_HIDDEN _Atomic uintptr_t ht_rec_mode;
+#define HT_REC_MODE_SAMPLE ((uintptr_t) 1)
+#define HT_REC_MODE_PAUSE ((uintptr_t) 2)
+
+static inline bool
+ht_rec_is_paused (void)
+{
+  return atomic_load_explicit (&ht_rec_mode, memory_order_relaxed) >= HT_REC_MODE_PAUSE;
+}
 extern HT_REC_HIDDEN int ht_rec_max_frames;
 
 /* ht-rec-hooks.c */

@@ -405,6 +405,21 @@ def case_api_snapshots(c):
     expect("auto" not in kinds, f"--snapshots 0 still took some: {kinds}")
     p = c.ht("diff", log, "start", "nonsense", check=False)
     expect(p.returncode == 2 and "nonsense" in p.stderr, f"unknown label: {p.stderr!r}")
+    # paused under --sample too (whose hooks test the pause and --sample at once): with one
+    # byte in one, every allocation is recorded but those made while paused, and only
+    # they are not counted either
+    slog, sp = c.record("api-sampled.htr", os.path.join(c.fixtures, "fixture-api"),
+                        options=("--sample", "1"))
+    expect(json.loads(sp.stdout)["recording"] == 1, "heaptrail_is_recording() under --sample")
+    se, ss = c.ht_json("summary", log), c.ht_json("summary", slog)
+    expect((ss["counted_allocations"], ss["sampled_allocations"])
+           == (se["allocations"], se["allocations"]),
+           f"--sample 1: {ss['counted_allocations']} counted, {ss['sampled_allocations']} "
+           f"recorded; the exact run {se['allocations']}")
+    expect(c.line_count(slog, ld, "--allocations") == (0, 0),
+           "allocations made while paused were recorded under --sample")
+    expect(c.line_count(slog, lb, "--allocations") == (50, 6400),
+           f"--sample 1, line {lb}: {c.line_count(slog, lb, '--allocations')}")
     print("snapshots, scope and pause: every diff figure as the program says")
 
 
