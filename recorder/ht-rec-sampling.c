@@ -33,11 +33,7 @@ uint64_t ht_rec_sample_mean; /* SIZE in bytes; 0 = every allocation is recorded 
 #define FILTER_FIRST_BITS 12 /* log2 of the first bitmap's buckets */
 #define FILTER_LAST_BITS 24  /* 2 MiB of bits, for 512K recorded blocks alive */
 
-/* The filter until --sample's is published, and for good in an exact recording: one word
- * of ones, for a bucket of 0-63 (a shift of 58), so that every block may be recorded. */
-static const _Alignas (4096) uint64_t every_block = UINT64_MAX;
-/* the bitmap | its shift (ht-rec-private.h) */
-_Atomic uintptr_t ht_rec_sample_filter = (uintptr_t) &every_block + 58;
+_Atomic uintptr_t ht_rec_sample_filter; /* the bitmap | its shift (ht-rec-private.h) */
 /* under table_lock: */
 static _Atomic uint64_t *filter;        /* the bitmap: a bit a bucket */
 static uint16_t *filter_count;          /* recorded blocks per bucket (saturates) */
@@ -233,14 +229,10 @@ ht_rec_sampling_init (uint64_t mean)
 {
   if (!mean)
     return true;
-  /* the real functions first: once the filter is published, free() jumps to the real
-   * one for a block the filter rules out */
-  if (!ht_rec_hooks_resolve ())
-    return false;
   pthread_mutex_lock (&table_lock);
   bool ok = filter_grow (FILTER_FIRST_BITS);
   pthread_mutex_unlock (&table_lock);
-  if (!ok)
+  if (!ok || !ht_rec_hooks_resolve ())
     return false;
   __atomic_store_n (&ht_rec_sample_mean, mean, __ATOMIC_RELEASE);
   /* published last: the hooks' --sample paths start with this test */
