@@ -241,6 +241,7 @@ ht_rec_is_paused (void)
 {
   return atomic_load_explicit (&ht_rec_mode, memory_order_relaxed) >= HT_REC_MODE_PAUSE;
 }
+
 extern HT_REC_HIDDEN int ht_rec_max_frames;
 
 /* ht-rec-hooks.c */
