@@ -397,16 +397,12 @@ realloc_recorded (void *ptr, size_t size, void *(*call) (void *, size_t, size_t)
    * if it allocates) or while paused; reallocarray, for every size. */
   if (ht_rec_sample_mean && (!ptr || !ht_rec_sampling_may_hold ((uintptr_t) ptr)))
     {
-      if (size * n == 0)
-        {
-          void *p = call (ptr, size, n);
-          if (!p || sampled_skips (0))
-            return p;
-          return sampled_end (p, 0, slot);
-        }
-      if (sampled_skips (size * n))
+      if (size * n != 0 && sampled_skips (size * n))
         return call (ptr, size, n);
-      return sampled_end (call (ptr, size, n), size * n, slot);
+      void *p = call (ptr, size, n);
+      if (size * n == 0 && (!p || sampled_skips (0)))
+        return p;
+      return sampled_end (p, size * n, slot);
     }
   if (HT_REC_UNLIKELY (in_bootstrap (ptr))) /* in the filter, with --sample */
     {
